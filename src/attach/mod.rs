@@ -1,0 +1,1 @@
+//! Read-only access to live bytes: System V (shmat SHM_RDONLY), files, other processes.

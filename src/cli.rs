@@ -1,0 +1,354 @@
+//! The command line, as clap derive types. Man pages and completions are generated from this.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// See, read and safely remove live shared memory on Linux.
+///
+/// shmtool lists every shared-memory object on the machine (System V segments, POSIX objects in
+/// /dev/shm, memfds, shared anonymous memory, files mapped shared and files deleted while mapped)
+/// with every process attached to it; reads their bytes without writing to them; and removes
+/// leaked System V segments and POSIX objects without touching what is in use.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shmtool",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool ls                 every object and who holds it\n  shmtool ls --stale         leak suspects only\n  shmtool show 32822         one segment in full\n  shmtool key ./keytest 100  which shmid does ftok(\"keytest\", 100) name?\n  shmtool rm --stale --dry-run"
+)]
+pub struct Cli {
+    /// When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Where procfs is mounted (for tests on captured trees).
+    #[arg(long, default_value = "/proc", global = true, hide = true)]
+    pub proc_root: PathBuf,
+
+    /// Where POSIX shared memory lives.
+    #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
+    pub shm_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every shared-memory object with the processes attached to it.
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Show one object in full: every field and every attaching process.
+    Show(ShowArgs),
+    /// List every mapping of one process, classified, with RSS, PSS and swap.
+    Maps(MapsArgs),
+    /// Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it.
+    Key(KeyArgs),
+    /// Copy live shared memory out, read-only.
+    Dump(DumpArgs),
+    /// Watch live shared memory change, read-only.
+    Watch(WatchArgs),
+    /// Remove System V segments and POSIX objects, refusing those still in use.
+    Rm(RmArgs),
+    /// Show the kernel's shared-memory limits and current use of each.
+    Limits(LimitsArgs),
+    /// Write man pages and shell completions (for packagers).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// Output options shared by listing commands.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print sizes as exact byte counts instead of binary units.
+    #[arg(long)]
+    pub bytes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Sysv,
+    Posix,
+    Memfd,
+    Anon,
+    File,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Kind,
+    Id,
+    Key,
+    Size,
+    Rss,
+    Owner,
+    Attachers,
+    Age,
+    Path,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'"
+)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Only objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<KindArg>,
+    /// Only objects that these processes map.
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only objects owned by this user (name or uid).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only objects that look leaked.
+    #[arg(long)]
+    pub stale: bool,
+    /// Also list read-only shared file mappings (r--s), such as font and locale caches.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Sort by this column.
+    #[arg(long, value_enum, default_value_t = SortKey::Kind)]
+    pub sort: SortKey,
+    /// Reverse the sort order.
+    #[arg(long, short = 'r')]
+    pub reverse: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR)."
+)]
+pub struct ShowArgs {
+    /// shmid, key (0x…), POSIX name, or PID:ADDR.
+    pub id: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MapsArgs {
+    /// The process.
+    pub pid: i32,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Only shared mappings.
+    #[arg(long)]
+    pub shared: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool key ./keytest 100\n  shmtool key /tmp/app 'A'\n  shmtool key --find 0x6f20d677 --in /srv"
+)]
+pub struct KeyArgs {
+    /// The file given to ftok.
+    #[arg(required_unless_present = "find")]
+    pub path: Option<PathBuf>,
+    /// The proj_id given to ftok: a number (decimal or 0x hex) or one character.
+    #[arg(required_unless_present = "find")]
+    pub proj_id: Option<String>,
+    /// Reverse: which files could have produced this key?
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["path", "proj_id"])]
+    pub find: Option<String>,
+    /// With --find: directories to search (repeatable).
+    #[arg(long = "in", value_name = "DIR", requires = "find")]
+    pub dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Which object to read: a process address, or a System V / POSIX object.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Process whose memory to read.
+    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"])]
+    pub pid: Option<i32>,
+    /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
+    #[arg(requires = "pid")]
+    pub addr: Option<String>,
+    /// A System V segment by shmid.
+    #[arg(long, conflicts_with_all = ["pid", "key", "ftok", "path"])]
+    pub shmid: Option<i32>,
+    /// A System V segment by key.
+    #[arg(long, conflicts_with_all = ["pid", "ftok", "path"])]
+    pub key: Option<String>,
+    /// A System V segment by ftok(PATH, PROJ_ID).
+    #[arg(long, num_args = 2, value_names = ["PATH", "PROJ_ID"], conflicts_with_all = ["pid", "path"])]
+    pub ftok: Option<Vec<String>>,
+    /// A POSIX object (/dev/shm name) or any file.
+    #[arg(long, conflicts_with = "pid")]
+    pub path: Option<PathBuf>,
+    /// Start this many bytes after ADDR or the object's start.
+    #[arg(long, default_value = "0")]
+    pub offset: String,
+    /// Read at most this many bytes (default: to the end of the mapping or object).
+    #[arg(long)]
+    pub length: Option<String>,
+    /// Decode as a C struct, e.g. 'id:i32,name:char[20],sex:char'.
+    #[arg(long, value_name = "SPEC")]
+    pub layout: Option<String>,
+    /// With --layout: decode this many structs one after another.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "layout")]
+    pub layout_repeat: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpFormat {
+    Hex,
+    Raw,
+    Text,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool dump --shmid 32822\n  shmtool dump 4242 0x7f3a12c00000 --length 64\n  shmtool dump --path /dev/shm/psm_1234 --format raw -o copy.bin\n  shmtool dump 4242 shared_table --layout 'id:i32,name:char[20],sex:char'"
+)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format (hex on a terminal by default).
+    #[arg(long, value_enum)]
+    pub format: Option<DumpFormat>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Allow raw bytes to a terminal.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON (with --layout: decoded fields).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool watch --shmid 32822 --interval 100ms\n  shmtool watch --path /dev/shm/app --layout 'id:i32,name:char[20]' --count 10\n  shmtool watch 4242 0x7f3a12c00000 --json | jq ."
+)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Time between refreshes, e.g. 1s, 250ms (at least 10ms).
+    #[arg(long, short = 'n', default_value = "1s")]
+    pub interval: String,
+    /// Stop after this many refreshes.
+    #[arg(long, short = 'c')]
+    pub count: Option<u64>,
+    /// Print JSON Lines: one object per refresh that changed something.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool rm 32822\n  shmtool rm --key 0x6f20d677\n  shmtool rm --posix psm_0b4f2a\n  shmtool rm --stale --dry-run\n  shmtool rm --stale --yes"
+)]
+pub struct RmArgs {
+    /// shmids to remove.
+    pub shmids: Vec<i32>,
+    /// Remove the segment with this key (repeatable).
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Remove this POSIX object: a plain name inside /dev/shm (repeatable).
+    #[arg(long = "posix", value_name = "NAME")]
+    pub posix: Vec<String>,
+    /// Remove every object `ls --stale` lists.
+    #[arg(long)]
+    pub stale: bool,
+    /// Show what would be removed; remove nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Remove segments that still have attachers (they go when the last one detaches).
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LimitsArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory for man pages.
+    #[arg(long, default_value = "man")]
+    pub man: PathBuf,
+    /// Directory for completions.
+    #[arg(long, default_value = "completions")]
+    pub completions: PathBuf,
+}
+
+/// Parse the process's arguments. Usage errors become one line on stderr and exit code 2;
+/// `--help` and `--version` print as usual and exit 0.
+pub fn parse() -> Result<Cli, std::process::ExitCode> {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                Err(std::process::ExitCode::from(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        2
+                    } else {
+                        0
+                    },
+                ))
+            }
+            _ => {
+                eprintln!("shmtool: error: {}", usage_error_line(&e));
+                Err(std::process::ExitCode::from(2))
+            }
+        },
+    }
+}
+
+/// clap's first message line without its `error: ` prefix or styling, plus where to get help.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid usage");
+    let first = first.trim().trim_start_matches("error: ");
+    format!(
+        "{} (try 'shmtool --help')",
+        crate::render::sanitize::escape(first)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,121 @@
+//! `shmtool ls`: every shared-memory object with the processes attached to it.
+
+use super::{note, Ctx, Run};
+use crate::cli::{KindArg, LsArgs, SortKey};
+use crate::error::Error;
+use crate::model::{Kind, Segment};
+use crate::render::segments::{self, View};
+use crate::source::inventory::{self, Inventory, Options};
+use crate::source::users::Users;
+use std::io::Write;
+
+impl From<KindArg> for Kind {
+    fn from(k: KindArg) -> Kind {
+        match k {
+            KindArg::Sysv => Kind::Sysv,
+            KindArg::Posix => Kind::Posix,
+            KindArg::Memfd => Kind::Memfd,
+            KindArg::Anon => Kind::Anon,
+            KindArg::File => Kind::File,
+            KindArg::Deleted => Kind::Deleted,
+        }
+    }
+}
+
+/// Say once what the listing could not see.
+pub fn report_hidden(inv: &Inventory) {
+    if inv.hidden_procs > 0 {
+        note(&format!(
+            "{} process(es) could not be read; their attachments are not shown (run as root to see every process)",
+            inv.hidden_procs
+        ));
+    }
+    if !inv.foreign_ns_pids.is_empty() {
+        note(&format!(
+            "{} process(es) in other IPC namespaces map System V segments not listed here",
+            inv.foreign_ns_pids.len()
+        ));
+    }
+}
+
+/// Seconds since the epoch now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
+    // Ties fall back to kind, then id, then path, so the order is stable run to run.
+    let base = |a: &Segment, b: &Segment| {
+        (a.kind, a.id, &a.path, a.inode).cmp(&(b.kind, b.id, &b.path, b.inode))
+    };
+    rows.sort_by(|a, b| {
+        let primary = match key {
+            SortKey::Kind | SortKey::Id => std::cmp::Ordering::Equal,
+            SortKey::Key => a.known_key().cmp(&b.known_key()),
+            SortKey::Size => b.size.cmp(&a.size),
+            SortKey::Rss => b.rss.cmp(&a.rss),
+            SortKey::Owner => a
+                .uid
+                .map(|u| users.name(u))
+                .cmp(&b.uid.map(|u| users.name(u))),
+            SortKey::Attachers => b.attacher_pids().len().cmp(&a.attacher_pids().len()),
+            SortKey::Age => a.ctime.cmp(&b.ctime),
+            SortKey::Path => a.path.cmp(&b.path),
+        };
+        let primary = if key == SortKey::Id {
+            a.id.is_none().cmp(&b.id.is_none()).then(a.id.cmp(&b.id))
+        } else {
+            primary
+        };
+        primary.then_with(|| base(a, b))
+    });
+}
+
+impl Run for LsArgs {
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        let uid = match &self.user {
+            Some(u) => Some(
+                Users::resolve(u).ok_or_else(|| Error::BadInput(format!("no such user: {u}")))?,
+            ),
+            None => None,
+        };
+        let inv = inventory::gather(
+            &ctx.sys,
+            Options {
+                include_readonly_files: self.all,
+            },
+        )?;
+        report_hidden(&inv);
+        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
+        let mut rows: Vec<Segment> = inv
+            .segments
+            .into_iter()
+            .filter(|s| kinds.is_empty() || kinds.contains(&s.kind))
+            .filter(|s| {
+                self.pid.is_empty() || s.attachers.iter().any(|a| self.pid.contains(&a.pid))
+            })
+            .filter(|s| uid.is_none() || s.uid == uid)
+            .filter(|s| !self.stale || s.stale)
+            .collect();
+        let users = Users::default();
+        sort_rows(&mut rows, self.sort, &users);
+        if self.reverse {
+            rows.reverse();
+        }
+        if self.out.json {
+            return crate::render::write_json(out, &rows);
+        }
+        let owner = |u: u32| users.name(u);
+        let view = View {
+            color: ctx.color,
+            exact_bytes: self.out.bytes,
+            now: now(),
+            owner: &owner,
+        };
+        segments::write_table(out, &rows, &view)?;
+        Ok(())
+    }
+}

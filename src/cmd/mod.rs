@@ -1,0 +1,51 @@
+//! One file per subcommand, each implementing [`Run`] over its clap arguments.
+
+pub mod dump;
+pub mod generate;
+pub mod key;
+pub mod limits;
+pub mod ls;
+pub mod maps;
+pub mod rm;
+pub mod show;
+pub mod watch;
+
+use crate::cli::Cli;
+use crate::render::color::{self, Palette};
+use crate::source::Sys;
+use std::io::{IsTerminal, Write};
+
+/// What every command needs besides its own arguments, decided once at start-up.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub sys: Sys,
+    /// Whether to colour standard output.
+    pub color: bool,
+    /// Whether standard output is a terminal (for redraws and the raw-bytes guard).
+    pub stdout_tty: bool,
+}
+
+impl Ctx {
+    pub fn new(cli: &Cli) -> Ctx {
+        let stdout_tty = std::io::stdout().is_terminal();
+        Ctx {
+            sys: Sys::new(&cli.proc_root, &cli.shm_dir),
+            color: color::decide(cli.color, stdout_tty),
+            stdout_tty,
+        }
+    }
+
+    pub fn palette(&self) -> Palette {
+        Palette { on: self.color }
+    }
+}
+
+/// A subcommand.
+pub trait Run {
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()>;
+}
+
+/// Say something once on stderr that is not an error (e.g. how much was hidden from us).
+pub fn note(msg: &str) {
+    eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
+}

@@ -1,0 +1,146 @@
+//! `shmtool show <ID>`: one object in full.
+
+use super::ls::{now, report_hidden};
+use super::{Ctx, Run};
+use crate::cli::ShowArgs;
+use crate::error::Error;
+use crate::model::{Kind, Segment};
+use crate::render::segments::{self, View};
+use crate::source::inventory::{self, Options};
+use crate::source::users::Users;
+use crate::units::{parse_hex_addr, parse_key};
+use std::io::Write;
+
+/// What the user typed for ID, understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Shmid(i64),
+    Key(u32),
+    /// A POSIX name, a path or a memfd name; also tried for a number no segment has.
+    Name(String),
+    At {
+        pid: i32,
+        addr: u64,
+    },
+}
+
+/// Parse an ID for `show`.
+pub fn parse_id(id: &str) -> Result<Wanted, Error> {
+    let t = id.trim();
+    if t.is_empty() {
+        return Err(Error::BadInput("empty ID".into()));
+    }
+    if let Some((pid, addr)) = t.split_once(':') {
+        if let (Ok(pid), Some(addr)) = (pid.parse::<i32>(), parse_hex_addr(addr)) {
+            return Ok(Wanted::At { pid, addr });
+        }
+    }
+    if t.starts_with("0x") || t.starts_with("0X") {
+        return parse_key(t).map(Wanted::Key).map_err(Error::BadInput);
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(Wanted::Shmid(n));
+    }
+    Ok(Wanted::Name(t.to_string()))
+}
+
+fn addr_in(seg: &Segment, pid: i32, addr: u64) -> bool {
+    seg.attachers.iter().any(|a| {
+        a.pid == pid
+            && parse_hex_addr(&a.start).is_some_and(|s| s <= addr)
+            && parse_hex_addr(&a.end).is_some_and(|e| addr < e)
+    })
+}
+
+/// Find the one object `wanted` names.
+pub fn find<'a>(rows: &'a [Segment], wanted: &Wanted, shm_dir: &str) -> Option<&'a Segment> {
+    let sysv = || rows.iter().filter(|s| s.kind == Kind::Sysv);
+    match wanted {
+        Wanted::Shmid(n) => sysv()
+            .find(|s| s.id == Some(*n))
+            .or_else(|| find(rows, &Wanted::Name(n.to_string()), shm_dir)),
+        Wanted::Key(k) => {
+            let k = crate::model::key_string(*k);
+            sysv()
+                .find(|s| s.key.as_deref() == Some(&k))
+                .or_else(|| sysv().find(|s| s.former_key.as_deref() == Some(&k)))
+        }
+        Wanted::At { pid, addr } => rows.iter().find(|s| addr_in(s, *pid, *addr)),
+        Wanted::Name(name) => {
+            let in_shm = format!("{}/{}", shm_dir.trim_end_matches('/'), name);
+            let memfd = format!("memfd:{name}");
+            rows.iter()
+                .find(|s| s.path.as_deref() == Some(name.as_str()))
+                .or_else(|| {
+                    rows.iter().find(|s| {
+                        s.path.as_deref() == Some(in_shm.as_str())
+                            || s.path.as_deref() == Some(memfd.as_str())
+                    })
+                })
+        }
+    }
+}
+
+impl Run for ShowArgs {
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        let wanted = parse_id(&self.id)?;
+        let inv = inventory::gather(
+            &ctx.sys,
+            Options {
+                include_readonly_files: true,
+            },
+        )?;
+        let shm_dir = ctx.sys.shm_dir.to_string_lossy();
+        let Some(seg) = find(&inv.segments, &wanted, &shm_dir) else {
+            if let Wanted::At { pid, .. } = wanted {
+                if !ctx.sys.alive(pid) {
+                    return Err(Error::NoSuchProcess(pid).into());
+                }
+            }
+            return Err(match wanted {
+                Wanted::Shmid(n) => Error::NoSuchShmid(n),
+                Wanted::Key(k) => Error::NoSuchKey(crate::model::key_string(k)),
+                _ => Error::NoSuchObject(self.id.clone()),
+            }
+            .into());
+        };
+        report_hidden(&inv);
+        if self.out.json {
+            return crate::render::write_json(out, seg);
+        }
+        let users = Users::default();
+        let owner = |u: u32| users.name(u);
+        let view = View {
+            color: ctx.color,
+            exact_bytes: self.out.bytes,
+            now: now(),
+            owner: &owner,
+        };
+        segments::write_detail(out, seg, &view)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(parse_id("123").unwrap(), Wanted::Shmid(123));
+        assert_eq!(parse_id("0x6f20d677").unwrap(), Wanted::Key(0x6f20d677));
+        assert_eq!(
+            parse_id("4242:7f00").unwrap(),
+            Wanted::At {
+                pid: 4242,
+                addr: 0x7f00
+            }
+        );
+        assert_eq!(
+            parse_id("/dev/shm/x").unwrap(),
+            Wanted::Name("/dev/shm/x".into())
+        );
+        assert!(parse_id("0xnothex").is_err());
+        assert!(parse_id("").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! Plain data that flows from `source` to `render`: no I/O here.
+//!
+//! Field names and meanings of [`Segment`] and [`Mapping`] are the JSON schema fixed by the
+//! contract; absent values serialise as `null`, never as a missing key.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What kind of shared-memory object a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A System V segment (`/proc/sysvipc/shm`).
+    Sysv,
+    /// A file under `/dev/shm`.
+    Posix,
+    /// A memfd (`/memfd:NAME (deleted)`).
+    Memfd,
+    /// `MAP_SHARED|MAP_ANONYMOUS` memory (`/dev/zero (deleted)`).
+    Anon,
+    /// A regular file mapped `MAP_SHARED`.
+    File,
+    /// A file unlinked while still mapped shared.
+    Deleted,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Sysv,
+        Kind::Posix,
+        Kind::Memfd,
+        Kind::Anon,
+        Kind::File,
+        Kind::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sysv => "sysv",
+            Kind::Posix => "posix",
+            Kind::Memfd => "memfd",
+            Kind::Anon => "anon",
+            Kind::File => "file",
+            Kind::Deleted => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A process that has the object mapped, one per mapping (a process may map it twice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attacher {
+    pub pid: i32,
+    pub comm: String,
+    /// First address, as `"0x…"`.
+    pub start: String,
+    /// One past the last address, as `"0x…"`.
+    pub end: String,
+    /// As maps prints them, e.g. `rw-s`.
+    pub perms: String,
+    /// Offset of the mapping into the object.
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// One shared-memory object, a row of `ls` and the body of `show`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub kind: Kind,
+    pub id: Option<i64>,
+    pub key: Option<String>,
+    pub former_key: Option<String>,
+    pub path: Option<String>,
+    pub size: u64,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub perms: Option<String>,
+    pub nattch: Option<u64>,
+    pub status: Vec<String>,
+    pub cpid: Option<i32>,
+    pub lpid: Option<i32>,
+    /// Last attach, seconds since the epoch (sysv), or null when never.
+    pub atime: Option<i64>,
+    /// Last detach (sysv), or null when never.
+    pub dtime: Option<i64>,
+    /// Last change: creation or IPC_SET (sysv); modification time for files.
+    pub ctime: Option<i64>,
+    pub rss: Option<u64>,
+    pub swap: Option<u64>,
+    /// Device and inode that identify the object in maps, as `"MAJ:MIN"` and a number.
+    pub dev: Option<String>,
+    pub inode: Option<u64>,
+    pub attachers: Vec<Attacher>,
+    pub stale: bool,
+    pub stale_reason: Option<String>,
+    /// Anything else worth knowing, one line (e.g. who keeps a removed segment alive).
+    pub note: Option<String>,
+}
+
+impl Segment {
+    /// An empty row of the given kind; callers fill in what they know.
+    pub fn new(kind: Kind) -> Segment {
+        Segment {
+            kind,
+            id: None,
+            key: None,
+            former_key: None,
+            path: None,
+            size: 0,
+            uid: None,
+            gid: None,
+            perms: None,
+            nattch: None,
+            status: Vec::new(),
+            cpid: None,
+            lpid: None,
+            atime: None,
+            dtime: None,
+            ctime: None,
+            rss: None,
+            swap: None,
+            dev: None,
+            inode: None,
+            attachers: Vec::new(),
+            stale: false,
+            stale_reason: None,
+            note: None,
+        }
+    }
+
+    /// Distinct attaching pids, in order.
+    pub fn attacher_pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self.attachers.iter().map(|a| a.pid).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// The key the user knows: the current one, or for a removed segment the one it was made with.
+    pub fn known_key(&self) -> Option<&str> {
+        self.former_key.as_deref().or(self.key.as_deref())
+    }
+}
+
+/// One line of `/proc/<pid>/maps`, with smaps figures when they were read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub start: String,
+    pub end: String,
+    pub perms: String,
+    pub offset: u64,
+    pub dev: String,
+    pub inode: u64,
+    pub path: Option<String>,
+    /// A shared-memory kind, or `private`, `heap`, `stack`, `anon-private`, `special`, `file-private`.
+    pub kind: String,
+    pub size: u64,
+    pub rss: Option<u64>,
+    pub pss: Option<u64>,
+    pub swap: Option<u64>,
+}
+
+/// Format an address the way the contract's JSON wants it.
+pub fn hex_addr(addr: u64) -> String {
+    format!("0x{addr:x}")
+}
+
+/// Format a System V key as ipcs prints it.
+pub fn key_string(key: u32) -> String {
+    format!("0x{key:08x}")
+}

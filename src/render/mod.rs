@@ -1,0 +1,19 @@
+//! Everything that writes output: tables, JSON, hex, struct layouts, colour. Writes to
+//! `&mut dyn Write`; never reads the kernel.
+
+pub mod color;
+pub mod sanitize;
+pub mod segments;
+pub mod table;
+
+use std::io::Write;
+
+/// Write a serde value as pretty JSON followed by a newline.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    out: &mut dyn Write,
+    value: &T,
+) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! How shared-memory objects look: the `ls` table and the `show` page.
+
+use super::table::{TableWriter, Tone};
+use crate::model::{Kind, Segment};
+use crate::units::{human_age, local_time, size_cell};
+use std::io::Write;
+
+/// Things a renderer needs that are not in the rows themselves.
+pub struct View<'a> {
+    pub color: bool,
+    pub exact_bytes: bool,
+    /// Seconds since the epoch, for ages.
+    pub now: i64,
+    /// uid → user name.
+    pub owner: &'a dyn Fn(u32) -> String,
+}
+
+/// At most this many attachers are named in an `ls` cell; the rest are counted.
+const ATTACHERS_SHOWN: usize = 3;
+
+fn attached_cell(seg: &Segment) -> String {
+    let pids = seg.attacher_pids();
+    if pids.is_empty() {
+        return "-".into();
+    }
+    let mut parts: Vec<String> = pids
+        .iter()
+        .take(ATTACHERS_SHOWN)
+        .map(|pid| {
+            let comm = seg
+                .attachers
+                .iter()
+                .find(|a| a.pid == *pid)
+                .map(|a| a.comm.as_str())
+                .unwrap_or("?");
+            format!("{pid}({comm})")
+        })
+        .collect();
+    if pids.len() > ATTACHERS_SHOWN {
+        parts.push(format!("+{} more", pids.len() - ATTACHERS_SHOWN));
+    }
+    parts.join(" ")
+}
+
+/// The word(s) in the STATE column, and their tone.
+fn state_cell(seg: &Segment) -> (String, Tone) {
+    let mut words: Vec<&str> = seg.status.iter().map(String::as_str).collect();
+    if seg.stale {
+        words.insert(0, "stale");
+    }
+    let tone = if seg.stale {
+        Tone::Bad
+    } else if !words.is_empty() {
+        Tone::Warn
+    } else {
+        Tone::Plain
+    };
+    if words.is_empty() {
+        ("-".into(), tone)
+    } else {
+        (words.join(","), tone)
+    }
+}
+
+/// A name for the NAME column: path, memfd name, or the key a removed segment was made with.
+pub fn name_cell(seg: &Segment) -> String {
+    match (&seg.path, &seg.former_key) {
+        (Some(p), _) => p.clone(),
+        (None, Some(k)) => format!("(was {k})"),
+        (None, None) => "-".into(),
+    }
+}
+
+fn nattch_cell(seg: &Segment) -> String {
+    match seg.nattch {
+        Some(n) => n.to_string(),
+        None => seg.attacher_pids().len().to_string(),
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The `ls` table.
+pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
+    let mut t = TableWriter::new(
+        &[
+            ("KIND", false),
+            ("ID", true),
+            ("KEY", false),
+            ("SIZE", true),
+            ("OWNER", false),
+            ("PERMS", false),
+            ("NATTCH", true),
+            ("ATTACHED", false),
+            ("AGE", true),
+            ("STATE", false),
+            ("NAME", false),
+        ],
+        view.color,
+    );
+    for seg in rows {
+        let (state, tone) = state_cell(seg);
+        let age = seg
+            .ctime
+            .map(|t| human_age(view.now - t))
+            .unwrap_or_else(|| "-".into());
+        let cells = [
+            (seg.kind.to_string(), Tone::Plain),
+            (opt(seg.id), Tone::Plain),
+            (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
+            (size_cell(seg.size, view.exact_bytes), Tone::Plain),
+            (
+                seg.uid.map(view.owner).unwrap_or_else(|| "-".into()),
+                Tone::Plain,
+            ),
+            (opt(seg.perms.as_ref()), Tone::Plain),
+            (nattch_cell(seg), Tone::Plain),
+            (attached_cell(seg), Tone::Plain),
+            (age, Tone::Plain),
+            (state, tone),
+            (name_cell(seg), Tone::Plain),
+        ];
+        t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
+    }
+    t.write(out)
+}
+
+/// The `show` page: every field, then every attacher.
+pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io::Result<()> {
+    let mut fields = TableWriter::new(&[("FIELD", false), ("VALUE", false)], false);
+    let size = |b: Option<u64>| {
+        b.map(|b| {
+            if view.exact_bytes {
+                b.to_string()
+            } else {
+                format!("{} ({b} bytes)", crate::units::human_size(b))
+            }
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    let time = |t: Option<i64>| t.map(local_time).unwrap_or_else(|| "never".into());
+    let mut add = |k: &str, v: String| fields.row(&[k.to_string(), v]);
+    add("kind", seg.kind.to_string());
+    if seg.kind == Kind::Sysv {
+        add("shmid", opt(seg.id));
+        add("key", opt(seg.key.as_ref()));
+        if let Some(k) = &seg.former_key {
+            add("former key", k.clone());
+        }
+    }
+    if let Some(p) = &seg.path {
+        add("path", p.clone());
+    }
+    add("size", size(Some(seg.size)));
+    add(
+        "owner",
+        match seg.uid {
+            Some(u) => format!("{} ({u})", (view.owner)(u)),
+            None => "-".into(),
+        },
+    );
+    if let Some(g) = seg.gid {
+        add("gid", g.to_string());
+    }
+    add("perms", opt(seg.perms.as_ref()));
+    if seg.kind == Kind::Sysv {
+        add("nattch", opt(seg.nattch));
+        add("cpid", opt(seg.cpid));
+        add("lpid", opt(seg.lpid));
+        add("attached", time(seg.atime));
+        add("detached", time(seg.dtime));
+        add("changed", time(seg.ctime));
+    } else if let Some(t) = seg.ctime {
+        add("created", local_time(t));
+    }
+    add("resident", size(seg.rss));
+    if seg.swap.is_some() {
+        add("swapped", size(seg.swap));
+    }
+    if let (Some(d), Some(i)) = (&seg.dev, seg.inode) {
+        add("device:inode", format!("{d}:{i}"));
+    }
+    let (state, _) = state_cell(seg);
+    add("state", state);
+    if let Some(r) = &seg.stale_reason {
+        add("why stale", r.clone());
+    }
+    if let Some(n) = &seg.note {
+        add("note", n.clone());
+    }
+    // The field table has no header: it is a list of labelled values.
+    let mut buf = Vec::new();
+    fields.write(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf);
+    for line in text.lines().skip(1) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    if seg.attachers.is_empty() {
+        writeln!(out, "no process maps it")?;
+        return Ok(());
+    }
+    let mut t = TableWriter::new(
+        &[
+            ("PID", true),
+            ("COMMAND", false),
+            ("START", false),
+            ("END", false),
+            ("SIZE", true),
+            ("PERMS", false),
+            ("OFFSET", true),
+        ],
+        view.color,
+    );
+    for a in &seg.attachers {
+        let len = crate::units::parse_hex_addr(&a.end)
+            .zip(crate::units::parse_hex_addr(&a.start))
+            .map(|(e, s)| e.saturating_sub(s))
+            .unwrap_or(0);
+        t.row(&[
+            a.pid.to_string(),
+            a.comm.clone(),
+            a.start.clone(),
+            a.end.clone(),
+            size_cell(len, view.exact_bytes),
+            a.perms.clone(),
+            format!("0x{:x}", a.offset),
+        ]);
+    }
+    t.write(out)
+}

@@ -1,0 +1,75 @@
+//! POSIX shared memory: the files under /dev/shm.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// One file under /dev/shm.
+#[derive(Debug, Clone)]
+pub struct ShmFile {
+    pub path: PathBuf,
+    pub size: u64,
+    /// Bytes actually allocated (tmpfs: resident or swapped).
+    pub allocated: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    /// Creation time where the filesystem keeps it, else modification time.
+    pub born: i64,
+    pub dev: u64,
+    pub inode: u64,
+}
+
+impl ShmFile {
+    pub fn from_metadata(path: PathBuf, m: &std::fs::Metadata) -> ShmFile {
+        let born = m
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(m.mtime());
+        ShmFile {
+            path,
+            size: m.size(),
+            allocated: m.blocks() * 512,
+            uid: m.uid(),
+            gid: m.gid(),
+            mode: m.mode(),
+            born,
+            dev: m.dev(),
+            inode: m.ino(),
+        }
+    }
+
+    /// The path as bytes.
+    pub fn path_bytes(&self) -> &[u8] {
+        self.path.as_os_str().as_bytes()
+    }
+}
+
+/// How deep to look below /dev/shm: POSIX names are flat, but some programs make directories.
+const MAX_DEPTH: usize = 4;
+
+/// Every regular file under `dir` (symlinks are not followed). A missing directory is empty.
+pub fn list(dir: &Path) -> std::io::Result<Vec<ShmFile>> {
+    let mut out = Vec::new();
+    match walk(dir, 0, &mut out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        other => other.map(|_| out),
+    }
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<ShmFile>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let Ok(m) = entry.metadata() else { continue };
+        let ft = m.file_type();
+        if ft.is_file() {
+            out.push(ShmFile::from_metadata(entry.path(), &m));
+        } else if ft.is_dir() && depth + 1 < MAX_DEPTH {
+            // An unreadable subdirectory is not a reason to fail the listing.
+            let _ = walk(&entry.path(), depth + 1, out);
+        }
+    }
+    Ok(())
+}

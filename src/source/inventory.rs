@@ -1,0 +1,405 @@
+//! The inventory: every shared-memory object on the machine with every process attached to it,
+//! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
+
+use super::devshm::{self, ShmFile};
+use super::maps::{MapLine, PathKind};
+use super::procs::{ProcShared, Scan};
+use super::sysv::ShmRecord;
+use super::{bytes_to_string, Sys};
+use crate::model::{hex_addr, key_string, Attacher, Kind, Segment};
+use crate::units::local_time;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// What to gather.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Keep shared file mappings that no process can write (`r--s`: font caches and the like).
+    pub include_readonly_files: bool,
+}
+
+/// The gathered state.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub segments: Vec<Segment>,
+    /// Processes whose maps or fd tables we were not allowed to read.
+    pub hidden_procs: usize,
+    /// Processes in another IPC namespace that map System V segments (not joined to ours).
+    pub foreign_ns_pids: Vec<i32>,
+}
+
+/// The seconds of slack when comparing a process's start time with a segment's times: both are
+/// whole seconds, and start times are rounded through clock ticks and the boot time.
+const CLOCK_SLACK: i64 = 2;
+
+/// Gather everything.
+pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
+    let records = sys.sysv_segments()?;
+    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let scan = sys.scan_shared()?;
+    Ok(assemble(sys, opts, &records, files, &scan))
+}
+
+fn dev_t(m: &MapLine) -> u64 {
+    libc::makedev(m.dev_major, m.dev_minor)
+}
+
+fn attacher(p: &ProcShared, m: &MapLine) -> Attacher {
+    Attacher {
+        pid: p.pid,
+        comm: p.comm.clone(),
+        start: hex_addr(m.start),
+        end: hex_addr(m.end),
+        perms: m.perms_str(),
+        offset: m.offset,
+    }
+}
+
+/// Join the three sources into rows; pure but for the stat calls that settle sizes and names.
+pub fn assemble(
+    sys: &Sys,
+    opts: Options,
+    records: &[ShmRecord],
+    files: Vec<ShmFile>,
+    scan: &Scan,
+) -> Inventory {
+    let mut inv = Inventory {
+        hidden_procs: scan.denied,
+        ..Inventory::default()
+    };
+
+    // System V: keyed by shmid.
+    let mut sysv: BTreeMap<i64, (Segment, &ShmRecord)> = records
+        .iter()
+        .map(|r| (r.shmid, (sysv_segment(r), r)))
+        .collect();
+
+    // POSIX: keyed by (dev, inode).
+    let mut posix: HashMap<(u64, u64), Segment> = files
+        .into_iter()
+        .map(|f| ((f.dev, f.inode), posix_segment(&f)))
+        .collect();
+
+    // Everything else met in maps, keyed by (dev, inode); first-seen order kept for stability.
+    let mut others: HashMap<(u64, u64), Segment> = HashMap::new();
+    let mut foreign: HashSet<i32> = HashSet::new();
+    let shm_prefix = sys.shm_dir.as_os_str().as_bytes();
+
+    for p in &scan.procs {
+        let same_ns = scan.same_ipc_ns(p);
+        for m in &p.maps {
+            match m.path_kind() {
+                PathKind::Sysv { key } => {
+                    if !same_ns {
+                        foreign.insert(p.pid);
+                        continue;
+                    }
+                    // The /SYSV name and the inode together: memfds and shared anonymous memory
+                    // live on the same device and their inodes can equal a shmid.
+                    let Some((seg, rec)) = sysv.get_mut(&(m.inode as i64)) else {
+                        continue;
+                    };
+                    if rec.key != key && rec.key == 0 && key != 0 {
+                        seg.former_key = Some(key_string(key));
+                    } else if rec.key != key {
+                        // Same inode, other key: a different object (e.g. a reused id).
+                        continue;
+                    }
+                    seg.attachers.push(attacher(p, m));
+                }
+                PathKind::File { path } if in_dir(&path, shm_prefix) => {
+                    let id = (dev_t(m), m.inode);
+                    let seg = posix.entry(id).or_insert_with(|| {
+                        // Made after we listed /dev/shm, or listed under another name.
+                        match std::fs::metadata(OsStr::from_bytes(&path)) {
+                            Ok(md) if (md.dev(), md.ino()) == id => posix_segment(
+                                &ShmFile::from_metadata(OsStr::from_bytes(&path).into(), &md),
+                            ),
+                            _ => mapped_segment(Kind::Posix, m, &path),
+                        }
+                    });
+                    seg.attachers.push(attacher(p, m));
+                }
+                PathKind::Anonymous | PathKind::Special(_) => {}
+                kind => {
+                    let id = (dev_t(m), m.inode);
+                    let seg = others
+                        .entry(id)
+                        .or_insert_with(|| other_segment(sys, p, m, kind));
+                    seg.attachers.push(attacher(p, m));
+                }
+            }
+        }
+    }
+
+    let mut segments: Vec<Segment> = Vec::new();
+    for (_, (mut seg, rec)) in sysv {
+        judge_sysv(sys, &mut seg, rec);
+        segments.push(seg);
+    }
+    let mut posix: Vec<Segment> = posix.into_values().collect();
+    judge_posix(sys, &mut posix, scan.denied);
+    segments.extend(posix);
+    for (_, mut seg) in others {
+        fill_sizes(&mut seg);
+        let writable = seg.attachers.iter().any(|a| a.perms.as_bytes()[1] == b'w');
+        if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
+            continue;
+        }
+        segments.push(seg);
+    }
+    let mut foreign: Vec<i32> = foreign.into_iter().collect();
+    foreign.sort_unstable();
+    inv.foreign_ns_pids = foreign;
+    inv.segments = segments;
+    inv
+}
+
+fn in_dir(path: &[u8], dir: &[u8]) -> bool {
+    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+    path.len() > dir.len() + 1 && path.starts_with(dir) && path[dir.len()] == b'/'
+}
+
+fn nonzero(t: i64) -> Option<i64> {
+    (t != 0).then_some(t)
+}
+
+fn sysv_segment(r: &ShmRecord) -> Segment {
+    let mut s = Segment::new(Kind::Sysv);
+    s.id = Some(r.shmid);
+    s.key = Some(key_string(r.key));
+    s.size = r.size;
+    s.uid = Some(r.uid);
+    s.gid = Some(r.gid);
+    s.perms = Some(r.perms_string());
+    s.nattch = Some(r.nattch);
+    s.status = r.status();
+    s.cpid = Some(r.cpid);
+    s.lpid = Some(r.lpid);
+    s.atime = nonzero(r.atime);
+    s.dtime = nonzero(r.dtime);
+    s.ctime = nonzero(r.ctime);
+    s.rss = r.rss;
+    s.swap = r.swap;
+    s.inode = Some(r.shmid as u64);
+    s
+}
+
+fn posix_segment(f: &ShmFile) -> Segment {
+    let mut s = Segment::new(Kind::Posix);
+    s.path = Some(bytes_to_string(f.path_bytes()));
+    s.size = f.size;
+    s.uid = Some(f.uid);
+    s.gid = Some(f.gid);
+    s.perms = Some(format!("{:o}", f.mode & 0o777));
+    s.ctime = Some(f.born);
+    s.rss = Some(f.allocated);
+    s.dev = Some(format!(
+        "{:02x}:{:02x}",
+        libc::major(f.dev),
+        libc::minor(f.dev)
+    ));
+    s.inode = Some(f.inode);
+    s
+}
+
+/// A row known only from a mapping line.
+fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
+    let mut s = Segment::new(kind);
+    if !path.is_empty() {
+        s.path = Some(bytes_to_string(path));
+    }
+    s.dev = Some(m.dev_string());
+    s.inode = Some(m.inode);
+    s
+}
+
+fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segment {
+    let mut seg = match kind {
+        PathKind::Memfd { name } => {
+            let mut s = mapped_segment(Kind::Memfd, m, &[]);
+            s.path = Some(format!("memfd:{}", bytes_to_string(&name)));
+            s
+        }
+        PathKind::SharedAnon => mapped_segment(Kind::Anon, m, &[]),
+        PathKind::File { path } => mapped_segment(Kind::File, m, &path),
+        PathKind::Deleted { path } => {
+            // " (deleted)" may be part of a real name: if the full name exists with this
+            // inode, the file was never deleted.
+            if same_file(&m.path, m) {
+                mapped_segment(Kind::File, m, &m.path)
+            } else {
+                mapped_segment(Kind::Deleted, m, &path)
+            }
+        }
+        PathKind::Sysv { .. } | PathKind::Anonymous | PathKind::Special(_) => {
+            mapped_segment(Kind::Anon, m, &[])
+        }
+    };
+    seg.uid = p.uid;
+    // The object itself, through the mapping: exact size and owner where we may look.
+    let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+    let md = match seg.kind {
+        Kind::File => seg
+            .path
+            .as_ref()
+            .and_then(|_| std::fs::metadata(OsStr::from_bytes(&m.path)).ok())
+            .filter(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
+            .or_else(|| std::fs::metadata(&link).ok()),
+        Kind::Anon => None,
+        _ => std::fs::metadata(&link).ok(),
+    };
+    if let Some(md) = md.filter(|md| md.ino() == m.inode) {
+        seg.size = md.size();
+        seg.uid = Some(md.uid());
+        seg.gid = Some(md.gid());
+        seg.perms = Some(format!("{:o}", md.mode() & 0o777));
+        seg.ctime = Some(md.mtime());
+        if matches!(seg.kind, Kind::Memfd | Kind::Deleted) {
+            seg.rss = Some(md.blocks() * 512);
+        }
+    }
+    seg
+}
+
+fn same_file(path: &[u8], m: &MapLine) -> bool {
+    std::fs::metadata(OsStr::from_bytes(path))
+        .map(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
+        .unwrap_or(false)
+}
+
+/// Where the object's size is not known from stat, the furthest byte any attacher maps.
+fn fill_sizes(seg: &mut Segment) {
+    if seg.size != 0 {
+        return;
+    }
+    seg.size = seg
+        .attachers
+        .iter()
+        .map(|a| {
+            let start = crate::units::parse_hex_addr(&a.start).unwrap_or(0);
+            let end = crate::units::parse_hex_addr(&a.end).unwrap_or(0);
+            a.offset + end.saturating_sub(start)
+        })
+        .max()
+        .unwrap_or(0);
+}
+
+/// Whether `pid` no longer names the process that did something at `since`: it is gone, or
+/// its number was reused by a process that started afterwards.
+fn gone_since(sys: &Sys, pid: i32, since: i64) -> bool {
+    if pid <= 0 {
+        return true;
+    }
+    match sys.start_time(pid) {
+        None => !sys.alive(pid),
+        Some(started) => started > since + CLOCK_SLACK,
+    }
+}
+
+fn describe_pid(sys: &Sys, pid: i32) -> String {
+    format!("{pid} ({})", sys.comm(pid))
+}
+
+fn judge_sysv(sys: &Sys, seg: &mut Segment, rec: &ShmRecord) {
+    seg.attachers
+        .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
+    if rec.is_dest() {
+        // The kernel frees it when the last attacher leaves: not a leak, but say who holds it.
+        let holders: Vec<String> = seg
+            .attacher_pids()
+            .iter()
+            .map(|&p| describe_pid(sys, p))
+            .collect();
+        seg.note = Some(if holders.is_empty() {
+            format!(
+                "marked for removal; freed when its {} attacher(s) detach",
+                rec.nattch
+            )
+        } else {
+            format!(
+                "marked for removal but still held, freed when these detach: {}",
+                holders.join(", ")
+            )
+        });
+        return;
+    }
+    if rec.nattch != 0 {
+        return;
+    }
+    let last_use = rec.atime.max(rec.dtime);
+    let creator_gone = gone_since(sys, rec.cpid, rec.ctime);
+    let last_gone = gone_since(
+        sys,
+        rec.lpid,
+        if last_use > 0 { last_use } else { rec.ctime },
+    );
+    if !(creator_gone && last_gone) {
+        return;
+    }
+    seg.stale = true;
+    let who = if rec.cpid == rec.lpid || rec.lpid == 0 {
+        format!("creator {} is gone", rec.cpid)
+    } else {
+        format!("creator {} and last user {} are gone", rec.cpid, rec.lpid)
+    };
+    let when = if rec.atime > 0 {
+        format!("nobody attached since {}", local_time(rec.atime))
+    } else {
+        format!("never attached since it was made {}", local_time(rec.ctime))
+    };
+    seg.stale_reason = Some(format!("{who}; {when}"));
+}
+
+fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
+    let unmapped: HashSet<(u64, u64)> = segs
+        .iter()
+        .filter(|s| s.attachers.is_empty())
+        .filter_map(|s| Some((posix_dev(s)?, s.inode?)))
+        .collect();
+    let (holders, hidden_fds) = sys.fd_holders(&unmapped);
+    let hidden = hidden_maps.max(hidden_fds);
+    for seg in segs.iter_mut() {
+        seg.attachers
+            .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
+        if !seg.attachers.is_empty() {
+            continue;
+        }
+        let id = (posix_dev(seg).unwrap_or(0), seg.inode.unwrap_or(0));
+        let open_by: Vec<i32> = holders
+            .iter()
+            .filter(|(h, _)| *h == id)
+            .map(|(_, p)| *p)
+            .collect();
+        if !open_by.is_empty() {
+            let names: Vec<String> = open_by.iter().map(|&p| describe_pid(sys, p)).collect();
+            seg.note = Some(format!("not mapped, but open in {}", names.join(", ")));
+            continue;
+        }
+        if hidden > 0 {
+            seg.note = Some(format!(
+                "no visible process maps or holds it, but {hidden} process(es) could not be checked"
+            ));
+            continue;
+        }
+        seg.stale = true;
+        let since = seg.ctime.map(local_time).unwrap_or_default();
+        seg.stale_reason = Some(format!("no process maps it or holds it open; made {since}"));
+    }
+}
+
+fn posix_dev(s: &Segment) -> Option<u64> {
+    let (maj, min) = s.dev.as_deref()?.split_once(':')?;
+    Some(libc::makedev(
+        u32::from_str_radix(maj, 16).ok()?,
+        u32::from_str_radix(min, 16).ok()?,
+    ))
+}
+
+/// Look up one object by what a user types for `show`.
+pub fn path_matches(seg: &Segment, wanted: &Path) -> bool {
+    seg.path.as_deref().is_some_and(|p| Path::new(p) == wanted)
+}

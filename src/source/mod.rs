@@ -1,0 +1,96 @@
+//! Everything that reads the kernel: /proc/<pid>/maps and smaps, /proc/sysvipc/shm, /dev/shm,
+//! open file descriptors. Nothing here prints.
+//!
+//! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
+//! trees; real runs use `/proc` and `/dev/shm`.
+
+pub mod devshm;
+pub mod inventory;
+pub mod maps;
+pub mod procs;
+pub mod smaps;
+pub mod sysv;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+/// Where the kernel's views live.
+#[derive(Debug, Clone)]
+pub struct Sys {
+    pub proc_root: PathBuf,
+    pub shm_dir: PathBuf,
+}
+
+impl Default for Sys {
+    fn default() -> Self {
+        Sys {
+            proc_root: PathBuf::from("/proc"),
+            shm_dir: PathBuf::from("/dev/shm"),
+        }
+    }
+}
+
+impl Sys {
+    pub fn new(proc_root: &Path, shm_dir: &Path) -> Sys {
+        Sys {
+            proc_root: proc_root.to_path_buf(),
+            shm_dir: shm_dir.to_path_buf(),
+        }
+    }
+
+    /// `/proc/<pid>/<rest>`.
+    pub fn pid_path(&self, pid: i32, rest: &str) -> PathBuf {
+        let mut p = self.proc_root.join(pid.to_string());
+        if !rest.is_empty() {
+            p.push(rest);
+        }
+        p
+    }
+
+    /// Every System V segment in the namespace this process sees.
+    pub fn sysv_segments(&self) -> anyhow::Result<Vec<sysv::ShmRecord>> {
+        use anyhow::Context;
+        let path = self.proc_root.join("sysvipc/shm");
+        match std::fs::File::open(&path) {
+            Ok(f) => sysv::parse(std::io::BufReader::new(f))
+                .with_context(|| format!("reading {}", path.display())),
+            // A kernel without CONFIG_SYSVIPC has no segments to list.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+/// Bytes to a string for display and JSON: valid UTF-8 stays as is (control characters
+/// included; renderers escape them), each invalid byte becomes `\xNN`.
+pub fn bytes_to_string(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut rest = b;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                for byte in &bad[..n] {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invalid_utf8_is_escaped() {
+        assert_eq!(super::bytes_to_string(b"a\xffb"), "a\\xffb");
+        assert_eq!(super::bytes_to_string("é\n".as_bytes()), "é\n");
+        assert_eq!(super::bytes_to_string(b"\xe2\x82"), "\\xe2\\x82");
+    }
+}

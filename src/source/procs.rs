@@ -1,0 +1,210 @@
+//! Walking /proc: which processes map what, their names, namespaces and start times.
+
+use super::maps::{self, MapLine};
+use super::Sys;
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::MetadataExt;
+
+/// A process holding an open fd on the object (device, inode).
+pub type FdHolder = ((u64, u64), i32);
+
+/// The shared mappings of one process.
+#[derive(Debug, Clone)]
+pub struct ProcShared {
+    pub pid: i32,
+    pub comm: String,
+    /// Real owner of the process (owner of /proc/<pid>).
+    pub uid: Option<u32>,
+    /// Inode of /proc/<pid>/ns/ipc, when it could be read.
+    pub ipc_ns: Option<u64>,
+    pub maps: Vec<MapLine>,
+}
+
+/// Result of one walk over /proc.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub procs: Vec<ProcShared>,
+    /// Processes whose maps we were not allowed to read.
+    pub denied: usize,
+    /// Our own IPC namespace.
+    pub self_ns: Option<u64>,
+}
+
+impl Scan {
+    /// Whether `p` lives in the IPC namespace we list. Unknown counts as ours.
+    pub fn same_ipc_ns(&self, p: &ProcShared) -> bool {
+        match (self.self_ns, p.ipc_ns) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
+}
+
+/// What happened when we tried to read a process's file.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The process is gone (or was never there).
+    Gone,
+    /// Not ours to read.
+    Denied,
+    Other(std::io::Error),
+}
+
+fn classify_io(e: std::io::Error) -> ReadError {
+    match e.kind() {
+        ErrorKind::NotFound => ReadError::Gone,
+        ErrorKind::PermissionDenied => ReadError::Denied,
+        _ if e.raw_os_error() == Some(libc::ESRCH) => ReadError::Gone,
+        _ if e.raw_os_error() == Some(libc::EPERM) => ReadError::Denied,
+        _ => ReadError::Other(e),
+    }
+}
+
+impl Sys {
+    /// Every process id under the proc root, ascending.
+    pub fn pids(&self) -> std::io::Result<Vec<i32>> {
+        let mut pids: Vec<i32> = std::fs::read_dir(&self.proc_root)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+            .collect();
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    /// Read a whole /proc file into `buf` (cleared first).
+    pub fn read_pid_file(&self, pid: i32, name: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+        buf.clear();
+        let mut f = std::fs::File::open(self.pid_path(pid, name)).map_err(classify_io)?;
+        f.read_to_end(buf).map_err(classify_io)?;
+        Ok(())
+    }
+
+    /// Every mapping of one process.
+    pub fn maps_of(&self, pid: i32) -> Result<Vec<MapLine>, ReadError> {
+        let mut buf = Vec::new();
+        self.read_pid_file(pid, "maps", &mut buf)?;
+        Ok(maps::parse(&buf))
+    }
+
+    /// The process's command name, or `?` if it went away.
+    pub fn comm(&self, pid: i32) -> String {
+        match std::fs::read(self.pid_path(pid, "comm")) {
+            Ok(b) => super::bytes_to_string(b.strip_suffix(b"\n").unwrap_or(&b)),
+            Err(_) => "?".to_string(),
+        }
+    }
+
+    /// Inode of a namespace link such as `ns/ipc` (`ipc:[4026531839]`).
+    pub fn ns_inode(&self, pid: Option<i32>, ns: &str) -> Option<u64> {
+        let base = match pid {
+            Some(p) => self.pid_path(p, ""),
+            None => self.proc_root.join("self"),
+        };
+        let link = std::fs::read_link(base.join("ns").join(ns)).ok()?;
+        let s = link.to_str()?;
+        let inner = s.split_once('[')?.1.strip_suffix(']')?;
+        inner.parse().ok()
+    }
+
+    /// Whether a process exists now.
+    pub fn alive(&self, pid: i32) -> bool {
+        pid > 0 && self.pid_path(pid, "stat").exists()
+    }
+
+    /// When a process started, in seconds since the epoch.
+    pub fn start_time(&self, pid: i32) -> Option<i64> {
+        let stat = std::fs::read(self.pid_path(pid, "stat")).ok()?;
+        // comm may contain spaces and parentheses: fields resume after the last ')'.
+        let close = stat.iter().rposition(|&c| c == b')')?;
+        let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+        // After ')': state is field 3; starttime is field 22, so the 20th here (index 19).
+        let ticks: u64 = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+        let hz = procfs::ticks_per_second().max(1);
+        Some(self.boot_time()? + (ticks / hz) as i64)
+    }
+
+    /// Boot time from the `btime` line of /proc/stat.
+    pub fn boot_time(&self) -> Option<i64> {
+        let text = std::fs::read_to_string(self.proc_root.join("stat")).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Walk every process and keep its shared mappings. Processes that vanish mid-walk, kernel
+    /// threads (empty maps) and our own process are skipped; unreadable ones are counted.
+    pub fn scan_shared(&self) -> std::io::Result<Scan> {
+        let me = std::process::id() as i32;
+        let mut scan = Scan {
+            self_ns: self.ns_inode(None, "ipc"),
+            ..Scan::default()
+        };
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for pid in self.pids()? {
+            if pid == me {
+                continue;
+            }
+            match self.read_pid_file(pid, "maps", &mut buf) {
+                Ok(()) => {}
+                Err(ReadError::Denied) => {
+                    scan.denied += 1;
+                    continue;
+                }
+                Err(_) => continue,
+            }
+            let mut shared = Vec::new();
+            maps::parse_shared(&buf, &mut shared);
+            if shared.is_empty() {
+                continue;
+            }
+            scan.procs.push(ProcShared {
+                pid,
+                comm: self.comm(pid),
+                uid: std::fs::metadata(self.pid_path(pid, ""))
+                    .ok()
+                    .map(|m| m.uid()),
+                ipc_ns: self.ns_inode(Some(pid), "ipc"),
+                maps: shared,
+            });
+        }
+        Ok(scan)
+    }
+
+    /// Pids that hold an open file descriptor on any of `targets` (device, inode), and how many
+    /// processes' fd tables could not be read.
+    pub fn fd_holders(
+        &self,
+        targets: &std::collections::HashSet<(u64, u64)>,
+    ) -> (Vec<FdHolder>, usize) {
+        let mut found = Vec::new();
+        let mut denied = 0;
+        if targets.is_empty() {
+            return (found, 0);
+        }
+        let me = std::process::id() as i32;
+        for pid in self.pids().unwrap_or_default() {
+            if pid == me {
+                continue;
+            }
+            let dir = match std::fs::read_dir(self.pid_path(pid, "fd")) {
+                Ok(d) => d,
+                Err(e) => {
+                    if matches!(classify_io(e), ReadError::Denied) {
+                        denied += 1;
+                    }
+                    continue;
+                }
+            };
+            for entry in dir.filter_map(|e| e.ok()) {
+                // stat follows the magic link to the open file itself, deleted or not.
+                if let Ok(m) = std::fs::metadata(entry.path()) {
+                    let id = (m.dev(), m.ino());
+                    if targets.contains(&id) {
+                        found.push((id, pid));
+                    }
+                }
+            }
+        }
+        (found, denied)
+    }
+}

@@ -1,0 +1,198 @@
+//! Parsing and printing of the small values users type and read: sizes, durations, keys, hex.
+
+use std::time::Duration;
+
+/// Parse a byte count: `4096`, `0x1000`, `4k`, `4KiB`, `1M`, `2G` (binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).map_err(|_| format!("invalid size {text:?}"));
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, suffix) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}"))?;
+    let mult: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "invalid size {text:?} (use bytes, 0x hex, or k/M/G)"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+/// Parse a duration: `1s`, `250ms`, `0.5s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (e.g. 1s, 250ms)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "us" => n / 1e6,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("invalid duration {text:?} (e.g. 1s, 250ms)")),
+    };
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!("invalid duration {text:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parse a System V key as users write it: `0x6f20d677`, a decimal (as `ipcs` prints in
+/// /proc), or a negative decimal (key_t is signed). Returns the key's 32 bits.
+pub fn parse_key(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let bad = || {
+        format!("invalid key {text:?} (expected 0x followed by up to 8 hex digits, or a decimal)")
+    };
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        if hex.is_empty() || hex.len() > 8 {
+            return Err(bad());
+        }
+        return u32::from_str_radix(hex, 16).map_err(|_| bad());
+    }
+    if let Ok(n) = t.parse::<i32>() {
+        return Ok(n as u32);
+    }
+    t.parse::<u32>().map_err(|_| bad())
+}
+
+/// Parse a hex address: `0x7f…` or bare hex digits.
+pub fn parse_hex_addr(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// A byte count in binary units, as people read them: `4.0 KiB`, `256 MiB`, `12 B`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 && value.fract() != 0.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{:.0} {}", value.round(), UNITS[unit])
+    }
+}
+
+/// A size for a table: human by default, exact with `--bytes`.
+pub fn size_cell(bytes: u64, exact: bool) -> String {
+    if exact {
+        bytes.to_string()
+    } else {
+        human_size(bytes)
+    }
+}
+
+/// An age in the largest sensible unit: `42s`, `5m`, `3h`, `2d`.
+pub fn human_age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds since the epoch as local time, `2026-11-20 14:03:07`.
+pub fn local_time(epoch: i64) -> String {
+    let t: libc::time_t = epoch as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return epoch.to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("0x1000"), Ok(4096));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(parse_key("0x6f20d677"), Ok(0x6f20d677));
+        assert_eq!(parse_key("-1"), Ok(0xffff_ffff));
+        assert_eq!(parse_key("100"), Ok(100));
+        assert!(parse_key("0x123456789").is_err());
+        assert!(parse_key("0x").is_err());
+        assert!(parse_key("zz").is_err());
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(4096), "4 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(256 << 20), "256 MiB");
+        assert_eq!(human_age(30), "30s");
+        assert_eq!(human_age(3600), "60m");
+        assert_eq!(human_age(90000), "25h");
+    }
+
+    #[test]
+    fn addrs() {
+        assert_eq!(parse_hex_addr("0x7f00"), Some(0x7f00));
+        assert_eq!(parse_hex_addr("7f00"), Some(0x7f00));
+        assert_eq!(parse_hex_addr("main"), None);
+    }
+}
