@@ -379,12 +379,6 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
             seg.note = Some(format!("not mapped, but open in {}", names.join(", ")));
             continue;
         }
-        if hidden > 0 {
-            seg.note = Some(format!(
-                "no visible process maps or holds it, but {hidden} process(es) could not be checked"
-            ));
-            continue;
-        }
         seg.stale = true;
         let since = seg.ctime.map(local_time).unwrap_or_default();
         seg.stale_reason = Some(format!("no process maps it or holds it open; made {since}"));

@@ -1,0 +1,453 @@
+//! Real shared memory for tests: System V segments, /dev/shm objects, memfds and shared
+//! anonymous memory, held by forked processes. Every fixture removes what it made by id when
+//! dropped (also when an assertion fails), and never touches anything it did not make.
+//!
+//! Holders are forked children that only make system calls after the fork (no allocation, since
+//! the test harness is multi-threaded). They block reading a pipe whose write end only the test
+//! holds: when the test ends, however it ends, the pipe closes and the holders exit.
+
+#![allow(dead_code)]
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test, run or user on this machine is using.
+pub fn unique_name(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{n}-{t:x}", std::process::id())
+}
+
+/// A byte pattern that differs by offset and by seed, so a wrong offset or object shows.
+pub fn pattern_byte(seed: u8, i: usize) -> u8 {
+    (i as u32)
+        .wrapping_mul(31)
+        .wrapping_add(seed as u32 * 7 + (i >> 8) as u32) as u8
+}
+
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| pattern_byte(seed, i)).collect()
+}
+
+/// A System V segment this test made; removed by id on drop.
+pub struct SysvSeg {
+    pub shmid: i32,
+    pub key: u32,
+    pub size: usize,
+    removed: bool,
+}
+
+impl SysvSeg {
+    /// A new segment with a fresh key, filled with `pattern(seed)`.
+    pub fn new(size: usize, seed: u8) -> SysvSeg {
+        SysvSeg::with_mode(size, seed, 0o600)
+    }
+
+    pub fn with_mode(size: usize, seed: u8, mode: i32) -> SysvSeg {
+        for attempt in 0..1000u32 {
+            let key = unique_key(attempt);
+            let id = unsafe {
+                libc::shmget(
+                    key as libc::key_t,
+                    size,
+                    libc::IPC_CREAT | libc::IPC_EXCL | mode,
+                )
+            };
+            if id >= 0 {
+                let seg = SysvSeg {
+                    shmid: id,
+                    key,
+                    size,
+                    removed: false,
+                };
+                seg.fill(seed);
+                return seg;
+            }
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}");
+        }
+        panic!("no free System V key found");
+    }
+
+    /// Write the pattern through a short-lived attachment of our own (detached at once).
+    pub fn fill(&self, seed: u8) {
+        unsafe {
+            let p = libc::shmat(self.shmid, std::ptr::null(), 0);
+            assert_ne!(p as isize, -1, "shmat: {}", std::io::Error::last_os_error());
+            let data = pattern(seed, self.size);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), p as *mut u8, self.size);
+            libc::shmdt(p);
+        }
+    }
+
+    pub fn key_string(&self) -> String {
+        format!("0x{:08x}", self.key)
+    }
+
+    /// IPC_RMID now (the segment lingers while attached, marked dest).
+    pub fn remove(&mut self) {
+        if !self.removed {
+            unsafe { libc::shmctl(self.shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+            self.removed = true;
+        }
+    }
+
+    /// Forget the segment (a test that removed it through shmtool).
+    pub fn forget(&mut self) {
+        self.removed = true;
+    }
+
+    pub fn stat(&self) -> Option<libc::shmid_ds> {
+        let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::shmctl(self.shmid, libc::IPC_STAT, &mut ds) };
+        (r == 0).then_some(ds)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.stat().is_some()
+    }
+
+    /// The segment's bytes, read through an attachment of our own.
+    pub fn read(&self) -> Vec<u8> {
+        unsafe {
+            let p = libc::shmat(self.shmid, std::ptr::null(), libc::SHM_RDONLY);
+            assert_ne!(p as isize, -1);
+            let v = std::slice::from_raw_parts(p as *const u8, self.size).to_vec();
+            libc::shmdt(p);
+            v
+        }
+    }
+}
+
+impl Drop for SysvSeg {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+fn unique_key(attempt: u32) -> u32 {
+    // Mix pid, a counter, time and the attempt; keep clear of 0 (IPC_PRIVATE).
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let mut x = (std::process::id() as u64) << 32 ^ (n as u64) << 16 ^ t as u64 ^ attempt as u64;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    let k = x as u32;
+    if k == 0 {
+        1
+    } else {
+        k
+    }
+}
+
+/// A file under /dev/shm this test made; unlinked on drop.
+pub struct PosixObj {
+    pub name: String,
+    pub path: PathBuf,
+    pub size: usize,
+}
+
+impl PosixObj {
+    pub fn new(size: usize, seed: u8) -> PosixObj {
+        let name = unique_name("shmtool-test");
+        let path = PathBuf::from("/dev/shm").join(&name);
+        std::fs::write(&path, pattern(seed, size)).expect("create /dev/shm object");
+        PosixObj { name, path, size }
+    }
+}
+
+impl Drop for PosixObj {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What a holder maps.
+#[derive(Debug, Clone)]
+pub enum Hold {
+    /// shmat this shmid (read-write).
+    Sysv(i32),
+    /// Open and mmap this file MAP_SHARED, whole.
+    File(PathBuf),
+    /// memfd_create(name), size bytes, filled with pattern(seed), mapped shared.
+    Memfd { name: String, size: usize, seed: u8 },
+    /// MAP_SHARED|MAP_ANONYMOUS of size bytes, filled with pattern(seed); a forked grandchild
+    /// holds it too.
+    Anon { size: usize, seed: u8 },
+}
+
+/// Forked processes holding mappings. Dropping it ends them (pipe EOF, then SIGKILL to the
+/// process group they made) and reaps them.
+pub struct Holder {
+    /// The child's pid; for `Anon`, `pids` also has the grandchild.
+    pub pid: i32,
+    pub pids: Vec<i32>,
+    /// Address of each mapping in the child, in the order of the holds.
+    pub addrs: Vec<u64>,
+    release: Option<OwnedFd>,
+}
+
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+fn write_all_raw(fd: i32, buf: &[u8]) {
+    let mut off = 0;
+    while off < buf.len() {
+        let n = unsafe { libc::write(fd, buf[off..].as_ptr().cast(), buf.len() - off) };
+        if n <= 0 {
+            return;
+        }
+        off += n as usize;
+    }
+}
+
+fn read_exact_raw(fd: i32, buf: &mut [u8]) -> bool {
+    let mut off = 0;
+    while off < buf.len() {
+        let n = unsafe { libc::read(fd, buf[off..].as_mut_ptr().cast(), buf.len() - off) };
+        if n <= 0 {
+            return false;
+        }
+        off += n as usize;
+    }
+    true
+}
+
+/// Prepared (allocated before fork) form of a hold.
+enum Prepared {
+    Sysv(i32),
+    File(CString),
+    Memfd(CString, usize, Vec<u8>),
+    Anon(usize, Vec<u8>),
+}
+
+impl Holder {
+    pub fn spawn(holds: &[Hold]) -> Holder {
+        let prepared: Vec<Prepared> = holds
+            .iter()
+            .map(|h| match h {
+                Hold::Sysv(id) => Prepared::Sysv(*id),
+                Hold::File(p) => {
+                    Prepared::File(CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
+                }
+                Hold::Memfd { name, size, seed } => Prepared::Memfd(
+                    CString::new(name.as_str()).unwrap(),
+                    *size,
+                    pattern(*seed, *size),
+                ),
+                Hold::Anon { size, seed } => Prepared::Anon(*size, pattern(*seed, *size)),
+            })
+            .collect();
+        let (report_r, report_w) = pipe();
+        let (release_r, release_w) = pipe();
+        let n = prepared.len();
+        let has_anon = prepared.iter().any(|p| matches!(p, Prepared::Anon(..)));
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // Child: system calls only.
+            unsafe {
+                libc::setpgid(0, 0);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                let mut addrs = [0u64; 16];
+                for (i, p) in prepared.iter().enumerate().take(16) {
+                    addrs[i] = child_map(p);
+                }
+                let mut grandchild: i32 = 0;
+                if has_anon {
+                    grandchild = libc::fork();
+                    if grandchild == 0 {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                        let mut b = [0u8; 1];
+                        libc::read(release_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                        libc::_exit(0);
+                    }
+                }
+                let mut msg = [0u8; 8 + 16 * 8];
+                msg[..4].copy_from_slice(&grandchild.to_ne_bytes());
+                for i in 0..16 {
+                    msg[8 + i * 8..16 + i * 8].copy_from_slice(&addrs[i].to_ne_bytes());
+                }
+                write_all_raw(report_w.as_raw_fd(), &msg);
+                let mut b = [0u8; 1];
+                libc::read(release_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                if grandchild > 0 {
+                    libc::kill(grandchild, libc::SIGKILL);
+                    libc::waitpid(grandchild, std::ptr::null_mut(), 0);
+                }
+                libc::_exit(0);
+            }
+        }
+        drop(report_w);
+        drop(release_r);
+        let mut holder = Holder {
+            pid,
+            pids: vec![pid],
+            addrs: Vec::new(),
+            release: Some(release_w),
+        };
+        let mut msg = [0u8; 8 + 16 * 8];
+        assert!(
+            read_exact_raw(report_r.as_raw_fd(), &mut msg),
+            "holder did not start"
+        );
+        let gc = i32::from_ne_bytes(msg[..4].try_into().unwrap());
+        if gc > 0 {
+            holder.pids.push(gc);
+            // The grandchild inherits the mapping at fork; make sure it has run far enough
+            // that its maps show it (it is a copy of the child's address space at once).
+        }
+        for i in 0..n.min(16) {
+            let a = u64::from_ne_bytes(msg[8 + i * 8..16 + i * 8].try_into().unwrap());
+            assert!(a != 0 && a != u64::MAX, "holder failed to map hold {i}");
+            holder.addrs.push(a);
+        }
+        holder
+    }
+
+    /// End the holders now and wait for them.
+    pub fn stop(&mut self) {
+        if let Some(w) = self.release.take() {
+            drop(w);
+            // Only our own process group: the child made it and the grandchild is in it.
+            unsafe {
+                libc::kill(-self.pid, libc::SIGKILL);
+                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// In the child: make one mapping and return its address (u64::MAX on failure).
+unsafe fn child_map(p: &Prepared) -> u64 {
+    unsafe {
+        match p {
+            Prepared::Sysv(id) => {
+                let a = libc::shmat(*id, std::ptr::null(), 0);
+                if a as isize == -1 {
+                    u64::MAX
+                } else {
+                    a as u64
+                }
+            }
+            Prepared::File(path) => {
+                let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+                if fd < 0 {
+                    return u64::MAX;
+                }
+                let mut st: libc::stat = std::mem::zeroed();
+                libc::fstat(fd, &mut st);
+                let len = (st.st_size as usize).max(1);
+                let a = libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd,
+                    0,
+                );
+                libc::close(fd);
+                if a == libc::MAP_FAILED {
+                    u64::MAX
+                } else {
+                    a as u64
+                }
+            }
+            Prepared::Memfd(name, size, data) => {
+                let fd = libc::memfd_create(name.as_ptr(), 0);
+                if fd < 0 || libc::ftruncate(fd, *size as libc::off_t) != 0 {
+                    return u64::MAX;
+                }
+                let a = libc::mmap(
+                    std::ptr::null_mut(),
+                    *size,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd,
+                    0,
+                );
+                libc::close(fd);
+                if a == libc::MAP_FAILED {
+                    return u64::MAX;
+                }
+                std::ptr::copy_nonoverlapping(data.as_ptr(), a as *mut u8, *size);
+                a as u64
+            }
+            Prepared::Anon(size, data) => {
+                let a = libc::mmap(
+                    std::ptr::null_mut(),
+                    *size,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                if a == libc::MAP_FAILED {
+                    return u64::MAX;
+                }
+                std::ptr::copy_nonoverlapping(data.as_ptr(), a as *mut u8, *size);
+                a as u64
+            }
+        }
+    }
+}
+
+/// The shmtool binary under test, with a scrubbed environment.
+pub fn shmtool() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_shmtool"));
+    c.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", "dumb")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Run shmtool with these arguments and return (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = shmtool().args(args).output().expect("run shmtool");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `shmtool ls --json` (plus args) parsed.
+pub fn ls_json(extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["ls", "--json"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "ls failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
+}
+
+/// Whether we are root (some tests need it and skip, saying so, otherwise).
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Print why a test is skipped, in a form that shows up in `cargo test` output.
+pub fn skip(why: &str) {
+    eprintln!("SKIPPED: {why}");
+}

@@ -1,0 +1,7 @@
+//! One integration test binary: every module here runs the real `shmtool` against real
+//! shared memory made by `fixtures`.
+
+mod fixtures;
+
+mod cli;
+mod ls;
