@@ -381,7 +381,17 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
         }
         seg.stale = true;
         let since = seg.ctime.map(local_time).unwrap_or_default();
-        seg.stale_reason = Some(format!("no process maps it or holds it open; made {since}"));
+        // Processes we may not read could still hold it; say so rather than withhold the
+        // verdict (in some sandboxes even root cannot read pid 1, and a verdict that never
+        // comes is of no use).
+        let caveat = if hidden > 0 {
+            format!(" ({hidden} process(es) could not be checked)")
+        } else {
+            String::new()
+        };
+        seg.stale_reason = Some(format!(
+            "no process maps it or holds it open; made {since}{caveat}"
+        ));
     }
 }
 
