@@ -4,7 +4,7 @@ use crate::fixtures::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-fn rows_where<'a>(rows: &'a [Value], f: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+fn rows_where(rows: &[Value], f: impl Fn(&Value) -> bool) -> Vec<&Value> {
     rows.iter().filter(|r| f(r)).collect()
 }
 
