@@ -25,8 +25,13 @@ impl From<KindArg> for Kind {
 /// Say once what the listing could not see.
 pub fn report_hidden(inv: &Inventory) {
     if inv.hidden_procs > 0 {
+        let hint = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            " (run as root to see every process)"
+        };
         note(&format!(
-            "{} process(es) could not be read; their attachments are not shown (run as root to see every process)",
+            "{} process(es) could not be read; their attachments are not shown{hint}",
             inv.hidden_procs
         ));
     }
