@@ -239,7 +239,6 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
             mapped_segment(Kind::Anon, m, &[])
         }
     };
-    seg.uid = p.uid;
     // The object itself, through the mapping: exact size and owner where we may look.
     let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
     let md = match seg.kind {
@@ -261,6 +260,9 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
         if matches!(seg.kind, Kind::Memfd | Kind::Deleted) {
             seg.rss = Some(md.blocks() * 512);
         }
+    } else {
+        // Shared anonymous memory has no owner of its own: the process holding it is.
+        seg.uid = p.uid.or_else(|| sys.proc_uid(p.pid));
     }
     seg
 }
