@@ -79,6 +79,13 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsFormat {
+    Table,
+    Json,
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
     Sysv,
     Posix,
@@ -108,6 +115,9 @@ pub enum SortKey {
 pub struct LsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Output format; `prometheus` writes the node_exporter textfile-collector format.
+    #[arg(long, value_enum, default_value_t = LsFormat::Table, conflicts_with = "json")]
+    pub format: LsFormat,
     /// Only objects of these kinds (repeat or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub kind: Vec<KindArg>,

@@ -5,4 +5,5 @@ mod fixtures;
 
 mod cli;
 mod ls;
+mod prometheus;
 mod scan;

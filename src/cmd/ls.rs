@@ -1,7 +1,7 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
 use super::{note, Ctx, Run};
-use crate::cli::{KindArg, LsArgs, SortKey};
+use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments::{self, View};
@@ -94,6 +94,7 @@ impl Run for LsArgs {
             },
         )?;
         report_hidden(&inv);
+        let inv_hidden = inv.hidden_procs;
         let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         let mut rows: Vec<Segment> = inv
             .segments
@@ -110,10 +111,14 @@ impl Run for LsArgs {
         if self.reverse {
             rows.reverse();
         }
-        if self.out.json {
+        let owner = |u: u32| users.name(u);
+        if self.out.json || self.format == LsFormat::Json {
             return crate::render::write_json(out, &rows);
         }
-        let owner = |u: u32| users.name(u);
+        if self.format == LsFormat::Prometheus {
+            crate::render::prometheus::write(out, &rows, &owner, inv_hidden)?;
+            return Ok(());
+        }
         let view = View {
             color: ctx.color,
             exact_bytes: self.out.bytes,
