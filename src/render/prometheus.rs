@@ -38,6 +38,18 @@ fn labels(seg: &Segment, owner: &dyn Fn(u32) -> String) -> String {
     l
 }
 
+/// One metric family: name, help text, and how to get the value.
+type Family<T> = (&'static str, &'static str, fn(&T) -> u64);
+
+/// Per-kind totals.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    objects: u64,
+    bytes: u64,
+    stale_objects: u64,
+    stale_bytes: u64,
+}
+
 fn family(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -51,7 +63,7 @@ pub fn write(
     hidden: usize,
 ) -> std::io::Result<()> {
     let mut s = String::new();
-    let per_object: [(&str, &str, fn(&Segment) -> u64); 3] = [
+    let per_object: [Family<Segment>; 3] = [
         (
             "shmtool_object_bytes",
             "Size of a shared-memory object in bytes.",
@@ -75,29 +87,29 @@ pub fn write(
             let _ = writeln!(s, "{name}{{{l}}} {}", value(seg));
         }
     }
-    let mut per_kind: BTreeMap<Kind, (u64, u64, u64, u64)> =
-        Kind::ALL.iter().map(|&k| (k, (0, 0, 0, 0))).collect();
+    let mut per_kind: BTreeMap<Kind, Totals> =
+        Kind::ALL.iter().map(|&k| (k, Totals::default())).collect();
     for seg in rows {
         let e = per_kind.entry(seg.kind).or_default();
-        e.0 += 1;
-        e.1 += seg.size;
+        e.objects += 1;
+        e.bytes += seg.size;
         if seg.stale {
-            e.2 += 1;
-            e.3 += seg.size;
+            e.stale_objects += 1;
+            e.stale_bytes += seg.size;
         }
     }
-    let totals: [(&str, &str, fn(&(u64, u64, u64, u64)) -> u64); 4] = [
+    let totals: [Family<Totals>; 4] = [
         ("shmtool_objects", "Shared-memory objects by kind.", |t| t.0),
         ("shmtool_bytes", "Bytes of shared memory by kind.", |t| t.1),
         (
             "shmtool_stale_objects",
             "Shared-memory objects that look leaked, by kind.",
-            |t| t.2,
+            |t| t.stale_objects,
         ),
         (
             "shmtool_stale_bytes",
             "Bytes of shared memory that look leaked, by kind.",
-            |t| t.3,
+            |t| t.stale_bytes,
         ),
     ];
     for (name, help, value) in totals {
