@@ -99,8 +99,12 @@ pub fn write(
         }
     }
     let totals: [Family<Totals>; 4] = [
-        ("shmtool_objects", "Shared-memory objects by kind.", |t| t.0),
-        ("shmtool_bytes", "Bytes of shared memory by kind.", |t| t.1),
+        ("shmtool_objects", "Shared-memory objects by kind.", |t| {
+            t.objects
+        }),
+        ("shmtool_bytes", "Bytes of shared memory by kind.", |t| {
+            t.bytes
+        }),
         (
             "shmtool_stale_objects",
             "Shared-memory objects that look leaked, by kind.",
