@@ -32,6 +32,11 @@ pub struct Cli {
     #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
     pub shm_dir: PathBuf,
 
+    /// Look from inside the IPC namespace (and at the /dev/shm) of this process, as
+    /// `nsenter -t PID -i -m` would: a container's segments, by the ids it knows them by.
+    #[arg(long, value_name = "PID", global = true)]
+    pub ns: Option<i32>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -139,6 +144,9 @@ pub struct LsArgs {
     /// Reverse the sort order.
     #[arg(long, short = 'r')]
     pub reverse: bool,
+    /// List the System V segments of every IPC namespace found under /proc (needs root).
+    #[arg(long, conflicts_with = "ns")]
+    pub all_namespaces: bool,
 }
 
 #[derive(Debug, Args)]

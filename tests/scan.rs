@@ -210,3 +210,76 @@ fn closed_pipe_mid_output_exits_quietly() {
     drop(objs);
     let _ = std::io::stdout().flush();
 }
+
+fn ns_inode(pid: i32) -> u64 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/ipc")).unwrap();
+    let s = link.to_str().unwrap();
+    s.trim_start_matches("ipc:[")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn all_namespaces_lists_each_namespace_with_its_attachers() {
+    if !is_root() {
+        return skip("unshare --ipc and setns need root");
+    }
+    let seg = SysvSeg::new(4096, 1);
+    let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let Some(ns) = NsHolder::spawn(seg.key, seg.shmid) else {
+        return skip("unshare --ipc with python3 was refused here");
+    };
+    let rows = ls_json(&["--all-namespaces", "--kind", "sysv"]);
+    let same_id: Vec<&Value> = rows.iter().filter(|r| r["id"] == seg.shmid).collect();
+    let theirs = same_id
+        .iter()
+        .find(|r| r["ipc_ns"] == ns_inode(ns.pid))
+        .expect("the other namespace's segment is listed");
+    let ours = same_id
+        .iter()
+        .find(|r| r["ipc_ns"] == ns_inode(std::process::id() as i32))
+        .expect("our segment is listed");
+    let pids = |r: &Value| -> Vec<i64> {
+        r["attachers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["pid"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(pids(theirs), vec![ns.pid as i64]);
+    assert_eq!(pids(ours), vec![h.pid as i64]);
+    let (code, out, _) = run(&["ls", "--all-namespaces", "--kind", "sysv"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("IPCNS"), "{out}");
+}
+
+#[test]
+fn ns_option_looks_from_inside_a_namespace() {
+    if !is_root() {
+        return skip("unshare --ipc and setns need root");
+    }
+    let host = SysvSeg::new(4096, 1);
+    let Some(ns) = NsHolder::spawn(0x5157_0001, 424242) else {
+        return skip("unshare --ipc with python3 was refused here");
+    };
+    let pid = ns.pid.to_string();
+    let rows = ls_json(&["--ns", &pid, "--kind", "sysv"]);
+    assert!(rows
+        .iter()
+        .all(|r| r["id"] != host.shmid || r["key"] != host.key_string()));
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == ns.shmid)
+        .expect("namespace's segment listed");
+    assert_eq!(row["key"], "0x51570001");
+    assert_eq!(row["attachers"][0]["pid"], ns.pid);
+    let (code, out, err) = run(&["--ns", &pid, "show", "0x51570001", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let one: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(one["id"], ns.shmid);
+    let (code, _, err) = run(&["ls", "--ns", "999999999"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("shmtool: error: "), "{err}");
+}

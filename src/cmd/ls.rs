@@ -35,9 +35,15 @@ pub fn report_hidden(inv: &Inventory) {
             inv.hidden_procs
         ));
     }
+    if inv.unreadable_namespaces > 0 {
+        note(&format!(
+            "{} IPC namespace(s) could not be joined (run as root)",
+            inv.unreadable_namespaces
+        ));
+    }
     if !inv.foreign_ns_pids.is_empty() {
         note(&format!(
-            "{} process(es) in other IPC namespaces map System V segments not listed here",
+            "{} process(es) in other IPC namespaces map System V segments not listed here (see --all-namespaces, --ns PID)",
             inv.foreign_ns_pids.len()
         ));
     }
@@ -87,8 +93,10 @@ impl Run for LsArgs {
             ),
             None => None,
         };
+        let mut sys = ctx.sys.clone();
+        sys.all_ipc_namespaces = self.all_namespaces;
         let inv = inventory::gather(
-            &ctx.sys,
+            &sys,
             Options {
                 include_readonly_files: self.all,
             },
@@ -124,6 +132,7 @@ impl Run for LsArgs {
             exact_bytes: self.out.bytes,
             now: now(),
             owner: &owner,
+            namespaces: self.all_namespaces,
         };
         segments::write_table(out, &rows, &view)?;
         Ok(())

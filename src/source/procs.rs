@@ -225,17 +225,13 @@ impl Sys {
             if shared.is_empty() {
                 continue;
             }
-            // The namespace matters only for joining System V attachments.
-            let maps_sysv = shared.iter().any(|m| m.path.starts_with(b"/SYSV"));
             out.push(ProcShared {
                 pid,
                 comm: self.comm(pid),
                 uid: None,
-                ipc_ns: if maps_sysv {
-                    self.ns_inode(Some(pid), "ipc")
-                } else {
-                    None
-                },
+                // Joins System V attachments to the right namespace's ids, and marks
+                // processes of other namespaces.
+                ipc_ns: self.ns_inode(Some(pid), "ipc"),
                 maps: shared,
             });
         }
