@@ -133,7 +133,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR)."
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822\n  shmtool show 0x6f20d677\n  shmtool show psm_0b4f2a\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
 )]
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
@@ -143,6 +143,9 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool maps 4242\n  shmtool maps 4242 --shared  only what it shares\n  shmtool maps 4242 --json | jq '.[] | select(.kind == \"sysv\")'"
+)]
 pub struct MapsArgs {
     /// The process.
     pub pid: i32,
@@ -286,6 +289,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "EXAMPLES:\n  shmtool limits\n  shmtool limits --json | jq .dev_shm")]
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,

@@ -4,4 +4,5 @@
 mod fixtures;
 
 mod cli;
+mod generated;
 mod ls;
