@@ -309,7 +309,7 @@ pub struct GenerateArgs {
 /// `--help` and `--version` print as usual and exit 0.
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
-    match Cli::try_parse() {
+    match try_parse(std::env::args_os().collect()) {
         Ok(cli) => Ok(cli),
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp
@@ -330,6 +330,38 @@ pub fn parse() -> Result<Cli, std::process::ExitCode> {
             }
         },
     }
+}
+
+/// Parse `args` with clap told the colour the user asked for, so that `--color never --help` on a
+/// terminal prints no escapes (clap prints help itself, before `--color` reaches [`Cli`]).
+fn try_parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command()
+        .color(help_color(&args))
+        .try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The last `--color WHEN` or `--color=WHEN` before `--`, as clap's choice; clap's own auto
+/// follows NO_COLOR and TERM=dumb as ours does.
+fn help_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            Some("--") => break,
+            Some("--color") => args.next().flatten(),
+            Some(a) => a.strip_prefix("--color="),
+            None => None,
+        };
+        choice = match value {
+            Some("never") => clap::ColorChoice::Never,
+            Some("always") => clap::ColorChoice::Always,
+            Some("auto") => clap::ColorChoice::Auto,
+            _ => choice,
+        };
+    }
+    choice
 }
 
 /// clap's first message line without its `error: ` prefix or styling, plus where to get help.
@@ -354,5 +386,24 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_colour_follows_the_color_flag() {
+        let choice = |args: &[&str]| help_color(&args.iter().map(Into::into).collect::<Vec<_>>());
+        assert_eq!(choice(&["shmtool", "--help"]), clap::ColorChoice::Auto);
+        assert_eq!(
+            choice(&["shmtool", "--color", "never", "ls", "-h"]),
+            clap::ColorChoice::Never
+        );
+        assert_eq!(
+            choice(&["shmtool", "ls", "--color=always"]),
+            clap::ColorChoice::Always
+        );
+        assert_eq!(
+            choice(&["shmtool", "dump", "--", "--color=never"]),
+            clap::ColorChoice::Auto
+        );
+        assert_eq!(choice(&["shmtool", "--color"]), clap::ColorChoice::Auto);
     }
 }

@@ -4,5 +4,6 @@
 mod fixtures;
 
 mod cli;
+mod color;
 mod generated;
 mod ls;
