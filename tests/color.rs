@@ -1,7 +1,7 @@
 //! Colour follows `--color`, the terminal, `NO_COLOR` and `TERM`, checked through a real
 //! pseudo-terminal (`script -qec`), not only by unit tests. With colour off, no 0x1b at all.
 
-use crate::fixtures::{shmtool, skip, SysvSeg};
+use crate::fixtures::{output_if_installed, shmtool, skip, SysvSeg};
 use std::process::{Command, Stdio};
 
 const ESC: u8 = 0x1b;
@@ -36,11 +36,8 @@ fn terminal(args: &[&str], env: &[(&str, &str)]) -> Option<(Option<i32>, Vec<u8>
     for (k, v) in env {
         cmd.env(k, v);
     }
-    match cmd.output() {
-        Ok(out) => Some((out.status.code(), out.stdout)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("cannot run script: {e}"),
-    }
+    let out = output_if_installed(&mut cmd)?;
+    Some((out.status.code(), out.stdout))
 }
 
 /// [`terminal`] for a command that must succeed.

@@ -1,7 +1,7 @@
 //! The man pages and completions committed under `man/` and `completions/` are what the binary
 //! generates now, and they work: `man` renders a page, bash completes a subcommand.
 
-use crate::fixtures::{shmtool, skip};
+use crate::fixtures::{output_if_installed, shmtool, skip};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,27 +124,24 @@ fn render_man_page(page: &Path) -> Option<(String, String)> {
         ),
     ];
     for (program, args) in attempts {
-        let out = Command::new(program)
-            .args(args)
-            .env("LC_ALL", "C")
-            .env("MANWIDTH", "80")
-            .env("MANPAGER", "cat")
-            .env("PAGER", "cat")
-            .output();
-        match out {
-            Ok(out) => {
-                assert!(
-                    out.status.success(),
-                    "{program} failed on {page:?}: {out:?}"
-                );
-                return Some((
-                    String::from_utf8_lossy(&out.stdout).into_owned(),
-                    String::from_utf8_lossy(&out.stderr).into_owned(),
-                ));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => panic!("cannot run {program}: {e}"),
-        }
+        let Some(out) = output_if_installed(
+            Command::new(program)
+                .args(args)
+                .env("LC_ALL", "C")
+                .env("MANWIDTH", "80")
+                .env("MANPAGER", "cat")
+                .env("PAGER", "cat"),
+        ) else {
+            continue;
+        };
+        assert!(
+            out.status.success(),
+            "{program} failed on {page:?}: {out:?}"
+        );
+        return Some((
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
     }
     None
 }
@@ -192,14 +189,8 @@ fn bash_complete(words: &[&str]) -> Option<Vec<String>> {
         words.len() - 1,
         line.len(),
     );
-    let out = match Command::new("bash")
-        .args(["--noprofile", "--norc", "-c", &program])
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("cannot run bash: {e}"),
-    };
+    let out =
+        output_if_installed(Command::new("bash").args(["--noprofile", "--norc", "-c", &program]))?;
     assert!(out.status.success(), "bash failed: {out:?}");
     Some(
         String::from_utf8_lossy(&out.stdout)
@@ -230,4 +221,40 @@ fn bash_completes_subcommands_and_flags() {
     );
     let kinds = bash_complete(&["shmtool", "ls", "--kind", ""]).unwrap();
     assert!(kinds.iter().any(|k| k == "sysv"), "{kinds:?}");
+}
+
+#[test]
+fn fish_completes_subcommands() {
+    let script = repo().join("completions/shmtool.fish");
+    let program = format!(
+        "source '{}'; and complete -C 'shmtool w'; and complete -C 'shmtool ls --kind '",
+        script.display()
+    );
+    let Some(out) = output_if_installed(Command::new("fish").args(["--no-config", "-c", &program]))
+    else {
+        skip("fish is not installed");
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    let offered: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        offered.first().map(String::as_str),
+        Some("watch"),
+        "{offered:?}"
+    );
+    assert!(offered.iter().any(|c| c == "sysv"), "{offered:?}");
+    assert!(!offered.iter().any(|c| c == "generate"), "{offered:?}");
+}
+
+#[test]
+fn zsh_accepts_its_completion_script() {
+    let script = repo().join("completions/_shmtool");
+    let Some(out) = output_if_installed(Command::new("zsh").arg("-n").arg(&script)) else {
+        skip("zsh is not installed");
+        return;
+    };
+    assert!(out.status.success(), "zsh -n: {out:?}");
 }
