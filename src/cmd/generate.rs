@@ -125,6 +125,17 @@ fn man_page(man: &Man, cmd: &Command, parent: Option<&Command>) -> anyhow::Resul
     man.render_synopsis_section(&mut page)?;
     man.render_description_section(&mut page)?;
     let mut notes = Roff::new();
+    for alias in cmd.get_visible_aliases() {
+        // "shmtool ls" → "shmtool list": the parent's words, then the alias.
+        let bin = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+        let alias = match bin.rsplit_once(' ') {
+            Some((parent, _)) => format!("{parent} {alias}"),
+            None => alias.to_string(),
+        };
+        notes
+            .control("PP", [])
+            .text([roman("Also available as "), bold(alias), roman(".")]);
+    }
     for para in &help.notes {
         notes.control("PP", []).text([roman(para.as_str())]);
     }
