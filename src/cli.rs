@@ -151,7 +151,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR)."
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822\n  shmtool show 0x6f20d677\n  shmtool show psm_0b4f2a\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
 )]
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
@@ -161,6 +161,9 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool maps 4242\n  shmtool maps 4242 --shared  only what it shares\n  shmtool maps 4242 --json | jq '.[] | select(.kind == \"sysv\")'"
+)]
 pub struct MapsArgs {
     /// The process.
     pub pid: i32,
@@ -304,6 +307,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "EXAMPLES:\n  shmtool limits\n  shmtool limits --json | jq .dev_shm")]
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
@@ -323,7 +327,7 @@ pub struct GenerateArgs {
 /// `--help` and `--version` print as usual and exit 0.
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
-    match Cli::try_parse() {
+    match try_parse(std::env::args_os().collect()) {
         Ok(cli) => Ok(cli),
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp
@@ -344,6 +348,38 @@ pub fn parse() -> Result<Cli, std::process::ExitCode> {
             }
         },
     }
+}
+
+/// Parse `args` with clap told the colour the user asked for, so that `--color never --help` on a
+/// terminal prints no escapes (clap prints help itself, before `--color` reaches [`Cli`]).
+fn try_parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command()
+        .color(help_color(&args))
+        .try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The last `--color WHEN` or `--color=WHEN` before `--`, as clap's choice; clap's own auto
+/// follows NO_COLOR and TERM=dumb as ours does.
+fn help_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            Some("--") => break,
+            Some("--color") => args.next().flatten(),
+            Some(a) => a.strip_prefix("--color="),
+            None => None,
+        };
+        choice = match value {
+            Some("never") => clap::ColorChoice::Never,
+            Some("always") => clap::ColorChoice::Always,
+            Some("auto") => clap::ColorChoice::Auto,
+            _ => choice,
+        };
+    }
+    choice
 }
 
 /// clap's first message line without its `error: ` prefix or styling, plus where to get help.
@@ -368,5 +404,24 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_colour_follows_the_color_flag() {
+        let choice = |args: &[&str]| help_color(&args.iter().map(Into::into).collect::<Vec<_>>());
+        assert_eq!(choice(&["shmtool", "--help"]), clap::ColorChoice::Auto);
+        assert_eq!(
+            choice(&["shmtool", "--color", "never", "ls", "-h"]),
+            clap::ColorChoice::Never
+        );
+        assert_eq!(
+            choice(&["shmtool", "ls", "--color=always"]),
+            clap::ColorChoice::Always
+        );
+        assert_eq!(
+            choice(&["shmtool", "dump", "--", "--color=never"]),
+            clap::ColorChoice::Auto
+        );
+        assert_eq!(choice(&["shmtool", "--color"]), clap::ColorChoice::Auto);
     }
 }

@@ -451,3 +451,12 @@ pub fn is_root() -> bool {
 pub fn skip(why: &str) {
     eprintln!("SKIPPED: {why}");
 }
+
+/// Run a command; None when its program is not installed.
+pub fn output_if_installed(cmd: &mut std::process::Command) -> Option<std::process::Output> {
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("cannot run {cmd:?}: {e}"),
+    }
+}

@@ -4,6 +4,8 @@
 mod fixtures;
 
 mod cli;
+mod color;
+mod generated;
 mod ls;
 mod prometheus;
 mod scan;
