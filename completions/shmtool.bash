@@ -80,7 +80,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --help --version ls list show maps key dump watch rm limits help"
+            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,6 +88,10 @@ _shmtool() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -98,7 +102,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +154,10 @@ _shmtool() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -300,7 +308,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__key)
-            opts="-h -V --find --in --json --bytes --color --help --version"
+            opts="-h -V --find --in --json --bytes --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,6 +326,10 @@ _shmtool() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -326,7 +338,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --help --version"
+            opts="-h -V --json --bytes --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,6 +346,10 @@ _shmtool() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -344,12 +360,16 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --kind --pid --user --stale --all --sort --reverse --color --help --version"
+            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
                 --kind)
                     COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted" -- "${cur}"))
                     return 0
@@ -370,6 +390,10 @@ _shmtool() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -378,7 +402,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__maps)
-            opts="-h -V --json --bytes --shared --color --help --version"
+            opts="-h -V --json --bytes --shared --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,6 +410,10 @@ _shmtool() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -396,7 +424,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,6 +442,10 @@ _shmtool() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -422,7 +454,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --json --bytes --color --help --version"
+            opts="-h -V --json --bytes --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +462,10 @@ _shmtool() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -440,7 +476,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -496,6 +532,10 @@ _shmtool() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -19,6 +19,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
     var completions = [
         &'shmtool'= {
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -35,11 +36,13 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
+            cand --format 'Output format; `prometheus` writes the node_exporter textfile-collector format'
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --stale 'Only objects that look leaked'
@@ -47,17 +50,20 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
+            cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'shmtool;list'= {
+            cand --format 'Output format; `prometheus` writes the node_exporter textfile-collector format'
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --stale 'Only objects that look leaked'
@@ -65,6 +71,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
+            cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -72,6 +79,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         }
         &'shmtool;show'= {
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand -h 'Print help'
@@ -81,6 +89,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         }
         &'shmtool;maps'= {
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --shared 'Only shared mappings'
@@ -93,6 +102,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --find 'Reverse: which files could have produced this key?'
             cand --in 'With --find: directories to search (repeatable)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand -h 'Print help'
@@ -113,6 +123,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -o 'Write to this file instead of standard output'
             cand --output 'Write to this file instead of standard output'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --force 'Allow raw bytes to a terminal'
             cand --json 'Print JSON (with --layout: decoded fields)'
             cand -h 'Print help'
@@ -134,6 +145,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -c 'Stop after this many refreshes'
             cand --count 'Stop after this many refreshes'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON Lines: one object per refresh that changed something'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -144,6 +156,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --key 'Remove the segment with this key (repeatable)'
             cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --stale 'Remove every object `ls --stale` lists'
             cand -n 'Show what would be removed; remove nothing'
             cand --dry-run 'Show what would be removed; remove nothing'
@@ -159,6 +172,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         }
         &'shmtool;limits'= {
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand -h 'Print help'

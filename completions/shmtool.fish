@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_shmtool_global_optspecs
-    string join \n color= h/help V/version
+    string join \n color= ns= h/help V/version
 end
 
 function __fish_shmtool_needs_command
@@ -27,6 +27,7 @@ end
 complete -c shmtool -n "__fish_shmtool_needs_command" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_needs_command" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_needs_command" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_needs_command" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
@@ -39,6 +40,9 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch li
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
+json\t''
+prometheus\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''
 memfd\t''
@@ -59,13 +63,18 @@ path\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only objects that look leaked'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
+json\t''
+prometheus\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''
 memfd\t''
@@ -86,16 +95,19 @@ path\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only objects that look leaked'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
@@ -103,6 +115,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
@@ -113,6 +126,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l in -d 'With --fi
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s h -l help -d 'Print help'
@@ -132,6 +146,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON (with --layout: decoded fields)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help'
@@ -149,6 +164,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s c -l count -d 
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l json -d 'Print JSON Lines: one object per refresh that changed something'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
@@ -157,6 +173,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove 
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l stale -d 'Remove every object `ls --stale` lists'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d 'Show what would be removed; remove nothing'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
@@ -167,6 +184,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
