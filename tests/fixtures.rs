@@ -167,6 +167,24 @@ impl PosixObj {
     }
 }
 
+impl PosixObj {
+    /// An object whose name is `unique_name` followed by these raw bytes (any but `/` and NUL).
+    pub fn named(suffix: &[u8], size: usize, seed: u8) -> PosixObj {
+        use std::os::unix::ffi::OsStrExt;
+        let mut name = unique_name("shmtool-test").into_bytes();
+        name.push(b'-');
+        name.extend_from_slice(suffix);
+        let os = std::ffi::OsStr::from_bytes(&name);
+        let path = PathBuf::from("/dev/shm").join(os);
+        std::fs::write(&path, pattern(seed, size)).expect("create /dev/shm object");
+        PosixObj {
+            name: os.to_string_lossy().into_owned(),
+            path,
+            size,
+        }
+    }
+}
+
 impl Drop for PosixObj {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);

@@ -6,6 +6,7 @@ mod fixtures;
 mod cli;
 mod color;
 mod generated;
+mod hostile;
 mod ls;
 mod prometheus;
 mod scan;

@@ -128,7 +128,15 @@ pub fn assemble(
     for p in &scan.procs {
         let proc_ns = p.ipc_ns.unwrap_or(own_ns);
         for m in &p.maps {
-            match m.path_kind() {
+            let kind = match m.path_kind() {
+                // " (deleted)" may be part of a real name: if the full name exists with this
+                // inode, the file was never deleted.
+                PathKind::Deleted { .. } if same_file(&m.path, m) => PathKind::File {
+                    path: m.path.clone(),
+                },
+                k => k,
+            };
+            match kind {
                 PathKind::Sysv { key } => {
                     // The /SYSV name and the inode together: memfds and shared anonymous memory
                     // live on the same device and their inodes can equal a shmid.
@@ -270,15 +278,7 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
         }
         PathKind::SharedAnon => mapped_segment(Kind::Anon, m, &[]),
         PathKind::File { path } => mapped_segment(Kind::File, m, &path),
-        PathKind::Deleted { path } => {
-            // " (deleted)" may be part of a real name: if the full name exists with this
-            // inode, the file was never deleted.
-            if same_file(&m.path, m) {
-                mapped_segment(Kind::File, m, &m.path)
-            } else {
-                mapped_segment(Kind::Deleted, m, &path)
-            }
-        }
+        PathKind::Deleted { path } => mapped_segment(Kind::Deleted, m, &path),
         PathKind::Sysv { .. } | PathKind::Anonymous | PathKind::Special(_) => {
             mapped_segment(Kind::Anon, m, &[])
         }

@@ -225,6 +225,7 @@ impl Sys {
             if shared.is_empty() {
                 continue;
             }
+            self.disambiguate_paths(pid, &mut shared);
             out.push(ProcShared {
                 pid,
                 comm: self.comm(pid),
@@ -236,6 +237,18 @@ impl Sys {
             });
         }
         (out, denied)
+    }
+
+    /// maps prints a newline in a name as `\012`, and a literal `\012` the same way. Where a
+    /// path held that escape, ask `map_files` (which escapes nothing) for the exact name; where
+    /// we may not, keep the newline reading.
+    fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
+        for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
+            let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+            if let Ok(exact) = std::fs::read_link(link) {
+                m.path = std::os::unix::ffi::OsStrExt::as_bytes(exact.as_os_str()).to_vec();
+            }
+        }
     }
 
     /// Pids that hold an open file descriptor on any of `targets` (device, inode), and how many
