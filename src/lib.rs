@@ -7,6 +7,7 @@ pub mod attach;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod hooks;
 pub mod model;
 pub mod render;
 pub mod source;

@@ -9,4 +9,5 @@ mod generated;
 mod hostile;
 mod ls;
 mod prometheus;
+mod races;
 mod scan;

@@ -43,8 +43,11 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
         return gather_all_namespaces(sys, opts);
     }
     let records = sys.sysv_segments()?;
+    crate::hooks::pause_point("inventory:after-sysv");
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan_shared()?;
+    crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     Ok(assemble(sys, opts, &[(own, records)], files, &scan))
 }
@@ -136,6 +139,14 @@ pub fn assemble(
                 },
                 k => k,
             };
+            // Whatever the name now says (renamed, or unlinked since we listed /dev/shm), a
+            // mapping of a listed POSIX object's inode is that object.
+            if !matches!(kind, PathKind::Sysv { .. }) {
+                if let Some(seg) = posix.get_mut(&(dev_t(m), m.inode)) {
+                    seg.attachers.push(attacher(scan, p, m));
+                    continue;
+                }
+            }
             match kind {
                 PathKind::Sysv { key } => {
                     // The /SYSV name and the inode together: memfds and shared anonymous memory

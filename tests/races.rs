@@ -1,0 +1,125 @@
+//! Races forced at named pause points (`SHMTOOL_PAUSE_AT`, see src/hooks.rs): shmtool stops
+//! itself between two steps, the test changes the world, then lets it go on. Each must end in a
+//! clean message or a skipped row, never a panic or a wrong result.
+
+use crate::fixtures::*;
+use serde_json::Value;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a process is stopped (state T in /proc/<pid>/stat).
+fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let close = s.rfind(')')?;
+            s[close + 1..].split_whitespace().next().map(|st| st == "T")
+        })
+        .unwrap_or(false)
+}
+
+/// Start shmtool so that it stops at `point`; wait until it has.
+fn start_paused(args: &[&str], point: &str) -> Child {
+    let child = shmtool()
+        .args(args)
+        .env("SHMTOOL_PAUSE_AT", point)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !is_stopped(child.id()) {
+        assert!(Instant::now() < deadline, "shmtool never reached {point}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+/// Let it go on and collect (exit code, stdout, stderr).
+fn resume(child: Child) -> (i32, String, String) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_clean(code: i32, err: &str) {
+    assert!(!err.contains("panicked"), "{err}");
+    if code != 0 {
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.lines().any(|l| l.starts_with("shmtool: error: ")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn segment_removed_after_listing() {
+    let mut seg = SysvSeg::new(4096, 1);
+    let mut h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let child = start_paused(&["ls", "--json"], "inventory:after-sysv");
+    h.stop();
+    seg.remove();
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    // Listed from the snapshot it took, or not at all; never with a holder that is gone.
+    if let Some(r) = rows.iter().find(|r| r["id"] == seg.shmid) {
+        assert!(r["attachers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["pid"] != h.pid));
+    }
+}
+
+#[test]
+fn holder_exits_after_scan() {
+    let mut seg = SysvSeg::new(4096, 1);
+    let mut h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    seg.remove(); // dest: the note names holders, read after the scan
+    let child = start_paused(&["ls", "--json"], "inventory:after-scan");
+    h.stop();
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 0, "{err}");
+    let _: Vec<Value> = serde_json::from_str(&out).unwrap();
+}
+
+#[test]
+fn show_of_a_segment_removed_mid_command() {
+    let mut seg = SysvSeg::new(4096, 1);
+    let id = seg.shmid.to_string();
+    let child = start_paused(&["show", &id, "--json"], "inventory:after-devshm");
+    seg.remove();
+    let (code, out, err) = resume(child);
+    // The snapshot still has it, so it is shown as it was; either way, cleanly.
+    assert_clean(code, &err);
+    if code == 0 {
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["id"], seg.shmid);
+    }
+}
+
+#[test]
+fn posix_object_unlinked_mid_listing() {
+    let obj = PosixObj::new(4096, 1);
+    let h = Holder::spawn(&[Hold::File(obj.path.clone())]);
+    let child = start_paused(&["ls", "--json"], "inventory:after-devshm");
+    std::fs::remove_file(&obj.path).unwrap();
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    // Listed once, as the POSIX object it was when listed, with its holder: not also as a
+    // deleted file.
+    let hits: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["path"].as_str() == obj.path.to_str())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["kind"], "posix");
+    assert_eq!(hits[0]["attachers"][0]["pid"], h.pid);
+}
