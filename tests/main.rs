@@ -4,4 +4,6 @@
 mod fixtures;
 
 mod cli;
+mod key;
 mod ls;
+mod rm;

@@ -2,6 +2,8 @@
 //! `&mut dyn Write`; never reads the kernel.
 
 pub mod color;
+pub mod key;
+pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;

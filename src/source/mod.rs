@@ -5,9 +5,11 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod devshm;
+pub mod ftok;
 pub mod inventory;
 pub mod maps;
 pub mod procs;
+pub mod remove;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
