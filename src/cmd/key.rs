@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::model::{key_string, Kind, Segment};
 use crate::render::key::{self as render, FindJson, FoundFile, KeyAnswer, KeyJson};
 use crate::source::bytes_to_string;
-use crate::source::ftok::{self, KeyParts, WalkLimits};
+use crate::source::ftok::{self, KeyParts, Root, WalkLimits};
 use crate::source::inventory::{self, Inventory, Options};
 use anyhow::Context;
 use std::io::Write;
@@ -89,16 +89,21 @@ impl KeyArgs {
             ))
             .into());
         }
+        let full = WalkLimits::default().max_depth;
         let roots = if self.dirs.is_empty() {
             default_roots(ctx, key)?
         } else {
+            let mut roots = Vec::new();
             for d in &self.dirs {
                 std::fs::metadata(d).with_context(|| format!("{}", d.display()))?;
+                roots.push(Root {
+                    path: d.clone(),
+                    depth: full,
+                });
             }
-            self.dirs.clone()
+            roots
         };
-        let skip = [ctx.sys.proc_root.clone(), PathBuf::from("/sys")];
-        let walk = ftok::find_files(&roots, key, &skip, WalkLimits::default());
+        let walk = ftok::find_files(&roots, key, WalkLimits::default());
         if walk.entry_cap_hit {
             note(&format!(
                 "stopped after {} entries; narrow the search with --in DIR",
@@ -130,7 +135,7 @@ impl KeyArgs {
                     is_dir: c.is_dir,
                 })
                 .collect(),
-            searched: roots.iter().map(|r| path_string(r)).collect(),
+            searched: roots.iter().map(|r| path_string(&r.path)).collect(),
             entries: walk.entries,
             complete: !(walk.entry_cap_hit || walk.depth_cap_hit || walk.unreadable > 0),
         };
@@ -142,10 +147,14 @@ impl KeyArgs {
     }
 }
 
-/// Where a key's file most likely is: the working directories of the processes that made or
-/// use segments with that key (programs often call `ftok(".", …)` or a relative path), then
+/// How deep below a process's working directory to look: ftok paths relative to it are short,
+/// and the directory may well be `/`.
+const CWD_DEPTH: usize = 2;
+
+/// Where a key's file most likely is: near the working directories of the processes that made
+/// or use segments with that key (programs often call `ftok(".", …)` or a relative path), then
 /// the usual places for such files.
-fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<PathBuf>> {
+fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<Root>> {
     let inv = inventory::gather(&ctx.sys, Options::default())?;
     let (now, former) = with_key(&inv, key);
     let mut pids: Vec<i32> = Vec::new();
@@ -154,22 +163,20 @@ fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<PathBuf>> {
         pids.extend(s.lpid);
         pids.extend(s.attacher_pids());
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
+    let mut roots: Vec<Root> = Vec::new();
+    let mut add = |path: PathBuf, depth: usize| match roots.iter_mut().find(|r| r.path == path) {
+        Some(r) => r.depth = r.depth.max(depth),
+        None => roots.push(Root { path, depth }),
+    };
     for pid in pids {
         if let Some(cwd) = ctx.sys.cwd(pid) {
-            if !roots.contains(&cwd) {
-                roots.push(cwd);
-            }
+            add(cwd, CWD_DEPTH);
         }
     }
-    for d in ["/tmp", "/var", "/run"]
-        .into_iter()
-        .map(PathBuf::from)
-        .chain([ctx.sys.shm_dir.clone()])
-    {
-        if !roots.contains(&d) {
-            roots.push(d);
-        }
+    let full = WalkLimits::default().max_depth;
+    for d in ["/tmp", "/var", "/run"] {
+        add(PathBuf::from(d), full);
     }
+    add(ctx.sys.shm_dir.clone(), full);
     Ok(roots)
 }

@@ -6,7 +6,7 @@
 //! what `MetadataExt::dev` returns, so the low 8 bits are the low 8 bits of the minor number.
 
 use super::Sys;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -120,34 +120,58 @@ pub struct Walk {
     pub depth_cap_hit: bool,
 }
 
-/// Walk `roots` (symlinks not followed; directories in `skip` and their subtrees, such as /proc
-/// and /sys, not entered; each directory once) for files whose device and inode bits match `key`.
+/// A directory to walk and how deep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub path: PathBuf,
+    /// Levels below `path` to enter (0: only its own entries).
+    pub depth: usize,
+}
+
+/// Filesystems with no files ftok could have been given: kernel views, not storage.
+fn pseudo_fs(dir: &Path) -> bool {
+    use nix::sys::statfs::*;
+    statfs(dir).is_ok_and(|s| {
+        [
+            PROC_SUPER_MAGIC,
+            SYSFS_MAGIC,
+            CGROUP_SUPER_MAGIC,
+            CGROUP2_SUPER_MAGIC,
+            DEBUGFS_MAGIC,
+            TRACEFS_MAGIC,
+            SECURITYFS_MAGIC,
+            DEVPTS_SUPER_MAGIC,
+            BPF_FS_MAGIC,
+        ]
+        .contains(&s.filesystem_type())
+    })
+}
+
+/// Walk `roots` for files whose device and inode bits match `key`: symlinks below them are not followed,
+/// each directory is entered once, and procfs, sysfs and the like are not entered at all.
 /// The roots themselves are candidates too: `ftok(".", 'x')` is common.
-pub fn find_files(roots: &[PathBuf], key: u32, skip: &[PathBuf], limits: WalkLimits) -> Walk {
-    let parts = KeyParts::of(key);
-    let skip_ids: HashSet<(u64, u64)> = skip
-        .iter()
-        .filter_map(|p| std::fs::symlink_metadata(p).ok())
-        .map(|m| (m.dev(), m.ino()))
-        .collect();
+pub fn find_files(roots: &[Root], key: u32, limits: WalkLimits) -> Walk {
     let mut w = Walker {
-        parts,
+        parts: KeyParts::of(key),
         limits,
-        skip_ids,
-        seen_dirs: HashSet::new(),
+        seen_dirs: HashMap::new(),
         seen_files: HashSet::new(),
         walk: Walk::default(),
+        full_depth: false,
     };
     for root in roots {
         if w.walk.entry_cap_hit {
             break;
         }
-        let Ok(m) = std::fs::symlink_metadata(root) else {
+        // A shallow root stops where it was asked to; only the overall cap is worth a word.
+        w.full_depth = root.depth >= limits.max_depth;
+        // A root given as a symlink (`/var/run`) is followed; nothing below it is.
+        let Ok(m) = std::fs::metadata(&root.path) else {
             continue;
         };
-        w.consider(root, &m);
-        if m.is_dir() {
-            w.descend(root, &m, 0);
+        w.consider(&root.path, &m);
+        if m.is_dir() && !pseudo_fs(&root.path) {
+            w.descend(&root.path, &m, root.depth.min(limits.max_depth));
         }
     }
     w.walk
@@ -156,10 +180,12 @@ pub fn find_files(roots: &[PathBuf], key: u32, skip: &[PathBuf], limits: WalkLim
 struct Walker {
     parts: KeyParts,
     limits: WalkLimits,
-    skip_ids: HashSet<(u64, u64)>,
-    seen_dirs: HashSet<(u64, u64)>,
+    /// Directories entered, with the depth that was left to go there.
+    seen_dirs: HashMap<(u64, u64), usize>,
     seen_files: HashSet<(u64, u64, PathBuf)>,
     walk: Walk,
+    /// Whether the current root is walked to the depth cap (so reaching it is worth reporting).
+    full_depth: bool,
 }
 
 impl Walker {
@@ -180,15 +206,14 @@ impl Walker {
         }
     }
 
-    fn descend(&mut self, dir: &Path, m: &std::fs::Metadata, depth: usize) {
+    /// Read `dir` and enter its subdirectories while `depth_left` allows.
+    fn descend(&mut self, dir: &Path, m: &std::fs::Metadata, depth_left: usize) {
+        // Each directory once, unless a later root reaches it with more depth to go.
         let id = (m.dev(), m.ino());
-        if self.skip_ids.contains(&id) || !self.seen_dirs.insert(id) {
+        if self.seen_dirs.get(&id).is_some_and(|&d| d >= depth_left) {
             return;
         }
-        if depth >= self.limits.max_depth {
-            self.walk.depth_cap_hit = true;
-            return;
-        }
+        self.seen_dirs.insert(id, depth_left);
         let Ok(entries) = std::fs::read_dir(dir) else {
             self.walk.unreadable += 1;
             return;
@@ -203,9 +228,18 @@ impl Walker {
             // DirEntry::metadata does not follow symlinks.
             let Ok(em) = entry.metadata() else { continue };
             self.consider(&path, &em);
-            if em.is_dir() {
-                self.descend(&path, &em, depth + 1);
+            if !em.is_dir() {
+                continue;
             }
+            // A mount point: check what is mounted before going in.
+            if em.dev() != m.dev() && pseudo_fs(&path) {
+                continue;
+            }
+            if depth_left == 0 {
+                self.walk.depth_cap_hit |= self.full_depth;
+                continue;
+            }
+            self.descend(&path, &em, depth_left - 1);
         }
     }
 }
@@ -251,5 +285,77 @@ mod tests {
         assert!(v("").is_err());
         assert!(v("é").is_err());
         assert!(v("99999999999").is_err());
+    }
+
+    fn key_of(p: &Path) -> u32 {
+        let m = std::fs::metadata(p).unwrap();
+        ftok_key(m.dev(), m.ino(), 1)
+    }
+
+    fn root(path: &Path, depth: usize) -> Root {
+        Root {
+            path: path.to_path_buf(),
+            depth,
+        }
+    }
+
+    #[test]
+    fn walk_finds_deep_files_within_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        std::fs::create_dir_all(&deep).unwrap();
+        let target = deep.join("target");
+        std::fs::write(&target, b"x").unwrap();
+        let key = key_of(&target);
+        let found = find_files(&[root(dir.path(), 32)], key, WalkLimits::default());
+        assert!(found.candidates.iter().any(|c| c.path == target));
+        assert!(!found.entry_cap_hit && !found.depth_cap_hit);
+
+        let shallow = find_files(&[root(dir.path(), 1)], key, WalkLimits::default());
+        assert!(!shallow.candidates.iter().any(|c| c.path == target));
+        // Shallow on purpose: not a cap worth reporting. A later full root still goes deep.
+        assert!(!shallow.depth_cap_hit);
+        let both = find_files(
+            &[root(dir.path(), 1), root(dir.path(), 32)],
+            key,
+            WalkLimits::default(),
+        );
+        assert_eq!(
+            both.candidates.iter().filter(|c| c.path == target).count(),
+            1
+        );
+
+        let capped = find_files(
+            &[root(dir.path(), 32)],
+            key,
+            WalkLimits {
+                max_depth: 32,
+                max_entries: 2,
+            },
+        );
+        assert!(capped.entry_cap_hit);
+    }
+
+    #[test]
+    fn walk_does_not_follow_symlinks_or_enter_proc() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::write(&target, b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("dirlink")).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("filelink")).unwrap();
+        let found = find_files(
+            &[root(dir.path(), 32)],
+            key_of(&target),
+            WalkLimits::default(),
+        );
+        assert!(found.candidates.is_empty(), "{:?}", found.candidates);
+
+        let proc = find_files(
+            &[root(Path::new("/proc"), 32)],
+            0x0100_0001,
+            WalkLimits::default(),
+        );
+        assert_eq!(proc.entries, 0);
     }
 }
