@@ -169,7 +169,7 @@ fn reused_id_is_not_removed() {
         assert!(seg.exists() && !is_dest(&seg), "reused id was removed");
     }
     // The identity it really has: removed.
-    assert_eq!(remove::remove_sysv(&now, false), Ok(()));
+    assert!(remove::remove_sysv(&now, false).is_ok());
     assert!(!seg.exists());
     seg.forget();
 }

@@ -266,27 +266,48 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
     }
     // Stale objects had nobody attached; one that gained an attacher since is no longer a leak.
     let allow_attached = args.force && t.why == Why::Asked;
-    let done = match &t.ident {
-        Ident::Sysv(id) => remove::remove_sysv(id, allow_attached),
-        Ident::Posix(p) => remove::remove_posix(&sys.shm_dir, p),
+    let who = || {
+        if t.holders.is_empty() {
+            "processes that cannot be seen from here".to_string()
+        } else {
+            describe(sys, &t.holders)
+        }
     };
-    match done {
-        Ok(()) if t.holders.is_empty() => t.result(Outcome::Removed, stale_reason()),
-        Ok(()) => {
-            let who = describe(sys, &t.holders);
-            match t.ident {
-                Ident::Sysv(_) => t.result(
+    let done = match &t.ident {
+        Ident::Sysv(id) => remove::remove_sysv(id, allow_attached).map(|now| {
+            if now.nattch == 0 {
+                // Whoever the listing saw attached has detached since.
+                RmResult {
+                    held_by: Vec::new(),
+                    ..t.result(Outcome::Removed, stale_reason())
+                }
+            } else {
+                t.result(
                     Outcome::Marked,
-                    Some(format!("still attached by {who}; freed when they detach")),
-                ),
-                Ident::Posix(_) => t.result(
+                    Some(format!(
+                        "still attached by {} (nattch {}); freed when the last one detaches",
+                        who(),
+                        now.nattch
+                    )),
+                )
+            }
+        }),
+        Ident::Posix(p) => remove::remove_posix(&sys.shm_dir, p).map(|()| {
+            if t.holders.is_empty() {
+                t.result(Outcome::Removed, stale_reason())
+            } else {
+                t.result(
                     Outcome::Removed,
                     Some(format!(
-                        "name removed; still mapped or open in {who}, memory freed when they let go"
+                        "name removed; still mapped or open in {}, memory freed when they let go",
+                        who()
                     )),
-                ),
+                )
             }
-        }
+        }),
+    };
+    match done {
+        Ok(result) => result,
         Err(Refusal::NotPermitted) => t.result(
             Outcome::Kept,
             Some(format!(

@@ -99,8 +99,9 @@ fn refusal_from_errno(e: nix::Error) -> Refusal {
 }
 
 /// Remove a listed segment: re-check it with IPC_STAT, then IPC_RMID. Unless `allow_attached`,
-/// a segment that has gained an attacher since it was listed is left alone too.
-pub fn remove_sysv(listed: &SysvIdentity, allow_attached: bool) -> Result<(), Refusal> {
+/// a segment that has gained an attacher since it was listed is left alone too. Returns the
+/// segment as it was just before: with attachers, it is only marked for removal.
+pub fn remove_sysv(listed: &SysvIdentity, allow_attached: bool) -> Result<SysvNow, Refusal> {
     let now = sysv_stat(listed.shmid).map_err(refusal_from_errno)?;
     check_unchanged(listed, &now.identity)?;
     if !allow_attached && now.nattch > 0 {
@@ -111,7 +112,7 @@ pub fn remove_sysv(listed: &SysvIdentity, allow_attached: bool) -> Result<(), Re
     if r != 0 {
         return Err(refusal_from_errno(nix::Error::last()));
     }
-    Ok(())
+    Ok(now)
 }
 
 /// What identifies a file under /dev/shm: its path relative to the directory, device and inode.
