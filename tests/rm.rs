@@ -84,6 +84,15 @@ fn mapped_posix_object_is_refused() {
     one_error_line(code, &out, &err);
     assert!(err.contains(&h.pid.to_string()), "{err}");
     assert!(obj.path.exists());
+
+    // --force takes the name away; the holder keeps its memory, so nothing counts as freed.
+    let (code, out, err) = run(&["rm", "--posix", &obj.name, "--force", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"][0]["result"], "removed");
+    assert_eq!(v["results"][0]["held_by"], serde_json::json!([h.pid]));
+    assert_eq!(v["bytes_freed"], 0);
+    assert!(!obj.path.exists());
 }
 
 #[test]
@@ -215,6 +224,30 @@ fn non_owner_gets_a_clear_permission_error() {
     assert!(seg.exists());
 }
 
+/// Run shmtool on a pseudo-terminal made by script(1), typing `answer`; its output, or None
+/// when script is missing or cannot make a terminal.
+fn answer_on_terminal(args: &[&str], answer: &str) -> Option<String> {
+    use std::io::Write;
+    let line = std::iter::once(env!("CARGO_BIN_EXE_shmtool"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "dumb")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    writeln!(child.stdin.take()?, "{answer}").ok()?;
+    let out = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success() && text.contains("[y/N]")).then_some(text)
+}
+
 const INNER_ENV: &str = "SHMTOOL_TEST_PRIVATE_IPC_NS_OF";
 const INNER_TEST: &str = "rm::stale_inner_private_namespace";
 
@@ -274,6 +307,11 @@ fn stale_inner_private_namespace() {
         Ok(outer) if !outer.is_empty() && outer != ipc_ns() => {}
         _ => return skip("not inside the private IPC namespace the outer test makes"),
     }
+    // A fresh IPC namespace has no segments: anything here is someone else's, so stop.
+    let existing = std::fs::read_to_string("/proc/sysvipc/shm").unwrap_or_default();
+    if existing.lines().skip(1).any(|l| !l.trim().is_empty()) {
+        return skip("the IPC namespace already has segments; not a private one");
+    }
     println!("INNER-STARTED");
     let shm = tempfile::tempdir().unwrap();
     let shm_dir = shm.path().to_str().unwrap();
@@ -290,6 +328,18 @@ fn stale_inner_private_namespace() {
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
     assert!(leaked.exists() && orphan.path.exists());
+
+    // On a terminal it asks once, listing what would go; "n" keeps everything.
+    match answer_on_terminal(&["rm", "--stale", "--shm-dir", shm_dir], "n") {
+        Some(text) => {
+            assert!(text.contains("Remove them? [y/N]"), "{text}");
+            assert!(text.contains(&leaked.shmid.to_string()), "{text}");
+            assert!(text.contains(&orphan.name), "{text}");
+            assert!(text.contains("nothing removed"), "{text}");
+            assert!(leaked.exists() && orphan.path.exists());
+        }
+        None => skip("script(1) cannot give shmtool a terminal here"),
+    }
 
     let (code, out, err) = run(&["rm", "--stale", "--yes", "--json", "--shm-dir", shm_dir]);
     assert_eq!(code, 0, "{err}");
