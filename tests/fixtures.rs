@@ -76,6 +76,74 @@ impl SysvSeg {
         panic!("no free System V key found");
     }
 
+    /// A segment with exactly this key (e.g. one ftok gave), or None if the key is taken.
+    pub fn with_key(key: u32, size: usize) -> Option<SysvSeg> {
+        let id = unsafe {
+            libc::shmget(
+                key as libc::key_t,
+                size,
+                libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
+            )
+        };
+        if id < 0 {
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}");
+            return None;
+        }
+        Some(SysvSeg {
+            shmid: id,
+            key,
+            size,
+            removed: false,
+        })
+    }
+
+    /// A leaked segment: made, attached and detached by a forked child that has since exited,
+    /// so nobody is attached and its creator and last user are gone (what `ls --stale` lists).
+    pub fn leaked(size: usize) -> SysvSeg {
+        for attempt in 0..1000u32 {
+            let key = unique_key(attempt);
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                // Child: system calls only.
+                unsafe {
+                    let id = libc::shmget(
+                        key as libc::key_t,
+                        size,
+                        libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
+                    );
+                    if id < 0 {
+                        let exists = *libc::__errno_location() == libc::EEXIST;
+                        libc::_exit(if exists { 2 } else { 1 });
+                    }
+                    let p = libc::shmat(id, std::ptr::null(), 0);
+                    if p as isize != -1 {
+                        libc::shmdt(p);
+                    }
+                    libc::_exit(0);
+                }
+            }
+            let mut status = 0;
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            match libc::WEXITSTATUS(status) {
+                0 => {
+                    let id = unsafe { libc::shmget(key as libc::key_t, 0, 0) };
+                    assert!(id >= 0, "leaked segment vanished");
+                    return SysvSeg {
+                        shmid: id,
+                        key,
+                        size,
+                        removed: false,
+                    };
+                }
+                2 => continue,
+                _ => panic!("child could not make a segment"),
+            }
+        }
+        panic!("no free System V key found");
+    }
+
     /// Write the pattern through a short-lived attachment of our own (detached at once).
     pub fn fill(&self, seed: u8) {
         unsafe {
@@ -182,6 +250,14 @@ impl PosixObj {
             path,
             size,
         }
+    }
+
+    /// The same, in another directory standing in for /dev/shm (with `--shm-dir`).
+    pub fn new_in(dir: &std::path::Path, size: usize, seed: u8) -> PosixObj {
+        let name = unique_name("shmtool-test");
+        let path = dir.join(&name);
+        std::fs::write(&path, pattern(seed, size)).expect("create object");
+        PosixObj { name, path, size }
     }
 }
 

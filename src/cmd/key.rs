@@ -1,11 +1,182 @@
-//! `shmtool key` (not written yet).
+//! `shmtool key PATH PROJ_ID`: the key ftok gives and the segment that has it; and
+//! `shmtool key --find KEY`: the files that could have produced a key.
 
-use super::{Ctx, Run};
+use super::ls::report_hidden;
+use super::{note, with_view, Ctx, Run};
 use crate::cli::KeyArgs;
+use crate::error::Error;
+use crate::model::{key_string, Kind, Segment};
+use crate::render::key::{self as render, FindJson, FoundFile, KeyAnswer, KeyJson};
+use crate::source::bytes_to_string;
+use crate::source::ftok::{self, KeyParts, Root, WalkLimits};
+use crate::source::inventory::{self, Inventory, Options};
+use anyhow::Context;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 impl Run for KeyArgs {
-    fn run(&self, _ctx: &Ctx, _out: &mut dyn Write) -> anyhow::Result<()> {
-        anyhow::bail!("'key' is not implemented yet")
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        match (&self.find, &self.path, &self.proj_id) {
+            (Some(key), _, _) => self.find(ctx, key, out),
+            (None, Some(path), Some(proj)) => self.forward(ctx, path, proj, out),
+            // clap requires PATH and PROJ_ID unless --find is given.
+            _ => Err(Error::BadInput("give PATH and PROJ_ID, or --find KEY".into()).into()),
+        }
     }
+}
+
+fn path_string(p: &Path) -> String {
+    bytes_to_string(p.as_os_str().as_bytes())
+}
+
+/// Segments that have `key` now, and those marked for removal that were made with it.
+fn with_key(inv: &Inventory, key: u32) -> (Option<&Segment>, Vec<&Segment>) {
+    let k = key_string(key);
+    let sysv = || inv.segments.iter().filter(|s| s.kind == Kind::Sysv);
+    let now = sysv().find(|s| s.key.as_deref() == Some(k.as_str()));
+    let former = sysv()
+        .filter(|s| s.former_key.as_deref() == Some(k.as_str()))
+        .collect();
+    (now, former)
+}
+
+impl KeyArgs {
+    fn forward(
+        &self,
+        ctx: &Ctx,
+        path: &Path,
+        proj: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        let proj = ftok::parse_proj_id(proj).map_err(Error::BadInput)?;
+        // ftok stats the path, following symlinks; so do we.
+        let md = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        let key = ftok::ftok_key(md.dev(), md.ino(), proj.bits);
+        let inv = inventory::gather(&ctx.sys, Options::default())?;
+        report_hidden(&inv);
+        let (segment, former) = with_key(&inv, key);
+        let answer = KeyAnswer {
+            json: KeyJson {
+                path: path_string(path),
+                proj_id: proj.value,
+                key: key_string(key),
+                shmid: segment.and_then(|s| s.id),
+            },
+            proj_bits: proj.bits,
+            dev: md.dev(),
+            ino: md.ino(),
+            segment,
+            former,
+        };
+        if self.out.json {
+            return crate::render::write_json(out, &answer.json);
+        }
+        with_view(ctx, self.out.bytes, |view| {
+            render::write_answer(out, &answer, view)
+        })?;
+        Ok(())
+    }
+
+    fn find(&self, ctx: &Ctx, key: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+        let key = crate::units::parse_key(key).map_err(Error::BadInput)?;
+        let parts = KeyParts::of(key);
+        if parts.proj_id == 0 {
+            return Err(Error::BadInput(format!(
+                "key {} cannot come from ftok: its top 8 bits (the proj_id) are zero",
+                key_string(key)
+            ))
+            .into());
+        }
+        let full = WalkLimits::default().max_depth;
+        let roots = if self.dirs.is_empty() {
+            default_roots(ctx, key)?
+        } else {
+            let mut roots = Vec::new();
+            for d in &self.dirs {
+                std::fs::metadata(d).with_context(|| format!("{}", d.display()))?;
+                roots.push(Root {
+                    path: d.clone(),
+                    depth: full,
+                });
+            }
+            roots
+        };
+        let walk = ftok::find_files(&roots, key, WalkLimits::default());
+        if walk.entry_cap_hit {
+            note(&format!(
+                "stopped after {} entries; narrow the search with --in DIR",
+                walk.entries
+            ));
+        }
+        if walk.depth_cap_hit {
+            note(&format!(
+                "directories deeper than {} levels were not searched",
+                WalkLimits::default().max_depth
+            ));
+        }
+        if walk.unreadable > 0 {
+            note(&format!(
+                "{} director(ies) could not be read (run as root to search everywhere)",
+                walk.unreadable
+            ));
+        }
+        let found = FindJson {
+            key: key_string(key),
+            proj_id: parts.proj_id,
+            candidates: walk
+                .candidates
+                .iter()
+                .map(|c| FoundFile {
+                    path: path_string(&c.path),
+                    inode: c.ino,
+                    dev: format!("{}:{}", libc::major(c.dev), libc::minor(c.dev)),
+                    is_dir: c.is_dir,
+                })
+                .collect(),
+            searched: roots.iter().map(|r| path_string(&r.path)).collect(),
+            entries: walk.entries,
+            complete: !(walk.entry_cap_hit || walk.depth_cap_hit || walk.unreadable > 0),
+        };
+        if self.out.json {
+            return crate::render::write_json(out, &found);
+        }
+        render::write_found(out, &found)?;
+        Ok(())
+    }
+}
+
+/// How deep below a process's working directory to look: ftok paths relative to it are short,
+/// and the directory may well be `/`.
+const CWD_DEPTH: usize = 2;
+
+/// Where a key's file most likely is: near the working directories of the processes that made
+/// or use segments with that key (programs often call `ftok(".", …)` or a relative path), then
+/// the usual places for such files.
+fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<Root>> {
+    let inv = inventory::gather(&ctx.sys, Options::default())?;
+    let (now, former) = with_key(&inv, key);
+    let mut pids: Vec<i32> = Vec::new();
+    for s in now.into_iter().chain(former) {
+        pids.extend(s.cpid);
+        pids.extend(s.lpid);
+        pids.extend(s.attacher_pids());
+    }
+    let mut roots: Vec<Root> = Vec::new();
+    let mut add = |path: PathBuf, depth: usize| match roots.iter_mut().find(|r| r.path == path) {
+        Some(r) => r.depth = r.depth.max(depth),
+        None => roots.push(Root { path, depth }),
+    };
+    for pid in pids {
+        if let Some(cwd) = ctx.sys.cwd(pid) {
+            add(cwd, CWD_DEPTH);
+        }
+    }
+    let full = WalkLimits::default().max_depth;
+    for d in ["/tmp", "/var", "/run"] {
+        add(PathBuf::from(d), full);
+    }
+    add(ctx.sys.shm_dir.clone(), full);
+    Ok(roots)
 }

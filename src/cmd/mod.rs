@@ -49,3 +49,21 @@ pub trait Run {
 pub fn note(msg: &str) {
     eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
 }
+
+/// Run `f` with the view of rows this context and `--bytes` ask for (user names looked up once
+/// each, ages counted from now).
+pub fn with_view<R>(
+    ctx: &Ctx,
+    exact_bytes: bool,
+    f: impl FnOnce(&crate::render::segments::View) -> R,
+) -> R {
+    let users = crate::source::users::Users::default();
+    let owner = |u: u32| users.name(u);
+    f(&crate::render::segments::View {
+        color: ctx.color,
+        exact_bytes,
+        now: ls::now(),
+        owner: &owner,
+        namespaces: false,
+    })
+}

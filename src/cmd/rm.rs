@@ -1,11 +1,444 @@
-//! `shmtool rm` (not written yet).
+//! `shmtool rm`: remove System V segments (by shmid or key) and POSIX objects (by name), or every
+//! object `ls --stale` lists, without touching what is in use.
+//!
+//! Explicit requests are checked as a whole before anything is removed: a missing object or one
+//! still attached (without `--force`) removes nothing. Each removal then re-checks the object
+//! right before acting (see [`crate::source::remove`]), so an id or name reused in between is
+//! skipped and reported.
 
+use super::ls::report_hidden;
 use super::{Ctx, Run};
 use crate::cli::RmArgs;
-use std::io::Write;
+use crate::error::{Error, Exit};
+use crate::model::{key_string, Kind, Segment};
+use crate::render::rm::{self as render, Outcome, RmResult, RmSummary};
+use crate::source::inventory::{self, Inventory, Options};
+use crate::source::remove::{self, PosixIdentity, Refusal, SysvIdentity};
+use crate::source::Sys;
+use std::collections::HashSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Longest file name tmpfs takes (NAME_MAX).
+const NAME_MAX: usize = 255;
+
+/// A POSIX shm name as `shm_open` takes it: an optional leading `/`, then a plain file name.
+/// Anything that could reach outside the shm directory is refused.
+pub fn posix_name(name: &str) -> Result<&str, Error> {
+    let plain = name.strip_prefix('/').unwrap_or(name);
+    let why = if plain.is_empty() {
+        Some("it is empty")
+    } else if plain.contains('/') {
+        Some("only a plain name inside /dev/shm is accepted ('/' is allowed only as the first character)")
+    } else if plain == "." || plain == ".." {
+        Some("'.' and '..' are not object names")
+    } else if plain.len() > NAME_MAX {
+        Some("it is longer than 255 bytes")
+    } else if plain.contains('\0') {
+        Some("it contains a NUL byte")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::BadInput(format!(
+            "invalid POSIX shm name {name:?}: {why}"
+        ))),
+        None => Ok(plain),
+    }
+}
+
+/// A key for `--key`: any key but 0 (IPC_PRIVATE names no segment; each such segment is
+/// private to its creator and must be removed by shmid).
+pub fn rm_key(text: &str) -> Result<u32, Error> {
+    let key = crate::units::parse_key(text).map_err(Error::BadInput)?;
+    if key == 0 {
+        return Err(Error::BadInput(
+            "key 0 is IPC_PRIVATE, which many segments share; remove those by shmid".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// How an object came to be on the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Asked for by shmid, key or name: not removing it is an error.
+    Asked,
+    /// Listed by `--stale`.
+    Stale,
+}
+
+/// What will be removed, and how to tell it is still the same object.
+#[derive(Debug, Clone)]
+enum Ident {
+    Sysv(SysvIdentity),
+    Posix(PosixIdentity),
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    seg: Segment,
+    why: Why,
+    ident: Ident,
+    /// Processes that map or hold it now.
+    holders: Vec<i32>,
+}
+
+impl Target {
+    fn result(&self, result: Outcome, reason: Option<String>) -> RmResult {
+        RmResult {
+            result,
+            kind: self.seg.kind,
+            id: self.seg.id,
+            key: self.seg.key.clone(),
+            path: self.seg.path.clone(),
+            size: self.seg.size,
+            reason,
+            held_by: if result == Outcome::Kept {
+                Vec::new()
+            } else {
+                self.holders.clone()
+            },
+        }
+    }
+
+    fn label(&self) -> String {
+        match (&self.ident, &self.seg.path) {
+            (Ident::Sysv(i), _) => format!("shmid {}", i.shmid),
+            (Ident::Posix(_), Some(p)) => p.clone(),
+            (Ident::Posix(p), None) => p.rel.display().to_string(),
+        }
+    }
+}
+
+fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
+    Some(SysvIdentity {
+        shmid: i32::try_from(seg.id?).ok()?,
+        key: crate::units::parse_key(seg.key.as_deref()?).ok()?,
+        cpid: seg.cpid.unwrap_or(0),
+        ctime: seg.ctime.unwrap_or(0),
+    })
+}
+
+fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
+    let path = PathBuf::from(seg.path.as_deref()?);
+    Some(PosixIdentity {
+        rel: path.strip_prefix(shm_dir).ok()?.to_path_buf(),
+        dev: inventory::posix_dev(seg)?,
+        ino: seg.inode?,
+    })
+}
+
+fn describe(sys: &Sys, pids: &[i32]) -> String {
+    pids.iter()
+        .map(|&p| format!("{p} ({})", sys.comm(p)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The explicit requests, resolved against the inventory; every problem found, not just the first.
+fn resolve_asked(
+    args: &RmArgs,
+    ctx: &Ctx,
+    inv: &Inventory,
+    keys: &[u32],
+    names: &[&str],
+) -> (Vec<Target>, Vec<String>) {
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    let sysv = || inv.segments.iter().filter(|s| s.kind == Kind::Sysv);
+    let mut found: Vec<&Segment> = Vec::new();
+    for &id in &args.shmids {
+        match sysv().find(|s| s.id == Some(id as i64)) {
+            Some(s) => found.push(s),
+            None => problems.push(Error::NoSuchShmid(id as i64).to_string()),
+        }
+    }
+    for &key in keys {
+        let k = key_string(key);
+        match sysv().find(|s| s.key.as_deref() == Some(k.as_str())) {
+            Some(s) => found.push(s),
+            None => match sysv().find(|s| s.former_key.as_deref() == Some(k.as_str())) {
+                Some(s) => problems.push(format!(
+                    "no System V segment has key {k} now; shmid {} was made with it and is already marked for removal",
+                    s.id.unwrap_or(-1)
+                )),
+                None => problems.push(Error::NoSuchKey(k).to_string()),
+            },
+        }
+    }
+    for name in names {
+        let path = ctx.sys.shm_dir.join(name);
+        let wanted = path.to_string_lossy();
+        match inv
+            .segments
+            .iter()
+            .find(|s| s.kind == Kind::Posix && s.path.as_deref() == Some(&*wanted))
+        {
+            Some(s) => found.push(s),
+            None => problems.push(format!("no POSIX shm object {wanted}")),
+        }
+    }
+    for seg in found {
+        let ident = match seg.kind {
+            Kind::Sysv => sysv_ident(seg).map(Ident::Sysv),
+            _ => posix_ident(seg, &ctx.sys.shm_dir).map(Ident::Posix),
+        };
+        let Some(ident) = ident else {
+            problems.push(format!(
+                "cannot tell {} apart from a reused one; not removing it",
+                seg.path.clone().unwrap_or_default()
+            ));
+            continue;
+        };
+        let mut t = Target {
+            seg: seg.clone(),
+            why: Why::Asked,
+            ident,
+            holders: seg.attacher_pids(),
+        };
+        if t.seg.kind == Kind::Posix && t.holders.is_empty() {
+            t.holders = open_by(&ctx.sys, &t.seg);
+        }
+        let attached = t.seg.nattch.unwrap_or(0) > 0 || !t.holders.is_empty();
+        if attached && !args.force {
+            let who = if t.holders.is_empty() {
+                format!(
+                    "{} attachment(s) by processes that cannot be seen from here",
+                    t.seg.nattch.unwrap_or(0)
+                )
+            } else {
+                describe(&ctx.sys, &t.holders)
+            };
+            problems.push(format!(
+                "{} is in use by {who} (--force removes it anyway{})",
+                t.label(),
+                if t.seg.kind == Kind::Sysv {
+                    ": it goes when the last one detaches"
+                } else {
+                    ": the name goes now, the memory when they let go"
+                }
+            ));
+            continue;
+        }
+        targets.push(t);
+    }
+    (targets, problems)
+}
+
+/// Pids holding a POSIX object open without mapping it.
+fn open_by(sys: &Sys, seg: &Segment) -> Vec<i32> {
+    let (Some(dev), Some(ino)) = (inventory::posix_dev(seg), seg.inode) else {
+        return Vec::new();
+    };
+    let (holders, _) = sys.fd_holders(&HashSet::from([(dev, ino)]));
+    let mut pids: Vec<i32> = holders.into_iter().map(|(_, p)| p).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn stale_targets(ctx: &Ctx, inv: &Inventory) -> Vec<Target> {
+    inv.segments
+        .iter()
+        .filter(|s| s.stale)
+        .filter_map(|s| {
+            let ident = match s.kind {
+                Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
+                Kind::Posix => Ident::Posix(posix_ident(s, &ctx.sys.shm_dir)?),
+                _ => return None,
+            };
+            Some(Target {
+                seg: s.clone(),
+                why: Why::Stale,
+                ident,
+                holders: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Remove one object, or say why not.
+fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
+    let stale_reason = || t.seg.stale_reason.clone();
+    if args.dry_run {
+        return t.result(Outcome::WouldRemove, stale_reason());
+    }
+    // Stale objects had nobody attached; one that gained an attacher since is no longer a leak.
+    let allow_attached = args.force && t.why == Why::Asked;
+    let who = || {
+        if t.holders.is_empty() {
+            "processes that cannot be seen from here".to_string()
+        } else {
+            describe(sys, &t.holders)
+        }
+    };
+    let done = match &t.ident {
+        Ident::Sysv(id) => remove::remove_sysv(id, allow_attached).map(|now| {
+            if now.nattch == 0 {
+                // Whoever the listing saw attached has detached since.
+                RmResult {
+                    held_by: Vec::new(),
+                    ..t.result(Outcome::Removed, stale_reason())
+                }
+            } else {
+                t.result(
+                    Outcome::Marked,
+                    Some(format!(
+                        "still attached by {} (nattch {}); freed when the last one detaches",
+                        who(),
+                        now.nattch
+                    )),
+                )
+            }
+        }),
+        Ident::Posix(p) => remove::remove_posix(&sys.shm_dir, p).map(|()| {
+            if t.holders.is_empty() {
+                t.result(Outcome::Removed, stale_reason())
+            } else {
+                t.result(
+                    Outcome::Removed,
+                    Some(format!(
+                        "name removed; still mapped or open in {}, memory freed when they let go",
+                        who()
+                    )),
+                )
+            }
+        }),
+    };
+    match done {
+        Ok(result) => result,
+        Err(Refusal::NotPermitted) => t.result(
+            Outcome::Kept,
+            Some(format!(
+                "permission denied: owned by {}; only its owner, its creator or root may remove it",
+                t.seg
+                    .uid
+                    .map(|u| crate::source::users::Users::default().name(u))
+                    .unwrap_or_else(|| "another user".into())
+            )),
+        ),
+        Err(e) => t.result(Outcome::Kept, Some(e.to_string())),
+    }
+}
+
+/// Ask once on the terminal; true for yes.
+fn confirm(items: &[RmResult]) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    render::write_confirmation(&mut err, items)?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let a = answer.trim().to_ascii_lowercase();
+    Ok(a == "y" || a == "yes")
+}
+
+/// A usage error found after parsing: one line, exit 2, as clap's are.
+fn usage_error(msg: &str) -> anyhow::Error {
+    eprintln!("shmtool: error: {msg} (try 'shmtool rm --help')");
+    Exit(2).into()
+}
 
 impl Run for RmArgs {
-    fn run(&self, _ctx: &Ctx, _out: &mut dyn Write) -> anyhow::Result<()> {
-        anyhow::bail!("'rm' is not implemented yet")
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        // Everything the user typed is checked before anything is looked up or removed.
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| rm_key(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names = self
+            .posix
+            .iter()
+            .map(|n| posix_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.shmids.is_empty() && keys.is_empty() && names.is_empty() && !self.stale {
+            return Err(usage_error(
+                "nothing to remove: give SHMIDs, --key KEY, --posix NAME or --stale",
+            ));
+        }
+        let interactive = std::io::stdin().is_terminal();
+        if self.stale && !self.yes && !self.dry_run && !interactive {
+            return Err(usage_error(
+                "rm --stale needs --yes or --dry-run when standard input is not a terminal",
+            ));
+        }
+
+        let inv = inventory::gather(&ctx.sys, Options::default())?;
+        let (mut targets, problems) = resolve_asked(self, ctx, &inv, &keys, &names);
+        if !problems.is_empty() {
+            return Err(
+                Error::BadInput(format!("{}; nothing removed", problems.join("; "))).into(),
+            );
+        }
+        report_hidden(&inv);
+        if self.stale {
+            targets.extend(stale_targets(ctx, &inv));
+        }
+        let mut seen = HashSet::new();
+        targets.retain(|t| seen.insert((t.seg.kind, t.seg.id, t.seg.path.clone())));
+
+        if self.stale && !self.yes && !self.dry_run && !targets.is_empty() {
+            let listed: Vec<RmResult> = targets
+                .iter()
+                .map(|t| t.result(Outcome::WouldRemove, t.seg.stale_reason.clone()))
+                .collect();
+            if !confirm(&listed)? {
+                writeln!(out, "nothing removed")?;
+                return Ok(());
+            }
+        }
+
+        let results: Vec<RmResult> = targets.iter().map(|t| act(t, self, &ctx.sys)).collect();
+        let not_done: Vec<String> = targets
+            .iter()
+            .zip(&results)
+            .filter(|(t, r)| t.why == Why::Asked && r.result == Outcome::Kept)
+            .map(|(t, r)| format!("{}: {}", t.label(), r.reason.as_deref().unwrap_or("")))
+            .collect();
+        let summary = RmSummary::new(self.dry_run, results);
+        if self.json {
+            crate::render::write_json(out, &summary)?;
+        } else {
+            render::write_summary(out, &summary, ctx.color, false)?;
+        }
+        if !not_done.is_empty() {
+            out.flush()?;
+            return Err(Error::BadInput(format!("not removed: {}", not_done.join("; "))).into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posix_names() {
+        assert_eq!(posix_name("psm_1").unwrap(), "psm_1");
+        assert_eq!(posix_name("/psm_1").unwrap(), "psm_1");
+        assert_eq!(posix_name("a..b").unwrap(), "a..b");
+        for bad in [
+            "",
+            "/",
+            "../x",
+            "..",
+            ".",
+            "/..",
+            "a/b",
+            "/dev/shm/x",
+            "//x",
+        ] {
+            assert!(posix_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(posix_name(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(rm_key("0x6f20d677").unwrap(), 0x6f20d677);
+        assert!(rm_key("0").is_err());
+        assert!(rm_key("0x00000000").is_err());
+        assert!(rm_key("zz").is_err());
     }
 }

@@ -1,13 +1,12 @@
 //! `shmtool show <ID>`: one object in full.
 
-use super::ls::{now, report_hidden};
+use super::ls::report_hidden;
 use super::{Ctx, Run};
 use crate::cli::ShowArgs;
 use crate::error::Error;
 use crate::model::{Kind, Segment};
-use crate::render::segments::{self, View};
+use crate::render::segments;
 use crate::source::inventory::{self, Options};
-use crate::source::users::Users;
 use crate::units::{parse_hex_addr, parse_key};
 use std::io::Write;
 
@@ -108,16 +107,9 @@ impl Run for ShowArgs {
         if self.out.json {
             return crate::render::write_json(out, seg);
         }
-        let users = Users::default();
-        let owner = |u: u32| users.name(u);
-        let view = View {
-            color: ctx.color,
-            exact_bytes: self.out.bytes,
-            now: now(),
-            owner: &owner,
-            namespaces: false,
-        };
-        segments::write_detail(out, seg, &view)?;
+        super::with_view(ctx, self.out.bytes, |view| {
+            segments::write_detail(out, seg, view)
+        })?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! `&mut dyn Write`; never reads the kernel.
 
 pub mod color;
+pub mod key;
 pub mod prometheus;
+pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;

@@ -452,7 +452,8 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
     }
 }
 
-fn posix_dev(s: &Segment) -> Option<u64> {
+/// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.
+pub fn posix_dev(s: &Segment) -> Option<u64> {
     let (maj, min) = s.dev.as_deref()?.split_once(':')?;
     Some(libc::makedev(
         u32::from_str_radix(maj, 16).ok()?,

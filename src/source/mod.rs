@@ -5,10 +5,12 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod devshm;
+pub mod ftok;
 pub mod inventory;
 pub mod maps;
 pub mod ns;
 pub mod procs;
+pub mod remove;
 pub mod smaps;
 pub mod sysv;
 pub mod users;

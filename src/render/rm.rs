@@ -1,0 +1,234 @@
+//! How `shmtool rm` reports: the confirmation list, then what happened to each object and a
+//! summary line.
+
+use super::sanitize::escape;
+use super::table::{TableWriter, Tone};
+use crate::model::Kind;
+use crate::units::size_cell;
+use serde::Serialize;
+use std::io::Write;
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Gone now (System V: IPC_RMID on an unattached segment; POSIX: unlinked).
+    Removed,
+    /// System V segment still attached: marked for removal, freed when the last one detaches.
+    Marked,
+    /// `--dry-run`: would have been removed.
+    WouldRemove,
+    /// Left alone; `reason` says why.
+    Kept,
+}
+
+impl Outcome {
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Removed => "removed",
+            Outcome::Marked => "marked",
+            Outcome::WouldRemove => "would remove",
+            Outcome::Kept => "kept",
+        }
+    }
+}
+
+/// One object in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmResult {
+    pub result: Outcome,
+    pub kind: Kind,
+    pub id: Option<i64>,
+    pub key: Option<String>,
+    pub path: Option<String>,
+    pub size: u64,
+    /// Why it was chosen (stale) or why it was kept, in plain words.
+    pub reason: Option<String>,
+    /// Processes that still map it: its memory is freed only when they let go.
+    pub held_by: Vec<i32>,
+}
+
+/// The whole summary; also the `rm --json` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmSummary {
+    pub dry_run: bool,
+    pub results: Vec<RmResult>,
+    /// Objects removed (or, with `--dry-run`, that would be).
+    pub removed: usize,
+    /// Segments marked for removal that are still attached.
+    pub marked: usize,
+    pub kept: usize,
+    /// Bytes given back now (with `--dry-run`: that would be). Marked segments free theirs later.
+    pub bytes_freed: u64,
+}
+
+impl RmSummary {
+    pub fn new(dry_run: bool, results: Vec<RmResult>) -> RmSummary {
+        let count = |o: Outcome| results.iter().filter(|r| r.result == o).count();
+        let freeing = if dry_run {
+            Outcome::WouldRemove
+        } else {
+            Outcome::Removed
+        };
+        // A POSIX object unlinked while still mapped keeps its memory until unmapped.
+        let bytes_freed = results
+            .iter()
+            .filter(|r| r.result == freeing && r.held_by.is_empty())
+            .map(|r| r.size)
+            .sum();
+        RmSummary {
+            dry_run,
+            removed: count(freeing),
+            marked: count(Outcome::Marked),
+            kept: count(Outcome::Kept),
+            bytes_freed,
+            results,
+        }
+    }
+}
+
+fn ident(r: &RmResult) -> (String, String) {
+    match r.kind {
+        Kind::Sysv => (
+            r.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+            r.key.clone().unwrap_or_else(|| "-".into()),
+        ),
+        _ => ("-".into(), r.path.clone().unwrap_or_else(|| "-".into())),
+    }
+}
+
+/// The per-object table and the summary line.
+pub fn write_summary(
+    out: &mut dyn Write,
+    s: &RmSummary,
+    color: bool,
+    exact_bytes: bool,
+) -> std::io::Result<()> {
+    if s.results.is_empty() {
+        writeln!(out, "nothing to remove")?;
+        return Ok(());
+    }
+    let mut t = TableWriter::new(
+        &[
+            ("RESULT", false),
+            ("KIND", false),
+            ("ID", true),
+            ("KEY/NAME", false),
+            ("SIZE", true),
+            ("WHY", false),
+        ],
+        color,
+    );
+    for r in &s.results {
+        let tone = match r.result {
+            Outcome::Kept => Tone::Bad,
+            Outcome::Marked => Tone::Warn,
+            _ => Tone::Plain,
+        };
+        let (id, name) = ident(r);
+        let cells = [
+            (r.result.word().to_string(), tone),
+            (r.kind.to_string(), Tone::Plain),
+            (id, Tone::Plain),
+            (name, Tone::Plain),
+            (size_cell(r.size, exact_bytes), Tone::Plain),
+            (r.reason.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
+        ];
+        t.row_toned(cells.iter().map(|(c, tone)| (c.as_str(), *tone)));
+    }
+    t.write(out)?;
+    writeln!(out)?;
+    let verb = if s.dry_run { "would remove" } else { "removed" };
+    let mut line = format!(
+        "{verb} {} object(s), {} freed",
+        s.removed,
+        crate::units::human_size(s.bytes_freed)
+    );
+    if s.marked > 0 {
+        line.push_str(&format!(
+            "; marked {} still-attached segment(s) for removal",
+            s.marked
+        ));
+    }
+    if s.kept > 0 {
+        line.push_str(&format!("; kept {}", s.kept));
+    }
+    if s.dry_run {
+        line.push_str(" (dry run: nothing was removed)");
+    }
+    writeln!(out, "{line}")
+}
+
+/// The question `rm --stale` asks on a terminal before removing anything.
+pub fn write_confirmation(out: &mut dyn Write, items: &[RmResult]) -> std::io::Result<()> {
+    let total: u64 = items.iter().map(|r| r.size).sum();
+    writeln!(
+        out,
+        "{} object(s) will be removed ({}):",
+        items.len(),
+        crate::units::human_size(total)
+    )?;
+    for r in items {
+        let (id, name) = ident(r);
+        let what = match r.kind {
+            Kind::Sysv => format!("sysv shmid {id} key {name}"),
+            k => format!("{k} {name}"),
+        };
+        writeln!(
+            out,
+            "  {}  {}  {}",
+            escape(&what),
+            crate::units::human_size(r.size),
+            escape(r.reason.as_deref().unwrap_or("-"))
+        )?;
+    }
+    write!(out, "Remove them? [y/N] ")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(result: Outcome, size: u64, held_by: &[i32]) -> RmResult {
+        RmResult {
+            result,
+            kind: Kind::Sysv,
+            id: Some(1),
+            key: Some("0x00000001".into()),
+            path: None,
+            size,
+            reason: None,
+            held_by: held_by.to_vec(),
+        }
+    }
+
+    #[test]
+    fn summary_counts_and_bytes() {
+        let s = RmSummary::new(
+            false,
+            vec![
+                r(Outcome::Removed, 4096, &[]),
+                r(Outcome::Removed, 100, &[1]),
+                r(Outcome::Marked, 8192, &[2]),
+                r(Outcome::Kept, 1, &[]),
+            ],
+        );
+        assert_eq!((s.removed, s.marked, s.kept), (2, 1, 1));
+        assert_eq!(s.bytes_freed, 4096);
+        let mut out = Vec::new();
+        write_summary(&mut out, &s, false, true).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("removed 2 object(s), 4 KiB freed"), "{text}");
+        assert!(text.contains("kept 1"), "{text}");
+    }
+
+    #[test]
+    fn dry_run_counts_what_would_go() {
+        let s = RmSummary::new(true, vec![r(Outcome::WouldRemove, 4096, &[])]);
+        assert_eq!((s.removed, s.bytes_freed), (1, 4096));
+        let mut out = Vec::new();
+        write_summary(&mut out, &s, false, false).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("dry run"));
+    }
+}

@@ -1,0 +1,196 @@
+//! The only place shmtool changes the system: IPC_RMID on System V segments and unlinking POSIX
+//! objects, each guarded so that an id or name reused since it was listed is left alone.
+//!
+//! shmids are recycled by the kernel and /dev/shm names by programs, so "remove 32822" must
+//! mean "remove the segment I was shown as 32822". Each removal first re-reads the object
+//! (IPC_STAT, or fstatat without following symlinks) and compares what identifies it.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path};
+
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
+
+/// What identifies a System V segment across time: shmids are reused, but not together with
+/// the same key, creator pid and change time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SysvIdentity {
+    pub shmid: i32,
+    pub key: u32,
+    pub cpid: i32,
+    pub ctime: i64,
+}
+
+/// The segment as IPC_STAT sees it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SysvNow {
+    pub identity: SysvIdentity,
+    pub nattch: u64,
+    pub size: u64,
+    pub uid: u32,
+}
+
+/// IPC_STAT one segment. `ENOENT`/`EINVAL` (gone) and `EACCES` come back as the errno.
+pub fn sysv_stat(shmid: i32) -> nix::Result<SysvNow> {
+    // nix has no System V shm wrappers; libc's shmctl it is.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: IPC_STAT writes only into the shmid_ds we own.
+    let r = unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) };
+    if r != 0 {
+        return Err(nix::Error::last());
+    }
+    Ok(SysvNow {
+        identity: SysvIdentity {
+            shmid,
+            key: ds.shm_perm.__key as u32,
+            cpid: ds.shm_cpid,
+            ctime: ds.shm_ctime,
+        },
+        nattch: ds.shm_nattch as u64,
+        size: ds.shm_segsz as u64,
+        uid: ds.shm_perm.uid,
+    })
+}
+
+/// Why a segment was not removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("it is gone already")]
+    Gone,
+    #[error("shmid {shmid} now names a different segment ({what} changed since it was listed)")]
+    Reused { shmid: i32, what: String },
+    #[error("it was attached ({nattch} attachment(s)) since it was listed")]
+    AttachedSince { nattch: u64 },
+    #[error("permission denied: only its owner, its creator or root may remove it")]
+    NotPermitted,
+    #[error("{0}")]
+    Os(String),
+}
+
+/// The reuse guard: whether the segment seen now is still the one that was listed. Pure, so that
+/// a test can hand it a "now" as if the id had been reused.
+pub fn check_unchanged(listed: &SysvIdentity, now: &SysvIdentity) -> Result<(), Refusal> {
+    let mut changed = Vec::new();
+    if listed.key != now.key {
+        changed.push("key");
+    }
+    if listed.cpid != now.cpid {
+        changed.push("creator pid");
+    }
+    if listed.ctime != now.ctime {
+        changed.push("change time");
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Reused {
+            shmid: listed.shmid,
+            what: changed.join(", "),
+        })
+    }
+}
+
+fn refusal_from_errno(e: nix::Error) -> Refusal {
+    match e {
+        nix::Error::EINVAL | nix::Error::EIDRM | nix::Error::ENOENT => Refusal::Gone,
+        nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        other => Refusal::Os(other.desc().to_string()),
+    }
+}
+
+/// Remove a listed segment: re-check it with IPC_STAT, then IPC_RMID. Unless `allow_attached`,
+/// a segment that has gained an attacher since it was listed is left alone too. Returns the
+/// segment as it was just before: with attachers, it is only marked for removal.
+pub fn remove_sysv(listed: &SysvIdentity, allow_attached: bool) -> Result<SysvNow, Refusal> {
+    let now = sysv_stat(listed.shmid).map_err(refusal_from_errno)?;
+    check_unchanged(listed, &now.identity)?;
+    if !allow_attached && now.nattch > 0 {
+        return Err(Refusal::AttachedSince { nattch: now.nattch });
+    }
+    // SAFETY: IPC_RMID takes no buffer.
+    let r = unsafe { libc::shmctl(listed.shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(refusal_from_errno(nix::Error::last()));
+    }
+    Ok(now)
+}
+
+/// What identifies a file under /dev/shm: its path relative to the directory, device and inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosixIdentity {
+    /// Relative to the shm directory, without `..` or leading `/`.
+    pub rel: std::path::PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// Unlink a listed object inside `dir` if that name still has the same device and inode.
+/// Intermediate directories are opened without following symlinks, so nothing outside `dir`
+/// can be reached whatever the name holds.
+pub fn remove_posix(dir: &Path, listed: &PosixIdentity) -> Result<(), Refusal> {
+    let errno = |e: nix::Error| match e {
+        nix::Error::ENOENT => Refusal::Gone,
+        nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        other => Refusal::Os(other.desc().to_string()),
+    };
+    let comps: Vec<&std::ffi::OsStr> = listed
+        .rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(n) => Ok(n),
+            _ => Err(Refusal::Os(format!(
+                "{} is not a plain name inside the shm directory",
+                listed.rel.display()
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    let Some((last, parents)) = comps.split_last() else {
+        return Err(Refusal::Os("empty name".into()));
+    };
+    let dir_flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let mut fd: OwnedFd = nix::fcntl::open(dir, dir_flags, Mode::empty()).map_err(errno)?;
+    for p in parents {
+        fd = nix::fcntl::openat(fd.as_fd(), *p, dir_flags, Mode::empty()).map_err(errno)?;
+    }
+    let st =
+        nix::sys::stat::fstatat(fd.as_fd(), *last, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(errno)?;
+    if (st.st_dev, st.st_ino) != (listed.dev, listed.ino) {
+        return Err(Refusal::Os(format!(
+            "{} now names a different file than the one listed",
+            listed.rel.display()
+        )));
+    }
+    nix::unistd::unlinkat(fd.as_fd(), *last, nix::unistd::UnlinkatFlags::NoRemoveDir).map_err(errno)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(key: u32, cpid: i32, ctime: i64) -> SysvIdentity {
+        SysvIdentity {
+            shmid: 7,
+            key,
+            cpid,
+            ctime,
+        }
+    }
+
+    #[test]
+    fn guard_accepts_the_same_segment() {
+        assert_eq!(check_unchanged(&id(1, 2, 3), &id(1, 2, 3)), Ok(()));
+    }
+
+    #[test]
+    fn guard_names_what_changed() {
+        let e = check_unchanged(&id(1, 2, 3), &id(1, 9, 4)).unwrap_err();
+        assert_eq!(
+            e,
+            Refusal::Reused {
+                shmid: 7,
+                what: "creator pid, change time".into()
+            }
+        );
+        assert!(check_unchanged(&id(1, 2, 3), &id(5, 2, 3)).is_err());
+    }
+}
