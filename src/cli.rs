@@ -385,14 +385,22 @@ fn help_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
 /// clap's first message line without its `error: ` prefix or styling, plus where to get help.
 fn usage_error_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text
+    // The message is the first paragraph (clap lists missing arguments on lines of their own
+    // under it); the usage and tips that follow a blank line are left out.
+    let message: Vec<&str> = text
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid usage");
-    let first = first.trim().trim_start_matches("error: ");
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let mut line = message.join(" ");
+    if line.is_empty() {
+        line = "invalid usage".into();
+    }
+    let line = line.trim_start_matches("error: ");
     format!(
         "{} (try 'shmtool --help')",
-        crate::render::sanitize::escape(first)
+        crate::render::sanitize::escape(line)
     )
 }
 

@@ -133,6 +133,7 @@ impl Run for LsArgs {
             now: now(),
             owner: &owner,
             namespaces: self.all_namespaces,
+            reasons: self.stale,
         };
         segments::write_table(out, &rows, &view)?;
         Ok(())

@@ -65,5 +65,6 @@ pub fn with_view<R>(
         now: ls::now(),
         owner: &owner,
         namespaces: false,
+        reasons: false,
     })
 }

@@ -15,6 +15,8 @@ pub struct View<'a> {
     pub owner: &'a dyn Fn(u32) -> String,
     /// Show each System V segment's IPC namespace.
     pub namespaces: bool,
+    /// Add a WHY column: why a row is stale, or who keeps a removed segment alive.
+    pub reasons: bool,
 }
 
 /// At most this many attachers are named in an `ls` cell; the rest are counted.
@@ -107,6 +109,9 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
     if view.namespaces {
         headers.insert(1, ("IPCNS", true));
     }
+    if view.reasons {
+        headers.push(("WHY", false));
+    }
     let mut t = TableWriter::new(&headers, view.color);
     for seg in rows {
         let (state, tone) = state_cell(seg);
@@ -132,6 +137,10 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         ];
         if view.namespaces {
             cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
+        }
+        if view.reasons {
+            let why = seg.stale_reason.as_ref().or(seg.note.as_ref());
+            cells.push((opt(why), Tone::Plain));
         }
         t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
     }
