@@ -4,5 +4,6 @@
 mod fixtures;
 
 mod cli;
+mod limits;
 mod ls;
 mod maps;
