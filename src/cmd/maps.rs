@@ -81,8 +81,14 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
                 .context(format!("reading {}", sys.pid_path(pid, "smaps").display())))
         }
     };
-    // A process that exits while we read leaves an empty (or cut-short) file behind.
-    if entries.is_empty() && !sys.alive(pid) {
+    // A process that exits while we read leaves an empty or cut-short file behind; one that
+    // was a zombie before we began has none to give (and that is not an error).
+    let cut_short = if entries.is_empty() {
+        !sys.alive(pid)
+    } else {
+        sys.exited(pid)
+    };
+    if cut_short {
         return Err(Error::Vanished {
             what: format!("process {pid}"),
         }
@@ -351,6 +357,7 @@ mod tests {
         let sys = Sys::new(root, std::path::Path::new("/dev/shm"));
         std::fs::create_dir(root.join("7")).unwrap();
         std::fs::write(root.join("7/smaps"), SAMPLE).unwrap();
+        std::fs::write(root.join("7/stat"), b"7 (holder) S 1").unwrap();
         assert_eq!(gather(&sys, 7, false).unwrap(), sample_rows());
         let shared = gather(&sys, 7, true).unwrap();
         assert_eq!(shared.len(), 4);
@@ -372,6 +379,14 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "process 9 vanished while it was being read"
+        );
+
+        // Read in full, but a zombie by the time we looked again: it may have been cut short.
+        std::fs::write(root.join("7/stat"), b"7 (holder) Z 1").unwrap();
+        let err = gather(&sys, 7, false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "process 7 vanished while it was being read"
         );
     }
 }

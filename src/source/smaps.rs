@@ -179,6 +179,20 @@ impl Sys {
         self.read_pid_file(pid, "smaps", &mut buf)?;
         Ok(parse(&buf))
     }
+
+    /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
+    /// are gone then, so an smaps read that overlapped the exit may have been cut short.
+    pub fn exited(&self, pid: i32) -> bool {
+        let Ok(stat) = std::fs::read(self.pid_path(pid, "stat")) else {
+            return true;
+        };
+        // comm may hold spaces and parentheses: the state follows the last ')'.
+        let state = stat
+            .iter()
+            .rposition(|&c| c == b')')
+            .and_then(|close| stat[close + 1..].iter().find(|c| !c.is_ascii_whitespace()));
+        matches!(state, Some(b'Z' | b'X' | b'x'))
+    }
 }
 
 #[cfg(test)]
@@ -336,5 +350,24 @@ Referenced:";
         let sys = Sys::new(dir.path(), dir.path());
         assert_eq!(sys.smaps_of(42).unwrap(), parse(SAMPLE));
         assert!(matches!(sys.smaps_of(43), Err(ReadError::Gone)));
+    }
+
+    #[test]
+    fn exited_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = Sys::new(dir.path(), dir.path());
+        for (pid, stat, exited) in [
+            (1, &b"1 (init) S 0 1 1"[..], false),
+            (2, b"2 (a) Z) R 1 2", false),
+            (3, b"3 (x) Z 1 3 3", true),
+            (4, b"4 (y (z)) X 1", true),
+            (5, b"garbage", false),
+        ] {
+            std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
+            std::fs::write(dir.path().join(format!("{pid}/stat")), stat).unwrap();
+            assert_eq!(sys.exited(pid), exited, "{}", String::from_utf8_lossy(stat));
+        }
+        assert!(sys.exited(6));
+        assert!(!Sys::default().exited(std::process::id() as i32));
     }
 }
