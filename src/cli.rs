@@ -32,6 +32,11 @@ pub struct Cli {
     #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
     pub shm_dir: PathBuf,
 
+    /// Look from inside the IPC namespace (and at the /dev/shm) of this process, as
+    /// `nsenter -t PID -i -m` would: a container's segments, by the ids it knows them by.
+    #[arg(long, value_name = "PID", global = true)]
+    pub ns: Option<i32>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -79,6 +84,13 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsFormat {
+    Table,
+    Json,
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
     Sysv,
     Posix,
@@ -108,6 +120,9 @@ pub enum SortKey {
 pub struct LsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Output format; `prometheus` writes the node_exporter textfile-collector format.
+    #[arg(long, value_enum, default_value_t = LsFormat::Table, conflicts_with = "json")]
+    pub format: LsFormat,
     /// Only objects of these kinds (repeat or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub kind: Vec<KindArg>,
@@ -129,11 +144,14 @@ pub struct LsArgs {
     /// Reverse the sort order.
     #[arg(long, short = 'r')]
     pub reverse: bool,
+    /// List the System V segments of every IPC namespace found under /proc (needs root).
+    #[arg(long, conflicts_with = "ns")]
+    pub all_namespaces: bool,
 }
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR)."
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822\n  shmtool show 0x6f20d677\n  shmtool show psm_0b4f2a\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
 )]
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
@@ -143,6 +161,9 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool maps 4242\n  shmtool maps 4242 --shared  only what it shares\n  shmtool maps 4242 --json | jq '.[] | select(.kind == \"sysv\")'"
+)]
 pub struct MapsArgs {
     /// The process.
     pub pid: i32,
@@ -286,6 +307,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "EXAMPLES:\n  shmtool limits\n  shmtool limits --json | jq .dev_shm")]
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
@@ -305,7 +327,7 @@ pub struct GenerateArgs {
 /// `--help` and `--version` print as usual and exit 0.
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
-    match Cli::try_parse() {
+    match try_parse(std::env::args_os().collect()) {
         Ok(cli) => Ok(cli),
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp
@@ -326,6 +348,38 @@ pub fn parse() -> Result<Cli, std::process::ExitCode> {
             }
         },
     }
+}
+
+/// Parse `args` with clap told the colour the user asked for, so that `--color never --help` on a
+/// terminal prints no escapes (clap prints help itself, before `--color` reaches [`Cli`]).
+fn try_parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command()
+        .color(help_color(&args))
+        .try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The last `--color WHEN` or `--color=WHEN` before `--`, as clap's choice; clap's own auto
+/// follows NO_COLOR and TERM=dumb as ours does.
+fn help_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            Some("--") => break,
+            Some("--color") => args.next().flatten(),
+            Some(a) => a.strip_prefix("--color="),
+            None => None,
+        };
+        choice = match value {
+            Some("never") => clap::ColorChoice::Never,
+            Some("always") => clap::ColorChoice::Always,
+            Some("auto") => clap::ColorChoice::Auto,
+            _ => choice,
+        };
+    }
+    choice
 }
 
 /// clap's first message line without its `error: ` prefix or styling, plus where to get help.
@@ -350,5 +404,24 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_colour_follows_the_color_flag() {
+        let choice = |args: &[&str]| help_color(&args.iter().map(Into::into).collect::<Vec<_>>());
+        assert_eq!(choice(&["shmtool", "--help"]), clap::ColorChoice::Auto);
+        assert_eq!(
+            choice(&["shmtool", "--color", "never", "ls", "-h"]),
+            clap::ColorChoice::Never
+        );
+        assert_eq!(
+            choice(&["shmtool", "ls", "--color=always"]),
+            clap::ColorChoice::Always
+        );
+        assert_eq!(
+            choice(&["shmtool", "dump", "--", "--color=never"]),
+            clap::ColorChoice::Auto
+        );
+        assert_eq!(choice(&["shmtool", "--color"]), clap::ColorChoice::Auto);
     }
 }

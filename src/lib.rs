@@ -16,7 +16,11 @@ use cmd::Run;
 
 /// Run one parsed command line to completion.
 pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
-    let ctx = cmd::Ctx::new(&cli);
+    let mut ctx = cmd::Ctx::new(&cli);
+    if let Some(pid) = cli.ns {
+        // Before any thread exists: the whole command then runs in that namespace.
+        ctx.sys.enter_namespace_of(pid)?;
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.command {

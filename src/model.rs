@@ -66,6 +66,9 @@ pub struct Attacher {
     /// Offset of the mapping into the object.
     #[serde(default)]
     pub offset: u64,
+    /// The process is in another IPC namespace than the one listed.
+    #[serde(default)]
+    pub other_ipc_ns: bool,
 }
 
 /// One shared-memory object, a row of `ls` and the body of `show`.
@@ -96,6 +99,8 @@ pub struct Segment {
     pub dev: Option<String>,
     pub inode: Option<u64>,
     pub attachers: Vec<Attacher>,
+    /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
+    pub ipc_ns: Option<u64>,
     pub stale: bool,
     pub stale_reason: Option<String>,
     /// Anything else worth knowing, one line (e.g. who keeps a removed segment alive).
@@ -127,6 +132,7 @@ impl Segment {
             dev: None,
             inode: None,
             attachers: Vec::new(),
+            ipc_ns: None,
             stale: false,
             stale_reason: None,
             note: None,

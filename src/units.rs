@@ -196,3 +196,37 @@ mod tests {
         assert_eq!(parse_hex_addr("main"), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,40}") {
+            let _ = parse_size(&s);
+            let _ = parse_duration(&s);
+            let _ = parse_key(&s);
+            let _ = parse_hex_addr(&s);
+        }
+
+        #[test]
+        fn keys_round_trip(k in any::<u32>()) {
+            prop_assert_eq!(parse_key(&crate::model::key_string(k)), Ok(k));
+            prop_assert_eq!(parse_key(&(k as i32).to_string()), Ok(k));
+        }
+
+        #[test]
+        fn hex_addrs_round_trip(a in any::<u64>()) {
+            prop_assert_eq!(parse_hex_addr(&crate::model::hex_addr(a)), Some(a));
+            prop_assert_eq!(parse_hex_addr(&format!("{a:x}")), Some(a));
+        }
+
+        #[test]
+        fn sizes_round_trip(n in any::<u64>()) {
+            prop_assert_eq!(parse_size(&n.to_string()), Ok(n));
+            prop_assert_eq!(parse_size(&format!("0x{n:x}")), Ok(n));
+        }
+    }
+}

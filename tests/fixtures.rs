@@ -167,6 +167,24 @@ impl PosixObj {
     }
 }
 
+impl PosixObj {
+    /// An object whose name is `unique_name` followed by these raw bytes (any but `/` and NUL).
+    pub fn named(suffix: &[u8], size: usize, seed: u8) -> PosixObj {
+        use std::os::unix::ffi::OsStrExt;
+        let mut name = unique_name("shmtool-test").into_bytes();
+        name.push(b'-');
+        name.extend_from_slice(suffix);
+        let os = std::ffi::OsStr::from_bytes(&name);
+        let path = PathBuf::from("/dev/shm").join(os);
+        std::fs::write(&path, pattern(seed, size)).expect("create /dev/shm object");
+        PosixObj {
+            name: os.to_string_lossy().into_owned(),
+            path,
+            size,
+        }
+    }
+}
+
 impl Drop for PosixObj {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
@@ -450,4 +468,13 @@ pub fn is_root() -> bool {
 /// Print why a test is skipped, in a form that shows up in `cargo test` output.
 pub fn skip(why: &str) {
     eprintln!("SKIPPED: {why}");
+}
+
+/// Run a command; None when its program is not installed.
+pub fn output_if_installed(cmd: &mut std::process::Command) -> Option<std::process::Output> {
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("cannot run {cmd:?}: {e}"),
+    }
 }

@@ -4,6 +4,11 @@
 mod fixtures;
 
 mod cli;
+mod color;
+mod generated;
+mod hostile;
 mod limits;
 mod ls;
 mod maps;
+mod prometheus;
+mod scan;

@@ -1,7 +1,7 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
 use super::{note, Ctx, Run};
-use crate::cli::{KindArg, LsArgs, SortKey};
+use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments::{self, View};
@@ -25,14 +25,25 @@ impl From<KindArg> for Kind {
 /// Say once what the listing could not see.
 pub fn report_hidden(inv: &Inventory) {
     if inv.hidden_procs > 0 {
+        let hint = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            " (run as root to see every process)"
+        };
         note(&format!(
-            "{} process(es) could not be read; their attachments are not shown (run as root to see every process)",
+            "{} process(es) could not be read; their attachments are not shown{hint}",
             inv.hidden_procs
+        ));
+    }
+    if inv.unreadable_namespaces > 0 {
+        note(&format!(
+            "{} IPC namespace(s) could not be joined (run as root)",
+            inv.unreadable_namespaces
         ));
     }
     if !inv.foreign_ns_pids.is_empty() {
         note(&format!(
-            "{} process(es) in other IPC namespaces map System V segments not listed here",
+            "{} process(es) in other IPC namespaces map System V segments not listed here (see --all-namespaces, --ns PID)",
             inv.foreign_ns_pids.len()
         ));
     }
@@ -82,13 +93,16 @@ impl Run for LsArgs {
             ),
             None => None,
         };
+        let mut sys = ctx.sys.clone();
+        sys.all_ipc_namespaces = self.all_namespaces;
         let inv = inventory::gather(
-            &ctx.sys,
+            &sys,
             Options {
                 include_readonly_files: self.all,
             },
         )?;
         report_hidden(&inv);
+        let inv_hidden = inv.hidden_procs;
         let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         let mut rows: Vec<Segment> = inv
             .segments
@@ -105,15 +119,20 @@ impl Run for LsArgs {
         if self.reverse {
             rows.reverse();
         }
-        if self.out.json {
+        let owner = |u: u32| users.name(u);
+        if self.out.json || self.format == LsFormat::Json {
             return crate::render::write_json(out, &rows);
         }
-        let owner = |u: u32| users.name(u);
+        if self.format == LsFormat::Prometheus {
+            crate::render::prometheus::write(out, &rows, &owner, inv_hidden)?;
+            return Ok(());
+        }
         let view = View {
             color: ctx.color,
             exact_bytes: self.out.bytes,
             now: now(),
             owner: &owner,
+            namespaces: self.all_namespaces,
         };
         segments::write_table(out, &rows, &view)?;
         Ok(())

@@ -115,6 +115,7 @@ impl Run for ShowArgs {
             exact_bytes: self.out.bytes,
             now: now(),
             owner: &owner,
+            namespaces: false,
         };
         segments::write_detail(out, seg, &view)?;
         Ok(())

@@ -2,6 +2,7 @@
 //! `&mut dyn Write`; never reads the kernel.
 
 pub mod color;
+pub mod prometheus;
 pub mod sanitize;
 pub mod segments;
 pub mod table;

@@ -13,6 +13,8 @@ pub struct View<'a> {
     pub now: i64,
     /// uid → user name.
     pub owner: &'a dyn Fn(u32) -> String,
+    /// Show each System V segment's IPC namespace.
+    pub namespaces: bool,
 }
 
 /// At most this many attachers are named in an `ls` cell; the rest are counted.
@@ -33,7 +35,12 @@ fn attached_cell(seg: &Segment) -> String {
                 .find(|a| a.pid == *pid)
                 .map(|a| a.comm.as_str())
                 .unwrap_or("?");
-            format!("{pid}({comm})")
+            // A star marks a process in another IPC namespace than the one listed.
+            let other = seg
+                .attachers
+                .iter()
+                .any(|a| a.pid == *pid && a.other_ipc_ns);
+            format!("{pid}({comm}){}", if other { "*" } else { "" })
         })
         .collect();
     if pids.len() > ATTACHERS_SHOWN {
@@ -84,29 +91,30 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// The `ls` table.
 pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
-    let mut t = TableWriter::new(
-        &[
-            ("KIND", false),
-            ("ID", true),
-            ("KEY", false),
-            ("SIZE", true),
-            ("OWNER", false),
-            ("PERMS", false),
-            ("NATTCH", true),
-            ("ATTACHED", false),
-            ("AGE", true),
-            ("STATE", false),
-            ("NAME", false),
-        ],
-        view.color,
-    );
+    let mut headers = vec![
+        ("KIND", false),
+        ("ID", true),
+        ("KEY", false),
+        ("SIZE", true),
+        ("OWNER", false),
+        ("PERMS", false),
+        ("NATTCH", true),
+        ("ATTACHED", false),
+        ("AGE", true),
+        ("STATE", false),
+        ("NAME", false),
+    ];
+    if view.namespaces {
+        headers.insert(1, ("IPCNS", true));
+    }
+    let mut t = TableWriter::new(&headers, view.color);
     for seg in rows {
         let (state, tone) = state_cell(seg);
         let age = seg
             .ctime
             .map(|t| human_age(view.now - t))
             .unwrap_or_else(|| "-".into());
-        let cells = [
+        let mut cells = vec![
             (seg.kind.to_string(), Tone::Plain),
             (opt(seg.id), Tone::Plain),
             (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
@@ -122,9 +130,19 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
             (state, tone),
             (name_cell(seg), Tone::Plain),
         ];
+        if view.namespaces {
+            cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
+        }
         t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
     }
-    t.write(out)
+    t.write(out)?;
+    if rows
+        .iter()
+        .any(|s| s.attachers.iter().any(|a| a.other_ipc_ns))
+    {
+        writeln!(out, "* process in another IPC namespace")?;
+    }
+    Ok(())
 }
 
 /// The `show` page: every field, then every attacher.

@@ -29,6 +29,8 @@ pub struct Inventory {
     pub hidden_procs: usize,
     /// Processes in another IPC namespace that map System V segments (not joined to ours).
     pub foreign_ns_pids: Vec<i32>,
+    /// With all namespaces: namespaces whose segments could not be read (needs root).
+    pub unreadable_namespaces: usize,
 }
 
 /// The seconds of slack when comparing a process's start time with a segment's times: both are
@@ -37,18 +39,45 @@ const CLOCK_SLACK: i64 = 2;
 
 /// Gather everything.
 pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
+    if sys.all_ipc_namespaces {
+        return gather_all_namespaces(sys, opts);
+    }
     let records = sys.sysv_segments()?;
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
     let scan = sys.scan_shared()?;
-    Ok(assemble(sys, opts, &records, files, &scan))
+    let own = scan.self_ns.unwrap_or(0);
+    Ok(assemble(sys, opts, &[(own, records)], files, &scan))
+}
+
+/// Every IPC namespace's segments, each read from a thread that joined it.
+fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
+    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let scan = sys.scan_shared()?;
+    let mut sets = Vec::new();
+    let mut unreadable = 0;
+    for (ns, pid) in sys.ipc_namespaces() {
+        let records = if Some(ns) == scan.self_ns {
+            sys.sysv_segments()
+        } else {
+            sys.sysv_segments_of_ns(pid)
+        };
+        match records {
+            Ok(r) => sets.push((ns, r)),
+            Err(_) => unreadable += 1,
+        }
+    }
+    let mut inv = assemble(sys, opts, &sets, files, &scan);
+    inv.unreadable_namespaces = unreadable;
+    Ok(inv)
 }
 
 fn dev_t(m: &MapLine) -> u64 {
     libc::makedev(m.dev_major, m.dev_minor)
 }
 
-fn attacher(p: &ProcShared, m: &MapLine) -> Attacher {
+fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
     Attacher {
+        other_ipc_ns: !scan.same_ipc_ns(p),
         pid: p.pid,
         comm: p.comm.clone(),
         start: hex_addr(m.start),
@@ -62,7 +91,7 @@ fn attacher(p: &ProcShared, m: &MapLine) -> Attacher {
 pub fn assemble(
     sys: &Sys,
     opts: Options,
-    records: &[ShmRecord],
+    records: &[(u64, Vec<ShmRecord>)],
     files: Vec<ShmFile>,
     scan: &Scan,
 ) -> Inventory {
@@ -71,10 +100,16 @@ pub fn assemble(
         ..Inventory::default()
     };
 
-    // System V: keyed by shmid.
-    let mut sysv: BTreeMap<i64, (Segment, &ShmRecord)> = records
+    // System V: keyed by (IPC namespace, shmid), since ids are per namespace.
+    let own_ns = scan.self_ns.unwrap_or(0);
+    let mut sysv: BTreeMap<(u64, i64), (Segment, &ShmRecord)> = records
         .iter()
-        .map(|r| (r.shmid, (sysv_segment(r), r)))
+        .flat_map(|(ns, recs)| recs.iter().map(move |r| (*ns, r)))
+        .map(|(ns, r)| {
+            let mut seg = sysv_segment(r);
+            seg.ipc_ns = (ns != 0).then_some(ns);
+            ((ns, r.shmid), (seg, r))
+        })
         .collect();
 
     // POSIX: keyed by (dev, inode).
@@ -83,23 +118,32 @@ pub fn assemble(
         .map(|f| ((f.dev, f.inode), posix_segment(&f)))
         .collect();
 
-    // Everything else met in maps, keyed by (dev, inode); first-seen order kept for stability.
+    let listed_posix: HashSet<(u64, u64)> = posix.keys().copied().collect();
+
+    // Everything else met in maps, keyed by (dev, inode).
     let mut others: HashMap<(u64, u64), Segment> = HashMap::new();
     let mut foreign: HashSet<i32> = HashSet::new();
-    let shm_prefix = sys.shm_dir.as_os_str().as_bytes();
+    let shm_prefix = sys.shm_maps_dir.as_os_str().as_bytes();
 
     for p in &scan.procs {
-        let same_ns = scan.same_ipc_ns(p);
+        let proc_ns = p.ipc_ns.unwrap_or(own_ns);
         for m in &p.maps {
-            match m.path_kind() {
+            let kind = match m.path_kind() {
+                // " (deleted)" may be part of a real name: if the full name exists with this
+                // inode, the file was never deleted.
+                PathKind::Deleted { .. } if same_file(&m.path, m) => PathKind::File {
+                    path: m.path.clone(),
+                },
+                k => k,
+            };
+            match kind {
                 PathKind::Sysv { key } => {
-                    if !same_ns {
-                        foreign.insert(p.pid);
-                        continue;
-                    }
                     // The /SYSV name and the inode together: memfds and shared anonymous memory
                     // live on the same device and their inodes can equal a shmid.
-                    let Some((seg, rec)) = sysv.get_mut(&(m.inode as i64)) else {
+                    let Some((seg, rec)) = sysv.get_mut(&(proc_ns, m.inode as i64)) else {
+                        if proc_ns != own_ns {
+                            foreign.insert(p.pid);
+                        }
                         continue;
                     };
                     if rec.key != key && rec.key == 0 && key != 0 {
@@ -108,20 +152,23 @@ pub fn assemble(
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
                     }
-                    seg.attachers.push(attacher(p, m));
+                    seg.attachers.push(attacher(scan, p, m));
                 }
                 PathKind::File { path } if in_dir(&path, shm_prefix) => {
                     let id = (dev_t(m), m.inode);
                     let seg = posix.entry(id).or_insert_with(|| {
                         // Made after we listed /dev/shm, or listed under another name.
                         match std::fs::metadata(OsStr::from_bytes(&path)) {
-                            Ok(md) if (md.dev(), md.ino()) == id => posix_segment(
-                                &ShmFile::from_metadata(OsStr::from_bytes(&path).into(), &md),
-                            ),
+                            Ok(md) if (md.dev(), md.ino()) == id && sys.ns_root.is_none() => {
+                                posix_segment(&ShmFile::from_metadata(
+                                    OsStr::from_bytes(&path).into(),
+                                    &md,
+                                ))
+                            }
                             _ => mapped_segment(Kind::Posix, m, &path),
                         }
                     });
-                    seg.attachers.push(attacher(p, m));
+                    seg.attachers.push(attacher(scan, p, m));
                 }
                 PathKind::Anonymous | PathKind::Special(_) => {}
                 kind => {
@@ -129,13 +176,18 @@ pub fn assemble(
                     let seg = others
                         .entry(id)
                         .or_insert_with(|| other_segment(sys, p, m, kind));
-                    seg.attachers.push(attacher(p, m));
+                    seg.attachers.push(attacher(scan, p, m));
                 }
             }
         }
     }
 
     let mut segments: Vec<Segment> = Vec::new();
+    // With --ns, what only processes of other namespaces map is not part of that view; POSIX
+    // objects listed from its /dev/shm are, mapped or not.
+    let in_view = |seg: &Segment| !sys.only_own_ns || seg.attachers.iter().any(|a| !a.other_ipc_ns);
+    posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
+    others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
         judge_sysv(sys, &mut seg, rec);
         segments.push(seg);
@@ -226,20 +278,11 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
         }
         PathKind::SharedAnon => mapped_segment(Kind::Anon, m, &[]),
         PathKind::File { path } => mapped_segment(Kind::File, m, &path),
-        PathKind::Deleted { path } => {
-            // " (deleted)" may be part of a real name: if the full name exists with this
-            // inode, the file was never deleted.
-            if same_file(&m.path, m) {
-                mapped_segment(Kind::File, m, &m.path)
-            } else {
-                mapped_segment(Kind::Deleted, m, &path)
-            }
-        }
+        PathKind::Deleted { path } => mapped_segment(Kind::Deleted, m, &path),
         PathKind::Sysv { .. } | PathKind::Anonymous | PathKind::Special(_) => {
             mapped_segment(Kind::Anon, m, &[])
         }
     };
-    seg.uid = p.uid;
     // The object itself, through the mapping: exact size and owner where we may look.
     let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
     let md = match seg.kind {
@@ -261,6 +304,9 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
         if matches!(seg.kind, Kind::Memfd | Kind::Deleted) {
             seg.rss = Some(md.blocks() * 512);
         }
+    } else {
+        // Shared anonymous memory has no owner of its own: the process holding it is.
+        seg.uid = p.uid.or_else(|| sys.proc_uid(p.pid));
     }
     seg
 }

@@ -7,6 +7,7 @@
 pub mod devshm;
 pub mod inventory;
 pub mod maps;
+pub mod ns;
 pub mod procs;
 pub mod smaps;
 pub mod sysv;
@@ -18,15 +19,21 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Sys {
     pub proc_root: PathBuf,
+    /// Where to list POSIX objects (with `--ns`, inside the target's root).
     pub shm_dir: PathBuf,
+    /// How /dev/shm is named in maps (the processes' own view), whatever `shm_dir` is.
+    pub shm_maps_dir: PathBuf,
+    /// With `--ns PID`: `/proc/PID/root`, through which the target's paths are reached.
+    pub ns_root: Option<PathBuf>,
+    /// With `--ns PID`: list only objects some process in our (joined) IPC namespace maps.
+    pub only_own_ns: bool,
+    /// With `--all-namespaces`: System V segments of every IPC namespace.
+    pub all_ipc_namespaces: bool,
 }
 
 impl Default for Sys {
     fn default() -> Self {
-        Sys {
-            proc_root: PathBuf::from("/proc"),
-            shm_dir: PathBuf::from("/dev/shm"),
-        }
+        Sys::new(Path::new("/proc"), Path::new("/dev/shm"))
     }
 }
 
@@ -35,6 +42,10 @@ impl Sys {
         Sys {
             proc_root: proc_root.to_path_buf(),
             shm_dir: shm_dir.to_path_buf(),
+            shm_maps_dir: shm_dir.to_path_buf(),
+            ns_root: None,
+            only_own_ns: false,
+            all_ipc_namespaces: false,
         }
     }
 

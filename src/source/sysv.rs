@@ -202,3 +202,37 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics(text in "\\PC{0,200}") {
+            let _ = parse(text.as_bytes());
+        }
+
+        #[test]
+        fn round_trips_kernel_format(
+            key in any::<i32>(), shmid in 0i64..i32::MAX as i64, mode in 0u32..0o4000,
+            size in any::<u64>(), cpid in 0i32..1 << 22, lpid in 0i32..1 << 22,
+            nattch in 0u64..1000, uid in any::<u32>(), gid in any::<u32>(),
+            atime in 0i64..1 << 40, rss in any::<u64>(), swap in any::<u64>(),
+        ) {
+            // The kernel's own format string for a line.
+            let line = format!(
+                "{key:>10} {shmid:>10}  {mode:>4o} {size:>21} {cpid:>5} {lpid:>5}  {nattch:>5} {uid:>5} {gid:>5} {uid:>5} {gid:>5} {atime:>10} {atime:>10} {atime:>10} {rss:>21} {swap:>21}\n"
+            );
+            let recs = parse(line.as_bytes()).unwrap();
+            prop_assert_eq!(recs.len(), 1);
+            let r = &recs[0];
+            prop_assert_eq!(r.key, key as u32);
+            prop_assert_eq!((r.shmid, r.mode, r.size), (shmid, mode, size));
+            prop_assert_eq!((r.cpid, r.lpid, r.nattch), (cpid, lpid, nattch));
+            prop_assert_eq!((r.uid, r.gid, r.cuid, r.cgid), (uid, gid, uid, gid));
+            prop_assert_eq!((r.rss, r.swap), (Some(rss), Some(swap)));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'shmtool'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'shmtool' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List every shared-memory object with the processes attached to it')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every shared-memory object with the processes attached to it')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one object in full: every field and every attaching process')
+            [CompletionResult]::new('maps', 'maps', [CompletionResultType]::ParameterValue, 'List every mapping of one process, classified, with RSS, PSS and swap')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Copy live shared memory out, read-only')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
+            [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'shmtool;ls' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only objects owned by this user (name or uid)')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;list' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only objects owned by this user (name or uid)')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;show' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;maps' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Only shared mappings')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;key' {
+            [CompletionResult]::new('--find', '--find', [CompletionResultType]::ParameterName, 'Reverse: which files could have produced this key?')
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'With --find: directories to search (repeatable)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;dump' {
+            [CompletionResult]::new('--shmid', '--shmid', [CompletionResultType]::ParameterName, 'A System V segment by shmid')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
+            [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char''')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (hex on a terminal by default)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (with --layout: decoded fields)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;watch' {
+            [CompletionResult]::new('--shmid', '--shmid', [CompletionResultType]::ParameterName, 'A System V segment by shmid')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
+            [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char''')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many refreshes')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many refreshes')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per refresh that changed something')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;rm' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Remove the segment with this key (repeatable)')
+            [CompletionResult]::new('--posix', '--posix', [CompletionResultType]::ParameterName, 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Remove every object `ls --stale` lists')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Show what would be removed; remove nothing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be removed; remove nothing')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Remove segments that still have attachers (they go when the last one detaches)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove segments that still have attachers (they go when the last one detaches)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;limits' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List every shared-memory object with the processes attached to it')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one object in full: every field and every attaching process')
+            [CompletionResult]::new('maps', 'maps', [CompletionResultType]::ParameterValue, 'List every mapping of one process, classified, with RSS, PSS and swap')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it')
+            [CompletionResult]::new('dump', 'dump', [CompletionResultType]::ParameterValue, 'Copy live shared memory out, read-only')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
+            [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'shmtool;help;ls' {
+            break
+        }
+        'shmtool;help;show' {
+            break
+        }
+        'shmtool;help;maps' {
+            break
+        }
+        'shmtool;help;key' {
+            break
+        }
+        'shmtool;help;dump' {
+            break
+        }
+        'shmtool;help;watch' {
+            break
+        }
+        'shmtool;help;rm' {
+            break
+        }
+        'shmtool;help;limits' {
+            break
+        }
+        'shmtool;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,214 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[shmtool] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'shmtool'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'shmtool'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ls 'List every shared-memory object with the processes attached to it'
+            cand list 'List every shared-memory object with the processes attached to it'
+            cand show 'Show one object in full: every field and every attaching process'
+            cand maps 'List every mapping of one process, classified, with RSS, PSS and swap'
+            cand key 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+            cand dump 'Copy live shared memory out, read-only'
+            cand watch 'Watch live shared memory change, read-only'
+            cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
+            cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shmtool;ls'= {
+            cand --format 'Output format; `prometheus` writes the node_exporter textfile-collector format'
+            cand --kind 'Only objects of these kinds (repeat or separate with commas)'
+            cand --pid 'Only objects that these processes map'
+            cand --user 'Only objects owned by this user (name or uid)'
+            cand --sort 'Sort by this column'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand --stale 'Only objects that look leaked'
+            cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+            cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+            cand -r 'Reverse the sort order'
+            cand --reverse 'Reverse the sort order'
+            cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;list'= {
+            cand --format 'Output format; `prometheus` writes the node_exporter textfile-collector format'
+            cand --kind 'Only objects of these kinds (repeat or separate with commas)'
+            cand --pid 'Only objects that these processes map'
+            cand --user 'Only objects owned by this user (name or uid)'
+            cand --sort 'Sort by this column'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand --stale 'Only objects that look leaked'
+            cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+            cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+            cand -r 'Reverse the sort order'
+            cand --reverse 'Reverse the sort order'
+            cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;show'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;maps'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand --shared 'Only shared mappings'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;key'= {
+            cand --find 'Reverse: which files could have produced this key?'
+            cand --in 'With --find: directories to search (repeatable)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;dump'= {
+            cand --shmid 'A System V segment by shmid'
+            cand --key 'A System V segment by key'
+            cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
+            cand --path 'A POSIX object (/dev/shm name) or any file'
+            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
+            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'''
+            cand --layout-repeat 'With --layout: decode this many structs one after another'
+            cand --format 'Output format (hex on a terminal by default)'
+            cand -o 'Write to this file instead of standard output'
+            cand --output 'Write to this file instead of standard output'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --force 'Allow raw bytes to a terminal'
+            cand --json 'Print JSON (with --layout: decoded fields)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;watch'= {
+            cand --shmid 'A System V segment by shmid'
+            cand --key 'A System V segment by key'
+            cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
+            cand --path 'A POSIX object (/dev/shm name) or any file'
+            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
+            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'''
+            cand --layout-repeat 'With --layout: decode this many structs one after another'
+            cand -n 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
+            cand --interval 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
+            cand -c 'Stop after this many refreshes'
+            cand --count 'Stop after this many refreshes'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON Lines: one object per refresh that changed something'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;rm'= {
+            cand --key 'Remove the segment with this key (repeatable)'
+            cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --stale 'Remove every object `ls --stale` lists'
+            cand -n 'Show what would be removed; remove nothing'
+            cand --dry-run 'Show what would be removed; remove nothing'
+            cand -f 'Remove segments that still have attachers (they go when the last one detaches)'
+            cand --force 'Remove segments that still have attachers (they go when the last one detaches)'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --json 'Print the summary as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;limits'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;help'= {
+            cand ls 'List every shared-memory object with the processes attached to it'
+            cand show 'Show one object in full: every field and every attaching process'
+            cand maps 'List every mapping of one process, classified, with RSS, PSS and swap'
+            cand key 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+            cand dump 'Copy live shared memory out, read-only'
+            cand watch 'Watch live shared memory change, read-only'
+            cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
+            cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shmtool;help;ls'= {
+        }
+        &'shmtool;help;show'= {
+        }
+        &'shmtool;help;maps'= {
+        }
+        &'shmtool;help;key'= {
+        }
+        &'shmtool;help;dump'= {
+        }
+        &'shmtool;help;watch'= {
+        }
+        &'shmtool;help;rm'= {
+        }
+        &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

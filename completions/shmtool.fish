@@ -1,0 +1,200 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_shmtool_global_optspecs
+    string join \n color= ns= h/help V/version
+end
+
+function __fish_shmtool_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_shmtool_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_shmtool_using_subcommand
+    set -l cmd (__fish_shmtool_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c shmtool -n "__fish_shmtool_needs_command" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_needs_command" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_needs_command" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_needs_command" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "list" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
+json\t''
+prometheus\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
+posix\t''
+memfd\t''
+anon\t''
+file\t''
+deleted\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l pid -d 'Only objects that these processes map' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l sort -d 'Sort by this column' -r -f -a "kind\t''
+id\t''
+key\t''
+size\t''
+rss\t''
+owner\t''
+attachers\t''
+age\t''
+path\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only objects that look leaked'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
+json\t''
+prometheus\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
+posix\t''
+memfd\t''
+anon\t''
+file\t''
+deleted\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l pid -d 'Only objects that these processes map' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l sort -d 'Sort by this column' -r -f -a "kind\t''
+id\t''
+key\t''
+size\t''
+rss\t''
+owner\t''
+attachers\t''
+age\t''
+path\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only objects that look leaked'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l find -d 'Reverse: which files could have produced this key?' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l in -d 'With --find: directories to search (repeatable)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l shmid -d 'A System V segment by shmid' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l key -d 'A System V segment by key' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\'' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format (hex on a terminal by default)' -r -f -a "hex\t''
+raw\t''
+text\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON (with --layout: decoded fields)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A System V segment by shmid' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l key -d 'A System V segment by key' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\'' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s n -l interval -d 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s c -l count -d 'Stop after this many refreshes' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l json -d 'Print JSON Lines: one object per refresh that changed something'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l stale -d 'Remove every object `ls --stale` lists'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d 'Show what would be removed; remove nothing'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l json -d 'Print the summary as JSON'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,285 @@
+//! How `ls` copes with a machine that is not standing still or not all ours to read: processes
+//! exiting mid-scan, an unprivileged caller, huge uids, other IPC namespaces, closed pipes.
+
+use crate::fixtures::*;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+#[test]
+fn processes_exiting_during_scans_are_skipped() {
+    let seg = SysvSeg::new(4096, 1);
+    let obj = PosixObj::new(4096, 2);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        let holds = vec![Hold::Sysv(seg.shmid), Hold::File(obj.path.clone())];
+        std::thread::spawn(move || {
+            let mut made = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Each holder maps, reports, and is killed at once when dropped.
+                let h = Holder::spawn(&holds);
+                drop(h);
+                made += 1;
+            }
+            made
+        })
+    };
+    for _ in 0..15 {
+        let rows = ls_json(&[]);
+        let row = rows
+            .iter()
+            .find(|r| r["id"] == seg.shmid)
+            .expect("segment listed");
+        for a in row["attachers"].as_array().unwrap() {
+            assert!(a["pid"].as_i64().unwrap() > 0);
+            assert!(a["start"].as_str().unwrap().starts_with("0x"));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = churn.join().unwrap();
+    assert!(made > 0);
+}
+
+#[test]
+fn huge_uid_owner_does_not_break_parsing() {
+    if !is_root() {
+        return skip("changing a segment's owner to uid 165536 needs root");
+    }
+    let seg = SysvSeg::new(4096, 1);
+    let mut ds = seg.stat().unwrap();
+    ds.shm_perm.uid = 165536;
+    ds.shm_perm.gid = 165536;
+    let r = unsafe { libc::shmctl(seg.shmid, libc::IPC_SET, &mut ds) };
+    assert_eq!(r, 0, "IPC_SET: {}", std::io::Error::last_os_error());
+    let rows = ls_json(&["--kind", "sysv"]);
+    let row = rows.iter().find(|r| r["id"] == seg.shmid).unwrap();
+    assert_eq!(row["uid"], 165536);
+    let (code, out, _) = run(&["ls", "--kind", "sysv"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("165536"), "{out}");
+}
+
+#[test]
+fn unprivileged_user_sees_every_segment_and_a_note() {
+    if !is_root() {
+        return skip("running as another user (setpriv) needs root");
+    }
+    let seg = SysvSeg::new(4096, 1);
+    let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .args(["ls", "--json"])
+        .env("LC_ALL", "C")
+        .output()
+        .expect("setpriv");
+    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("setpriv") {
+        return skip("setpriv refused here");
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows.iter().find(|r| r["id"] == seg.shmid).expect("listed");
+    // The kernel's own figures are world-readable; who attaches is not.
+    assert_eq!(row["nattch"], 1);
+    assert!(!row["attachers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["pid"] == h.pid));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let notes: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("could not be read"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{err}");
+    assert!(notes[0].contains("root"), "{err}");
+}
+
+/// A process in a new IPC namespace that makes a segment with the given key and shmid (set via
+/// shm_next_id) and stays attached until its stdin closes.
+struct NsHolder {
+    child: std::process::Child,
+    pid: i32,
+    shmid: i32,
+}
+
+const NS_SCRIPT: &str = r#"
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key, want = int(sys.argv[1]), int(sys.argv[2])
+open('/proc/sys/kernel/shm_next_id', 'w').write(str(want))
+sid = libc.shmget(ctypes.c_int(key), 4096, 0o1600)
+addr = libc.shmat(sid, None, 0)
+print(sid, flush=True)
+sys.stdin.read()
+libc.shmctl(sid, 0, None)
+"#;
+
+impl NsHolder {
+    fn spawn(key: u32, shmid: i32) -> Option<NsHolder> {
+        let mut child = Command::new("unshare")
+            .args(["--ipc", "python3", "-c", NS_SCRIPT])
+            .arg((key as i32).to_string())
+            .arg(shmid.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .ok()?;
+        let got: i32 = line.trim().parse().ok()?;
+        let pid = child.id() as i32;
+        Some(NsHolder {
+            child,
+            pid,
+            shmid: got,
+        })
+    }
+}
+
+impl Drop for NsHolder {
+    fn drop(&mut self) {
+        // Closing stdin ends it; its namespace and segment go with it.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn other_ipc_namespace_with_clashing_shmid_is_not_joined() {
+    if !is_root() {
+        return skip("unshare --ipc needs root");
+    }
+    let seg = SysvSeg::new(4096, 1);
+    let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    // Same key and same shmid, in another namespace: only the namespace tells them apart.
+    let Some(ns) = NsHolder::spawn(seg.key, seg.shmid) else {
+        return skip("unshare --ipc with python3 was refused here");
+    };
+    assert_eq!(
+        ns.shmid, seg.shmid,
+        "shm_next_id did not give the clashing id"
+    );
+    let (code, out, err) = run(&["ls", "--json", "--kind", "sysv"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let row = rows.iter().find(|r| r["id"] == seg.shmid).unwrap();
+    let pids: Vec<i64> = row["attachers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["pid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(pids, vec![h.pid as i64], "namespace process joined: {row}");
+    assert!(err.contains("other IPC namespace"), "{err}");
+    let _ = ns.pid;
+}
+
+#[test]
+fn closed_pipe_mid_output_exits_quietly() {
+    // Enough output to overflow a pipe buffer, so the write after `head` exits really fails.
+    let objs: Vec<PosixObj> = (0..150).map(|i| PosixObj::new(16, i as u8)).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shmtool"))
+        .args(["ls", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        use std::io::Read;
+        stdout.read_exact(&mut first).unwrap();
+        // Dropping the read end closes the pipe, as `| head -c1` would.
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("error") && !err.contains("panicked"), "{err}");
+    drop(objs);
+    let _ = std::io::stdout().flush();
+}
+
+fn ns_inode(pid: i32) -> u64 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/ipc")).unwrap();
+    let s = link.to_str().unwrap();
+    s.trim_start_matches("ipc:[")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn all_namespaces_lists_each_namespace_with_its_attachers() {
+    if !is_root() {
+        return skip("unshare --ipc and setns need root");
+    }
+    let seg = SysvSeg::new(4096, 1);
+    let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let Some(ns) = NsHolder::spawn(seg.key, seg.shmid) else {
+        return skip("unshare --ipc with python3 was refused here");
+    };
+    let rows = ls_json(&["--all-namespaces", "--kind", "sysv"]);
+    let same_id: Vec<&Value> = rows.iter().filter(|r| r["id"] == seg.shmid).collect();
+    let theirs = same_id
+        .iter()
+        .find(|r| r["ipc_ns"] == ns_inode(ns.pid))
+        .expect("the other namespace's segment is listed");
+    let ours = same_id
+        .iter()
+        .find(|r| r["ipc_ns"] == ns_inode(std::process::id() as i32))
+        .expect("our segment is listed");
+    let pids = |r: &Value| -> Vec<i64> {
+        r["attachers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["pid"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(pids(theirs), vec![ns.pid as i64]);
+    assert_eq!(pids(ours), vec![h.pid as i64]);
+    let (code, out, _) = run(&["ls", "--all-namespaces", "--kind", "sysv"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("IPCNS"), "{out}");
+}
+
+#[test]
+fn ns_option_looks_from_inside_a_namespace() {
+    if !is_root() {
+        return skip("unshare --ipc and setns need root");
+    }
+    let host = SysvSeg::new(4096, 1);
+    let Some(ns) = NsHolder::spawn(0x5157_0001, 424242) else {
+        return skip("unshare --ipc with python3 was refused here");
+    };
+    let pid = ns.pid.to_string();
+    let rows = ls_json(&["--ns", &pid, "--kind", "sysv"]);
+    assert!(rows
+        .iter()
+        .all(|r| r["id"] != host.shmid || r["key"] != host.key_string()));
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == ns.shmid)
+        .expect("namespace's segment listed");
+    assert_eq!(row["key"], "0x51570001");
+    assert_eq!(row["attachers"][0]["pid"], ns.pid);
+    let (code, out, err) = run(&["--ns", &pid, "show", "0x51570001", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let one: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(one["id"], ns.shmid);
+    let (code, _, err) = run(&["ls", "--ns", "999999999"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("shmtool: error: "), "{err}");
+}
