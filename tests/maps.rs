@@ -300,11 +300,13 @@ fn unknown_and_bad_pids() {
 #[test]
 fn zombie_maps_nothing() {
     // A child that has exited but is not reaped yet: its /proc entry stays, its smaps is empty.
+    let no_attach = fork_guard();
     let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
     if pid == 0 {
         unsafe { libc::_exit(0) };
     }
+    drop(no_attach);
+    assert!(pid >= 0);
     // Wait until it is a zombie, without reaping it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     let r = unsafe {
