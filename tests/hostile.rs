@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::os::unix::ffi::OsStrExt;
 
 /// The JSON form of a path: valid UTF-8 as is, each invalid byte as `\xNN`.
-fn json_form(bytes: &[u8]) -> String {
+pub fn json_form(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -17,7 +17,7 @@ fn json_form(bytes: &[u8]) -> String {
     out
 }
 
-const HOSTILE: [&[u8]; 8] = [
+pub const HOSTILE: [&[u8]; 8] = [
     b"new\nline",
     b"lit\\012eral",
     b"sp ace  ",

@@ -360,3 +360,30 @@ fn unreadable_smaps_is_a_clear_error() {
     );
     assert!(err.contains("hint: run as root"), "{err}");
 }
+
+#[test]
+fn hostile_names_are_exact_in_json_and_escaped_in_the_table() {
+    use crate::hostile::{json_form, HOSTILE};
+    use std::os::unix::ffi::OsStrExt;
+    let objs: Vec<PosixObj> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, n)| PosixObj::named(n, 4096, i as u8))
+        .collect();
+    let holds: Vec<Hold> = objs.iter().map(|o| Hold::File(o.path.clone())).collect();
+    let h = Holder::spawn(&holds);
+    let rows = maps_json(h.pid, &["--shared"]);
+    for (o, addr) in objs.iter().zip(&h.addrs) {
+        let r = row_at(&rows, *addr);
+        assert_eq!(r["path"], json_form(o.path.as_os_str().as_bytes()));
+        assert_eq!(r["kind"], "posix", "{r}");
+    }
+    let (code, out, err) = run(&["maps", "--shared", &h.pid.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.contains('\u{202e}'), "{out}");
+    // One line per mapping: a newline in a name does not start a new row.
+    assert_eq!(out.lines().count(), rows.len() + 2, "{out}");
+    assert!(out.contains("new\\nline"), "{out}");
+    assert!(out.contains("\\e[31mred\\e[0m"), "{out}");
+}

@@ -21,7 +21,12 @@ use std::os::unix::ffi::OsStrExt;
 /// `named_as_is` answers, for a path ending ` (deleted)`, whether a file with that very name
 /// (suffix included) is the mapped file, i.e. it was never deleted; only called for such paths.
 pub fn kind_of(m: &MapLine, shm_dir: &[u8], named_as_is: impl Fn(&MapLine) -> bool) -> String {
-    let kind = m.path_kind();
+    let kind = match m.path_kind() {
+        PathKind::Deleted { .. } if m.is_shared() && named_as_is(m) => PathKind::File {
+            path: m.path.clone(),
+        },
+        k => k,
+    };
     if !m.is_shared() {
         return match kind {
             PathKind::Anonymous => "anon-private",
@@ -38,7 +43,6 @@ pub fn kind_of(m: &MapLine, shm_dir: &[u8], named_as_is: impl Fn(&MapLine) -> bo
         PathKind::SharedAnon => Kind::Anon,
         PathKind::File { path } if in_dir(&path, shm_dir) => Kind::Posix,
         PathKind::File { .. } => Kind::File,
-        PathKind::Deleted { .. } if named_as_is(m) => Kind::File,
         PathKind::Deleted { .. } => Kind::Deleted,
         // Shared, but no object behind it that users make (device windows and the like).
         PathKind::Anonymous | PathKind::Special(_) => return "special".to_string(),
@@ -94,7 +98,8 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
         }
         .into());
     }
-    let shm_dir = sys.shm_dir.as_os_str().as_bytes();
+    // How /dev/shm is named in maps (with --ns, shm_dir is reached through the target's root).
+    let shm_dir = sys.shm_maps_dir.as_os_str().as_bytes();
     let named_as_is = |m: &MapLine| same_file(&m.path, m);
     Ok(entries
         .iter()
@@ -263,6 +268,8 @@ mod tests {
     fn a_name_that_really_ends_in_deleted_is_a_file() {
         let m = maps::parse_line(b"1000-2000 rw-s 0 fe:00 5 /tmp/x (deleted)").unwrap();
         assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "file");
+        let m = maps::parse_line(b"1000-2000 rw-s 0 00:1b 5 /dev/shm/x (deleted)").unwrap();
+        assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "posix");
     }
 
     fn sample_rows() -> Vec<Mapping> {

@@ -172,12 +172,17 @@ pub fn parse(buf: &[u8]) -> Vec<SmapsEntry> {
 }
 
 impl Sys {
-    /// Every mapping of one process with its smaps figures. Reading smaps walks the page
-    /// tables, so it costs several times what maps does: only `maps` and PSS figures use it.
+    /// Every mapping of one process with its smaps figures, paths made exact where maps'
+    /// escaping is ambiguous. Reading smaps walks the page tables, so it costs several times
+    /// what maps does: only `maps` and PSS figures use it.
     pub fn smaps_of(&self, pid: i32) -> Result<Vec<SmapsEntry>, ReadError> {
         let mut buf = Vec::new();
         self.read_pid_file(pid, "smaps", &mut buf)?;
-        Ok(parse(&buf))
+        let mut entries = parse(&buf);
+        for e in &mut entries {
+            self.disambiguate_paths(pid, std::slice::from_mut(&mut e.map));
+        }
+        Ok(entries)
     }
 
     /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
