@@ -363,15 +363,9 @@ fn unreadable_smaps_is_a_clear_error() {
 
 #[test]
 fn hostile_names_are_exact_in_json_and_escaped_in_the_table() {
-    use crate::hostile::{json_form, HOSTILE};
+    use crate::hostile::{held_hostile_objects, json_form};
     use std::os::unix::ffi::OsStrExt;
-    let objs: Vec<PosixObj> = HOSTILE
-        .iter()
-        .enumerate()
-        .map(|(i, n)| PosixObj::named(n, 4096, i as u8))
-        .collect();
-    let holds: Vec<Hold> = objs.iter().map(|o| Hold::File(o.path.clone())).collect();
-    let h = Holder::spawn(&holds);
+    let (objs, h) = held_hostile_objects();
     let rows = maps_json(h.pid, &["--shared"]);
     for (o, addr) in objs.iter().zip(&h.addrs) {
         let r = row_at(&rows, *addr);
