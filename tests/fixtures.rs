@@ -12,8 +12,23 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A child inherits every System V attachment of the test process at fork: a holder forked
+/// while another test briefly attaches (`SysvSeg::fill`, `read`) would count as that
+/// segment's attacher. Short attachments hold this shared; forks hold it exclusively.
+static FORK_LOCK: RwLock<()> = RwLock::new(());
+
+/// Held around a fork of the test process (see `FORK_LOCK`).
+pub fn fork_guard() -> RwLockWriteGuard<'static, ()> {
+    FORK_LOCK.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn attach_guard() -> RwLockReadGuard<'static, ()> {
+    FORK_LOCK.read().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A name no other test, run or user on this machine is using.
 pub fn unique_name(prefix: &str) -> String {
@@ -146,6 +161,7 @@ impl SysvSeg {
 
     /// Write the pattern through a short-lived attachment of our own (detached at once).
     pub fn fill(&self, seed: u8) {
+        let _no_fork = attach_guard();
         unsafe {
             let p = libc::shmat(self.shmid, std::ptr::null(), 0);
             assert_ne!(p as isize, -1, "shmat: {}", std::io::Error::last_os_error());
@@ -184,6 +200,7 @@ impl SysvSeg {
 
     /// The segment's bytes, read through an attachment of our own.
     pub fn read(&self) -> Vec<u8> {
+        let _no_fork = attach_guard();
         unsafe {
             let p = libc::shmat(self.shmid, std::ptr::null(), libc::SHM_RDONLY);
             assert_ne!(p as isize, -1);
@@ -350,6 +367,7 @@ impl Holder {
         let (release_r, release_w) = pipe();
         let n = prepared.len();
         let has_anon = prepared.iter().any(|p| matches!(p, Prepared::Anon(..)));
+        let no_attach = fork_guard();
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
@@ -386,6 +404,7 @@ impl Holder {
                 libc::_exit(0);
             }
         }
+        drop(no_attach);
         drop(report_w);
         drop(release_r);
         let mut holder = Holder {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::os::unix::ffi::OsStrExt;
 
 /// The JSON form of a path: valid UTF-8 as is, each invalid byte as `\xNN`.
-fn json_form(bytes: &[u8]) -> String {
+pub fn json_form(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -28,8 +28,8 @@ const HOSTILE: [&[u8]; 8] = [
     b"bell\x07tab\t",
 ];
 
-#[test]
-fn hostile_names_are_listed_exactly_and_printed_escaped() {
+/// One /dev/shm object per hostile name, all mapped by one holder (in this order).
+pub fn held_hostile_objects() -> (Vec<PosixObj>, Holder) {
     let objs: Vec<PosixObj> = HOSTILE
         .iter()
         .enumerate()
@@ -37,6 +37,12 @@ fn hostile_names_are_listed_exactly_and_printed_escaped() {
         .collect();
     let holds: Vec<Hold> = objs.iter().map(|o| Hold::File(o.path.clone())).collect();
     let h = Holder::spawn(&holds);
+    (objs, h)
+}
+
+#[test]
+fn hostile_names_are_listed_exactly_and_printed_escaped() {
+    let (objs, h) = held_hostile_objects();
     let rows = ls_json(&[]);
     for o in &objs {
         let want = json_form(o.path.as_os_str().as_bytes());

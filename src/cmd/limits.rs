@@ -92,78 +92,258 @@ fn pct(used: u64, limit: Option<u64>) -> String {
     }
 }
 
+/// The table of `limits`: one row per limit, with its use, and a note on shm_rmid_forced.
+pub fn write_table(
+    out: &mut dyn Write,
+    l: &Limits,
+    exact_bytes: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    let b = exact_bytes;
+    let size = |v: Option<u64>| v.map(|v| size_cell(v, b)).unwrap_or_else(|| "-".into());
+    let mut t = TableWriter::new(
+        &[
+            ("LIMIT", false),
+            ("VALUE", true),
+            ("IN USE", true),
+            ("USE", true),
+            ("MEANING", false),
+        ],
+        color,
+    );
+    t.row(&[
+        "shmmax".to_string(),
+        size(l.shmmax),
+        size_cell(l.largest_segment, b),
+        pct(l.largest_segment, l.shmmax),
+        "largest System V segment (in use: the largest that exists)".into(),
+    ]);
+    t.row(&[
+        "shmall".to_string(),
+        size(l.shmall_bytes),
+        size_cell(l.used_pages * l.page_size, b),
+        pct(l.used_pages, l.shmall_pages),
+        format!(
+            "all System V segments together ({} pages of {} bytes)",
+            l.shmall_pages.map(|p| p.to_string()).unwrap_or("-".into()),
+            l.page_size
+        ),
+    ]);
+    t.row(&[
+        "shmmni".to_string(),
+        l.shmmni.map(|v| v.to_string()).unwrap_or("-".into()),
+        l.segments.to_string(),
+        pct(l.segments, l.shmmni),
+        "number of System V segments".into(),
+    ]);
+    if let Some(d) = &l.dev_shm {
+        t.row(&[
+            d.path.clone(),
+            size_cell(d.size, b),
+            size_cell(d.used, b),
+            pct(d.used, Some(d.size)),
+            "POSIX shared memory filesystem (tmpfs)".into(),
+        ]);
+        t.row(&[
+            format!("{} inodes", d.path),
+            d.inodes.to_string(),
+            d.inodes_used.to_string(),
+            pct(d.inodes_used, Some(d.inodes)),
+            "files in it".into(),
+        ]);
+    }
+    t.write(out)?;
+    if let Some(f) = l.shm_rmid_forced {
+        writeln!(
+            out,
+            "\nkernel.shm_rmid_forced = {} ({})",
+            f as u8,
+            if f {
+                "segments nobody attaches are removed when their creator exits"
+            } else {
+                "segments outlive their creator until removed"
+            }
+        )?;
+    }
+    Ok(())
+}
+
 impl Run for LimitsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
         let l = gather(ctx)?;
         if self.out.json {
             return crate::render::write_json(out, &l);
         }
-        let b = self.out.bytes;
-        let size = |v: Option<u64>| v.map(|v| size_cell(v, b)).unwrap_or_else(|| "-".into());
-        let mut t = TableWriter::new(
-            &[
-                ("LIMIT", false),
-                ("VALUE", true),
-                ("IN USE", true),
-                ("USE", true),
-                ("MEANING", false),
-            ],
-            ctx.color,
-        );
-        t.row(&[
-            "shmmax".to_string(),
-            size(l.shmmax),
-            size_cell(l.largest_segment, b),
-            pct(l.largest_segment, l.shmmax),
-            "largest System V segment (in use: the largest that exists)".into(),
-        ]);
-        t.row(&[
-            "shmall".to_string(),
-            size(l.shmall_bytes),
-            size_cell(l.used_pages * l.page_size, b),
-            pct(l.used_pages, l.shmall_pages),
-            format!(
-                "all System V segments together ({} pages of {} bytes)",
-                l.shmall_pages.map(|p| p.to_string()).unwrap_or("-".into()),
-                l.page_size
-            ),
-        ]);
-        t.row(&[
-            "shmmni".to_string(),
-            l.shmmni.map(|v| v.to_string()).unwrap_or("-".into()),
-            l.segments.to_string(),
-            pct(l.segments, l.shmmni),
-            "number of System V segments".into(),
-        ]);
-        if let Some(d) = &l.dev_shm {
-            t.row(&[
-                d.path.clone(),
-                size_cell(d.size, b),
-                size_cell(d.used, b),
-                pct(d.used, Some(d.size)),
-                "POSIX shared memory filesystem (tmpfs)".into(),
-            ]);
-            t.row(&[
-                format!("{} inodes", d.path),
-                d.inodes.to_string(),
-                d.inodes_used.to_string(),
-                pct(d.inodes_used, Some(d.inodes)),
-                "files in it".into(),
-            ]);
-        }
-        t.write(out)?;
-        if let Some(f) = l.shm_rmid_forced {
-            writeln!(
-                out,
-                "\nkernel.shm_rmid_forced = {} ({})",
-                f as u8,
-                if f {
-                    "segments nobody attaches are removed when their creator exits"
-                } else {
-                    "segments outlive their creator until removed"
-                }
-            )?;
-        }
+        write_table(out, &l, self.out.bytes, ctx.color)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Sys;
+
+    fn sample() -> Limits {
+        Limits {
+            shmmax: Some(32 << 20),
+            largest_segment: 8 << 20,
+            shmall_pages: Some(2048),
+            shmall_bytes: Some(2048 * 4096),
+            used_pages: 512,
+            page_size: 4096,
+            shmmni: Some(4096),
+            segments: 3,
+            shm_rmid_forced: Some(true),
+            dev_shm: Some(DevShm {
+                path: "/dev/shm".into(),
+                size: 1 << 30,
+                used: 256 << 20,
+                available: 768 << 20,
+                inodes: 1000,
+                inodes_used: 10,
+            }),
+        }
+    }
+
+    fn table(l: &Limits, exact: bool) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, l, exact, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn row<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in {text}"));
+        line.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(pct(1, Some(4)), "25.0%");
+        assert_eq!(pct(0, Some(4)), "0.0%");
+        assert_eq!(pct(5, Some(0)), "-");
+        assert_eq!(pct(5, None), "-");
+        assert_eq!(pct(u64::MAX, Some(u64::MAX)), "100.0%");
+    }
+
+    #[test]
+    fn each_limit_with_its_use() {
+        let text = table(&sample(), false);
+        assert!(text.starts_with("LIMIT"), "{text}");
+        assert!(!text.contains('\u{1b}'));
+        assert!(text.lines().all(|l| !l.ends_with(' ')));
+        assert_eq!(
+            &row(&text, "shmmax")[..4],
+            ["shmmax", "32 MiB", "8 MiB", "25.0%"]
+        );
+        assert_eq!(
+            &row(&text, "shmall")[..4],
+            ["shmall", "8 MiB", "2 MiB", "25.0%"]
+        );
+        assert!(row(&text, "shmall")[4].contains("2048 pages of 4096 bytes"));
+        assert_eq!(&row(&text, "shmmni")[..4], ["shmmni", "4096", "3", "0.1%"]);
+        assert_eq!(
+            &row(&text, "/dev/shm")[..4],
+            ["/dev/shm", "1 GiB", "256 MiB", "25.0%"]
+        );
+        assert_eq!(
+            &row(&text, "/dev/shm inodes")[..4],
+            ["/dev/shm inodes", "1000", "10", "1.0%"]
+        );
+        assert!(text.ends_with(
+            "\nkernel.shm_rmid_forced = 1 (segments nobody attaches are removed when their creator exits)\n"
+        ));
+    }
+
+    #[test]
+    fn exact_bytes() {
+        let text = table(&sample(), true);
+        assert_eq!(&row(&text, "shmmax")[1..3], ["33554432", "8388608"]);
+        assert_eq!(&row(&text, "shmall")[1..3], ["8388608", "2097152"]);
+        assert_eq!(&row(&text, "/dev/shm")[1..3], ["1073741824", "268435456"]);
+    }
+
+    #[test]
+    fn unknown_limits_show_a_dash() {
+        let l = Limits {
+            shmmax: None,
+            shmall_pages: None,
+            shmall_bytes: None,
+            shmmni: None,
+            shm_rmid_forced: None,
+            dev_shm: None,
+            ..sample()
+        };
+        let text = table(&l, false);
+        assert_eq!(&row(&text, "shmmax")[..4], ["shmmax", "-", "8 MiB", "-"]);
+        assert_eq!(&row(&text, "shmall")[..4], ["shmall", "-", "2 MiB", "-"]);
+        assert!(row(&text, "shmall")[4].contains("(- pages of 4096 bytes)"));
+        assert_eq!(&row(&text, "shmmni")[..4], ["shmmni", "-", "3", "-"]);
+        assert!(!text.contains("/dev/shm"));
+        assert!(!text.contains("shm_rmid_forced"));
+        assert_eq!(text.lines().count(), 4);
+    }
+
+    #[test]
+    fn gathers_from_a_captured_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sys/kernel")).unwrap();
+        std::fs::create_dir_all(root.join("sysvipc")).unwrap();
+        std::fs::create_dir_all(root.join("shm")).unwrap();
+        for (name, v) in [
+            ("shmmax", "18446744073692774399\n"),
+            ("shmall", "1000\n"),
+            ("shmmni", "4096\n"),
+            ("shm_rmid_forced", "0\n"),
+        ] {
+            std::fs::write(root.join("sys/kernel").join(name), v).unwrap();
+        }
+        // Two segments: 5000 bytes (2 pages) and 64 KiB (16 pages).
+        std::fs::write(
+            root.join("sysvipc/shm"),
+            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap
+1864423031      32822   644                  5000  4242  4250      2     0     0     0     0 1763800000 1763800100 1763799000                  8192                     0
+         0      32823  1600                 65536   100   101      1 165536 165536 165536 165536          0          0 1763799001                     0                  4096
+",
+        )
+        .unwrap();
+        let ctx = Ctx {
+            sys: Sys::new(root, &root.join("shm")),
+            color: false,
+            stdout_tty: false,
+        };
+        let l = gather(&ctx).unwrap();
+        assert_eq!(l.shmmax, Some(18446744073692774399));
+        assert_eq!(l.shmall_pages, Some(1000));
+        assert_eq!(l.shmall_bytes, Some(1000 * l.page_size));
+        assert_eq!(l.shmmni, Some(4096));
+        assert_eq!(l.shm_rmid_forced, Some(false));
+        assert_eq!(l.segments, 2);
+        assert_eq!(l.largest_segment, 65536);
+        assert_eq!(
+            l.used_pages,
+            5000u64.div_ceil(l.page_size) + 65536 / l.page_size
+        );
+        assert_eq!(
+            l.dev_shm.as_ref().unwrap().path,
+            root.join("shm").to_str().unwrap()
+        );
+
+        // No System V at all (no sysvipc, no sysctls): nothing in use, limits unknown.
+        let empty = tempfile::tempdir().unwrap();
+        let ctx = Ctx {
+            sys: Sys::new(empty.path(), empty.path()),
+            ..ctx
+        };
+        let l = gather(&ctx).unwrap();
+        assert_eq!((l.segments, l.largest_segment, l.used_pages), (0, 0, 0));
+        assert_eq!((l.shmmax, l.shmall_pages, l.shmmni), (None, None, None));
     }
 }

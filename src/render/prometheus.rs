@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-/// Escape a label value: backslash, double quote and newline, as the format requires.
+/// Escape a label value: backslash, double quote and newline, as the format requires. Other
+/// control and bidi characters are first spelled out (`\e`, `\x07`, …), so that no raw escape
+/// byte reaches whatever displays the metrics.
 pub fn escape_label(v: &str) -> String {
+    let v = super::sanitize::escape(v);
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -138,7 +141,10 @@ mod tests {
 
     #[test]
     fn escapes_label_values() {
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape_label("a\"b\\c"), "a\\\"b\\\\c");
+        // A newline is spelled `\n` by the sanitizer, and its backslash then escaped.
+        assert_eq!(escape_label("x\ny"), "x\\\\ny");
+        assert_eq!(escape_label("\u{1b}[31m"), "\\\\e[31m");
     }
 
     #[test]
@@ -152,7 +158,7 @@ mod tests {
         write(&mut out, &[seg], &|_| "root".into(), 1).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(
-            "shmtool_object_bytes{kind=\"posix\",id=\"\",key=\"\",owner=\"root\",path=\"/dev/shm/we\\\"ird\\nname\"} 100"
+            r#"shmtool_object_bytes{kind="posix",id="",key="",owner="root",path="/dev/shm/we\"ird\\nname"} 100"#
         ));
         assert!(text.contains("shmtool_stale_bytes{kind=\"posix\"} 100"));
         assert!(text.contains("shmtool_stale_bytes{kind=\"sysv\"} 0"));

@@ -221,7 +221,7 @@ pub fn assemble(
     inv
 }
 
-fn in_dir(path: &[u8], dir: &[u8]) -> bool {
+pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
     let dir = dir.strip_suffix(b"/").unwrap_or(dir);
     path.len() > dir.len() + 1 && path.starts_with(dir) && path[dir.len()] == b'/'
 }
@@ -322,7 +322,7 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
     seg
 }
 
-fn same_file(path: &[u8], m: &MapLine) -> bool {
+pub(crate) fn same_file(path: &[u8], m: &MapLine) -> bool {
     std::fs::metadata(OsStr::from_bytes(path))
         .map(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
         .unwrap_or(false)

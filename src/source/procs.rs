@@ -242,7 +242,7 @@ impl Sys {
     /// maps prints a newline in a name as `\012`, and a literal `\012` the same way. Where a
     /// path held that escape, ask `map_files` (which escapes nothing) for the exact name; where
     /// we may not, keep the newline reading.
-    fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
+    pub(crate) fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
         for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
             let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
             if let Ok(exact) = std::fs::read_link(link) {

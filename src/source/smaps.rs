@@ -1,1 +1,378 @@
-//! Parser for `/proc/<pid>/smaps`: per-mapping RSS, PSS and swap (for `maps`).
+//! Parser for `/proc/<pid>/smaps`: every mapping's maps line followed by its memory figures
+//! (size, RSS, PSS, swap, …) and its `VmFlags`.
+//!
+//! procfs 0.18 has an smaps parser, but it reads each header with the same `String`-based maps
+//! parser as its maps (see [`super::maps`]): one mapped path that is not UTF-8 fails the whole
+//! file, and paths lose trailing spaces and keep the `\012` escape. This one works over bytes and
+//! reads each header with [`maps::parse_line`]. The file I/O is [`Sys::smaps_of`].
+
+use super::maps::{self, MapLine};
+use super::procs::ReadError;
+use super::Sys;
+
+/// The figures smaps gives a mapping in `kB`, here in bytes. Fields this kernel does not print
+/// stay 0 (older kernels lack e.g. `Pss_Dirty`; `[vsyscall]` has only `Size` and page sizes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub size: u64,
+    pub kernel_page_size: u64,
+    pub mmu_page_size: u64,
+    pub rss: u64,
+    pub pss: u64,
+    pub pss_dirty: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub referenced: u64,
+    pub anonymous: u64,
+    pub ksm: u64,
+    pub lazy_free: u64,
+    pub anon_huge_pages: u64,
+    pub shmem_pmd_mapped: u64,
+    pub file_pmd_mapped: u64,
+    pub shared_hugetlb: u64,
+    pub private_hugetlb: u64,
+    pub swap: u64,
+    pub swap_pss: u64,
+    pub locked: u64,
+}
+
+impl Figures {
+    /// Where the smaps field called `name` goes, if it is one we know.
+    fn slot(&mut self, name: &[u8]) -> Option<&mut u64> {
+        Some(match name {
+            b"Size" => &mut self.size,
+            b"KernelPageSize" => &mut self.kernel_page_size,
+            b"MMUPageSize" => &mut self.mmu_page_size,
+            b"Rss" => &mut self.rss,
+            b"Pss" => &mut self.pss,
+            b"Pss_Dirty" => &mut self.pss_dirty,
+            b"Shared_Clean" => &mut self.shared_clean,
+            b"Shared_Dirty" => &mut self.shared_dirty,
+            b"Private_Clean" => &mut self.private_clean,
+            b"Private_Dirty" => &mut self.private_dirty,
+            b"Referenced" => &mut self.referenced,
+            b"Anonymous" => &mut self.anonymous,
+            b"KSM" => &mut self.ksm,
+            b"LazyFree" => &mut self.lazy_free,
+            b"AnonHugePages" => &mut self.anon_huge_pages,
+            b"ShmemPmdMapped" => &mut self.shmem_pmd_mapped,
+            b"FilePmdMapped" => &mut self.file_pmd_mapped,
+            b"Shared_Hugetlb" => &mut self.shared_hugetlb,
+            b"Private_Hugetlb" => &mut self.private_hugetlb,
+            b"Swap" => &mut self.swap,
+            b"SwapPss" => &mut self.swap_pss,
+            b"Locked" => &mut self.locked,
+            _ => return None,
+        })
+    }
+}
+
+/// One mapping as smaps describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmapsEntry {
+    pub map: MapLine,
+    pub figures: Figures,
+    /// `THPeligible`, when the kernel prints it.
+    pub thp_eligible: Option<bool>,
+    /// The two-letter flags of `VmFlags` (`rd`, `wr`, `sh`, …), in the kernel's order.
+    pub vm_flags: Vec<String>,
+    /// Any other `Name: value [kB]` line (e.g. `ProtectionKey`, or fields of newer kernels),
+    /// value in bytes when it had a `kB` unit.
+    pub other: Vec<(String, u64)>,
+}
+
+impl SmapsEntry {
+    fn new(map: MapLine) -> SmapsEntry {
+        SmapsEntry {
+            map,
+            figures: Figures::default(),
+            thp_eligible: None,
+            vm_flags: Vec::new(),
+            other: Vec::new(),
+        }
+    }
+
+    /// Take in one `Name: value` line.
+    fn add_field(&mut self, name: &[u8], value: &[u8]) {
+        if name == b"VmFlags" {
+            self.vm_flags = value
+                .split(|c| c.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            return;
+        }
+        let Some(v) = parse_value(value) else {
+            return;
+        };
+        if name == b"THPeligible" {
+            self.thp_eligible = Some(v != 0);
+        } else if let Some(slot) = self.figures.slot(name) {
+            *slot = v;
+        } else {
+            self.other
+                .push((String::from_utf8_lossy(name).into_owned(), v));
+        }
+    }
+}
+
+/// `  132 kB` → 135168; `0` → 0 (unitless counts and flags).
+fn parse_value(value: &[u8]) -> Option<u64> {
+    let mut words = value
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let num = words.next()?;
+    if num.is_empty() || num.len() > 20 || !num.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
+    match words.next() {
+        None => Some(n),
+        Some(b"kB") => n.checked_mul(1024),
+        Some(_) => None,
+    }
+}
+
+/// A `Name: value` line: a name of letters, digits and `_` before the first colon. A header
+/// (maps) line never is one: its first field has a `-` before any colon.
+fn split_field(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = line.iter().position(|&c| c == b':')?;
+    let name = &line[..colon];
+    let is_name = !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    is_name.then(|| (name, &line[colon + 1..]))
+}
+
+/// Parse a whole smaps file. A header line that is not in maps format drops its mapping (and
+/// the figures under it) rather than the file; figure lines that cannot be read are ignored.
+pub fn parse(buf: &[u8]) -> Vec<SmapsEntry> {
+    let mut out: Vec<SmapsEntry> = Vec::new();
+    // Whether the figure lines we meet belong to the last entry in `out`.
+    let mut in_entry = false;
+    for line in buf.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        match split_field(line) {
+            Some((name, value)) => {
+                if in_entry {
+                    if let Some(e) = out.last_mut() {
+                        e.add_field(name, value);
+                    }
+                }
+            }
+            None => match maps::parse_line(line) {
+                Ok(m) => {
+                    out.push(SmapsEntry::new(m));
+                    in_entry = true;
+                }
+                Err(_) => in_entry = false,
+            },
+        }
+    }
+    out
+}
+
+impl Sys {
+    /// Every mapping of one process with its smaps figures, paths made exact where maps'
+    /// escaping is ambiguous. Reading smaps walks the page tables, so it costs several times
+    /// what maps does: only `maps` and PSS figures use it.
+    pub fn smaps_of(&self, pid: i32) -> Result<Vec<SmapsEntry>, ReadError> {
+        let mut buf = Vec::new();
+        self.read_pid_file(pid, "smaps", &mut buf)?;
+        let mut entries = parse(&buf);
+        for e in &mut entries {
+            self.disambiguate_paths(pid, std::slice::from_mut(&mut e.map));
+        }
+        Ok(entries)
+    }
+
+    /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
+    /// are gone then, so an smaps read that overlapped the exit may have been cut short.
+    pub fn exited(&self, pid: i32) -> bool {
+        let Ok(stat) = std::fs::read(self.pid_path(pid, "stat")) else {
+            return true;
+        };
+        // comm may hold spaces and parentheses: the state follows the last ')'.
+        let state = stat
+            .iter()
+            .rposition(|&c| c == b')')
+            .and_then(|close| stat[close + 1..].iter().find(|c| !c.is_ascii_whitespace()));
+        matches!(state, Some(b'Z' | b'X' | b'x'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::maps::PathKind;
+
+    /// Captured on this kernel (6.18) from a process mapping a System V segment, a memfd,
+    /// shared anonymous memory and a /dev/shm object; 11 of its 28 mappings.
+    const SAMPLE: &[u8] = include_bytes!("testdata/smaps-sample.txt");
+
+    const KB: u64 = 1024;
+
+    fn find(all: &[SmapsEntry], start: u64) -> &SmapsEntry {
+        all.iter().find(|e| e.map.start == start).expect("mapping")
+    }
+
+    #[test]
+    fn parses_every_mapping_of_a_capture() {
+        let all = parse(SAMPLE);
+        assert_eq!(all.len(), 11);
+        let starts: Vec<u64> = all.iter().map(|e| e.map.start).collect();
+        let mut sorted = starts.clone();
+        sorted.sort_unstable();
+        assert_eq!(starts, sorted, "kernel order kept");
+        for e in &all {
+            assert_eq!(e.figures.size, e.map.len(), "{:x}", e.map.start);
+            assert!(!e.vm_flags.is_empty());
+        }
+    }
+
+    #[test]
+    fn sysv_memfd_anon_and_posix_figures() {
+        let all = parse(SAMPLE);
+        let sysv = find(&all, 0x7f4b4465c000);
+        assert_eq!(sysv.map.path_kind(), PathKind::Sysv { key: 0x6f20d677 });
+        assert_eq!(sysv.map.inode, 55);
+        assert_eq!(sysv.figures.size, 8 * KB);
+        assert_eq!(sysv.figures.rss, 4 * KB);
+        assert_eq!(sysv.figures.pss, 4 * KB);
+        assert_eq!(sysv.figures.private_dirty, 4 * KB);
+        assert_eq!(sysv.figures.swap, 0);
+        assert_eq!(sysv.thp_eligible, Some(false));
+        assert_eq!(
+            sysv.vm_flags,
+            ["rd", "wr", "sh", "mr", "mw", "me", "ms"].map(String::from)
+        );
+
+        let memfd = find(&all, 0x7f4b44659000);
+        assert_eq!(
+            memfd.map.path_kind(),
+            PathKind::Memfd {
+                name: b"ring buf".to_vec()
+            }
+        );
+        assert_eq!(memfd.figures.size, 12 * KB);
+        assert_eq!(memfd.figures.rss, 8 * KB);
+
+        let anon = find(&all, 0x7f4b4446b000);
+        assert_eq!(anon.map.path_kind(), PathKind::SharedAnon);
+        assert_eq!(anon.figures.rss, 20 * KB);
+        assert_eq!(anon.figures.pss_dirty, 20 * KB);
+
+        let posix = find(&all, 0x7f4b44658000);
+        assert_eq!(posix.map.path, b"/dev/shm/cap-test");
+        assert_eq!(posix.map.dev_string(), "00:1b");
+        assert_eq!(posix.figures.rss, 4 * KB);
+    }
+
+    #[test]
+    fn heap_private_anon_and_vsyscall() {
+        let all = parse(SAMPLE);
+        let heap = find(&all, 0x561fae59f000);
+        assert_eq!(heap.map.path, b"[heap]");
+        assert_eq!(heap.figures.size, 132 * KB);
+        assert_eq!(heap.figures.rss, 100 * KB);
+        assert_eq!(heap.figures.anonymous, 100 * KB);
+        assert!(heap.vm_flags.contains(&"ac".to_string()));
+
+        let anon = find(&all, 0x7f4b44470000);
+        assert!(anon.map.path.is_empty());
+        assert_eq!(anon.figures.size, 12 * KB);
+
+        // [vsyscall] has no Rss or Pss lines at all: they read as 0.
+        let vsys = find(&all, 0xffffffffff600000);
+        assert_eq!(vsys.map.end, 0xffffffffff601000);
+        assert_eq!(vsys.figures.size, 4 * KB);
+        assert_eq!(vsys.figures.rss, 0);
+        assert_eq!(vsys.figures.pss, 0);
+        assert_eq!(vsys.vm_flags, ["ex"]);
+    }
+
+    #[test]
+    fn odd_paths_swap_and_unknown_fields() {
+        let text = b"7f00-8f00 rw-s 00000000 00:01 7                          /tmp/a b \xff\\012z (deleted)
+Size:                 4 kB
+Rss:                  0 kB
+Swap:                 4 kB
+SwapPss:              2 kB
+ProtectionKey:        3
+NewField:             8 kB
+VmFlags: rd wr sh
+9000-a000 rw-p 00000000 00:00 0 
+Size:                 4 kB
+";
+        let all = parse(text);
+        assert_eq!(all.len(), 2);
+        let e = &all[0];
+        assert_eq!(e.map.path, b"/tmp/a b \xff\nz (deleted)");
+        assert_eq!(e.figures.swap, 4 * KB);
+        assert_eq!(e.figures.swap_pss, 2 * KB);
+        assert_eq!(
+            e.other,
+            vec![
+                ("ProtectionKey".to_string(), 3),
+                ("NewField".into(), 8 * KB)
+            ]
+        );
+        assert_eq!(e.thp_eligible, None);
+        assert_eq!(all[1].figures.size, 4 * KB);
+        assert!(all[1].map.path.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_dropped_without_panicking() {
+        // Figures before any header, a bad header and its figures, bad values, and a
+        // truncated last line: only the good mapping survives, with its good figures.
+        let text = b"Rss: 4 kB
+zzzz-1000 rw-p 0 00:00 0
+Size: 8 kB
+1000-2000 rw-p 00000000 00:00 0 
+Size: 4 kB
+Rss: lots kB
+Pss: 4 MB
+Swap: 99999999999999999999999 kB
+Locked: 18446744073709551615 kB
+Referenced:";
+        let all = parse(text);
+        assert_eq!(all.len(), 1);
+        let f = &all[0].figures;
+        assert_eq!(f.size, 4 * KB);
+        assert_eq!(
+            (f.rss, f.pss, f.swap, f.locked, f.referenced),
+            (0, 0, 0, 0, 0)
+        );
+        assert!(parse(b"").is_empty());
+        assert!(parse(b"\n\n\xff\xfe:\n").is_empty());
+    }
+
+    #[test]
+    fn reads_through_an_injected_proc_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("42")).unwrap();
+        std::fs::write(dir.path().join("42/smaps"), SAMPLE).unwrap();
+        let sys = Sys::new(dir.path(), dir.path());
+        assert_eq!(sys.smaps_of(42).unwrap(), parse(SAMPLE));
+        assert!(matches!(sys.smaps_of(43), Err(ReadError::Gone)));
+    }
+
+    #[test]
+    fn exited_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = Sys::new(dir.path(), dir.path());
+        for (pid, stat, exited) in [
+            (1, &b"1 (init) S 0 1 1"[..], false),
+            (2, b"2 (a) Z) R 1 2", false),
+            (3, b"3 (x) Z 1 3 3", true),
+            (4, b"4 (y (z)) X 1", true),
+            (5, b"garbage", false),
+        ] {
+            std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
+            std::fs::write(dir.path().join(format!("{pid}/stat")), stat).unwrap();
+            assert_eq!(sys.exited(pid), exited, "{}", String::from_utf8_lossy(stat));
+        }
+        assert!(sys.exited(6));
+        assert!(!Sys::default().exited(std::process::id() as i32));
+    }
+}
