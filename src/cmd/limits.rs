@@ -85,6 +85,12 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
     })
 }
 
+/// The kernel's defaults for shmmax and shmall are "as good as infinite" (ULONG_MAX less 16 MiB
+/// worth): show them as what they mean.
+fn unlimited(bytes: u64) -> bool {
+    bytes >= 1 << 60
+}
+
 fn pct(used: u64, limit: Option<u64>) -> String {
     match limit {
         Some(l) if l > 0 => format!("{:.1}%", used as f64 * 100.0 / l as f64),
@@ -100,7 +106,11 @@ pub fn write_table(
     color: bool,
 ) -> std::io::Result<()> {
     let b = exact_bytes;
-    let size = |v: Option<u64>| v.map(|v| size_cell(v, b)).unwrap_or_else(|| "-".into());
+    let size = |v: Option<u64>| match v {
+        Some(v) if unlimited(v) => "unlimited".to_string(),
+        Some(v) => size_cell(v, b),
+        None => "-".into(),
+    };
     let mut t = TableWriter::new(
         &[
             ("LIMIT", false),
@@ -115,19 +125,26 @@ pub fn write_table(
         "shmmax".to_string(),
         size(l.shmmax),
         size_cell(l.largest_segment, b),
-        pct(l.largest_segment, l.shmmax),
+        // A share of "unlimited" is always 0.0%, which says nothing.
+        pct(l.largest_segment, l.shmmax.filter(|&v| !unlimited(v))),
         "largest System V segment (in use: the largest that exists)".into(),
     ]);
     t.row(&[
         "shmall".to_string(),
         size(l.shmall_bytes),
         size_cell(l.used_pages * l.page_size, b),
-        pct(l.used_pages, l.shmall_pages),
-        format!(
-            "all System V segments together ({} pages of {} bytes)",
-            l.shmall_pages.map(|p| p.to_string()).unwrap_or("-".into()),
-            l.page_size
+        pct(
+            l.used_pages,
+            l.shmall_pages
+                .filter(|&p| !unlimited(p.saturating_mul(l.page_size))),
         ),
+        match l.shmall_pages {
+            Some(p) if !unlimited(p.saturating_mul(l.page_size)) => format!(
+                "all System V segments together ({p} pages of {} bytes)",
+                l.page_size
+            ),
+            _ => "all System V segments together".to_string(),
+        },
     ]);
     t.row(&[
         "shmmni".to_string(),
@@ -283,7 +300,10 @@ mod tests {
         let text = table(&l, false);
         assert_eq!(&row(&text, "shmmax")[..4], ["shmmax", "-", "8 MiB", "-"]);
         assert_eq!(&row(&text, "shmall")[..4], ["shmall", "-", "2 MiB", "-"]);
-        assert!(row(&text, "shmall")[4].contains("(- pages of 4096 bytes)"));
+        assert_eq!(
+            row(&text, "shmall")[4..].join(" "),
+            "all System V segments together"
+        );
         assert_eq!(&row(&text, "shmmni")[..4], ["shmmni", "-", "3", "-"]);
         assert!(!text.contains("/dev/shm"));
         assert!(!text.contains("shm_rmid_forced"));
