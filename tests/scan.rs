@@ -249,6 +249,7 @@ fn all_namespaces_lists_each_namespace_with_its_attachers() {
             .collect()
     };
     assert_eq!(pids(theirs), vec![ns.pid as i64]);
+    assert_eq!(theirs["attachers"][0]["other_ipc_ns"], false);
     assert_eq!(pids(ours), vec![h.pid as i64]);
     let (code, out, _) = run(&["ls", "--all-namespaces", "--kind", "sysv"]);
     assert_eq!(code, 0);

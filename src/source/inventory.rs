@@ -163,7 +163,10 @@ pub fn assemble(
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
                     }
-                    seg.attachers.push(attacher(scan, p, m));
+                    // Joined within its own namespace, whichever namespace is listed.
+                    let mut a = attacher(scan, p, m);
+                    a.other_ipc_ns = false;
+                    seg.attachers.push(a);
                 }
                 PathKind::File { path } if in_dir(&path, shm_prefix) => {
                     let id = (dev_t(m), m.inode);
