@@ -284,3 +284,29 @@ fn ns_option_looks_from_inside_a_namespace() {
     assert_eq!(code, 1);
     assert!(err.starts_with("shmtool: error: "), "{err}");
 }
+
+#[test]
+fn thirty_thousand_segments_are_all_listed() {
+    if !is_root() {
+        return skip("raising kernel.shmmni inside unshare --ipc needs root");
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/many_segments.py");
+    let out = Command::new("unshare")
+        .args(["--ipc", "python3", script, "30000", "--"])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .args(["ls", "--json", "--kind", "sysv"])
+        .output()
+        .expect("unshare");
+    if !out.status.success() && out.stdout.is_empty() {
+        return skip(&format!(
+            "could not make 30000 segments in a new IPC namespace: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 30000);
+    let mut keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 30000);
+}

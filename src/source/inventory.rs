@@ -197,13 +197,14 @@ pub fn assemble(
     }
 
     let mut segments: Vec<Segment> = Vec::new();
+    let lives = Lives::new(sys);
     // With --ns, what only processes of other namespaces map is not part of that view; POSIX
     // objects listed from its /dev/shm are, mapped or not.
     let in_view = |seg: &Segment| !sys.only_own_ns || seg.attachers.iter().any(|a| !a.other_ipc_ns);
     posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
-        judge_sysv(sys, &mut seg, rec);
+        judge_sysv(&lives, &mut seg, rec);
         segments.push(seg);
     }
     let mut posix: Vec<Segment> = posix.into_values().collect();
@@ -350,13 +351,38 @@ fn fill_sizes(seg: &mut Segment) {
 
 /// Whether `pid` no longer names the process that did something at `since`: it is gone, or
 /// its number was reused by a process that started afterwards.
-fn gone_since(sys: &Sys, pid: i32, since: i64) -> bool {
+fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
     if pid <= 0 {
         return true;
     }
-    match sys.start_time(pid) {
-        None => !sys.alive(pid),
+    match lives.start_time(pid) {
+        None => !lives.sys.alive(pid),
         Some(started) => started > since + CLOCK_SLACK,
+    }
+}
+
+/// Start times of processes, each read once: thousands of segments made by one process would
+/// otherwise read its stat thousands of times.
+struct Lives<'a> {
+    sys: &'a Sys,
+    boot: Option<i64>,
+    seen: std::cell::RefCell<HashMap<i32, Option<i64>>>,
+}
+
+impl<'a> Lives<'a> {
+    fn new(sys: &'a Sys) -> Lives<'a> {
+        Lives {
+            sys,
+            boot: sys.boot_time(),
+            seen: Default::default(),
+        }
+    }
+
+    fn start_time(&self, pid: i32) -> Option<i64> {
+        *self.seen.borrow_mut().entry(pid).or_insert_with(|| {
+            self.boot
+                .and_then(|b| self.sys.start_time_since_boot(pid, b))
+        })
     }
 }
 
@@ -364,7 +390,8 @@ fn describe_pid(sys: &Sys, pid: i32) -> String {
     format!("{pid} ({})", sys.comm(pid))
 }
 
-fn judge_sysv(sys: &Sys, seg: &mut Segment, rec: &ShmRecord) {
+fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
+    let sys = lives.sys;
     seg.attachers
         .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
     if rec.is_dest() {
@@ -391,9 +418,9 @@ fn judge_sysv(sys: &Sys, seg: &mut Segment, rec: &ShmRecord) {
         return;
     }
     let last_use = rec.atime.max(rec.dtime);
-    let creator_gone = gone_since(sys, rec.cpid, rec.ctime);
+    let creator_gone = gone_since(lives, rec.cpid, rec.ctime);
     let last_gone = gone_since(
-        sys,
+        lives,
         rec.lpid,
         if last_use > 0 { last_use } else { rec.ctime },
     );

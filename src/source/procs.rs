@@ -143,14 +143,24 @@ impl Sys {
 
     /// When a process started, in seconds since the epoch.
     pub fn start_time(&self, pid: i32) -> Option<i64> {
-        let stat = std::fs::read(self.pid_path(pid, "stat")).ok()?;
+        self.start_time_since_boot(pid, self.boot_time()?)
+    }
+
+    /// The same, with the boot time already known (reading /proc/stat once per process
+    /// would make judging thousands of segments slow).
+    pub fn start_time_since_boot(&self, pid: i32, boot: i64) -> Option<i64> {
+        let mut stat = [0u8; 1024];
+        let n = std::fs::File::open(self.pid_path(pid, "stat"))
+            .and_then(|mut f| f.read(&mut stat))
+            .ok()?;
+        let stat = &stat[..n];
         // comm may contain spaces and parentheses: fields resume after the last ')'.
         let close = stat.iter().rposition(|&c| c == b')')?;
         let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
         // After ')': state is field 3; starttime is field 22, so the 20th here (index 19).
         let ticks: u64 = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
         let hz = procfs::ticks_per_second().max(1);
-        Some(self.boot_time()? + (ticks / hz) as i64)
+        Some(boot + (ticks / hz) as i64)
     }
 
     /// Boot time from the `btime` line of /proc/stat.
