@@ -4,4 +4,5 @@
 mod fixtures;
 
 mod cli;
+mod dump;
 mod ls;

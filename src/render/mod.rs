@@ -2,6 +2,8 @@
 //! `&mut dyn Write`; never reads the kernel.
 
 pub mod color;
+pub mod hex;
+pub mod layout;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
