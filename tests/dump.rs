@@ -306,3 +306,65 @@ fn output_file_and_layout() {
     assert!(out.is_empty());
     assert_eq!(std::fs::read(&copy).unwrap(), data);
 }
+
+#[test]
+fn std_string_in_shared_memory_is_flagged_as_a_pointer_into_the_writers_heap() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) =
+        crate::programs::build(dir.path(), "cxx_string", "g++", crate::programs::CXX_STRING)
+    else {
+        return;
+    };
+    let file = dir.path().join("shared.bin");
+    let prog = crate::programs::Program::start(&exe, &[file.to_str().unwrap()]);
+    let want = format!(
+        "pointer into pid {} [heap]: meaningless in other processes",
+        prog.pid
+    );
+    let (code, out, err) = run(&[
+        "dump",
+        &prog.pid.to_string(),
+        &hex(prog.addr),
+        "--length",
+        "64",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&want), "{out}");
+    // By path too: the writer is found as a process that maps the file.
+    let (code, out, err) = run(&["dump", "--path", file.to_str().unwrap(), "--length", "64"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&want), "{out}");
+    // And in a layout: std::string is { char *data; size_t len; char buf[16]; } in libstdc++.
+    let (code, out, _) = run(&[
+        "dump",
+        "--path",
+        file.to_str().unwrap(),
+        "--layout",
+        "id:i64,data:ptr,len:u64",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("len=47"), "{out}");
+    assert!(out.contains(&format!("^ data: {want}")), "{out}");
+}
+
+#[test]
+fn symbols_resolve_from_the_elf_files_a_process_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = crate::programs::build(dir.path(), "stu", "gcc", crate::programs::STU_WRITER)
+    else {
+        return;
+    };
+    let file = dir.path().join("stu.bin");
+    let prog = crate::programs::Program::start(&exe, &[file.to_str().unwrap()]);
+    let pid = prog.pid.to_string();
+    let (code, out, err) = run(&[
+        "dump",
+        &pid,
+        "seed_global",
+        "--layout",
+        "id:i32,name:char[20],sex:char",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "id=42 name=\"symbolic\" sex='x'\n");
+    assert_eq!(raw(&[&pid, "seed_global+4", "--length", "8"]), b"symbolic");
+}

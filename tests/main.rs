@@ -6,3 +6,5 @@ mod fixtures;
 mod cli;
 mod dump;
 mod ls;
+mod programs;
+mod watch;

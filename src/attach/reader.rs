@@ -54,6 +54,9 @@ pub enum Reader {
         file: File,
         offset: u64,
         how: &'static str,
+        /// For a mapping in a process (pid, address of the first byte): where to read the
+        /// part of its last page that lies past the file's end, which pread cannot see.
+        tail: Option<(i32, u64)>,
     },
     /// `process_vm_readv` from another process, starting at `addr`.
     Process { pid: i32, addr: u64 },
@@ -81,7 +84,18 @@ impl Reader {
     /// are no longer backed).
     pub fn read_at(&self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Reader::File { file, offset, .. } => pread_full(file, offset + pos, buf),
+            Reader::File {
+                file, offset, tail, ..
+            } => {
+                let n = pread_full(file, offset + pos, buf)?;
+                match tail {
+                    Some((pid, addr)) if n < buf.len() => {
+                        let more = vm_read_full(*pid, addr + pos + n as u64, &mut buf[n..]);
+                        Ok(n + more.unwrap_or(0))
+                    }
+                    _ => Ok(n),
+                }
+            }
             Reader::Process { pid, addr } => vm_read_full(*pid, addr + pos, buf),
             Reader::Shm { att, offset } => {
                 let start = (offset + pos) as usize;
@@ -195,6 +209,7 @@ mod tests {
             file: f,
             offset: 100,
             how: "pread",
+            tail: None,
         };
         let mut seen = Vec::new();
         let s = stream(&r, 2900, 7, |pos, b| {

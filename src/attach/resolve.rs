@@ -257,6 +257,7 @@ fn resolve_addr(
             file,
             offset: m.offset + off,
             how: "map_files",
+            tail: Some((pid, start)),
         },
         None => Reader::Process { pid, addr: start },
     };
@@ -325,6 +326,7 @@ fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Targe
                 file,
                 offset: off,
                 how: "map_files",
+                tail: None,
             };
             return Ok(target(reader, None));
         }
@@ -413,6 +415,7 @@ fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
             file,
             offset: off,
             how: "pread",
+            tail: None,
         },
         mappers,
         liveness: Liveness::File {
@@ -430,7 +433,7 @@ impl Liveness {
         match self {
             Liveness::Process { pid, started } => {
                 let now = sys.start_time(*pid);
-                if !sys.alive(*pid) || (started.is_some() && now != *started) {
+                if !running(sys, *pid) || (started.is_some() && now != *started) {
                     Some(format!("process {pid} exited"))
                 } else {
                     None
@@ -449,6 +452,18 @@ impl Liveness {
             },
         }
     }
+}
+
+/// Whether a process exists and has not exited (a zombie keeps its /proc entry until reaped).
+fn running(sys: &Sys, pid: i32) -> bool {
+    let Ok(stat) = std::fs::read(sys.pid_path(pid, "stat")) else {
+        return false;
+    };
+    let state = stat
+        .iter()
+        .rposition(|&c| c == b')')
+        .and_then(|i| stat.get(i + 2));
+    !matches!(state, None | Some(b'Z') | Some(b'X') | Some(b'x'))
 }
 
 /// A proj_id as users write it: a number (decimal or 0x hex) or one character.

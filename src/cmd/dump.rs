@@ -77,6 +77,20 @@ pub fn layout(args: &TargetArgs) -> Result<Option<Layout>, Error> {
         .transpose()
 }
 
+/// Bytes `count` records of `lay` take in `target`: all of them, or as many as fit. A target
+/// too small for even one record is an error.
+pub fn layout_span(target: &Target, lay: &Layout, count: usize) -> Result<u64, Error> {
+    if target.len < lay.size() as u64 {
+        return Err(Error::BadInput(format!(
+            "{} has {} bytes; the layout needs {}",
+            target.label,
+            target.len,
+            lay.size()
+        )));
+    }
+    Ok(lay.span(count).min(target.len))
+}
+
 /// The error for a read that ended before the range did.
 pub fn short_read(t: &Target, got: u64) -> Error {
     Error::BadInput(format!(
@@ -114,16 +128,7 @@ impl Run for DumpArgs {
         let hint = |v: u64| regions.hint(v);
         let streamed = if let Some(lay) = &lay {
             let count = self.target.layout_repeat;
-            if target.len < lay.size() as u64 {
-                return Err(Error::BadInput(format!(
-                    "{} has {} bytes; the layout needs {}",
-                    target.label,
-                    target.len,
-                    lay.size()
-                ))
-                .into());
-            }
-            let want = lay.span(count).min(target.len);
+            let want = layout_span(&target, lay, count)?;
             let mut w = LayoutWriter::new(lay, target.base, count, pal, &hint, self.json);
             let s = attach::reader::stream(&target.reader, want, 0, |_, b| Ok(w.write(out, b)?))?;
             w.finish(out)?;

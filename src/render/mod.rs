@@ -7,6 +7,7 @@ pub mod layout;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
+pub mod watch;
 
 use std::io::Write;
 
