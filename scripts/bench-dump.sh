@@ -89,10 +89,11 @@ res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 rss = dict(zip(["cat", "dump --path", "dump --shmid"], sys.argv[2:5]))
 user, sys_, real = map(float, sys.argv[5:8])
 size, wsize = sys.argv[8], sys.argv[9]
-cat = res["cat"]["mean"]
-print(f"{'command':<14} {'mean':>9} {'ratio to cat':>13} {'GB/s':>7} {'peak RSS':>10}")
+# Medians: on a shared machine a few slow runs (another job's burst) skew the mean.
+cat = res["cat"]["median"]
+print(f"{'command':<14} {'median':>9} {'ratio to cat':>13} {'GB/s':>7} {'peak RSS':>10}")
 for name in ["cat", "dump --path", "dump --shmid"]:
-    m = res[name]["mean"]
+    m = res[name]["median"]
     gbs = int(size) * 2**20 / m / 1e9
     print(f"{name:<14} {m*1000:>7.1f}ms {m/cat:>12.2f}x {gbs:>7.1f} {rss[name]:>7} MiB")
 print(f"watch {wsize} MiB at 10 Hz: {100*(user+sys_)/real:.1f}% of one core "

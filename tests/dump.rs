@@ -368,3 +368,24 @@ fn symbols_resolve_from_the_elf_files_a_process_maps() {
     assert_eq!(out, "id=42 name=\"symbolic\" sex='x'\n");
     assert_eq!(raw(&[&pid, "seed_global+4", "--length", "8"]), b"symbolic");
 }
+
+#[test]
+fn raw_bytes_to_a_terminal_are_refused_without_force() {
+    let obj = PosixObj::new(32, 3);
+    let Some(out) =
+        crate::programs::in_pty(&format!("dump --path {} --format raw", obj.name), |_| {})
+    else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("refusing to write raw bytes to a terminal"),
+        "{text}"
+    );
+    let out = crate::programs::in_pty(
+        &format!("dump --path {} --format raw --force --length 4", obj.name),
+        |_| {},
+    )
+    .unwrap();
+    assert!(!String::from_utf8_lossy(&out).contains("refusing"));
+}

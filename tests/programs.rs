@@ -128,3 +128,24 @@ impl Drop for Program {
         let _ = self.child.wait();
     }
 }
+
+/// Run shmtool with `args` (a shell word list) under a pseudo-terminal (util-linux `script`);
+/// `then` gets script's pid while it runs. Returns the terminal's output, or None (and a
+/// SKIPPED line) without `script`.
+pub fn in_pty(args: &str, then: impl FnOnce(i32)) -> Option<Vec<u8>> {
+    let bin = env!("CARGO_BIN_EXE_shmtool");
+    let child = std::process::Command::new("script")
+        .args(["-qec", &format!("exec {bin} {args}"), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(child) = child else {
+        crate::fixtures::skip("script (util-linux) is not installed");
+        return None;
+    };
+    then(child.id() as i32);
+    Some(child.wait_with_output().unwrap().stdout)
+}

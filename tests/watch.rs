@@ -2,7 +2,7 @@
 //! Lines, targets that go away, and a terminal restored after Ctrl-C.
 
 use crate::fixtures::*;
-use crate::programs::{build, Program, STU_WRITER};
+use crate::programs::{build, in_pty, Program, STU_WRITER};
 use std::process::Stdio;
 
 const STU: &str = "id:i32,name:char[20],sex:char";
@@ -174,25 +174,6 @@ fn bad_interval_and_count_are_errors() {
         assert!(out.is_empty());
         assert_eq!(err.lines().count(), 1, "{err}");
     }
-}
-
-/// Run shmtool under a pseudo-terminal (util-linux `script`), returning the pty's output.
-fn in_pty(args: &str, then: impl FnOnce(i32)) -> Option<Vec<u8>> {
-    let bin = env!("CARGO_BIN_EXE_shmtool");
-    let child = std::process::Command::new("script")
-        .args(["-qec", &format!("exec {bin} {args}"), "/dev/null"])
-        .env_remove("NO_COLOR")
-        .env("TERM", "xterm")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let Ok(child) = child else {
-        skip("script (util-linux) is not installed");
-        return None;
-    };
-    then(child.id() as i32);
-    Some(child.wait_with_output().unwrap().stdout)
 }
 
 #[test]
