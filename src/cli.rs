@@ -178,7 +178,7 @@ pub struct KeyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Process whose memory to read.
-    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"])]
+    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"], requires = "addr")]
     pub pid: Option<i32>,
     /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
     #[arg(requires = "pid")]
@@ -223,7 +223,7 @@ pub enum DumpFormat {
 pub struct DumpArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Output format (hex on a terminal by default).
+    /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,
     /// Write to this file instead of standard output.
@@ -232,7 +232,8 @@ pub struct DumpArgs {
     /// Allow raw bytes to a terminal.
     #[arg(long)]
     pub force: bool,
-    /// Print JSON (with --layout: decoded fields).
+    /// Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one
+    /// {index, address, fields, hints} object per record.
     #[arg(long)]
     pub json: bool,
 }
@@ -336,9 +337,18 @@ fn usage_error_line(e: &clap::Error) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("invalid usage");
     let first = first.trim().trim_start_matches("error: ");
+    // "…were not provided:" names the arguments on the indented lines that follow it.
+    let mut line = first.to_string();
+    if first.ends_with(':') {
+        let after = text.lines().skip_while(|l| !l.ends_with(first)).skip(1);
+        for arg in after.take_while(|l| l.starts_with("  ")) {
+            line.push(' ');
+            line.push_str(arg.trim());
+        }
+    }
     format!(
         "{} (try 'shmtool --help')",
-        crate::render::sanitize::escape(first)
+        crate::render::sanitize::escape(&line)
     )
 }
 

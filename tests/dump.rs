@@ -389,3 +389,21 @@ fn raw_bytes_to_a_terminal_are_refused_without_force() {
     .unwrap();
     assert!(!String::from_utf8_lossy(&out).contains("refusing"));
 }
+
+#[test]
+fn selector_usage_errors_exit_2_naming_what_is_missing() {
+    for (args, want) in [
+        (&["dump", "1"][..], "<ADDR>"),
+        (
+            &["dump", "--shmid", "1", "--path", "x"],
+            "cannot be used with",
+        ),
+        (&["watch"], "required"),
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -64,11 +64,6 @@ pub enum Reader {
     Shm { att: ShmAttachment, offset: u64 },
 }
 
-/// Errors that mean the target went away rather than that it could not be read.
-pub fn is_gone(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ESRCH)
-}
-
 impl Reader {
     /// A short name for the method, for notes and the benchmark.
     pub fn method(&self) -> &'static str {
