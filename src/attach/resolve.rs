@@ -238,11 +238,16 @@ fn resolve_addr(
     .apply(m.len(), "the mapping")?;
     let start = m.start + off;
     let started = sys.start_time(pid);
-    let mut mappers = vec![pid];
-    // A shared object may be mapped by others too: their heaps matter for pointer hints.
-    if m.is_shared() && m.inode != 0 {
-        if let Ok(scan) = sys.scan_shared() {
-            mappers.extend(same_object_mappers(&scan, m));
+    // Pointer hints are about shared memory: in a process's own private memory, pointers into
+    // its heap are what they should be. A shared object may be mapped by others too, and their
+    // heaps matter as much as this process's.
+    let mut mappers = Vec::new();
+    if m.is_shared() {
+        mappers.push(pid);
+        if m.inode != 0 {
+            if let Ok(scan) = sys.scan_shared() {
+                mappers.extend(same_object_mappers(&scan, m));
+            }
         }
         mappers.sort_unstable();
         mappers.dedup();

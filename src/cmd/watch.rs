@@ -21,6 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest interval: below this a watch is a busy loop.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The most watch holds a copy of without an explicit --length.
+const MAX_REGION: u64 = 1 << 30;
 /// Changed bytes kept per refresh for printing; more are counted, not kept.
 const MAX_KEPT: u64 = 1 << 20;
 
@@ -375,6 +377,15 @@ impl Run for WatchArgs {
             Some(l) => layout_span(&target, l, self.target.layout_repeat)?,
             None => target.len,
         };
+        if len > MAX_REGION && self.target.length.is_none() {
+            return Err(Error::BadInput(format!(
+                "{} is {}; watch keeps a copy of what it watches, so give --length (at most {})",
+                target.label,
+                human_size(len),
+                human_size(MAX_REGION)
+            ))
+            .into());
+        }
         let mode = if self.json {
             Mode::Json
         } else if ctx.stdout_tty && ctx.color {
