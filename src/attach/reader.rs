@@ -162,19 +162,15 @@ impl Streamed {
 
 /// Read `len` bytes from `reader` in chunks of at most [`CHUNK`] and hand each to `f` with its
 /// position. Stops early (and says so in the result) when the object ends before `len`.
-/// `first` bytes go in the first chunk, so that later chunks start at an aligned position.
 pub fn stream(
     reader: &Reader,
     len: u64,
-    first: usize,
     mut f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<Streamed> {
     let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
     let mut pos = 0u64;
-    let mut want_next = if first == 0 { CHUNK } else { first.min(CHUNK) };
     while pos < len {
-        let want = want_next.min((len - pos) as usize);
-        want_next = CHUNK;
+        let want = CHUNK.min((len - pos) as usize);
         let n = reader.read_at(pos, &mut buf[..want])?;
         if n > 0 {
             f(pos, &buf[..n])?;
@@ -207,7 +203,7 @@ mod tests {
             tail: None,
         };
         let mut seen = Vec::new();
-        let s = stream(&r, 2900, 7, |pos, b| {
+        let s = stream(&r, 2900, |pos, b| {
             assert_eq!(pos as usize, seen.len());
             seen.extend_from_slice(b);
             Ok(())
@@ -215,7 +211,7 @@ mod tests {
         .unwrap();
         assert_eq!(seen, &data[100..]);
         assert!(!s.is_short());
-        let s = stream(&r, 5000, 0, |_, _| Ok(())).unwrap();
+        let s = stream(&r, 5000, |_, _| Ok(())).unwrap();
         assert_eq!(s.got, 2900);
         assert!(s.is_short());
     }

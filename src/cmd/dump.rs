@@ -4,11 +4,11 @@
 use super::{note, Ctx, Run};
 use crate::attach::pointers::PrivateRegions;
 use crate::attach::resolve::parse_proj_id;
-use crate::attach::{self, AddrSpec, Selector, Target, Window};
+use crate::attach::{self, reader, AddrSpec, Selector, Target, Window};
 use crate::cli::{DumpArgs, DumpFormat, TargetArgs};
 use crate::error::Error;
 use crate::render::color::Palette;
-use crate::render::hex::{HexWriter, JsonRows, TextWriter};
+use crate::render::hex::{HexWriter, JsonRows, Raw, Sink, TextWriter};
 use crate::render::layout::{Layout, LayoutWriter};
 use crate::units::parse_size;
 use std::io::Write;
@@ -121,51 +121,33 @@ impl Run for DumpArgs {
             }
             None => (out, ctx.palette()),
         };
-        let regions = match (format, self.json) {
-            (DumpFormat::Hex, _) | (_, true) => PrivateRegions::gather(&ctx.sys, &target.mappers),
-            _ => PrivateRegions::default(),
+        // Pointer hints appear in hex and layout output.
+        let regions = if lay.is_some() || (format == DumpFormat::Hex && !self.json) {
+            PrivateRegions::gather(&ctx.sys, &target.mappers)
+        } else {
+            PrivateRegions::default()
         };
         let hint = |v: u64| regions.hint(v);
-        let streamed = if let Some(lay) = &lay {
-            let count = self.target.layout_repeat;
-            let want = layout_span(&target, lay, count)?;
-            let mut w = LayoutWriter::new(lay, target.base, count, pal, &hint, self.json);
-            let s = attach::reader::stream(&target.reader, want, 0, |_, b| Ok(w.write(out, b)?))?;
-            w.finish(out)?;
-            s
-        } else {
-            match (format, self.json) {
-                (_, true) => {
-                    let mut w = JsonRows::new(target.base);
-                    let s = attach::reader::stream(&target.reader, target.len, 0, |_, b| {
-                        Ok(w.write(out, b)?)
-                    })?;
-                    w.finish(out)?;
-                    s
-                }
-                (DumpFormat::Hex, false) => {
-                    let mut w = HexWriter::new(target.base, target.len, pal, &hint);
-                    let s = attach::reader::stream(&target.reader, target.len, 0, |_, b| {
-                        Ok(w.write(out, b)?)
-                    })?;
-                    w.finish(out)?;
-                    s
-                }
-                (DumpFormat::Text, false) => {
-                    let mut w = TextWriter::new(target.base, target.len);
-                    let s = attach::reader::stream(&target.reader, target.len, 0, |_, b| {
-                        Ok(w.write(out, b)?)
-                    })?;
-                    w.finish(out)?;
-                    s
-                }
-                (DumpFormat::Raw, false) => {
-                    attach::reader::stream(&target.reader, target.len, 0, |_, b| {
-                        Ok(out.write_all(b)?)
-                    })?
-                }
+        let (want, mut sink): (u64, Box<dyn Sink + '_>) = match (&lay, format, self.json) {
+            (Some(lay), _, json) => {
+                let count = self.target.layout_repeat;
+                let want = layout_span(&target, lay, count)?;
+                let w = LayoutWriter::new(lay, target.base, count, pal, &hint, json);
+                (want, Box::new(w))
             }
+            (None, _, true) => (target.len, Box::new(JsonRows::new(target.base))),
+            (None, DumpFormat::Hex, false) => {
+                let w = HexWriter::new(target.base, target.len, pal, &hint);
+                (target.len, Box::new(w))
+            }
+            (None, DumpFormat::Text, false) => (
+                target.len,
+                Box::new(TextWriter::new(target.base, target.len)),
+            ),
+            (None, DumpFormat::Raw, false) => (target.len, Box::new(Raw)),
         };
+        let streamed = reader::stream(&target.reader, want, |_, b| Ok(sink.write(out, b)?))?;
+        sink.finish(out)?;
         out.flush()?;
         if streamed.is_short() {
             return Err(short_read(&target, streamed.got).into());

@@ -142,7 +142,7 @@ impl Watcher<'_> {
     /// Read the whole range once into the snapshot.
     fn first_read(&mut self) -> anyhow::Result<()> {
         let snap = &mut self.snapshot;
-        let s = reader::stream(&self.target.reader, self.len, 0, |pos, b| {
+        let s = reader::stream(&self.target.reader, self.len, |pos, b| {
             snap[pos as usize..pos as usize + b.len()].copy_from_slice(b);
             Ok(())
         })?;
@@ -160,7 +160,7 @@ impl Watcher<'_> {
             ..Refresh::default()
         };
         let snap = &mut self.snapshot;
-        let streamed = reader::stream(&self.target.reader, self.len, 0, |pos, b| {
+        let streamed = reader::stream(&self.target.reader, self.len, |pos, b| {
             let old = &mut snap[pos as usize..pos as usize + b.len()];
             if old != b {
                 diff_into(old, b, pos, &mut r);

@@ -11,6 +11,26 @@ use std::io::{self, Write};
 /// Bytes a row.
 pub const ROW: usize = 16;
 
+/// An output format fed the bytes chunk by chunk (`dump` streams; memory stays O(chunk)).
+pub trait Sink {
+    fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()>;
+    /// Whatever is pending after the last chunk.
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// `raw`: the bytes as they are.
+pub struct Raw;
+
+impl Sink for Raw {
+    fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+        out.write_all(bytes)
+    }
+
+    fn finish(&mut self, _: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A value that is worth a remark when found at an 8-byte-aligned address (a pointer hint).
 pub type HintFn<'a> = &'a dyn Fn(u64) -> Option<String>;
 
@@ -104,25 +124,6 @@ impl<'a> HexWriter<'a> {
         }
     }
 
-    pub fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
-        if !self.partial.is_empty() {
-            let take = (ROW - self.partial.len()).min(bytes.len());
-            self.partial.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.partial.len() < ROW {
-                return Ok(());
-            }
-            let row = std::mem::take(&mut self.partial);
-            self.full_row(out, &row)?;
-        }
-        let mut rows = bytes.chunks_exact(ROW);
-        for row in &mut rows {
-            self.full_row(out, row)?;
-        }
-        self.partial.extend_from_slice(rows.remainder());
-        Ok(())
-    }
-
     fn full_row(&mut self, out: &mut dyn Write, row: &[u8]) -> io::Result<()> {
         let arr: [u8; ROW] = row.try_into().unwrap_or([0; ROW]);
         if self.prev == Some(arr) {
@@ -147,9 +148,30 @@ impl<'a> HexWriter<'a> {
         }
         Ok(())
     }
+}
+
+impl Sink for HexWriter<'_> {
+    fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
+        if !self.partial.is_empty() {
+            let take = (ROW - self.partial.len()).min(bytes.len());
+            self.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.partial.len() < ROW {
+                return Ok(());
+            }
+            let row = std::mem::take(&mut self.partial);
+            self.full_row(out, &row)?;
+        }
+        let mut rows = bytes.chunks_exact(ROW);
+        for row in &mut rows {
+            self.full_row(out, row)?;
+        }
+        self.partial.extend_from_slice(rows.remainder());
+        Ok(())
+    }
 
     /// Print the last partial row and the end address, as `hexdump -C` does.
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if !self.partial.is_empty() {
             let row = std::mem::take(&mut self.partial);
             self.print(out, &row)?;
@@ -182,7 +204,19 @@ impl TextWriter {
         }
     }
 
-    pub fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+    fn flush_run(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.run.len() >= MIN_RUN {
+            write!(out, "{:0w$x}  ", self.run_start, w = self.width)?;
+            out.write_all(&self.run)?;
+            writeln!(out)?;
+        }
+        self.run.clear();
+        Ok(())
+    }
+}
+
+impl Sink for TextWriter {
+    fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
         for &b in bytes {
             if printable(b) {
                 if self.run.is_empty() {
@@ -201,17 +235,7 @@ impl TextWriter {
         Ok(())
     }
 
-    fn flush_run(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        if self.run.len() >= MIN_RUN {
-            write!(out, "{:0w$x}  ", self.run_start, w = self.width)?;
-            out.write_all(&self.run)?;
-            writeln!(out)?;
-        }
-        self.run.clear();
-        Ok(())
-    }
-
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         self.flush_run(out)
     }
 }
@@ -230,16 +254,6 @@ impl JsonRows {
         }
     }
 
-    pub fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
-        for &b in bytes {
-            self.partial.push(b);
-            if self.partial.len() == ROW {
-                self.row(out)?;
-            }
-        }
-        Ok(())
-    }
-
     fn row(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let hex: String = self.partial.iter().map(|b| format!("{b:02x}")).collect();
         let v = serde_json::json!({"address": format!("{:#x}", self.addr), "hex": hex});
@@ -249,8 +263,20 @@ impl JsonRows {
         self.partial.clear();
         Ok(())
     }
+}
 
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+impl Sink for JsonRows {
+    fn write(&mut self, out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+        for &b in bytes {
+            self.partial.push(b);
+            if self.partial.len() == ROW {
+                self.row(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if !self.partial.is_empty() {
             self.row(out)?;
         }

@@ -5,7 +5,7 @@
 //! chunks for `dump`.
 
 use super::color::Palette;
-use super::hex::HintFn;
+use super::hex::{HintFn, Sink};
 use serde_json::{json, Value};
 use std::fmt;
 use std::io::{self, Write};
@@ -407,19 +407,6 @@ impl<'a> LayoutWriter<'a> {
         }
     }
 
-    pub fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
-        let stride = self.layout.stride();
-        while !bytes.is_empty() {
-            let take = (stride - self.buf.len()).min(bytes.len());
-            self.buf.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.buf.len() == stride {
-                self.record(out)?;
-            }
-        }
-        Ok(())
-    }
-
     fn record(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let addr = self.base + self.index * self.layout.stride() as u64;
         let fields = self.layout.decode(&self.buf, addr, self.hint);
@@ -444,18 +431,33 @@ impl<'a> LayoutWriter<'a> {
         Ok(())
     }
 
+    /// Records written so far.
+    pub fn count(&self) -> u64 {
+        self.index
+    }
+}
+
+impl Sink for LayoutWriter<'_> {
+    fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
+        let stride = self.layout.stride();
+        while !bytes.is_empty() {
+            let take = (stride - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == stride {
+                self.record(out)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Decode a last record that lacks only its tail padding.
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.buf.len() >= self.layout.size() {
             self.buf.resize(self.layout.stride(), 0);
             self.record(out)?;
         }
         Ok(())
-    }
-
-    /// Records written so far.
-    pub fn count(&self) -> u64 {
-        self.index
     }
 }
 
