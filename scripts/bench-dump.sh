@@ -7,6 +7,7 @@
 #   dump --path  FILE  (pread of a POSIX object)
 #   dump --shmid ID    (a System V segment that another process maps: read via map_files as
 #                       root, process_vm_readv otherwise)
+#   dump --shmid ID2   (for reference: a segment nobody maps, so shmat is the only way)
 # and reports each as a ratio to cat, the peak RSS of each dump, and the CPU use of
 # `watch` on a WATCH_MIB region at 10 Hz. Needs hyperfine, GNU time (/usr/bin/time) and
 # python3. Everything it makes (files in /dev/shm, the segment, the holder) is removed on exit.
@@ -28,9 +29,10 @@ BIN=$PWD/target/release/shmtool
 WORK=$(mktemp -d /dev/shm/shmtool-bench.XXXXXX)
 HOLDER_PID=
 SHMID=
+SHMID2=
 cleanup() {
     if [ -n "$HOLDER_PID" ]; then kill "$HOLDER_PID" 2>/dev/null || true; wait "$HOLDER_PID" 2>/dev/null || true; fi
-    if [ -n "$SHMID" ]; then ipcrm -m "$SHMID" 2>/dev/null || true; fi
+    for id in $SHMID $SHMID2; do ipcrm -m "$id" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -40,7 +42,8 @@ SRC=$WORK/src.bin
 OUT=$WORK/out.bin
 head -c "$((SIZE_MIB << 20))" /dev/urandom >"$SRC"
 
-# A System V segment with the same bytes, held attached by a process of ours (as in real use).
+# A System V segment with the same bytes, held attached by a process of ours (as in real use),
+# and a second one that nobody keeps attached.
 python3 - "$SRC" "$WORK/shmid" <<'EOF' &
 import ctypes, os, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -52,21 +55,26 @@ if shmid < 0:
     sys.exit("shmget: " + os.strerror(ctypes.get_errno()))
 addr = libc.shmat(shmid, None, 0)
 ctypes.memmove(addr, data, len(data))
+shmid2 = libc.shmget(0, len(data), 0o1000 | 0o600)
+addr2 = libc.shmat(shmid2, None, 0)
+ctypes.memmove(addr2, data, len(data))
+libc.shmdt(ctypes.c_void_p(addr2))
 del data
 with open(sys.argv[2] + ".tmp", "w") as f:
-    f.write(str(shmid))
+    f.write(f"{shmid} {shmid2}\n")
 os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 signal.pause()
 EOF
 HOLDER_PID=$!
 for _ in $(seq 200); do [ -s "$WORK/shmid" ] && break; sleep 0.05; done
-SHMID=$(cat "$WORK/shmid")
+read -r SHMID SHMID2 <"$WORK/shmid"
 
 echo "== dump $SIZE_MIB MiB vs cat (into a tmpfs file), $RUNS runs each"
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/h.json" \
     -n cat "cat $SRC > $OUT" \
     -n "dump --path" "$BIN dump --path $SRC --format raw -o $OUT" \
-    -n "dump --shmid" "$BIN dump --shmid $SHMID --format raw -o $OUT"
+    -n "dump --shmid" "$BIN dump --shmid $SHMID --format raw -o $OUT" \
+    -n "dump --shmid (shmat)" "$BIN dump --shmid $SHMID2 --format raw -o $OUT 2>/dev/null"
 
 peak_rss() { # peak RSS in MiB of a command
     /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}'
@@ -87,15 +95,16 @@ python3 - "$WORK/h.json" "$RSS_CAT" "$RSS_PATH" "$RSS_SHMID" "$W_USER" "$W_SYS" 
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 rss = dict(zip(["cat", "dump --path", "dump --shmid"], sys.argv[2:5]))
+rss["dump --shmid (shmat)"] = "-"
 user, sys_, real = map(float, sys.argv[5:8])
 size, wsize = sys.argv[8], sys.argv[9]
 # Medians: on a shared machine a few slow runs (another job's burst) skew the mean.
 cat = res["cat"]["median"]
-print(f"{'command':<14} {'median':>9} {'ratio to cat':>13} {'GB/s':>7} {'peak RSS':>10}")
-for name in ["cat", "dump --path", "dump --shmid"]:
+print(f"{'command':<22} {'median':>9} {'ratio to cat':>13} {'GB/s':>7} {'peak RSS':>10}")
+for name in ["cat", "dump --path", "dump --shmid", "dump --shmid (shmat)"]:
     m = res[name]["median"]
     gbs = int(size) * 2**20 / m / 1e9
-    print(f"{name:<14} {m*1000:>7.1f}ms {m/cat:>12.2f}x {gbs:>7.1f} {rss[name]:>7} MiB")
+    print(f"{name:<22} {m*1000:>7.1f}ms {m/cat:>12.2f}x {gbs:>7.1f} {rss[name]:>7} MiB")
 print(f"watch {wsize} MiB at 10 Hz: {100*(user+sys_)/real:.1f}% of one core "
       f"(user {user:.2f}s + sys {sys_:.2f}s over {real:.2f}s)")
 EOF
