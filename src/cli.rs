@@ -199,7 +199,7 @@ pub struct KeyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Process whose memory to read.
-    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"])]
+    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"], requires = "addr")]
     pub pid: Option<i32>,
     /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
     #[arg(requires = "pid")]
@@ -244,7 +244,7 @@ pub enum DumpFormat {
 pub struct DumpArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Output format (hex on a terminal by default).
+    /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,
     /// Write to this file instead of standard output.
@@ -253,7 +253,8 @@ pub struct DumpArgs {
     /// Allow raw bytes to a terminal.
     #[arg(long)]
     pub force: bool,
-    /// Print JSON (with --layout: decoded fields).
+    /// Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one
+    /// {index, address, fields, hints} object per record.
     #[arg(long)]
     pub json: bool,
 }

@@ -65,52 +65,42 @@ impl SysvSeg {
         SysvSeg::with_mode(size, seed, 0o600)
     }
 
-    pub fn with_mode(size: usize, seed: u8, mode: i32) -> SysvSeg {
-        for attempt in 0..1000u32 {
-            let key = unique_key(attempt);
-            let id = unsafe {
-                libc::shmget(
-                    key as libc::key_t,
-                    size,
-                    libc::IPC_CREAT | libc::IPC_EXCL | mode,
-                )
-            };
-            if id >= 0 {
-                let seg = SysvSeg {
-                    shmid: id,
-                    key,
-                    size,
-                    removed: false,
-                };
-                seg.fill(seed);
-                return seg;
-            }
-            let err = std::io::Error::last_os_error();
-            assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}");
-        }
-        panic!("no free System V key found");
+    /// A new segment with this key (e.g. from ftok), or None when the key is taken.
+    pub fn with_key(key: u32, size: usize, seed: u8) -> Option<SysvSeg> {
+        SysvSeg::create(key, size, seed, 0o600).ok()
     }
 
-    /// A segment with exactly this key (e.g. one ftok gave), or None if the key is taken.
-    pub fn with_key(key: u32, size: usize) -> Option<SysvSeg> {
+    fn create(key: u32, size: usize, seed: u8, mode: i32) -> std::io::Result<SysvSeg> {
         let id = unsafe {
             libc::shmget(
                 key as libc::key_t,
                 size,
-                libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
+                libc::IPC_CREAT | libc::IPC_EXCL | mode,
             )
         };
         if id < 0 {
-            let err = std::io::Error::last_os_error();
-            assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}");
-            return None;
+            return Err(std::io::Error::last_os_error());
         }
-        Some(SysvSeg {
+        let seg = SysvSeg {
             shmid: id,
             key,
             size,
             removed: false,
-        })
+        };
+        seg.fill(seed);
+        Ok(seg)
+    }
+
+    pub fn with_mode(size: usize, seed: u8, mode: i32) -> SysvSeg {
+        for attempt in 0..1000u32 {
+            match SysvSeg::create(unique_key(attempt), size, seed, mode) {
+                Ok(seg) => return seg,
+                Err(err) => {
+                    assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}")
+                }
+            }
+        }
+        panic!("no free System V key found");
     }
 
     /// A leaked segment: made, attached and detached by a forked child that has since exited,
@@ -542,6 +532,16 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run shmtool and keep stdout as bytes: (exit code, stdout, stderr).
+pub fn run_bytes(args: &[&str]) -> (i32, Vec<u8>, String) {
+    let out = shmtool().args(args).output().expect("run shmtool");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }

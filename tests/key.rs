@@ -75,7 +75,7 @@ fn fresh_key_file(dir: &Path, proj: i32) -> (std::path::PathBuf, u32) {
 fn key_finds_the_segment_with_that_key() {
     let dir = tempfile::tempdir().unwrap();
     let (path, key) = fresh_key_file(dir.path(), 0x9c);
-    let seg = SysvSeg::with_key(key, 8192).expect("key taken meanwhile");
+    let seg = SysvSeg::with_key(key, 8192, 0).expect("key taken meanwhile");
     let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
     let v = key_json(&path, "0x9c");
     assert_eq!(v["key"], seg.key_string());

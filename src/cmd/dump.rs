@@ -1,11 +1,157 @@
-//! `shmtool dump` (not written yet).
+//! `shmtool dump`: a read-only copy of live memory, as hex, raw bytes, text runs or decoded
+//! structs. Streams in chunks, so memory use does not grow with the object.
 
-use super::{Ctx, Run};
-use crate::cli::DumpArgs;
+use super::{note, Ctx, Run};
+use crate::attach::pointers::PrivateRegions;
+use crate::attach::resolve::parse_proj_id;
+use crate::attach::{self, reader, AddrSpec, Selector, Target, Window};
+use crate::cli::{DumpArgs, DumpFormat, TargetArgs};
+use crate::error::Error;
+use crate::render::color::Palette;
+use crate::render::hex::{HexWriter, JsonRows, Raw, Sink, TextWriter};
+use crate::render::layout::{Layout, LayoutWriter};
+use crate::units::parse_size;
 use std::io::Write;
 
+/// The selector and window the target arguments describe.
+pub fn selector(args: &TargetArgs) -> Result<(Selector, Window), Error> {
+    let size =
+        |what: &str, t: &str| parse_size(t).map_err(|e| Error::BadInput(format!("{what}: {e}")));
+    let win = Window {
+        offset: size("--offset", &args.offset)?,
+        length: args
+            .length
+            .as_deref()
+            .map(|l| size("--length", l))
+            .transpose()?,
+    };
+    let sel = if let Some(id) = args.shmid {
+        Selector::Shmid(id)
+    } else if let Some(k) = &args.key {
+        Selector::Key(crate::units::parse_key(k).map_err(Error::BadInput)?)
+    } else if let Some(f) = &args.ftok {
+        let (path, proj) = match f.as_slice() {
+            [p, j] => (p, j),
+            _ => return Err(Error::BadInput("--ftok needs PATH and PROJ_ID".into())),
+        };
+        Selector::Ftok {
+            path: path.into(),
+            proj_id: parse_proj_id(proj)?,
+        }
+    } else if let Some(p) = &args.path {
+        Selector::Path(p.clone())
+    } else {
+        let pid = args.pid.ok_or_else(|| {
+            Error::BadInput("give PID ADDR, --shmid, --key, --ftok or --path".into())
+        })?;
+        let addr = args.addr.as_deref().ok_or_else(|| {
+            Error::BadInput(format!(
+                "an address in pid {pid} is needed (hex or SYMBOL[+OFF]; see 'shmtool maps {pid}')"
+            ))
+        })?;
+        Selector::Addr {
+            pid,
+            addr: AddrSpec::parse(addr)?,
+        }
+    };
+    Ok((sel, win))
+}
+
+/// Resolve the target arguments, saying once how the bytes are read when it matters.
+pub fn open_target(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<Target> {
+    let (sel, win) = selector(args)?;
+    let target = attach::resolve(&ctx.sys, &sel, win, &|pid, maps, name| {
+        crate::source::elf::resolve_symbol(&ctx.sys, pid, maps, name)
+    })?;
+    if let Some(n) = &target.note {
+        note(n);
+    }
+    Ok(target)
+}
+
+/// The layout the arguments ask for, parsed.
+pub fn layout(args: &TargetArgs) -> Result<Option<Layout>, Error> {
+    args.layout
+        .as_deref()
+        .map(|spec| Layout::parse(spec).map_err(|e| Error::BadInput(format!("--layout: {e}"))))
+        .transpose()
+}
+
+/// Bytes `count` records of `lay` take in `target`: all of them, or as many as fit. A target
+/// too small for even one record is an error.
+pub fn layout_span(target: &Target, lay: &Layout, count: usize) -> Result<u64, Error> {
+    if target.len < lay.size() as u64 {
+        return Err(Error::BadInput(format!(
+            "{} has {} bytes; the layout needs {}",
+            target.label,
+            target.len,
+            lay.size()
+        )));
+    }
+    Ok(lay.span(count).min(target.len))
+}
+
+/// The error for a read that ended before the range did.
+pub fn short_read(t: &Target, got: u64) -> Error {
+    Error::BadInput(format!(
+        "short read: only {got} of {} bytes of {} could be read (truncated under its mapping?)",
+        t.len, t.label
+    ))
+}
+
 impl Run for DumpArgs {
-    fn run(&self, _ctx: &Ctx, _out: &mut dyn Write) -> anyhow::Result<()> {
-        anyhow::bail!("'dump' is not implemented yet")
+    fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        let lay = layout(&self.target)?;
+        let format = self.format.unwrap_or(DumpFormat::Hex);
+        if format == DumpFormat::Raw && self.output.is_none() && ctx.stdout_tty && !self.force {
+            return Err(Error::BadInput(
+                "refusing to write raw bytes to a terminal (use -o FILE, a pipe, or --force)"
+                    .into(),
+            )
+            .into());
+        }
+        let target = open_target(ctx, &self.target)?;
+        let mut file;
+        let (out, pal): (&mut dyn Write, Palette) = match &self.output {
+            Some(p) => {
+                file = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| {
+                    anyhow::Error::from(e).context(format!("creating {}", p.display()))
+                })?);
+                (&mut file, Palette { on: false })
+            }
+            None => (out, ctx.palette()),
+        };
+        // Pointer hints appear in hex and layout output.
+        let regions = if lay.is_some() || (format == DumpFormat::Hex && !self.json) {
+            PrivateRegions::gather(&ctx.sys, &target.mappers)
+        } else {
+            PrivateRegions::default()
+        };
+        let hint = |v: u64| regions.hint(v);
+        let (want, mut sink): (u64, Box<dyn Sink + '_>) = match (&lay, format, self.json) {
+            (Some(lay), _, json) => {
+                let count = self.target.layout_repeat;
+                let want = layout_span(&target, lay, count)?;
+                let w = LayoutWriter::new(lay, target.base, count, pal, &hint, json);
+                (want, Box::new(w))
+            }
+            (None, _, true) => (target.len, Box::new(JsonRows::new(target.base))),
+            (None, DumpFormat::Hex, false) => {
+                let w = HexWriter::new(target.base, target.len, pal, &hint);
+                (target.len, Box::new(w))
+            }
+            (None, DumpFormat::Text, false) => (
+                target.len,
+                Box::new(TextWriter::new(target.base, target.len)),
+            ),
+            (None, DumpFormat::Raw, false) => (target.len, Box::new(Raw)),
+        };
+        let streamed = reader::stream(&target.reader, want, |_, b| Ok(sink.write(out, b)?))?;
+        sink.finish(out)?;
+        out.flush()?;
+        if streamed.is_short() {
+            return Err(short_read(&target, streamed.got).into());
+        }
+        Ok(())
     }
 }

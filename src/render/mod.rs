@@ -2,12 +2,15 @@
 //! `&mut dyn Write`; never reads the kernel.
 
 pub mod color;
+pub mod hex;
 pub mod key;
+pub mod layout;
 pub mod prometheus;
 pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
+pub mod watch;
 
 use std::io::Write;
 

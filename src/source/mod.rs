@@ -5,6 +5,7 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod devshm;
+pub mod elf;
 pub mod ftok;
 pub mod inventory;
 pub mod maps;

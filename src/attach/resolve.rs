@@ -1,0 +1,553 @@
+//! From what the user typed (a pid and address, a shmid, a key, ftok arguments or a path) to a
+//! resolved [`Target`]: a range of bytes, the least disturbing way to read them, the processes
+//! that map them (for pointer hints), and how to tell that the target has gone.
+
+use super::reader::{Reader, ShmAttachment};
+use crate::error::Error;
+use crate::source::maps::{MapLine, PathKind};
+use crate::source::procs::{ReadError, Scan};
+use crate::source::sysv::ShmRecord;
+use crate::source::Sys;
+use anyhow::Context;
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// An address as typed: hex, or a symbol with an optional offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddrSpec {
+    Hex(u64),
+    Symbol { name: String, plus: u64 },
+}
+
+impl AddrSpec {
+    /// `0x7f…`, bare hex digits, or `SYMBOL[+OFF]` (OFF in decimal or 0x hex).
+    pub fn parse(text: &str) -> Result<AddrSpec, Error> {
+        let t = text.trim();
+        if let Some(a) = crate::units::parse_hex_addr(t) {
+            return Ok(AddrSpec::Hex(a));
+        }
+        let (name, plus) = match t.split_once('+') {
+            Some((n, off)) => {
+                let off = crate::units::parse_size(off).map_err(|_| {
+                    Error::BadInput(format!("invalid offset {off:?} in address {text:?}"))
+                })?;
+                (n.trim(), off)
+            }
+            None => (t, 0),
+        };
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.$@:".contains(c));
+        if !ok {
+            return Err(Error::BadInput(format!(
+                "invalid address {text:?} (expected hex such as 0x7f3a12c00000, or SYMBOL[+OFF])"
+            )));
+        }
+        Ok(AddrSpec::Symbol {
+            name: name.to_string(),
+            plus,
+        })
+    }
+}
+
+/// Which object the user means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Addr { pid: i32, addr: AddrSpec },
+    Shmid(i32),
+    Key(u32),
+    Ftok { path: PathBuf, proj_id: i32 },
+    Path(PathBuf),
+}
+
+/// How watch tells that the target went away.
+#[derive(Debug, Clone)]
+pub enum Liveness {
+    /// The process (identified by pid and start time) must still run.
+    Process { pid: i32, started: Option<i64> },
+    /// The segment must still exist.
+    Sysv { shmid: i32 },
+    /// The path must still name the same file.
+    File { path: PathBuf, dev: u64, ino: u64 },
+}
+
+/// A resolved range of live bytes.
+#[derive(Debug)]
+pub struct Target {
+    /// What to call it in messages.
+    pub label: String,
+    /// The address (pid targets) or object offset of the first byte, for the address column.
+    pub base: u64,
+    pub len: u64,
+    pub reader: Reader,
+    /// Processes that map the object, whose private memory pointers may point into.
+    pub mappers: Vec<i32>,
+    pub liveness: Liveness,
+    /// Something the user should know about how it is read (e.g. that we had to attach).
+    pub note: Option<String>,
+}
+
+/// `--offset` and `--length`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub offset: u64,
+    pub length: Option<u64>,
+}
+
+impl Window {
+    /// Narrow `[0, avail)` to the window; an offset past the end is an error.
+    fn apply(&self, avail: u64, what: &str) -> Result<(u64, u64), Error> {
+        if self.offset >= avail && !(avail == 0 && self.offset == 0) {
+            return Err(Error::BadInput(format!(
+                "offset {:#x} is past the end of {what} ({avail} bytes)",
+                self.offset
+            )));
+        }
+        let rest = avail - self.offset;
+        Ok((self.offset, self.length.map_or(rest, |l| l.min(rest))))
+    }
+}
+
+/// Turns a symbol name in a process (pid, its mappings) into an address.
+pub type SymbolFn<'a> = &'a dyn Fn(i32, &[MapLine], &str) -> anyhow::Result<u64>;
+
+/// Resolve a selector. `symbols` turns a symbol name in a process into an address.
+pub fn resolve(
+    sys: &Sys,
+    sel: &Selector,
+    win: Window,
+    symbols: SymbolFn,
+) -> anyhow::Result<Target> {
+    match sel {
+        Selector::Addr { pid, addr } => resolve_addr(sys, *pid, addr, win, symbols),
+        Selector::Shmid(id) => {
+            let rec = sysv_record(sys, |r| r.shmid == *id as i64)
+                .ok_or(Error::NoSuchShmid(*id as i64))?;
+            resolve_sysv(sys, &rec, win)
+        }
+        Selector::Key(key) => {
+            if *key == 0 {
+                return Err(Error::BadInput(
+                    "key 0x00000000 is IPC_PRIVATE and names no single segment; use --shmid".into(),
+                )
+                .into());
+            }
+            let rec = sysv_record(sys, |r| r.key == *key)
+                .ok_or_else(|| Error::NoSuchKey(crate::model::key_string(*key)))?;
+            resolve_sysv(sys, &rec, win)
+        }
+        Selector::Ftok { path, proj_id } => {
+            let key = ftok(path, *proj_id)?;
+            let rec = sysv_record(sys, |r| r.key == key).ok_or_else(|| {
+                Error::NoSuchKey(format!(
+                    "{} (ftok({}, {proj_id}))",
+                    crate::model::key_string(key),
+                    path.display()
+                ))
+            })?;
+            resolve_sysv(sys, &rec, win)
+        }
+        Selector::Path(p) => resolve_path(sys, p, win),
+    }
+}
+
+/// The System V key glibc's `ftok` makes: the low 8 bits of proj_id, of the device number and
+/// 16 bits of the inode. (A `shmtool key` of its own is coming; the lead will share one.)
+pub fn ftok(path: &Path, proj_id: i32) -> anyhow::Result<u32> {
+    let md = std::fs::metadata(path).with_context(|| format!("ftok: {}", path.display()))?;
+    Ok(ftok_from(md.dev(), md.ino(), proj_id))
+}
+
+fn ftok_from(dev: u64, ino: u64, proj_id: i32) -> u32 {
+    ((proj_id as u32 & 0xff) << 24) | ((dev as u32 & 0xff) << 16) | (ino as u32 & 0xffff)
+}
+
+fn sysv_record(sys: &Sys, f: impl Fn(&ShmRecord) -> bool) -> Option<ShmRecord> {
+    sys.sysv_segments().ok()?.into_iter().find(f)
+}
+
+/// Mappings of a process, with its absence and our lack of rights as clean errors.
+fn maps_or_error(sys: &Sys, pid: i32) -> anyhow::Result<Vec<MapLine>> {
+    match sys.maps_of(pid) {
+        Ok(m) => Ok(m),
+        Err(ReadError::Gone) => Err(Error::NoSuchProcess(pid).into()),
+        Err(ReadError::Denied) => {
+            Err(Error::PermissionDenied(format!("cannot read the mappings of pid {pid}")).into())
+        }
+        Err(ReadError::Other(e)) => Err(e).with_context(|| format!("reading maps of pid {pid}")),
+    }
+}
+
+fn map_files_path(sys: &Sys, pid: i32, m: &MapLine) -> PathBuf {
+    sys.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end))
+}
+
+/// Open the object behind a mapping through `/proc/<pid>/map_files` (root only), checking that
+/// it is the object the maps line names.
+fn open_map_file(sys: &Sys, pid: i32, m: &MapLine) -> Option<File> {
+    let f = open_noatime(&map_files_path(sys, pid, m)).ok()?;
+    let md = f.metadata().ok()?;
+    (md.ino() == m.inode).then_some(f)
+}
+
+/// Open read-only without updating the access time where we may (owner or CAP_FOWNER).
+fn open_noatime(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOATIME)
+        .open(path)
+        .or_else(|_| File::open(path))
+}
+
+/// Whether `process_vm_readv` works on this process (we have ptrace rights).
+fn can_vm_read(pid: i32, addr: u64) -> bool {
+    let r = Reader::Process { pid, addr };
+    let mut b = [0u8; 1];
+    r.read_at(0, &mut b).is_ok_and(|n| n == 1)
+}
+
+fn resolve_addr(
+    sys: &Sys,
+    pid: i32,
+    spec: &AddrSpec,
+    win: Window,
+    symbols: SymbolFn,
+) -> anyhow::Result<Target> {
+    let maps = maps_or_error(sys, pid)?;
+    let addr = match spec {
+        AddrSpec::Hex(a) => *a,
+        AddrSpec::Symbol { name, plus } => symbols(pid, &maps, name)?
+            .checked_add(*plus)
+            .ok_or_else(|| Error::BadInput(format!("{name}+{plus:#x} overflows")))?,
+    };
+    let m = maps
+        .iter()
+        .find(|m| m.start <= addr && addr < m.end)
+        .ok_or_else(|| {
+            Error::BadInput(format!(
+                "{addr:#x} is not inside any mapping of pid {pid} (see 'shmtool maps {pid}')"
+            ))
+        })?;
+    let into = addr - m.start;
+    let (off, len) = Window {
+        offset: into + win.offset,
+        length: win.length,
+    }
+    .apply(m.len(), "the mapping")?;
+    let start = m.start + off;
+    let started = sys.start_time(pid);
+    // Pointer hints are about shared memory: in a process's own private memory, pointers into
+    // its heap are what they should be. A shared object may be mapped by others too, and their
+    // heaps matter as much as this process's.
+    let mut mappers = Vec::new();
+    if m.is_shared() {
+        mappers.push(pid);
+        if m.inode != 0 {
+            if let Ok(scan) = sys.scan_shared() {
+                mappers.extend(same_object_mappers(&scan, m));
+            }
+        }
+        mappers.sort_unstable();
+        mappers.dedup();
+    }
+    // A shared mapping's bytes are its object's: read the object through map_files and leave
+    // the process alone. Private mappings hold their own copies: only the process has them.
+    let reader = match (m.is_shared() && m.inode != 0)
+        .then(|| open_map_file(sys, pid, m))
+        .flatten()
+    {
+        Some(file) => Reader::File {
+            file,
+            offset: m.offset + off,
+            how: "map_files",
+            tail: Some((pid, start)),
+        },
+        None => Reader::Process { pid, addr: start },
+    };
+    if let Reader::Process { .. } = reader {
+        if !can_vm_read(pid, start) && m.perms[0] == b'r' {
+            return Err(Error::PermissionDenied(format!(
+                "cannot read the memory of pid {pid} (process_vm_readv needs ptrace rights)"
+            ))
+            .into());
+        }
+    }
+    Ok(Target {
+        label: format!("pid {pid} at {start:#x}"),
+        base: start,
+        len,
+        reader,
+        mappers,
+        liveness: Liveness::Process { pid, started },
+        note: (m.perms[0] != b'r')
+            .then(|| format!("the mapping at {:#x} is not readable", m.start)),
+    })
+}
+
+/// Pids other than the one at hand that map the same (device, inode) shared.
+fn same_object_mappers<'a>(scan: &'a Scan, m: &'a MapLine) -> impl Iterator<Item = i32> + 'a {
+    scan.procs
+        .iter()
+        .filter(move |p| {
+            p.maps.iter().any(|o| {
+                o.inode == m.inode && o.dev_major == m.dev_major && o.dev_minor == m.dev_minor
+            })
+        })
+        .map(|p| p.pid)
+}
+
+fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Target> {
+    let shmid = rec.shmid as i32;
+    let (off, len) = win.apply(rec.size, "the segment")?;
+    let label = format!("System V segment {shmid}");
+    let scan = sys.scan_shared().unwrap_or_default();
+    let maps: Vec<(i32, &MapLine)> = scan
+        .procs
+        .iter()
+        .filter(|p| scan.same_ipc_ns(p))
+        .flat_map(|p| p.maps.iter().map(move |m| (p.pid, m)))
+        .filter(|(_, m)| {
+            matches!(m.path_kind(), PathKind::Sysv { .. }) && m.inode == rec.shmid as u64
+        })
+        .collect();
+    let mut mappers: Vec<i32> = maps.iter().map(|(p, _)| *p).collect();
+    mappers.dedup();
+    let liveness = Liveness::Sysv { shmid };
+    let target = |reader, note| Target {
+        label: label.clone(),
+        base: off,
+        len,
+        reader,
+        mappers: mappers.clone(),
+        liveness: liveness.clone(),
+        note,
+    };
+    // 1. The segment's own file, through a mapper's map_files: the segment never notices.
+    for (pid, m) in &maps {
+        if let Some(file) = open_map_file(sys, *pid, m) {
+            let reader = Reader::File {
+                file,
+                offset: off,
+                how: "map_files",
+                tail: None,
+            };
+            return Ok(target(reader, None));
+        }
+    }
+    // 2. A mapper's memory, where its mapping covers the range.
+    for (pid, m) in &maps {
+        let covers = m.offset <= off && off + len <= m.offset + m.len();
+        let addr = m.start + (off - m.offset.min(off));
+        if covers && can_vm_read(*pid, addr) {
+            return Ok(target(Reader::Process { pid: *pid, addr }, None));
+        }
+    }
+    // 3. Attach ourselves, read-only: the only way left, and one the segment records.
+    let att = ShmAttachment::attach(shmid, rec.size as usize).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EACCES) {
+            anyhow::Error::from(Error::PermissionDenied(format!(
+                "cannot attach System V segment {shmid} read-only"
+            )))
+        } else {
+            anyhow::Error::from(e).context(format!("shmat({shmid}, SHM_RDONLY)"))
+        }
+    })?;
+    let note = if maps.is_empty() {
+        "no process maps this segment: attached read-only with shmat, which updates its lpid and atime"
+    } else {
+        "could not read through a mapping process: attached read-only with shmat, which updates its lpid and atime"
+    };
+    Ok(target(
+        Reader::Shm { att, offset: off },
+        Some(note.to_string()),
+    ))
+}
+
+/// A path as given, or a bare POSIX name inside /dev/shm.
+fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<PathBuf> {
+    if p.exists() {
+        return Ok(p.to_path_buf());
+    }
+    let bare = p.to_str().map(|s| s.trim_start_matches('/'));
+    if let Some(name) = bare.filter(|n| !n.is_empty() && !n.contains('/')) {
+        let inside = sys.shm_dir.join(name);
+        if inside.exists() {
+            return Ok(inside);
+        }
+    }
+    Err(Error::NoSuchObject(p.display().to_string()).into())
+}
+
+fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
+    let path = find_path(sys, p)?;
+    let file = open_noatime(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            anyhow::Error::from(Error::PermissionDenied(format!(
+                "cannot open {}",
+                path.display()
+            )))
+        } else {
+            anyhow::Error::from(e).context(format!("opening {}", path.display()))
+        }
+    })?;
+    let md = file.metadata()?;
+    if !md.is_file() {
+        return Err(Error::BadInput(format!("{} is not a regular file", path.display())).into());
+    }
+    let (off, len) = win.apply(md.len(), "the file")?;
+    let mut mappers: Vec<i32> = sys
+        .scan_shared()
+        .map(|scan| {
+            scan.procs
+                .iter()
+                .filter(|pr| {
+                    pr.maps.iter().any(|m| {
+                        m.inode == md.ino() && libc::makedev(m.dev_major, m.dev_minor) == md.dev()
+                    })
+                })
+                .map(|pr| pr.pid)
+                .collect()
+        })
+        .unwrap_or_default();
+    mappers.dedup();
+    Ok(Target {
+        label: path.display().to_string(),
+        base: off,
+        len,
+        reader: Reader::File {
+            file,
+            offset: off,
+            how: "pread",
+            tail: None,
+        },
+        mappers,
+        liveness: Liveness::File {
+            path: path.clone(),
+            dev: md.dev(),
+            ino: md.ino(),
+        },
+        note: None,
+    })
+}
+
+impl Liveness {
+    /// Why the target is gone, or None while it is there.
+    pub fn gone(&self, sys: &Sys) -> Option<String> {
+        match self {
+            Liveness::Process { pid, started } => {
+                let now = sys.start_time(*pid);
+                if !running(sys, *pid) || (started.is_some() && now != *started) {
+                    Some(format!("process {pid} exited"))
+                } else {
+                    None
+                }
+            }
+            Liveness::Sysv { shmid } => {
+                let there = sys
+                    .sysv_segments()
+                    .map(|all| all.iter().any(|r| r.shmid == *shmid as i64))
+                    .unwrap_or(true);
+                (!there).then(|| format!("System V segment {shmid} was removed"))
+            }
+            Liveness::File { path, dev, ino } => match std::fs::metadata(path) {
+                Ok(md) if (md.dev(), md.ino()) == (*dev, *ino) => None,
+                _ => Some(format!("{} was removed or replaced", path.display())),
+            },
+        }
+    }
+}
+
+/// Whether a process exists and has not exited (a zombie keeps its /proc entry until reaped).
+fn running(sys: &Sys, pid: i32) -> bool {
+    let Ok(stat) = std::fs::read(sys.pid_path(pid, "stat")) else {
+        return false;
+    };
+    let state = stat
+        .iter()
+        .rposition(|&c| c == b')')
+        .and_then(|i| stat.get(i + 2));
+    !matches!(state, None | Some(b'Z') | Some(b'X') | Some(b'x'))
+}
+
+/// A proj_id as users write it: a number (decimal or 0x hex) or one character.
+pub fn parse_proj_id(text: &str) -> Result<i32, Error> {
+    let t = text.trim();
+    let bad = || {
+        Error::BadInput(format!(
+            "invalid proj_id {text:?} (a number or one character)"
+        ))
+    };
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i32::from_str_radix(h, 16).map_err(|_| bad());
+    }
+    if let Ok(n) = t.parse::<i32>() {
+        return Ok(n);
+    }
+    let mut chars = t.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii() => Ok(c as i32),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ftok_matches_glibc_arithmetic() {
+        // dev 0x801 (8:1), inode 0x12345, proj 'A' = 0x41.
+        assert_eq!(ftok_from(0x801, 0x12345, 0x41), 0x41012345);
+        assert_eq!(ftok_from(0xfe01, 0xabcdef, 0x1ff), 0xff01cdef);
+    }
+
+    #[test]
+    fn ftok_of_a_real_file_matches_libc() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let c = std::ffi::CString::new(f.path().to_str().unwrap()).unwrap();
+        let want = unsafe { libc::ftok(c.as_ptr(), 100) } as u32;
+        assert_eq!(ftok(f.path(), 100).unwrap(), want);
+    }
+
+    #[test]
+    fn addresses_and_symbols_parse() {
+        assert_eq!(AddrSpec::parse("0x10").unwrap(), AddrSpec::Hex(16));
+        assert_eq!(AddrSpec::parse("7f00").unwrap(), AddrSpec::Hex(0x7f00));
+        assert_eq!(
+            AddrSpec::parse("shared_table+0x10").unwrap(),
+            AddrSpec::Symbol {
+                name: "shared_table".into(),
+                plus: 16
+            }
+        );
+        assert!(AddrSpec::parse("a b").is_err());
+        assert!(AddrSpec::parse("x+zz").is_err());
+        assert!(AddrSpec::parse("").is_err());
+    }
+
+    #[test]
+    fn proj_ids() {
+        assert_eq!(parse_proj_id("100").unwrap(), 100);
+        assert_eq!(parse_proj_id("0x41").unwrap(), 0x41);
+        assert_eq!(parse_proj_id("A").unwrap(), 65);
+        assert!(parse_proj_id("AB").is_err());
+    }
+
+    #[test]
+    fn windows_clip_and_refuse() {
+        let w = Window {
+            offset: 10,
+            length: Some(100),
+        };
+        assert_eq!(w.apply(50, "x").unwrap(), (10, 40));
+        assert!(Window {
+            offset: 50,
+            length: None
+        }
+        .apply(50, "x")
+        .is_err());
+        assert_eq!(Window::default().apply(0, "x").unwrap(), (0, 0));
+    }
+}

@@ -1,0 +1,587 @@
+//! `--layout`: C-like field lists decoded with C alignment, e.g.
+//! `id:i32,name:char[20],sex:char` → `id=10 name="hqx" sex='m'`.
+//!
+//! The parser and the decoder are pure functions; [`LayoutWriter`] streams records out of
+//! chunks for `dump`.
+
+use super::color::Palette;
+use super::hex::{HintFn, Sink};
+use serde_json::{json, Value};
+use std::fmt;
+use std::io::{self, Write};
+
+/// The element types a field can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    Bool,
+    Char,
+    Ptr,
+}
+
+impl Scalar {
+    fn parse(s: &str) -> Option<Scalar> {
+        Some(match s {
+            "i8" => Scalar::I8,
+            "i16" => Scalar::I16,
+            "i32" => Scalar::I32,
+            "i64" => Scalar::I64,
+            "u8" => Scalar::U8,
+            "u16" => Scalar::U16,
+            "u32" => Scalar::U32,
+            "u64" => Scalar::U64,
+            "f32" => Scalar::F32,
+            "f64" => Scalar::F64,
+            "bool" => Scalar::Bool,
+            "char" => Scalar::Char,
+            "ptr" => Scalar::Ptr,
+            _ => return None,
+        })
+    }
+
+    /// Size and (natural, x86-64/aarch64 C ABI) alignment.
+    pub fn size(self) -> usize {
+        match self {
+            Scalar::I8 | Scalar::U8 | Scalar::Bool | Scalar::Char => 1,
+            Scalar::I16 | Scalar::U16 => 2,
+            Scalar::I32 | Scalar::U32 | Scalar::F32 => 4,
+            Scalar::I64 | Scalar::U64 | Scalar::F64 | Scalar::Ptr => 8,
+        }
+    }
+}
+
+/// One field: a scalar, or an array of them (`dims` outermost first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub scalar: Scalar,
+    pub dims: Vec<usize>,
+    pub offset: usize,
+}
+
+impl Field {
+    pub fn size(&self) -> usize {
+        self.dims.iter().product::<usize>() * self.scalar.size()
+    }
+}
+
+/// A parsed struct layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub fields: Vec<Field>,
+    /// One past the last field's last byte.
+    end: usize,
+    /// `sizeof`: end rounded up to the struct's alignment (the stride of an array of them).
+    stride: usize,
+}
+
+/// Why a spec did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError(pub String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A struct larger than this is surely a typo.
+const MAX_SIZE: usize = 1 << 30;
+
+fn err(s: String) -> SpecError {
+    SpecError(s)
+}
+
+fn parse_type(ty: &str, field: &str) -> Result<(Scalar, Vec<usize>), SpecError> {
+    let (base, mut rest) = match ty.find('[') {
+        Some(i) => (ty[..i].trim(), ty[i..].trim()),
+        None => (ty.trim(), ""),
+    };
+    let scalar = Scalar::parse(base).ok_or_else(|| {
+        err(format!(
+            "field {field:?}: unknown type {base:?} (i8..i64, u8..u64, f32, f64, bool, char, ptr, T[N])"
+        ))
+    })?;
+    let mut dims = Vec::new();
+    while !rest.is_empty() {
+        let inner = rest
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .ok_or_else(|| err(format!("field {field:?}: malformed array type {ty:?}")))?;
+        let n: usize = inner.0.trim().parse().map_err(|_| {
+            err(format!(
+                "field {field:?}: array length {:?} is not a number",
+                inner.0
+            ))
+        })?;
+        if n == 0 {
+            return Err(err(format!("field {field:?}: array length 0")));
+        }
+        dims.push(n);
+        rest = inner.1.trim();
+    }
+    Ok((scalar, dims))
+}
+
+fn valid_name(n: &str) -> bool {
+    let mut c = n.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+impl Layout {
+    /// Parse `name:type,name:type,…`.
+    pub fn parse(spec: &str) -> Result<Layout, SpecError> {
+        if spec.trim().is_empty() {
+            return Err(err("empty layout (e.g. 'id:i32,name:char[20]')".into()));
+        }
+        let mut fields: Vec<Field> = Vec::new();
+        let mut end = 0usize;
+        let mut align = 1usize;
+        for part in spec.split(',') {
+            let (name, ty) = part
+                .split_once(':')
+                .ok_or_else(|| err(format!("{:?} is not NAME:TYPE", part.trim())))?;
+            let name = name.trim();
+            if !valid_name(name) {
+                return Err(err(format!("invalid field name {name:?}")));
+            }
+            if fields.iter().any(|f| f.name == name) {
+                return Err(err(format!("field {name:?} appears twice")));
+            }
+            let (scalar, dims) = parse_type(ty, name)?;
+            let a = scalar.size();
+            let offset = end.div_ceil(a) * a;
+            let size = dims
+                .iter()
+                .try_fold(a, |acc, &d| acc.checked_mul(d))
+                .filter(|&s| s <= MAX_SIZE)
+                .ok_or_else(|| err(format!("field {name:?} is too large")))?;
+            end = offset + size;
+            if end > MAX_SIZE {
+                return Err(err("layout is too large".into()));
+            }
+            align = align.max(a);
+            fields.push(Field {
+                name: name.to_string(),
+                scalar,
+                dims,
+                offset,
+            });
+        }
+        Ok(Layout {
+            fields,
+            end,
+            stride: end.div_ceil(align) * align,
+        })
+    }
+
+    /// Bytes one record needs (without tail padding).
+    pub fn size(&self) -> usize {
+        self.end
+    }
+
+    /// `sizeof` the struct: the distance between records.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Bytes `count` records need.
+    pub fn span(&self, count: usize) -> u64 {
+        (count.saturating_sub(1) as u64) * self.stride as u64 + self.end as u64
+    }
+
+    /// Decode one record from `bytes` (at least [`Layout::size`] long) found at `addr`.
+    pub fn decode(&self, bytes: &[u8], addr: u64, hint: HintFn) -> Vec<Decoded> {
+        self.fields
+            .iter()
+            .map(|f| {
+                let raw = &bytes[f.offset..f.offset + f.size()];
+                let mut hints = Vec::new();
+                let (text, json) = decode_dims(
+                    f.scalar,
+                    &f.dims,
+                    raw,
+                    addr + f.offset as u64,
+                    hint,
+                    &mut hints,
+                );
+                Decoded {
+                    name: f.name.clone(),
+                    text,
+                    json,
+                    hints,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One decoded field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub name: String,
+    /// As printed: `10`, `"hqx"`, `'m'`, `0x7f…`, `[1, 2]`.
+    pub text: String,
+    pub json: Value,
+    /// Pointer hints found in this field.
+    pub hints: Vec<String>,
+}
+
+fn decode_dims(
+    s: Scalar,
+    dims: &[usize],
+    raw: &[u8],
+    addr: u64,
+    hint: HintFn,
+    hints: &mut Vec<String>,
+) -> (String, Value) {
+    match dims {
+        [] => decode_scalar(s, raw, addr, hint, hints),
+        [_] if s == Scalar::Char => {
+            let c = raw.split(|&b| b == 0).next().unwrap_or_default();
+            (
+                quote(c, '"'),
+                Value::String(crate::source::bytes_to_string(c)),
+            )
+        }
+        [n, rest @ ..] => {
+            let each = raw.len() / n;
+            let (texts, values): (Vec<String>, Vec<Value>) = raw
+                .chunks_exact(each)
+                .enumerate()
+                .map(|(i, r)| decode_dims(s, rest, r, addr + (i * each) as u64, hint, hints))
+                .unzip();
+            (format!("[{}]", texts.join(", ")), Value::Array(values))
+        }
+    }
+}
+
+fn decode_scalar(
+    s: Scalar,
+    raw: &[u8],
+    addr: u64,
+    hint: HintFn,
+    hints: &mut Vec<String>,
+) -> (String, Value) {
+    macro_rules! num {
+        ($t:ty) => {{
+            let v = <$t>::from_ne_bytes(raw.try_into().unwrap_or_default());
+            (v.to_string(), json!(v))
+        }};
+    }
+    let mut check = |v: u64| {
+        if addr.is_multiple_of(8) && v != 0 {
+            if let Some(h) = hint(v) {
+                hints.push(h);
+            }
+        }
+    };
+    match s {
+        Scalar::I8 => num!(i8),
+        Scalar::I16 => num!(i16),
+        Scalar::I32 => num!(i32),
+        Scalar::U8 => num!(u8),
+        Scalar::U16 => num!(u16),
+        Scalar::U32 => num!(u32),
+        Scalar::I64 => {
+            check(u64::from_ne_bytes(raw.try_into().unwrap_or_default()));
+            num!(i64)
+        }
+        Scalar::U64 => {
+            check(u64::from_ne_bytes(raw.try_into().unwrap_or_default()));
+            num!(u64)
+        }
+        Scalar::F32 => num!(f32),
+        Scalar::F64 => num!(f64),
+        Scalar::Bool => match raw[0] {
+            0 => ("false".into(), json!(false)),
+            1 => ("true".into(), json!(true)),
+            v => (format!("invalid({v})"), json!(v)),
+        },
+        Scalar::Char => (
+            quote(&raw[..1], '\''),
+            Value::String(crate::source::bytes_to_string(&raw[..1])),
+        ),
+        Scalar::Ptr => {
+            let v = u64::from_ne_bytes(raw.try_into().unwrap_or_default());
+            check(v);
+            (format!("{v:#x}"), json!(format!("{v:#x}")))
+        }
+    }
+}
+
+/// Bytes as a C literal: printable ASCII as is, everything else escaped.
+pub fn quote(bytes: &[u8], q: char) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push(q);
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b if b as char == q => {
+                s.push('\\');
+                s.push(q);
+            }
+            0 => s.push_str("\\0"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            b'\r' => s.push_str("\\r"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push(q);
+    s
+}
+
+/// `id=10 name="hqx" sex='m'`, with changed fields highlighted when `changed` says so.
+pub fn format_record(fields: &[Decoded], changed: Option<&[bool]>, pal: Palette) -> String {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let v = if changed.is_some_and(|c| c.get(i).copied().unwrap_or(false)) {
+                pal.changed(&f.text)
+            } else {
+                f.text.clone()
+            };
+            format!("{}={v}", f.name)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One record as a JSON value.
+pub fn record_json(index: u64, addr: u64, fields: &[Decoded]) -> Value {
+    let mut obj = serde_json::Map::new();
+    for f in fields {
+        obj.insert(f.name.clone(), f.json.clone());
+    }
+    let hints: Vec<&String> = fields.iter().flat_map(|f| &f.hints).collect();
+    json!({"index": index, "address": format!("{addr:#x}"), "fields": obj, "hints": hints})
+}
+
+/// Streams records out of chunks: text lines, or JSON Lines.
+pub struct LayoutWriter<'a> {
+    layout: &'a Layout,
+    base: u64,
+    pal: Palette,
+    hint: HintFn<'a>,
+    json: bool,
+    /// Show the record index (more than one record).
+    numbered: bool,
+    buf: Vec<u8>,
+    index: u64,
+}
+
+impl<'a> LayoutWriter<'a> {
+    pub fn new(
+        layout: &'a Layout,
+        base: u64,
+        count: usize,
+        pal: Palette,
+        hint: HintFn<'a>,
+        json: bool,
+    ) -> LayoutWriter<'a> {
+        LayoutWriter {
+            layout,
+            base,
+            pal,
+            hint,
+            json,
+            numbered: count > 1,
+            buf: Vec::with_capacity(layout.stride()),
+            index: 0,
+        }
+    }
+
+    fn record(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let addr = self.base + self.index * self.layout.stride() as u64;
+        let fields = self.layout.decode(&self.buf, addr, self.hint);
+        if self.json {
+            serde_json::to_writer(&mut *out, &record_json(self.index, addr, &fields))?;
+            writeln!(out)?;
+        } else {
+            if self.numbered {
+                write!(out, "[{}] ", self.index)?;
+            }
+            writeln!(out, "{}", format_record(&fields, None, self.pal))?;
+            for h in fields
+                .iter()
+                .flat_map(|f| f.hints.iter().map(move |h| (f, h)))
+            {
+                let text = format!("  ^ {}: {}", h.0.name, h.1);
+                writeln!(out, "{}", self.pal.warn(&text))?;
+            }
+        }
+        self.buf.clear();
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn count(&self) -> u64 {
+        self.index
+    }
+}
+
+impl Sink for LayoutWriter<'_> {
+    fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
+        let stride = self.layout.stride();
+        while !bytes.is_empty() {
+            let take = (stride - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == stride {
+                self.record(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decode a last record that lacks only its tail padding.
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.buf.len() >= self.layout.size() {
+            self.buf.resize(self.layout.stride(), 0);
+            self.record(out)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: u64) -> Option<String> {
+        None
+    }
+
+    const OFF: Palette = Palette { on: false };
+
+    #[test]
+    fn c_alignment_like_gcc() {
+        // struct STU { int id; char name[20]; char sex; } → offsets 0, 4, 24; sizeof 28.
+        let l = Layout::parse("id:i32,name:char[20],sex:char").unwrap();
+        let offs: Vec<usize> = l.fields.iter().map(|f| f.offset).collect();
+        assert_eq!(offs, [0, 4, 24]);
+        assert_eq!((l.size(), l.stride()), (25, 28));
+        // struct { char c; double d; short s; } → 0, 8, 16; sizeof 24.
+        let l = Layout::parse("c:char, d:f64, s:i16").unwrap();
+        let offs: Vec<usize> = l.fields.iter().map(|f| f.offset).collect();
+        assert_eq!(offs, [0, 8, 16]);
+        assert_eq!(l.stride(), 24);
+        // Arrays align as their element: { u8 a; u32 b[3]; ptr p; } → 0, 4, 16; sizeof 24.
+        let l = Layout::parse("a:u8,b:u32[3],p:ptr").unwrap();
+        let offs: Vec<usize> = l.fields.iter().map(|f| f.offset).collect();
+        assert_eq!(offs, [0, 4, 16]);
+        assert_eq!(l.stride(), 24);
+        assert_eq!(l.span(3), 72);
+    }
+
+    #[test]
+    fn decodes_the_seed_struct() {
+        let l = Layout::parse("id:i32,name:char[20],sex:char").unwrap();
+        let mut b = vec![0u8; 28];
+        b[..4].copy_from_slice(&10i32.to_ne_bytes());
+        b[4..7].copy_from_slice(b"hqx");
+        b[24] = b'm';
+        let d = l.decode(&b, 0, &none);
+        assert_eq!(format_record(&d, None, OFF), "id=10 name=\"hqx\" sex='m'");
+        let j = record_json(0, 0x1000, &d);
+        assert_eq!(j["fields"]["name"], "hqx");
+        assert_eq!(j["fields"]["id"], 10);
+        assert_eq!(j["address"], "0x1000");
+    }
+
+    #[test]
+    fn every_type_decodes() {
+        let l = Layout::parse("a:i8,b:u16,c:f32,d:f64,e:bool,f:u8[3],g:char[2][3],p:ptr,q:i64")
+            .unwrap();
+        let mut b = vec![0u8; l.stride()];
+        let put = |b: &mut Vec<u8>, name: &str, v: &[u8]| {
+            let f = l.fields.iter().find(|f| f.name == name).unwrap();
+            b[f.offset..f.offset + v.len()].copy_from_slice(v);
+        };
+        put(&mut b, "a", &(-5i8).to_ne_bytes());
+        put(&mut b, "b", &65535u16.to_ne_bytes());
+        put(&mut b, "c", &1.5f32.to_ne_bytes());
+        put(&mut b, "d", &(-0.25f64).to_ne_bytes());
+        put(&mut b, "e", &[1]);
+        put(&mut b, "f", &[1, 2, 3]);
+        put(&mut b, "g", b"ab\0c\x1b\0");
+        put(&mut b, "p", &0xdead_beefu64.to_ne_bytes());
+        put(&mut b, "q", &(-7i64).to_ne_bytes());
+        let text = format_record(&l.decode(&b, 0, &none), None, OFF);
+        assert_eq!(
+            text,
+            "a=-5 b=65535 c=1.5 d=-0.25 e=true f=[1, 2, 3] g=[\"ab\", \"c\\x1b\"] p=0xdeadbeef q=-7"
+        );
+    }
+
+    #[test]
+    fn pointer_fields_get_hints() {
+        let l = Layout::parse("p:ptr").unwrap();
+        let hint = |v: u64| (v == 0x5000).then(|| "pointer into pid 9 [heap]".to_string());
+        let d = l.decode(&0x5000u64.to_ne_bytes(), 0x1000, &hint);
+        assert_eq!(d[0].hints, ["pointer into pid 9 [heap]"]);
+    }
+
+    #[test]
+    fn malformed_specs_are_clear_errors() {
+        for (spec, want) in [
+            ("", "empty layout"),
+            ("id", "is not NAME:TYPE"),
+            ("id:int", "unknown type \"int\""),
+            ("9x:i32", "invalid field name"),
+            ("a:i32,a:i8", "appears twice"),
+            ("a:char[", "malformed array type"),
+            ("a:char[x]", "is not a number"),
+            ("a:char[0]", "array length 0"),
+            ("a:u64[4294967296][4294967296]", "too large"),
+            ("a:i32,", "is not NAME:TYPE"),
+        ] {
+            let e = Layout::parse(spec).unwrap_err().to_string();
+            assert!(e.contains(want), "{spec:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn quotes_escape_controls() {
+        assert_eq!(quote(b"a\"\x1b[31m\\", '"'), "\"a\\\"\\x1b[31m\\\\\"");
+        assert_eq!(quote(b"'", '\''), "'\\''");
+    }
+
+    #[test]
+    fn writer_streams_records_across_chunks() {
+        let l = Layout::parse("id:i32,sex:char").unwrap();
+        let mut data = Vec::new();
+        for i in 0..3i32 {
+            data.extend_from_slice(&i.to_ne_bytes());
+            data.extend_from_slice(b"m\0\0\0");
+        }
+        data.truncate(data.len() - 3);
+        let mut out = Vec::new();
+        let mut w = LayoutWriter::new(&l, 0, 3, OFF, &none, false);
+        for c in data.chunks(5) {
+            w.write(&mut out, c).unwrap();
+        }
+        w.finish(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[0] id=0 sex='m'\n[1] id=1 sex='m'\n[2] id=2 sex='m'\n"
+        );
+    }
+}
