@@ -153,15 +153,14 @@ pub fn resolve(
     }
 }
 
-/// The System V key glibc's `ftok` makes: the low 8 bits of proj_id, of the device number and
-/// 16 bits of the inode. (A `shmtool key` of its own is coming; the lead will share one.)
-pub fn ftok(path: &Path, proj_id: i32) -> anyhow::Result<u32> {
+/// The key `ftok(path, proj_id)` gives (glibc's arithmetic, in `source::ftok`).
+fn ftok(path: &Path, proj_id: i32) -> anyhow::Result<u32> {
     let md = std::fs::metadata(path).with_context(|| format!("ftok: {}", path.display()))?;
-    Ok(ftok_from(md.dev(), md.ino(), proj_id))
-}
-
-fn ftok_from(dev: u64, ino: u64, proj_id: i32) -> u32 {
-    ((proj_id as u32 & 0xff) << 24) | ((dev as u32 & 0xff) << 16) | (ino as u32 & 0xffff)
+    Ok(crate::source::ftok::ftok_key(
+        md.dev(),
+        md.ino(),
+        (proj_id & 0xff) as u8,
+    ))
 }
 
 fn sysv_record(sys: &Sys, f: impl Fn(&ShmRecord) -> bool) -> Option<ShmRecord> {
@@ -471,37 +470,9 @@ fn running(sys: &Sys, pid: i32) -> bool {
     !matches!(state, None | Some(b'Z') | Some(b'X') | Some(b'x'))
 }
 
-/// A proj_id as users write it: a number (decimal or 0x hex) or one character.
-pub fn parse_proj_id(text: &str) -> Result<i32, Error> {
-    let t = text.trim();
-    let bad = || {
-        Error::BadInput(format!(
-            "invalid proj_id {text:?} (a number or one character)"
-        ))
-    };
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        return i32::from_str_radix(h, 16).map_err(|_| bad());
-    }
-    if let Ok(n) = t.parse::<i32>() {
-        return Ok(n);
-    }
-    let mut chars = t.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) if c.is_ascii() => Ok(c as i32),
-        _ => Err(bad()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ftok_matches_glibc_arithmetic() {
-        // dev 0x801 (8:1), inode 0x12345, proj 'A' = 0x41.
-        assert_eq!(ftok_from(0x801, 0x12345, 0x41), 0x41012345);
-        assert_eq!(ftok_from(0xfe01, 0xabcdef, 0x1ff), 0xff01cdef);
-    }
 
     #[test]
     fn ftok_of_a_real_file_matches_libc() {
@@ -525,14 +496,6 @@ mod tests {
         assert!(AddrSpec::parse("a b").is_err());
         assert!(AddrSpec::parse("x+zz").is_err());
         assert!(AddrSpec::parse("").is_err());
-    }
-
-    #[test]
-    fn proj_ids() {
-        assert_eq!(parse_proj_id("100").unwrap(), 100);
-        assert_eq!(parse_proj_id("0x41").unwrap(), 0x41);
-        assert_eq!(parse_proj_id("A").unwrap(), 65);
-        assert!(parse_proj_id("AB").is_err());
     }
 
     #[test]

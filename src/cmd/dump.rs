@@ -3,7 +3,6 @@
 
 use super::{note, Ctx, Run};
 use crate::attach::pointers::PrivateRegions;
-use crate::attach::resolve::parse_proj_id;
 use crate::attach::{self, reader, AddrSpec, Selector, Target, Window};
 use crate::cli::{DumpArgs, DumpFormat, TargetArgs};
 use crate::error::Error;
@@ -36,7 +35,9 @@ pub fn selector(args: &TargetArgs) -> Result<(Selector, Window), Error> {
         };
         Selector::Ftok {
             path: path.into(),
-            proj_id: parse_proj_id(proj)?,
+            proj_id: crate::source::ftok::parse_proj_id(proj)
+                .map_err(Error::BadInput)?
+                .value,
         }
     } else if let Some(p) = &args.path {
         Selector::Path(p.clone())
