@@ -280,6 +280,14 @@ fn ns_option_looks_from_inside_a_namespace() {
     assert_eq!(code, 0, "{err}");
     let one: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(one["id"], ns.shmid);
+    // dump and rm act in that namespace too: its segment by its own id.
+    let sid = ns.shmid.to_string();
+    let (code, out, err) = run(&["--ns", &pid, "dump", "--shmid", &sid, "--length", "16"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("00 00 00 00"), "{out}");
+    let (code, _, err) = run(&["--ns", &pid, "rm", &sid]);
+    assert_eq!(code, 1, "an attached segment must be refused: {err}");
+    assert!(err.contains(&ns.pid.to_string()), "{err}");
     let (code, _, err) = run(&["ls", "--ns", "999999999"]);
     assert_eq!(code, 1);
     assert!(err.starts_with("shmtool: error: "), "{err}");

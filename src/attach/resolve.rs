@@ -366,8 +366,9 @@ fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Targe
 
 /// A path as given, or a bare POSIX name inside /dev/shm.
 fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<PathBuf> {
-    if p.exists() {
-        return Ok(p.to_path_buf());
+    let seen = sys.ns_path(p);
+    if seen.exists() {
+        return Ok(seen);
     }
     let bare = p.to_str().map(|s| s.trim_start_matches('/'));
     if let Some(name) = bare.filter(|n| !n.is_empty() && !n.contains('/')) {

@@ -52,7 +52,8 @@ impl KeyArgs {
     ) -> anyhow::Result<()> {
         let proj = ftok::parse_proj_id(proj).map_err(Error::BadInput)?;
         // ftok stats the path, following symlinks; so do we.
-        let md = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        let md = std::fs::metadata(ctx.sys.ns_path(path))
+            .with_context(|| format!("{}", path.display()))?;
         let key = ftok::ftok_key(md.dev(), md.ino(), proj.bits);
         let inv = inventory::gather(&ctx.sys, Options::default())?;
         report_hidden(&inv);

@@ -9,6 +9,15 @@ use nix::sched::{setns, CloneFlags};
 use std::collections::BTreeMap;
 
 impl Sys {
+    /// A path as the process we look from (`--ns PID`) names it, reached from our side through
+    /// `/proc/PID/root`; relative paths and runs without `--ns` are left alone.
+    pub fn ns_path(&self, p: &std::path::Path) -> std::path::PathBuf {
+        match (&self.ns_root, p.strip_prefix("/")) {
+            (Some(root), Ok(rest)) => root.join(rest),
+            _ => p.to_path_buf(),
+        }
+    }
+
     /// Every IPC namespace that some process is in, with one process in it to enter it by.
     /// Costs one readlink per process, so only `--all-namespaces` asks.
     pub fn ipc_namespaces(&self) -> BTreeMap<u64, i32> {
