@@ -56,12 +56,113 @@ const CASES: &[(&[&str], i32, &str)] = &[
     (&["rm", "--posix", ""], 1, "name"),
     (&["rm", "--stale"], 2, "--yes"),
     (&["limits", "--bogus"], 2, "--bogus"),
+    (&["dump"], 2, "PID"),
+    (&["dump", "1"], 2, "ADDR"),
+    (&["dump", "2147483647", "0x1000"], 1, "2147483647"),
+    (&["dump", "--shmid", "2147483000"], 1, "2147483000"),
+    (&["dump", "--shmid", "1", "--path", "x"], 2, "--path"),
+    (&["dump", "--key", "0xzz"], 1, "0xzz"),
+    (&["dump", "--key", "0"], 1, "IPC_PRIVATE"),
+    (
+        &["dump", "--ftok", "/nonexistent-shmtool", "1"],
+        1,
+        "/nonexistent-shmtool",
+    ),
+    (&["dump", "--ftok", "/", "0"], 1, "proj_id"),
+    (&["dump", "--ftok", "/"], 2, "--ftok"),
+    (
+        &["dump", "--path", "/nonexistent-shmtool"],
+        1,
+        "/nonexistent-shmtool",
+    ),
+    (&["dump", "--path", "/dev/shm"], 1, "regular file"),
+    (
+        &["dump", "--path", "/etc/hostname", "--length", "x"],
+        1,
+        "--length",
+    ),
+    (
+        &["dump", "--path", "/etc/hostname", "--offset", "1G"],
+        1,
+        "offset",
+    ),
+    (
+        &["dump", "--path", "/etc/hostname", "--format", "bogus"],
+        2,
+        "bogus",
+    ),
+    (
+        &["dump", "--path", "/etc/hostname", "--layout", "id:i33"],
+        1,
+        "i33",
+    ),
+    (
+        &["dump", "--path", "/etc/hostname", "--layout", "id:i32,"],
+        1,
+        "layout",
+    ),
+    (
+        &["dump", "--path", "/etc/hostname", "--layout-repeat", "2"],
+        2,
+        "--layout",
+    ),
+    (&["watch"], 2, "PID"),
+    (
+        &["watch", "--path", "/etc/hostname", "--interval", "1ms"],
+        1,
+        "10ms",
+    ),
+    (
+        &["watch", "--path", "/etc/hostname", "--interval", "fast"],
+        1,
+        "fast",
+    ),
+    (
+        &["watch", "--path", "/etc/hostname", "--count", "x"],
+        2,
+        "--count",
+    ),
+    (
+        &["watch", "--shmid", "2147483000", "--count", "1"],
+        1,
+        "2147483000",
+    ),
 ];
 
 #[test]
 fn every_bad_input_is_one_clean_line() {
+    check(
+        CASES
+            .iter()
+            .map(|(a, c, w)| (a.iter().map(|s| s.to_string()).collect(), *c, *w)),
+    );
+}
+
+#[test]
+fn bad_addresses_in_a_live_process() {
+    // Our own process: alive, readable, and with no mapping at 0x10.
+    let me = std::process::id().to_string();
+    check(
+        [
+            (vec!["dump", &me, "0x10"], 1, "not inside any mapping"),
+            (
+                vec!["dump", &me, "no_such_symbol_shmtool"],
+                1,
+                "no_such_symbol_shmtool",
+            ),
+            (vec!["dump", &me, "0xzz+1"], 1, "0xzz"),
+            (vec!["show", &format!("{me}:10")], 1, &me),
+        ]
+        .into_iter()
+        .map(|(a, c, w)| (a.iter().map(|s| s.to_string()).collect(), c, w)),
+    );
+}
+
+fn check<'a>(cases: impl Iterator<Item = (Vec<String>, i32, &'a str)>) {
     let mut failures = Vec::new();
-    for (args, code, word) in CASES {
+    for (args, code, word) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (args, code, word) = (&args, &code, word);
         let (got, out, err) = run(args);
         let problems: Vec<String> = [
             (got != *code).then(|| format!("exit {got}, expected {code}")),
