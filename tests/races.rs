@@ -123,3 +123,73 @@ fn posix_object_unlinked_mid_listing() {
     assert_eq!(hits[0]["kind"], "posix");
     assert_eq!(hits[0]["attachers"][0]["pid"], h.pid);
 }
+
+#[test]
+fn dump_of_a_segment_removed_after_resolving() {
+    let mut seg = SysvSeg::new(8192, 3);
+    let mut h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let id = seg.shmid.to_string();
+    let child = start_paused(
+        &["dump", "--shmid", &id, "--format", "raw"],
+        "dump:resolved",
+    );
+    h.stop();
+    seg.remove();
+    let (code, _, err) = resume(child);
+    assert_clean(code, &err);
+}
+
+#[test]
+fn dump_of_a_file_truncated_after_resolving() {
+    let obj = PosixObj::new(64 * 1024, 4);
+    let _h = Holder::spawn(&[Hold::File(obj.path.clone())]);
+    let child = start_paused(
+        &[
+            "dump",
+            "--path",
+            obj.path.to_str().unwrap(),
+            "--format",
+            "raw",
+        ],
+        "dump:resolved",
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&obj.path)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let (code, _, err) = resume(child);
+    // A short read, reported; never SIGBUS (which would show as no exit code at all).
+    assert!(code == 0 || code == 1, "exit {code}: {err}");
+    assert_clean(code, &err);
+}
+
+#[test]
+fn rm_of_a_segment_that_gains_an_attacher_before_removal() {
+    let seg = SysvSeg::new(4096, 1);
+    let id = seg.shmid.to_string();
+    let child = start_paused(&["rm", &id], "rm:before-remove");
+    let h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
+    let (code, _, err) = resume(child);
+    assert_eq!(code, 1, "an attached segment must not be removed: {err}");
+    assert!(seg.exists(), "removed although attached");
+    let ds = seg.stat().unwrap();
+    assert_eq!(
+        ds.shm_perm.mode as u32 & 0o1000,
+        0,
+        "marked for removal although attached"
+    );
+    drop(h);
+}
+
+#[test]
+fn rm_of_a_segment_already_gone() {
+    let mut seg = SysvSeg::new(4096, 1);
+    let id = seg.shmid.to_string();
+    let child = start_paused(&["rm", &id], "rm:before-remove");
+    seg.remove();
+    let (code, _, err) = resume(child);
+    assert_clean(code, &err);
+    assert_eq!(code, 1, "asked for by id and not removed by us: {err}");
+}

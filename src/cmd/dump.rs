@@ -67,6 +67,7 @@ pub fn open_target(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<Target> {
     if let Some(n) = &target.note {
         note(n);
     }
+    crate::hooks::pause_point("dump:resolved");
     Ok(target)
 }
 

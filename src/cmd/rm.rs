@@ -273,6 +273,7 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
             describe(sys, &t.holders)
         }
     };
+    crate::hooks::pause_point("rm:before-remove");
     let done = match &t.ident {
         Ident::Sysv(id) => remove::remove_sysv(id, allow_attached).map(|now| {
             if now.nattch == 0 {
