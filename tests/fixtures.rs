@@ -65,6 +65,32 @@ impl SysvSeg {
         SysvSeg::with_mode(size, seed, 0o600)
     }
 
+    /// A segment of this size whose pages were never touched (all zero, nothing allocated yet):
+    /// for tests of very large segments.
+    pub fn sparse(size: usize) -> SysvSeg {
+        for attempt in 0..1000u32 {
+            let key = unique_key(attempt);
+            let id = unsafe {
+                libc::shmget(
+                    key as libc::key_t,
+                    size,
+                    libc::IPC_CREAT | libc::IPC_EXCL | 0o600,
+                )
+            };
+            if id >= 0 {
+                return SysvSeg {
+                    shmid: id,
+                    key,
+                    size,
+                    removed: false,
+                };
+            }
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "shmget: {err}");
+        }
+        panic!("no free System V key found");
+    }
+
     /// A new segment with this key (e.g. from ftok), or None when the key is taken.
     pub fn with_key(key: u32, size: usize, seed: u8) -> Option<SysvSeg> {
         SysvSeg::create(key, size, seed, 0o600).ok()

@@ -9,6 +9,7 @@ mod color;
 mod dump;
 mod generated;
 mod hostile;
+mod huge;
 mod key;
 mod limits;
 mod ls;
