@@ -8,6 +8,8 @@ use std::process::Stdio;
 const GIB: usize = 1 << 30;
 
 /// Run shmtool, count the bytes it writes, and return (exit code, bytes, peak RSS in KiB).
+// Reaped with wait4 below rather than Child::wait, to get its resource usage.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str]) -> (i32, u64, i64, String) {
     let mut child = shmtool()
         .args(args)
