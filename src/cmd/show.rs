@@ -137,3 +137,27 @@ mod tests {
         assert!(parse_id("").is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ids_never_panic(s in "\\PC{0,30}") {
+            let _ = parse_id(&s);
+        }
+
+        #[test]
+        fn printed_ids_round_trip(shmid in 0i64..i32::MAX as i64, key in any::<u32>(),
+                                  pid in 1i32..i32::MAX, addr in any::<u64>()) {
+            prop_assert_eq!(parse_id(&shmid.to_string()).unwrap(), Wanted::Shmid(shmid));
+            prop_assert_eq!(parse_id(&crate::model::key_string(key)).unwrap(), Wanted::Key(key));
+            prop_assert_eq!(
+                parse_id(&format!("{pid}:{}", crate::model::hex_addr(addr))).unwrap(),
+                Wanted::At { pid, addr }
+            );
+        }
+    }
+}

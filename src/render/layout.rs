@@ -585,3 +585,59 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: [&str; 13] = [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool", "char", "ptr",
+    ];
+
+    fn arb_field() -> impl Strategy<Value = (String, Vec<usize>)> {
+        (
+            prop::sample::select(TYPES.to_vec()),
+            prop::collection::vec(1usize..6, 0..3),
+        )
+            .prop_map(|(t, dims)| (t.to_string(), dims))
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(spec in "\\PC{0,80}") {
+            let _ = Layout::parse(&spec);
+        }
+
+        #[test]
+        fn valid_specs_get_c_alignment(fields in prop::collection::vec(arb_field(), 1..8),
+                                       bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let spec: Vec<String> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (t, dims))| {
+                    let d: String = dims.iter().map(|n| format!("[{n}]")).collect();
+                    format!("f{i}:{t}{d}")
+                })
+                .collect();
+            let layout = Layout::parse(&spec.join(",")).unwrap();
+            let mut end = 0;
+            let mut max_align = 1;
+            for f in &layout.fields {
+                let a = f.scalar.size();
+                prop_assert_eq!(f.offset % a, 0, "misaligned {}", f.name);
+                prop_assert!(f.offset >= end);
+                prop_assert!(f.offset - end < a, "more padding than alignment needs");
+                end = f.offset + f.size();
+                max_align = max_align.max(a);
+            }
+            prop_assert_eq!(layout.size(), end);
+            prop_assert_eq!(layout.stride() % max_align, 0);
+            prop_assert!(layout.stride() >= layout.size());
+            let mut rec = bytes;
+            rec.resize(layout.size(), 0x5a);
+            let decoded = layout.decode(&rec, 0x1000, &|_| None);
+            prop_assert_eq!(decoded.len(), layout.fields.len());
+        }
+    }
+}

@@ -359,3 +359,35 @@ mod tests {
         assert_eq!(proc.entries, 0);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn proj_id_parser_never_panics(s in "\\PC{0,20}") {
+            let _ = parse_proj_id(&s);
+        }
+
+        #[test]
+        fn proj_ids_round_trip(n in any::<i32>()) {
+            match parse_proj_id(&n.to_string()) {
+                Ok(p) => {
+                    prop_assert_eq!(p.value, n);
+                    prop_assert_eq!(p.bits, (n & 0xff) as u8);
+                }
+                Err(_) => prop_assert_eq!(n & 0xff, 0),
+            }
+        }
+
+        #[test]
+        fn keys_put_each_part_in_its_bits(dev in any::<u64>(), ino in any::<u64>(), p in 1u8..) {
+            let k = ftok_key(dev, ino, p);
+            prop_assert_eq!(k >> 24, p as u32);
+            prop_assert_eq!((k >> 16) & 0xff, (dev & 0xff) as u32);
+            prop_assert_eq!(k & 0xffff, (ino & 0xffff) as u32);
+        }
+    }
+}

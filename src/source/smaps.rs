@@ -376,3 +376,48 @@ Referenced:";
         assert!(!Sys::default().exited(std::process::id() as i32));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn round_trips_printed_blocks(
+            blocks in prop::collection::vec(
+                (any::<u32>(), 1u32..1 << 20, any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>()),
+                1..6,
+            )
+        ) {
+            let mut text = String::new();
+            for (i, (start, len, rss, pss, swap, shared)) in blocks.iter().enumerate() {
+                let s = (*start as u64) << 12;
+                let e = s + ((*len as u64) << 12);
+                text.push_str(&format!(
+                    "{s:x}-{e:x} rw-{} 00000000 00:01 {i}                          /memfd:x{i} (deleted)\n",
+                    if *shared { 's' } else { 'p' }
+                ));
+                text.push_str(&format!("Size:           {:>8} kB\n", (e - s) / 1024));
+                text.push_str(&format!("Rss:            {rss:>8} kB\nPss:            {pss:>8} kB\n"));
+                text.push_str(&format!("Swap:           {swap:>8} kB\nVmFlags: rd wr sh mr mw me ms sd\n"));
+            }
+            let entries = parse(text.as_bytes());
+            prop_assert_eq!(entries.len(), blocks.len());
+            for (e, (start, len, rss, pss, swap, shared)) in entries.iter().zip(&blocks) {
+                prop_assert_eq!(e.map.start, (*start as u64) << 12);
+                prop_assert_eq!(e.figures.size, (*len as u64) << 12);
+                prop_assert_eq!(e.figures.rss, *rss as u64 * 1024);
+                prop_assert_eq!(e.figures.pss, *pss as u64 * 1024);
+                prop_assert_eq!(e.figures.swap, *swap as u64 * 1024);
+                prop_assert_eq!(e.map.is_shared(), *shared);
+                prop_assert_eq!(e.vm_flags.len(), 8);
+            }
+        }
+    }
+}
