@@ -143,3 +143,37 @@ fn mapped_file_names_with_escapes_are_exact() {
         );
     }
 }
+
+#[test]
+fn memory_with_escape_sequences_never_reaches_a_terminal_raw() {
+    let obj = PosixObj::new(64, 0);
+    let mut data = b"title\x1b]0;pwned\x07 \x9b31m\xe2\x80\xaeevil".to_vec();
+    data.resize(64, 0);
+    std::fs::write(&obj.path, &data).unwrap();
+    let exe = env!("CARGO_BIN_EXE_shmtool");
+    let name = &obj.name;
+    for cmd in [
+        format!("{exe} dump --path {name} --color always"),
+        format!("{exe} dump --path {name} --format text --color always"),
+        format!("{exe} dump --path {name} --layout s:char[40] --color always"),
+        format!("{exe} watch --path {name} --count 1 --color always"),
+        format!("{exe} watch --path {name} --count 1 --layout s:char[40]"),
+    ] {
+        let Some(out) = output_if_installed(
+            std::process::Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .env("TERM", "xterm"),
+        ) else {
+            return skip("script(1) is not installed");
+        };
+        let o = &out.stdout;
+        let has = |needle: &[u8]| o.windows(needle.len()).any(|w| w == needle);
+        assert!(!has(b"\x1b]0;"), "{cmd}: title escape reached the terminal");
+        assert!(!has(b"\x07"), "{cmd}: BEL reached the terminal");
+        assert!(!has(b"\x9b"), "{cmd}: C1 CSI reached the terminal");
+        assert!(
+            !has("\u{202e}".as_bytes()),
+            "{cmd}: bidi override reached the terminal"
+        );
+    }
+}

@@ -6,39 +6,75 @@ use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// Every field of a row has the type and shape the contract gives it.
+fn assert_well_formed(r: &Value) {
+    let kinds = ["sysv", "posix", "memfd", "anon", "file", "deleted"];
+    assert!(kinds.contains(&r["kind"].as_str().unwrap()), "{r}");
+    assert!(r["size"].is_u64(), "{r}");
+    assert!(r["stale"].is_boolean(), "{r}");
+    assert_eq!(r["stale"] == true, r["stale_reason"].is_string(), "{r}");
+    assert!(r["status"].is_array(), "{r}");
+    if r["kind"] == "sysv" {
+        assert!(r["id"].is_i64() && r["nattch"].is_u64(), "{r}");
+        assert!(r["key"].as_str().unwrap().starts_with("0x"), "{r}");
+    }
+    for a in r["attachers"].as_array().unwrap() {
+        assert!(a["pid"].as_i64().unwrap() > 0, "{r}");
+        let hex = |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16);
+        assert!(hex(&a["start"]).unwrap() < hex(&a["end"]).unwrap(), "{r}");
+        assert_eq!(a["perms"].as_str().unwrap().len(), 4, "{r}");
+    }
+}
+
 #[test]
 fn processes_exiting_during_scans_are_skipped() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
     let seg = SysvSeg::new(4096, 1);
     let obj = PosixObj::new(4096, 2);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let churn = {
-        let stop = stop.clone();
-        let holds = vec![Hold::Sysv(seg.shmid), Hold::File(obj.path.clone())];
-        std::thread::spawn(move || {
-            let mut made = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                // Each holder maps, reports, and is killed at once when dropped.
-                let h = Holder::spawn(&holds);
-                drop(h);
-                made += 1;
-            }
-            made
+    let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicUsize::new(0));
+    // Several threads each start holders of every kind and end them at once: hundreds of
+    // short-lived processes mapping and unmapping while ls runs.
+    let churners: Vec<_> = (0..3)
+        .map(|t| {
+            let (stop, made) = (stop.clone(), made.clone());
+            let holds = vec![
+                Hold::Sysv(seg.shmid),
+                Hold::File(obj.path.clone()),
+                Hold::Memfd {
+                    name: format!("churn{t}"),
+                    size: 8192,
+                    seed: 1,
+                },
+                Hold::Anon {
+                    size: 8192,
+                    seed: 2,
+                },
+            ];
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let h = Holder::spawn(&holds);
+                    made.fetch_add(h.pids.len(), Ordering::Relaxed);
+                    drop(h);
+                }
+            })
         })
-    };
-    for _ in 0..15 {
+        .collect();
+    let mut runs = 0;
+    while runs < 15 || made.load(Ordering::Relaxed) < 300 {
         let rows = ls_json(&[]);
-        let row = rows
-            .iter()
-            .find(|r| r["id"] == seg.shmid)
-            .expect("segment listed");
-        for a in row["attachers"].as_array().unwrap() {
-            assert!(a["pid"].as_i64().unwrap() > 0);
-            assert!(a["start"].as_str().unwrap().starts_with("0x"));
+        assert!(rows.iter().any(|r| r["id"] == seg.shmid), "segment listed");
+        for r in &rows {
+            assert_well_formed(r);
         }
+        runs += 1;
+        assert!(runs < 2000, "churn never reached 300 processes");
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let made = churn.join().unwrap();
-    assert!(made > 0);
+    stop.store(true, Ordering::Relaxed);
+    for c in churners {
+        c.join().unwrap();
+    }
 }
 
 #[test]
