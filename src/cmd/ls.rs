@@ -99,6 +99,7 @@ impl Run for LsArgs {
             &sys,
             Options {
                 include_readonly_files: self.all,
+                exact_memfds: false,
             },
         )?;
         report_hidden(&inv);

@@ -87,6 +87,7 @@ impl Run for ShowArgs {
             &ctx.sys,
             Options {
                 include_readonly_files: true,
+                exact_memfds: true,
             },
         )?;
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();

@@ -19,6 +19,9 @@ use std::path::Path;
 pub struct Options {
     /// Keep shared file mappings that no process can write (`r--s`: font caches and the like).
     pub include_readonly_files: bool,
+    /// Stat each memfd through `map_files` for its exact size, owner and resident bytes. One
+    /// path lookup per memfd; a listing takes the size from the mappings instead.
+    pub exact_memfds: bool,
 }
 
 /// The gathered state.
@@ -189,7 +192,7 @@ pub fn assemble(
                     let id = (dev_t(m), m.inode);
                     let seg = others
                         .entry(id)
-                        .or_insert_with(|| other_segment(sys, p, m, kind));
+                        .or_insert_with(|| other_segment(sys, opts, p, m, kind));
                     seg.attachers.push(attacher(scan, p, m));
                 }
             }
@@ -284,7 +287,7 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     s
 }
 
-fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segment {
+fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segment {
     let mut seg = match kind {
         PathKind::Memfd { name } => {
             let mut s = mapped_segment(Kind::Memfd, m, &[]);
@@ -308,6 +311,7 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
             .filter(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
             .or_else(|| std::fs::metadata(&link).ok()),
         Kind::Anon => None,
+        Kind::Memfd if !opts.exact_memfds => None,
         _ => std::fs::metadata(&link).ok(),
     };
     if let Some(md) = md.filter(|md| md.ino() == m.inode) {
@@ -320,7 +324,8 @@ fn other_segment(sys: &Sys, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segm
             seg.rss = Some(md.blocks() * 512);
         }
     } else {
-        // Shared anonymous memory has no owner of its own: the process holding it is.
+        // Not stat'ed (shared anonymous memory has no owner of its own; a listed memfd is not
+        // looked up): the process holding it owns it.
         seg.uid = p.uid.or_else(|| sys.proc_uid(p.pid));
     }
     seg
