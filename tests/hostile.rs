@@ -177,3 +177,39 @@ fn memory_with_escape_sequences_never_reaches_a_terminal_raw() {
         );
     }
 }
+
+#[test]
+fn stale_object_with_a_non_utf8_name_is_removed() {
+    if !is_root() {
+        return skip("isolating rm --stale in a new IPC namespace needs root");
+    }
+    // A private directory stands in for /dev/shm and a new IPC namespace has no segments, so
+    // `rm --stale` can touch nothing but what this test made.
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"psm_bad\xff\xfe");
+    let path = dir.path().join(name);
+    std::fs::write(&path, b"leaked").unwrap();
+    let out = std::process::Command::new("unshare")
+        .arg("--ipc")
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .arg("--shm-dir")
+        .arg(dir.path())
+        .args(["rm", "--stale", "--yes"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unshare") {
+        return skip("unshare --ipc was refused here");
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !path.exists(),
+        "the object with a non-UTF-8 name was not removed"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("psm_bad\\xff\\xfe"), "{text}");
+}

@@ -121,11 +121,17 @@ fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
 }
 
 fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
-    let path = PathBuf::from(seg.path.as_deref()?);
+    let dev = inventory::posix_dev(seg)?;
+    let ino = seg.inode?;
+    let mut path = PathBuf::from(seg.path.as_deref()?);
+    if std::fs::symlink_metadata(&path).is_err() {
+        // A name that is not UTF-8 is listed with `\xNN` escapes; find the real one by inode.
+        path = crate::source::devshm::find_by_inode(shm_dir, dev, ino)?;
+    }
     Some(PosixIdentity {
         rel: path.strip_prefix(shm_dir).ok()?.to_path_buf(),
-        dev: inventory::posix_dev(seg)?,
-        ino: seg.inode?,
+        dev,
+        ino,
     })
 }
 

@@ -59,6 +59,16 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<ShmFile>> {
     }
 }
 
+/// The exact path of the file with this device and inode under `dir`: a listed name is kept as
+/// a string (invalid UTF-8 spelled `\xNN`), which cannot always be opened again.
+pub fn find_by_inode(dir: &Path, dev: u64, inode: u64) -> Option<PathBuf> {
+    list(dir)
+        .ok()?
+        .into_iter()
+        .find(|f| (f.dev, f.inode) == (dev, inode))
+        .map(|f| f.path)
+}
+
 fn walk(dir: &Path, depth: usize, out: &mut Vec<ShmFile>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
