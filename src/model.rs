@@ -163,7 +163,8 @@ pub struct Mapping {
     pub dev: String,
     pub inode: u64,
     pub path: Option<String>,
-    /// A shared-memory kind, or `private`, `heap`, `stack`, `anon-private`, `special`, `file-private`.
+    /// A shared-memory kind for shared mappings; for private ones `heap`, `stack`,
+    /// `anon-private`, `file-private`, or `special` (`[vdso]` and the like).
     pub kind: String,
     pub size: u64,
     pub rss: Option<u64>,
