@@ -307,6 +307,8 @@ pub enum Hold {
     Sysv(i32),
     /// Open and mmap this file MAP_SHARED, whole.
     File(PathBuf),
+    /// Open this file read-only and mmap it PROT_READ, MAP_SHARED (as caches are mapped).
+    FileReadOnly(PathBuf),
     /// memfd_create(name), size bytes, filled with pattern(seed), mapped shared.
     Memfd { name: String, size: usize, seed: u8 },
     /// MAP_SHARED|MAP_ANONYMOUS of size bytes, filled with pattern(seed); a forked grandchild
@@ -357,7 +359,8 @@ fn read_exact_raw(fd: i32, buf: &mut [u8]) -> bool {
 /// Prepared (allocated before fork) form of a hold.
 enum Prepared {
     Sysv(i32),
-    File(CString),
+    /// Path, and whether to map it writable.
+    File(CString, bool),
     Memfd(CString, usize, Vec<u8>),
     Anon(usize, Vec<u8>),
 }
@@ -368,9 +371,14 @@ impl Holder {
             .iter()
             .map(|h| match h {
                 Hold::Sysv(id) => Prepared::Sysv(*id),
-                Hold::File(p) => {
-                    Prepared::File(CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
-                }
+                Hold::File(p) => Prepared::File(
+                    CString::new(p.as_os_str().as_encoded_bytes()).unwrap(),
+                    true,
+                ),
+                Hold::FileReadOnly(p) => Prepared::File(
+                    CString::new(p.as_os_str().as_encoded_bytes()).unwrap(),
+                    false,
+                ),
                 Hold::Memfd { name, size, seed } => Prepared::Memfd(
                     CString::new(name.as_str()).unwrap(),
                     *size,
@@ -479,22 +487,20 @@ unsafe fn child_map(p: &Prepared) -> u64 {
                     a as u64
                 }
             }
-            Prepared::File(path) => {
-                let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+            Prepared::File(path, writable) => {
+                let (flags, prot) = if *writable {
+                    (libc::O_RDWR, libc::PROT_READ | libc::PROT_WRITE)
+                } else {
+                    (libc::O_RDONLY, libc::PROT_READ)
+                };
+                let fd = libc::open(path.as_ptr(), flags);
                 if fd < 0 {
                     return u64::MAX;
                 }
                 let mut st: libc::stat = std::mem::zeroed();
                 libc::fstat(fd, &mut st);
                 let len = (st.st_size as usize).max(1);
-                let a = libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    fd,
-                    0,
-                );
+                let a = libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0);
                 libc::close(fd);
                 if a == libc::MAP_FAILED {
                     u64::MAX

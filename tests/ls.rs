@@ -282,3 +282,88 @@ fn pipe_closed_early_is_quiet() {
     assert!(!err.contains("error"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn filters_sorting_and_byte_sizes() {
+    let small = SysvSeg::new(4096, 1);
+    let big = SysvSeg::new(3 * 1024 * 1024, 2);
+    let obj = PosixObj::new(8192, 3);
+    let h = Holder::spawn(&[Hold::Sysv(small.shmid), Hold::File(obj.path.clone())]);
+    let pid = h.pid.to_string();
+
+    // --pid: exactly what that process maps.
+    let rows = ls_json(&["--pid", &pid]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r["id"] == small.shmid));
+    assert!(rows.iter().any(|r| r["path"] == obj.path.to_str().unwrap()));
+
+    // --kind, repeated or comma-separated.
+    for args in [
+        &["--kind", "sysv"][..],
+        &["--kind", "sysv,posix"],
+        &["--kind", "sysv", "--kind", "posix"],
+    ] {
+        let rows = ls_json(args);
+        let kinds: BTreeSet<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+        let want: BTreeSet<&str> = args
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .flat_map(|k| k.split(','))
+            .collect();
+        assert!(kinds.is_subset(&want), "{args:?}: {kinds:?}");
+    }
+
+    // --user by name and by number: only that owner's objects.
+    for user in ["root", "0"] {
+        if !is_root() {
+            break;
+        }
+        let rows = ls_json(&["--user", user, "--kind", "sysv"]);
+        assert!(rows.iter().all(|r| r["uid"] == 0));
+        assert!(rows.iter().any(|r| r["id"] == big.shmid));
+    }
+
+    // --sort size puts bigger first; --reverse flips it.
+    let rows = ls_json(&["--kind", "sysv", "--sort", "size"]);
+    let sizes: Vec<u64> = rows.iter().map(|r| r["size"].as_u64().unwrap()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    let rows = ls_json(&["--kind", "sysv", "--sort", "size", "--reverse"]);
+    let sizes: Vec<u64> = rows.iter().map(|r| r["size"].as_u64().unwrap()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+
+    // Tables: binary units by default, exact bytes with --bytes.
+    let (_, human, _) = run(&["ls", "--kind", "sysv"]);
+    let line = human
+        .lines()
+        .find(|l| l.contains(&big.key_string()))
+        .unwrap();
+    assert!(line.contains("3 MiB"), "{line}");
+    let (_, exact, _) = run(&["ls", "--kind", "sysv", "--bytes"]);
+    let line = exact
+        .lines()
+        .find(|l| l.contains(&big.key_string()))
+        .unwrap();
+    assert!(line.contains("3145728"), "{line}");
+}
+
+#[test]
+fn readonly_file_mappings_only_with_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cache.bin");
+    std::fs::write(&file, pattern(1, 4096)).unwrap();
+    // A read-only shared mapping, as font and locale caches are made.
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    std::fs::set_permissions(&file, perms).unwrap();
+    let h = Holder::spawn(&[Hold::FileReadOnly(file.clone())]);
+    let pid = h.pid.to_string();
+    let f = file.to_str().unwrap();
+    let without = ls_json(&["--pid", &pid]);
+    assert!(!without.iter().any(|r| r["path"] == f), "{without:?}");
+    let with = ls_json(&["--pid", &pid, "--all"]);
+    assert!(
+        with.iter().any(|r| r["path"] == f && r["kind"] == "file"),
+        "{with:?}"
+    );
+}
