@@ -258,3 +258,94 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     }
     t.write(out)
 }
+
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::model::Attacher;
+
+    fn rows() -> Vec<Segment> {
+        let mut sysv = Segment::new(Kind::Sysv);
+        sysv.id = Some(32822);
+        sysv.key = Some("0x6f20d677".into());
+        sysv.size = 65536;
+        sysv.uid = Some(0);
+        sysv.perms = Some("644".into());
+        sysv.nattch = Some(2);
+        sysv.ctime = Some(1_000_000 - 7200);
+        for (pid, comm) in [(4242, "writer"), (4250, "reader")] {
+            sysv.attachers.push(Attacher {
+                pid,
+                comm: comm.into(),
+                start: "0x7f0000000000".into(),
+                end: "0x7f0000010000".into(),
+                perms: "rw-s".into(),
+                offset: 0,
+                other_ipc_ns: pid == 4250,
+            });
+        }
+        let mut dest = Segment::new(Kind::Sysv);
+        dest.id = Some(7);
+        dest.key = Some("0x00000000".into());
+        dest.former_key = Some("0x51570001".into());
+        dest.size = 4096;
+        dest.uid = Some(1000);
+        dest.perms = Some("600".into());
+        dest.nattch = Some(1);
+        dest.status = vec!["dest".into()];
+        let mut posix = Segment::new(Kind::Posix);
+        posix.path = Some("/dev/shm/psm_\u{1b}[31mred".into());
+        posix.size = 1 << 20;
+        posix.uid = Some(1000);
+        posix.perms = Some("600".into());
+        posix.ctime = Some(1_000_000 - 30);
+        posix.stale = true;
+        posix.stale_reason = Some("no process maps it or holds it open".into());
+        vec![sysv, dest, posix]
+    }
+
+    fn render(namespaces: bool, reasons: bool, exact_bytes: bool) -> String {
+        let owner = |u: u32| if u == 0 { "root".into() } else { u.to_string() };
+        let view = View {
+            color: false,
+            exact_bytes,
+            now: 1_000_000,
+            owner: &owner,
+            namespaces,
+            reasons,
+        };
+        let mut out = Vec::new();
+        write_table(&mut out, &rows(), &view).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn ls_table() {
+        insta::assert_snapshot!(render(false, false, false));
+    }
+
+    #[test]
+    fn ls_table_stale_with_bytes() {
+        insta::assert_snapshot!(render(false, true, true));
+    }
+
+    #[test]
+    fn show_page() {
+        let owner = |u: u32| if u == 0 { "root".into() } else { u.to_string() };
+        let view = View {
+            color: false,
+            exact_bytes: false,
+            now: 1_000_000,
+            owner: &owner,
+            namespaces: false,
+            reasons: false,
+        };
+        let mut out = Vec::new();
+        let mut seg = rows().remove(0);
+        seg.atime = None;
+        seg.dtime = None;
+        seg.ctime = None;
+        write_detail(&mut out, &seg, &view).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+}
