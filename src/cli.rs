@@ -197,9 +197,10 @@ pub struct KeyArgs {
 
 /// Which object to read: a process address, or a System V / POSIX object.
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(false).args(["pid", "shmid", "key", "ftok", "path"])))]
 pub struct TargetArgs {
     /// Process whose memory to read.
-    #[arg(required_unless_present_any = ["shmid", "key", "ftok", "path"], requires = "addr")]
+    #[arg(requires = "addr")]
     pub pid: Option<i32>,
     /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
     #[arg(requires = "pid")]
