@@ -25,7 +25,11 @@ const ATTACHERS_SHOWN: usize = 3;
 fn attached_cell(seg: &Segment) -> String {
     let pids = seg.attacher_pids();
     if pids.is_empty() {
-        return "-".into();
+        // The kernel counts attachments we could not see (other users' processes, unprivileged).
+        return match seg.nattch {
+            Some(n) if n > 0 => "(not visible)".into(),
+            _ => "-".into(),
+        };
     }
     let mut parts: Vec<String> = pids
         .iter()
