@@ -354,3 +354,54 @@ fn thirty_thousand_segments_are_all_listed() {
     keys.dedup();
     assert_eq!(keys.len(), 30000);
 }
+
+#[test]
+fn attachers_in_other_namespaces_are_marked() {
+    if !is_root() {
+        return skip("unshare --ipc needs root");
+    }
+    let obj = PosixObj::new(4096, 1);
+    let script = "import mmap,sys\nf=open(sys.argv[1],'r+b')\nm=mmap.mmap(f.fileno(),4096)\nprint('ok',flush=True)\nsys.stdin.read()";
+    let mut child = match Command::new("unshare")
+        .args(["--ipc", "python3", "-c", script])
+        .arg(&obj.path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(_) => return skip("unshare is not available"),
+    };
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.trim() != "ok" {
+        drop(child.stdin.take());
+        let _ = child.wait();
+        return skip("unshare --ipc was refused here");
+    }
+    let pid = child.id() as i64;
+    let rows = ls_json(&["--kind", "posix"]);
+    let row = rows
+        .iter()
+        .find(|r| r["path"] == obj.path.to_str().unwrap())
+        .expect("object listed");
+    let a = row["attachers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["pid"] == pid)
+        .expect("the namespaced process is an attacher");
+    assert_eq!(a["other_ipc_ns"], true);
+    let (_, table, _) = run(&["ls", "--kind", "posix"]);
+    assert!(table.contains(&format!("{pid}(python3)*")), "{table}");
+    assert!(
+        table.contains("* process in another IPC namespace"),
+        "{table}"
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
