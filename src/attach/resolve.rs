@@ -438,7 +438,7 @@ impl Liveness {
         match self {
             Liveness::Process { pid, started } => {
                 let now = sys.start_time(*pid);
-                if !running(sys, *pid) || (started.is_some() && now != *started) {
+                if sys.exited(*pid) || (started.is_some() && now != *started) {
                     Some(format!("process {pid} exited"))
                 } else {
                     None
@@ -457,18 +457,6 @@ impl Liveness {
             },
         }
     }
-}
-
-/// Whether a process exists and has not exited (a zombie keeps its /proc entry until reaped).
-fn running(sys: &Sys, pid: i32) -> bool {
-    let Ok(stat) = std::fs::read(sys.pid_path(pid, "stat")) else {
-        return false;
-    };
-    let state = stat
-        .iter()
-        .rposition(|&c| c == b')')
-        .and_then(|i| stat.get(i + 2));
-    !matches!(state, None | Some(b'Z') | Some(b'X') | Some(b'x'))
 }
 
 #[cfg(test)]

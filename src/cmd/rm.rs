@@ -135,13 +135,6 @@ fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
     })
 }
 
-fn describe(sys: &Sys, pids: &[i32]) -> String {
-    pids.iter()
-        .map(|&p| format!("{p} ({})", sys.comm(p)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The explicit requests, resolved against the inventory; every problem found, not just the first.
 fn resolve_asked(
     args: &RmArgs,
@@ -214,7 +207,7 @@ fn resolve_asked(
                     t.seg.nattch.unwrap_or(0)
                 )
             } else {
-                describe(&ctx.sys, &t.holders)
+                ctx.sys.describe_pids(&t.holders)
             };
             problems.push(format!(
                 "{} is in use by {who} (--force removes it anyway{})",
@@ -276,7 +269,7 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
         if t.holders.is_empty() {
             "processes that cannot be seen from here".to_string()
         } else {
-            describe(sys, &t.holders)
+            sys.describe_pids(&t.holders)
         }
     };
     crate::hooks::pause_point("rm:before-remove");

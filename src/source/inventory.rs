@@ -391,21 +391,13 @@ impl<'a> Lives<'a> {
     }
 }
 
-fn describe_pid(sys: &Sys, pid: i32) -> String {
-    format!("{pid} ({})", sys.comm(pid))
-}
-
 fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
     let sys = lives.sys;
     seg.attachers
         .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
     if rec.is_dest() {
         // The kernel frees it when the last attacher leaves: not a leak, but say who holds it.
-        let holders: Vec<String> = seg
-            .attacher_pids()
-            .iter()
-            .map(|&p| describe_pid(sys, p))
-            .collect();
+        let holders = seg.attacher_pids();
         seg.note = Some(if holders.is_empty() {
             format!(
                 "marked for removal; freed when its {} attacher(s) detach",
@@ -414,7 +406,7 @@ fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
         } else {
             format!(
                 "marked for removal but still held, freed when these detach: {}",
-                holders.join(", ")
+                sys.describe_pids(&holders)
             )
         });
         return;
@@ -467,8 +459,10 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
             .map(|(_, p)| *p)
             .collect();
         if !open_by.is_empty() {
-            let names: Vec<String> = open_by.iter().map(|&p| describe_pid(sys, p)).collect();
-            seg.note = Some(format!("not mapped, but open in {}", names.join(", ")));
+            seg.note = Some(format!(
+                "not mapped, but open in {}",
+                sys.describe_pids(&open_by)
+            ));
             continue;
         }
         seg.stale = true;

@@ -146,6 +146,28 @@ impl Sys {
         inner.parse().ok()
     }
 
+    /// Processes as people read them: `4242 (writer), 4250 (reader)`.
+    pub fn describe_pids(&self, pids: &[i32]) -> String {
+        pids.iter()
+            .map(|&p| format!("{p} ({})", self.comm(p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
+    /// are gone then, so an smaps read that overlapped the exit may have been cut short.
+    pub fn exited(&self, pid: i32) -> bool {
+        let Ok(stat) = std::fs::read(self.pid_path(pid, "stat")) else {
+            return true;
+        };
+        // comm may hold spaces and parentheses: the state follows the last ')'.
+        let state = stat
+            .iter()
+            .rposition(|&c| c == b')')
+            .and_then(|close| stat[close + 1..].iter().find(|c| !c.is_ascii_whitespace()));
+        matches!(state, Some(b'Z' | b'X' | b'x'))
+    }
+
     /// Whether a process exists now.
     pub fn alive(&self, pid: i32) -> bool {
         pid > 0 && self.pid_path(pid, "stat").exists()

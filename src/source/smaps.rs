@@ -184,20 +184,6 @@ impl Sys {
         }
         Ok(entries)
     }
-
-    /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
-    /// are gone then, so an smaps read that overlapped the exit may have been cut short.
-    pub fn exited(&self, pid: i32) -> bool {
-        let Ok(stat) = std::fs::read(self.pid_path(pid, "stat")) else {
-            return true;
-        };
-        // comm may hold spaces and parentheses: the state follows the last ')'.
-        let state = stat
-            .iter()
-            .rposition(|&c| c == b')')
-            .and_then(|close| stat[close + 1..].iter().find(|c| !c.is_ascii_whitespace()));
-        matches!(state, Some(b'Z' | b'X' | b'x'))
-    }
 }
 
 #[cfg(test)]
