@@ -18,6 +18,9 @@ pub enum Error {
     BadInput(String),
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// An object that no longer exists, with what the trace log says became of it.
+    #[error("{0}")]
+    Gone(String),
     #[error("{what} vanished while it was being read")]
     Vanished { what: String },
 }

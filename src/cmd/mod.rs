@@ -2,12 +2,14 @@
 
 pub mod dump;
 pub mod generate;
+pub mod history;
 pub mod key;
 pub mod limits;
 pub mod ls;
 pub mod maps;
 pub mod rm;
 pub mod show;
+pub mod trace;
 pub mod watch;
 
 use crate::cli::Cli;

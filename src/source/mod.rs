@@ -4,6 +4,7 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod bpf;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
@@ -14,6 +15,7 @@ pub mod procs;
 pub mod remove;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
 
 use std::path::{Path, PathBuf};
