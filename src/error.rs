@@ -60,7 +60,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         line.push(')');
     }
     // Messages quote paths and names from the machine: escape them before they reach a terminal.
-    eprintln!("{}", crate::render::sanitize::escape(&line));
+    eprintln!("{}", crate::text::escape(&line));
     ExitCode::from(1)
 }
 
