@@ -41,12 +41,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
+/// Defined beside the code that decides colour, so that `render` need not import the command line.
+pub use crate::render::color::ColorChoice;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -404,10 +400,7 @@ fn usage_error_line(e: &clap::Error) -> String {
         line = "invalid usage".into();
     }
     let line = line.trim_start_matches("error: ");
-    format!(
-        "{} (try 'shmtool --help')",
-        crate::render::sanitize::escape(line)
-    )
+    format!("{} (try 'shmtool --help')", crate::text::escape(line))
 }
 
 #[cfg(test)]

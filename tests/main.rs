@@ -11,6 +11,7 @@ mod generated;
 mod hostile;
 mod huge;
 mod key;
+mod layers;
 mod limits;
 mod ls;
 mod maps;

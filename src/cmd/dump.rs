@@ -96,12 +96,16 @@ pub fn layout_span(target: &Target, lay: &Layout, count: usize) -> Result<u64, E
     Ok(lay.span(count).min(target.len))
 }
 
-/// The error for a read that ended before the range did.
-pub fn short_read(t: &Target, got: u64) -> Error {
-    Error::BadInput(format!(
-        "short read: only {got} of {} bytes of {} could be read (truncated under its mapping?)",
-        t.len, t.label
-    ))
+/// The error for a read that ended before the range did: the target's going, when it went
+/// (a process that exited, a segment removed), else a short read.
+pub fn short_read(ctx: &Ctx, t: &Target, got: u64, wanted: u64) -> Error {
+    t.liveness
+        .gone(&ctx.sys)
+        .unwrap_or_else(|| Error::ShortRead {
+            what: t.label.clone(),
+            got,
+            wanted,
+        })
 }
 
 impl Run for DumpArgs {
@@ -155,7 +159,7 @@ impl Run for DumpArgs {
         sink.finish(out)?;
         out.flush()?;
         if streamed.is_short() {
-            return Err(short_read(&target, streamed.got).into());
+            return Err(short_read(ctx, &target, streamed.got, want).into());
         }
         Ok(())
     }

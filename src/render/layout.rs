@@ -477,7 +477,7 @@ fn decode_dims(
             let c = raw.split(|&b| b == 0).next().unwrap_or_default();
             (
                 quote(c, '"'),
-                Value::String(crate::source::bytes_to_string(c)),
+                Value::String(crate::text::bytes_to_string(c)),
             )
         }
         [n, rest @ ..] => {
@@ -546,7 +546,7 @@ fn decode_scalar(
         },
         Scalar::Char => (
             quote(&raw[..1], '\''),
-            Value::String(crate::source::bytes_to_string(&raw[..1])),
+            Value::String(crate::text::bytes_to_string(&raw[..1])),
         ),
         Scalar::Ptr => {
             let v = u64::from_ne_bytes(raw.try_into().unwrap_or_default());
