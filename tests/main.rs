@@ -12,6 +12,7 @@ mod generated;
 mod hostile;
 mod huge;
 mod key;
+mod layers;
 mod limits;
 mod ls;
 mod maps;
