@@ -101,10 +101,9 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
         sys.exited(pid)
     };
     if cut_short {
-        return Err(Error::Vanished {
-            what: format!("process {pid}"),
-        }
-        .into());
+        return Err(
+            Error::vanished(format!("process {pid}"), "vanished while it was being read").into(),
+        );
     }
     Ok(rows)
 }
