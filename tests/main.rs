@@ -3,6 +3,7 @@
 
 mod fixtures;
 
+mod accounting;
 mod bad_inputs;
 mod cli;
 mod color;

@@ -73,6 +73,9 @@ pub fn open_target(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<Target> {
 
 /// The layout the arguments ask for, parsed.
 pub fn layout(args: &TargetArgs) -> Result<Option<Layout>, Error> {
+    if args.layout_repeat == 0 {
+        return Err(Error::BadInput("--layout-repeat must be at least 1".into()));
+    }
     args.layout
         .as_deref()
         .map(|spec| Layout::parse(spec).map_err(|e| Error::BadInput(format!("--layout: {e}"))))
