@@ -9,6 +9,7 @@ pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
