@@ -12,6 +12,7 @@ mod hostile;
 mod huge;
 mod key;
 mod limits;
+mod locks;
 mod ls;
 mod maps;
 mod programs;

@@ -8,6 +8,7 @@ pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod lockword;
 pub mod maps;
 pub mod ns;
 pub mod procs;
@@ -15,6 +16,7 @@ pub mod remove;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 

@@ -50,7 +50,7 @@ pub enum ReadError {
     Other(std::io::Error),
 }
 
-fn classify_io(e: std::io::Error) -> ReadError {
+pub(crate) fn classify_io(e: std::io::Error) -> ReadError {
     match e.kind() {
         ErrorKind::NotFound => ReadError::Gone,
         ErrorKind::PermissionDenied => ReadError::Denied,
