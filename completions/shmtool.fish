@@ -138,8 +138,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ftok -d 'A Syst
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\'' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"
@@ -150,7 +150,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A System V segment by shmid' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l key -d 'A System V segment by key' -r
@@ -158,8 +158,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ftok -d 'A Sys
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\'' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s n -l interval -d 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s c -l count -d 'Stop after this many refreshes' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -167,7 +167,7 @@ always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l json -d 'Print JSON Lines: one object per refresh that changed something'
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)' -r

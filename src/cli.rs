@@ -41,12 +41,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
+/// Defined beside the code that decides colour, so that `render` need not import the command line.
+pub use crate::render::color::ColorChoice;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -237,10 +233,14 @@ pub struct TargetArgs {
     /// Read at most this many bytes (default: to the end of the mapping or object).
     #[arg(long)]
     pub length: Option<String>,
-    /// Decode as a C struct, e.g. 'id:i32,name:char[20],sex:char'.
+    /// Decode as a C struct, e.g. 'id:i32,name:char[20],sex:char', laid out with C alignment.
+    ///
+    /// Types: i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 (add `be` or `le` for a fixed byte order:
+    /// u32be, i16le), bool, char, ptr; C spellings as on x86-64/aarch64 Linux (int, unsigned
+    /// char, long, double, uint32_t, size_t, `T *`); arrays T[N], T[N][M].
     #[arg(long, value_name = "SPEC")]
     pub layout: Option<String>,
-    /// With --layout: decode this many structs one after another.
+    /// With --layout: decode this many structs one after another (at least 1).
     #[arg(long, value_name = "N", default_value_t = 1, requires = "layout")]
     pub layout_repeat: usize,
 }
@@ -436,10 +436,7 @@ fn usage_error_line(e: &clap::Error) -> String {
         line = "invalid usage".into();
     }
     let line = line.trim_start_matches("error: ");
-    format!(
-        "{} (try 'shmtool --help')",
-        crate::render::sanitize::escape(line)
-    )
+    format!("{} (try 'shmtool --help')", crate::text::escape(line))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod model;
 pub mod render;
 pub mod source;
+pub mod text;
 pub mod units;
 
 use cmd::Run;

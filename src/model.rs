@@ -71,6 +71,14 @@ pub struct Attacher {
     pub other_ipc_ns: bool,
 }
 
+/// A process holding the object through an open file descriptor (mapped or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdHolder {
+    pub pid: i32,
+    pub comm: String,
+    pub fd: i32,
+}
+
 /// One shared-memory object, a row of `ls` and the body of `show`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -91,14 +99,25 @@ pub struct Segment {
     pub atime: Option<i64>,
     /// Last detach (sysv), or null when never.
     pub dtime: Option<i64>,
-    /// Last change: creation or IPC_SET (sysv); modification time for files.
+    /// Last change: creation or IPC_SET (sysv); birth time for files where the filesystem
+    /// keeps one, else modification time (`ctime_source` says which).
     pub ctime: Option<i64>,
+    /// What `ctime` is: `"ipc_ctime"` (System V: creation or last IPC_SET), `"btime"` (statx
+    /// birth time: when the file was made), `"mtime"` (last modification: no birth time kept).
+    #[serde(default)]
+    pub ctime_source: Option<String>,
     pub rss: Option<u64>,
     pub swap: Option<u64>,
     /// Device and inode that identify the object in maps, as `"MAJ:MIN"` and a number.
     pub dev: Option<String>,
     pub inode: Option<u64>,
     pub attachers: Vec<Attacher>,
+    /// Processes holding it through an open fd (memfds and /dev/shm files), mapped or not.
+    #[serde(default)]
+    pub fd_holders: Vec<FdHolder>,
+    /// The containers or services of the processes that map or hold it (from their cgroups).
+    #[serde(default)]
+    pub containers: Vec<String>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
     pub stale: bool,
@@ -127,11 +146,14 @@ impl Segment {
             atime: None,
             dtime: None,
             ctime: None,
+            ctime_source: None,
             rss: None,
             swap: None,
             dev: None,
             inode: None,
             attachers: Vec::new(),
+            fd_holders: Vec::new(),
+            containers: Vec::new(),
             ipc_ns: None,
             stale: false,
             stale_reason: None,
@@ -142,6 +164,19 @@ impl Segment {
     /// Distinct attaching pids, in order.
     pub fn attacher_pids(&self) -> Vec<i32> {
         let mut pids: Vec<i32> = self.attachers.iter().map(|a| a.pid).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Distinct pids that map it or hold it open, in order.
+    pub fn holder_pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .attachers
+            .iter()
+            .map(|a| a.pid)
+            .chain(self.fd_holders.iter().map(|h| h.pid))
+            .collect();
         pids.sort_unstable();
         pids.dedup();
         pids

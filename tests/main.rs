@@ -3,6 +3,7 @@
 
 mod fixtures;
 
+mod accounting;
 mod bad_inputs;
 mod cli;
 mod color;
@@ -11,6 +12,7 @@ mod generated;
 mod hostile;
 mod huge;
 mod key;
+mod layers;
 mod limits;
 mod locks;
 mod ls;

@@ -3,7 +3,7 @@
 
 use crate::fixtures::*;
 use crate::programs::{build, in_pty, Program, STU_WRITER};
-use std::process::Stdio;
+use crate::races::{resume, start_paused};
 
 const STU: &str = "id:i32,name:char[20],sex:char";
 
@@ -107,56 +107,92 @@ fn json_lines_name_time_offset_old_and_new() {
 #[test]
 fn a_target_exiting_mid_watch_ends_it_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((prog, _file)) = writer(dir.path(), Some("10")) else {
+    let Some((prog, _file)) = writer(dir.path(), None) else {
         return;
     };
-    // The writer exits after ~0.5s; --count only bounds the test if watch never notices.
-    let (code, out, err) = run(&[
-        "watch",
-        &prog.pid.to_string(),
-        &format!("{:#x}", prog.addr),
-        "--interval",
-        "50ms",
-        "--count",
-        "400",
-    ]);
+    // Stopped once the first state is shown; the writer ends while it waits.
+    let child = start_paused(
+        &[
+            "watch",
+            &prog.pid.to_string(),
+            &format!("{:#x}", prog.addr),
+            "--interval",
+            "20ms",
+            "--count",
+            "100000",
+        ],
+        "watch:shown",
+    );
+    let pid = prog.pid;
+    drop(prog);
+    let (code, out, err) = resume(child);
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with(&format!("shmtool: error: process {} exited", prog.pid)),
+        err.starts_with(&format!("shmtool: error: process {pid} exited")),
         "{err}"
     );
 }
 
 #[test]
 fn a_segment_removed_mid_watch_ends_it() {
-    let seg = SysvSeg::new(4096, 61);
+    let mut seg = SysvSeg::new(4096, 61);
     let mut h = Holder::spawn(&[Hold::Sysv(seg.shmid)]);
-    let watch = shmtool()
-        .args([
-            "watch",
-            "--shmid",
-            &seg.shmid.to_string(),
-            "--interval",
-            "50ms",
-            "--count",
-            "400",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut seg = seg;
+    let args = [
+        "watch",
+        "--shmid",
+        &seg.shmid.to_string(),
+        "--interval",
+        "20ms",
+        "--count",
+        "100000",
+    ];
+    let child = start_paused(&args, "watch:shown");
     seg.remove();
     h.stop();
-    let out = watch.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, _, err) = resume(child);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains(&format!("System V segment {} was removed", seg.shmid)),
         "{err}"
     );
+}
+
+#[test]
+fn ipcrm_ends_a_watch_even_when_shmtool_is_the_last_attacher() {
+    // Nobody maps it: watch attaches itself, so after IPC_RMID the segment lingers (dest)
+    // for as long as watch holds it, and only IPC_STAT tells that it was removed.
+    let mut seg = SysvSeg::new(4096, 62);
+    let args = [
+        "watch",
+        "--shmid",
+        &seg.shmid.to_string(),
+        "--interval",
+        "20ms",
+        "--count",
+        "100000",
+    ];
+    let child = start_paused(&args, "watch:shown");
+    seg.remove();
+    assert!(
+        seg.exists(),
+        "the segment should linger while watch holds it"
+    );
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // The shmat note, then exactly one error line.
+    let errors: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("shmtool: error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains(&format!("System V segment {} was removed", seg.shmid)),
+        "{err}"
+    );
+    assert!(!seg.exists(), "watch left the removed segment attached");
 }
 
 #[test]
@@ -194,19 +230,9 @@ fn on_a_terminal_colour_never_prints_no_escape_and_ctrl_c_restores_it() {
     let out = in_pty(
         &format!("watch --path {} --interval 20ms --color always", obj.name),
         |script| {
-            let children = format!("/proc/{script}/task/{script}/children");
-            let mut pid = None;
-            for _ in 0..200 {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                pid = std::fs::read_to_string(&children)
-                    .ok()
-                    .and_then(|s| s.split_whitespace().next()?.parse::<i32>().ok());
-                if pid.is_some() {
-                    break;
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            unsafe { libc::kill(pid.expect("shmtool under script"), libc::SIGINT) };
+            let pid = shmtool_under(script);
+            wait_until_it_catches(pid, libc::SIGINT);
+            unsafe { libc::kill(pid, libc::SIGINT) };
         },
     )
     .unwrap();
@@ -216,4 +242,54 @@ fn on_a_terminal_colour_never_prints_no_escape_and_ctrl_c_restores_it() {
         text.trim_end().ends_with("\x1b[?25h\x1b[?1049l"),
         "{text:?}"
     );
+}
+
+/// The shmtool that `script` runs (its only child), once it has started.
+pub fn shmtool_under(script: i32) -> i32 {
+    let children = format!("/proc/{script}/task/{script}/children");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let pid = std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<i32>().ok());
+        // script forks, then the child execs shmtool: wait for the exec.
+        let exe = pid.and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok());
+        if let (Some(p), Some(exe)) = (pid, exe) {
+            if exe.file_name() == Some(std::ffi::OsStr::new("shmtool")) {
+                return p;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "shmtool never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Wait until `pid` has a handler for `sig` (SigCgt in /proc/PID/status): then a signal sent
+/// to it is handled, not fatal.
+pub fn wait_until_it_catches(pid: i32, sig: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let caught = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                let hex = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))?
+                    .trim()
+                    .to_string();
+                u64::from_str_radix(&hex, 16).ok()
+            })
+            .is_some_and(|mask| mask & (1u64 << (sig - 1)) != 0);
+        if caught {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "signal {sig} never caught"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -73,6 +73,9 @@ pub fn open_target(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<Target> {
 
 /// The layout the arguments ask for, parsed.
 pub fn layout(args: &TargetArgs) -> Result<Option<Layout>, Error> {
+    if args.layout_repeat == 0 {
+        return Err(Error::BadInput("--layout-repeat must be at least 1".into()));
+    }
     args.layout
         .as_deref()
         .map(|spec| Layout::parse(spec).map_err(|e| Error::BadInput(format!("--layout: {e}"))))
@@ -93,12 +96,16 @@ pub fn layout_span(target: &Target, lay: &Layout, count: usize) -> Result<u64, E
     Ok(lay.span(count).min(target.len))
 }
 
-/// The error for a read that ended before the range did.
-pub fn short_read(t: &Target, got: u64) -> Error {
-    Error::BadInput(format!(
-        "short read: only {got} of {} bytes of {} could be read (truncated under its mapping?)",
-        t.len, t.label
-    ))
+/// The error for a read that ended before the range did: the target's going, when it went
+/// (a process that exited, a segment removed), else a short read.
+pub fn short_read(ctx: &Ctx, t: &Target, got: u64, wanted: u64) -> Error {
+    t.liveness
+        .gone(&ctx.sys)
+        .unwrap_or_else(|| Error::ShortRead {
+            what: t.label.clone(),
+            got,
+            wanted,
+        })
 }
 
 impl Run for DumpArgs {
@@ -152,7 +159,7 @@ impl Run for DumpArgs {
         sink.finish(out)?;
         out.flush()?;
         if streamed.is_short() {
-            return Err(short_read(&target, streamed.got).into());
+            return Err(short_read(ctx, &target, streamed.got, want).into());
         }
         Ok(())
     }

@@ -39,6 +39,24 @@ pub struct DevShm {
     pub available: u64,
     pub inodes: u64,
     pub inodes_used: u64,
+    /// Objects on this filesystem that `ls` lists (files, deleted files still held open).
+    pub objects: Option<u64>,
+    /// Bytes those objects hold (their allocated blocks).
+    pub explained: Option<u64>,
+    /// Use no listed object explains: files held by processes we could not read, or kept by
+    /// the filesystem itself. 0 (within a page per object) where every holder can be read.
+    pub unexplained: Option<u64>,
+    /// Processes whose fds could not be read (they may hold what is unexplained).
+    pub hidden_procs: Option<u64>,
+}
+
+/// Above this share of its size, /dev/shm is called nearly full.
+pub const FULL_SHARE: f64 = 0.9;
+
+impl DevShm {
+    pub fn nearly_full(&self) -> bool {
+        self.size > 0 && self.used as f64 > self.size as f64 * FULL_SHARE
+    }
 }
 
 fn read_u64(ctx: &Ctx, name: &str) -> Option<u64> {
@@ -69,7 +87,15 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
                 available: s.blocks_available() as u64 * frag,
                 inodes: s.files() as u64,
                 inodes_used: (s.files() as u64).saturating_sub(s.files_free() as u64),
+                objects: None,
+                explained: None,
+                unexplained: None,
+                hidden_procs: None,
             }
+        })
+        .map(|mut d| {
+            account(ctx, &mut d);
+            d
         });
     Ok(Limits {
         shmmax: read_u64(ctx, "shmmax"),
@@ -83,6 +109,33 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
         shm_rmid_forced: read_u64(ctx, "shm_rmid_forced").map(|v| v != 0),
         dev_shm,
     })
+}
+
+/// What of /dev/shm's use the listed objects explain: every file in it and every deleted one
+/// still held open, each counted once by (device, inode), by its allocated blocks.
+fn account(ctx: &Ctx, d: &mut DevShm) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dev) = std::fs::metadata(&ctx.sys.shm_dir).map(|m| m.dev()) else {
+        return;
+    };
+    let Ok(inv) = crate::source::inventory::gather(&ctx.sys, Default::default()) else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut explained = 0u64;
+    for s in &inv.segments {
+        if s.kind == crate::model::Kind::Sysv {
+            continue;
+        }
+        let on_shm = crate::source::inventory::posix_dev(s) == Some(dev);
+        if on_shm && seen.insert(s.inode) {
+            explained += s.rss.unwrap_or(0);
+        }
+    }
+    d.objects = Some(seen.len() as u64);
+    d.explained = Some(explained);
+    d.unexplained = Some(d.used.saturating_sub(explained));
+    d.hidden_procs = Some(inv.hidden_procs as u64);
 }
 
 /// The kernel's defaults for shmmax and shmall are "as good as infinite" (ULONG_MAX less 16 MiB
@@ -161,6 +214,19 @@ pub fn write_table(
             pct(d.used, Some(d.size)),
             "POSIX shared memory filesystem (tmpfs)".into(),
         ]);
+        if let Some(u) = d.unexplained {
+            t.row(&[
+                format!("{} unexplained", d.path),
+                "-".into(),
+                size_cell(u, b),
+                pct(u, Some(d.size)),
+                format!(
+                    "use no listed object explains ({} objects explain {})",
+                    d.objects.unwrap_or(0),
+                    size_cell(d.explained.unwrap_or(0), b)
+                ),
+            ]);
+        }
         t.row(&[
             format!("{} inodes", d.path),
             d.inodes.to_string(),
@@ -170,6 +236,25 @@ pub fn write_table(
         ]);
     }
     t.write(out)?;
+    if let Some(d) = l.dev_shm.as_ref().filter(|d| d.nearly_full()) {
+        writeln!(
+            out,
+            "\n{} is {} full. The largest holders: `shmtool ls --sort rss`.\n\
+             In a container, give it more: Docker `--shm-size=1g` (the default is 64 MiB); \
+             Kubernetes: mount an emptyDir with `medium: Memory` and a `sizeLimit` at /dev/shm.",
+            d.path,
+            pct(d.used, Some(d.size))
+        )?;
+    }
+    if let Some(d) = l.dev_shm.as_ref() {
+        if d.unexplained.unwrap_or(0) > 0 && d.hidden_procs.unwrap_or(0) > 0 {
+            writeln!(
+                out,
+                "\n{} process(es) could not be read: the unexplained use may be files they hold open (run as root).",
+                d.hidden_procs.unwrap_or(0)
+            )?;
+        }
+    }
     if let Some(f) = l.shm_rmid_forced {
         writeln!(
             out,
@@ -219,6 +304,10 @@ mod tests {
                 available: 768 << 20,
                 inodes: 1000,
                 inodes_used: 10,
+                objects: Some(3),
+                explained: Some(255 << 20),
+                unexplained: Some(1 << 20),
+                hidden_procs: Some(0),
             }),
         }
     }

@@ -72,7 +72,7 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
                 .uid
                 .map(|u| users.name(u))
                 .cmp(&b.uid.map(|u| users.name(u))),
-            SortKey::Attachers => b.attacher_pids().len().cmp(&a.attacher_pids().len()),
+            SortKey::Attachers => b.holder_pids().len().cmp(&a.holder_pids().len()),
             SortKey::Age => a.ctime.cmp(&b.ctime),
             SortKey::Path => a.path.cmp(&b.path),
         };
@@ -109,9 +109,7 @@ impl Run for LsArgs {
             .segments
             .into_iter()
             .filter(|s| kinds.is_empty() || kinds.contains(&s.kind))
-            .filter(|s| {
-                self.pid.is_empty() || s.attachers.iter().any(|a| self.pid.contains(&a.pid))
-            })
+            .filter(|s| self.pid.is_empty() || s.holder_pids().iter().any(|p| self.pid.contains(p)))
             .filter(|s| uid.is_none() || s.uid == uid)
             .filter(|s| !self.stale || s.stale)
             .collect();

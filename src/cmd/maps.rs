@@ -93,10 +93,9 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
         sys.exited(pid)
     };
     if cut_short {
-        return Err(Error::Vanished {
-            what: format!("process {pid}"),
-        }
-        .into());
+        return Err(
+            Error::vanished(format!("process {pid}"), "vanished while it was being read").into(),
+        );
     }
     // How /dev/shm is named in maps (with --ns, shm_dir is reached through the target's root).
     let shm_dir = sys.shm_maps_dir.as_os_str().as_bytes();

@@ -147,7 +147,7 @@ impl Watcher<'_> {
             Ok(())
         })?;
         if s.is_short() {
-            return Err(short_read(&self.target, s.got).into());
+            return Err(short_read(self.ctx, &self.target, s.got, self.len).into());
         }
         Ok(())
     }
@@ -172,7 +172,7 @@ impl Watcher<'_> {
             Err(e) => return Err(self.gone_or(e)),
         };
         if s.is_short() {
-            return Err(self.gone_or(short_read(&self.target, s.got).into()));
+            return Err(self.gone_or(short_read(self.ctx, &self.target, s.got, self.len).into()));
         }
         Ok(r)
     }
@@ -180,8 +180,20 @@ impl Watcher<'_> {
     /// The target's disappearance explains an error better than the error itself.
     fn gone_or(&self, e: anyhow::Error) -> anyhow::Error {
         match self.target.liveness.gone(&self.ctx.sys) {
-            Some(why) => anyhow::anyhow!("{why}; stopped watching {}", self.target.label),
+            Some(why) => self.stopped(why),
             None => e,
+        }
+    }
+
+    /// `System V segment 5 was removed; stopped watching System V segment 5`.
+    fn stopped(&self, why: Error) -> anyhow::Error {
+        match why {
+            Error::Vanished { what, how } => Error::vanished(
+                what,
+                format!("{how}; stopped watching {}", self.target.label),
+            )
+            .into(),
+            other => other.into(),
         }
     }
 
@@ -333,6 +345,7 @@ impl Watcher<'_> {
             ..Refresh::default()
         };
         self.emit(out, &initial, 1, 0.0, true)?;
+        crate::hooks::pause_point("watch:shown");
         let start = Instant::now();
         let mut last = start;
         let mut n = 1u64;
@@ -345,10 +358,7 @@ impl Watcher<'_> {
                 std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
             }
             if let Some(why) = self.target.liveness.gone(&self.ctx.sys) {
-                return Err(anyhow::anyhow!(
-                    "{why}; stopped watching {}",
-                    self.target.label
-                ));
+                return Err(self.stopped(why));
             }
             let r = self.refresh()?;
             n += 1;

@@ -2,7 +2,13 @@
 
 use owo_colors::OwoColorize;
 
-use crate::cli::ColorChoice;
+/// `--color`: when to colour standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Decide whether to colour standard output.
 pub fn decide(choice: ColorChoice, stdout_is_tty: bool) -> bool {

@@ -75,7 +75,7 @@ pub fn write(
         (
             "shmtool_object_attachers",
             "Processes attached to a shared-memory object (System V: the kernel's nattch).",
-            |seg| seg.nattch.unwrap_or(seg.attacher_pids().len() as u64),
+            |seg| seg.nattch.unwrap_or(seg.holder_pids().len() as u64),
         ),
         (
             "shmtool_object_stale",

@@ -23,7 +23,7 @@ pub struct View<'a> {
 const ATTACHERS_SHOWN: usize = 3;
 
 fn attached_cell(seg: &Segment) -> String {
-    let pids = seg.attacher_pids();
+    let pids = seg.holder_pids();
     if pids.is_empty() {
         // The kernel counts attachments we could not see (other users' processes, unprivileged).
         return match seg.nattch {
@@ -35,18 +35,24 @@ fn attached_cell(seg: &Segment) -> String {
         .iter()
         .take(ATTACHERS_SHOWN)
         .map(|pid| {
-            let comm = seg
-                .attachers
-                .iter()
-                .find(|a| a.pid == *pid)
+            let mapping = seg.attachers.iter().find(|a| a.pid == *pid);
+            let comm = mapping
                 .map(|a| a.comm.as_str())
+                .or_else(|| {
+                    seg.fd_holders
+                        .iter()
+                        .find(|h| h.pid == *pid)
+                        .map(|h| h.comm.as_str())
+                })
                 .unwrap_or("?");
             // A star marks a process in another IPC namespace than the one listed.
             let other = seg
                 .attachers
                 .iter()
                 .any(|a| a.pid == *pid && a.other_ipc_ns);
-            format!("{pid}({comm}){}", if other { "*" } else { "" })
+            // "[fd]": holds it open without mapping it.
+            let fd_only = if mapping.is_none() { "[fd]" } else { "" };
+            format!("{pid}({comm}){fd_only}{}", if other { "*" } else { "" })
         })
         .collect();
     if pids.len() > ATTACHERS_SHOWN {
@@ -87,7 +93,7 @@ pub fn name_cell(seg: &Segment) -> String {
 fn nattch_cell(seg: &Segment) -> String {
     match seg.nattch {
         Some(n) => n.to_string(),
-        None => seg.attacher_pids().len().to_string(),
+        None => seg.holder_pids().len().to_string(),
     }
 }
 
@@ -102,6 +108,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         ("ID", true),
         ("KEY", false),
         ("SIZE", true),
+        ("RSS", true),
         ("OWNER", false),
         ("PERMS", false),
         ("NATTCH", true),
@@ -128,6 +135,12 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
             (opt(seg.id), Tone::Plain),
             (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
             (size_cell(seg.size, view.exact_bytes), Tone::Plain),
+            (
+                seg.rss
+                    .map(|r| size_cell(r, view.exact_bytes))
+                    .unwrap_or_else(|| "-".into()),
+                Tone::Plain,
+            ),
             (
                 seg.uid.map(view.owner).unwrap_or_else(|| "-".into()),
                 Tone::Plain,
@@ -204,7 +217,13 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("detached", time(seg.dtime));
         add("changed", time(seg.ctime));
     } else if let Some(t) = seg.ctime {
-        add("created", local_time(t));
+        match seg.ctime_source.as_deref() {
+            Some("mtime") => add(
+                "modified",
+                format!("{} (no birth time kept)", local_time(t)),
+            ),
+            _ => add("created", local_time(t)),
+        }
     }
     add("resident", size(seg.rss));
     if seg.swap.is_some() {
@@ -229,6 +248,18 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "{line}")?;
     }
     writeln!(out)?;
+    if !seg.fd_holders.is_empty() {
+        let mut t = TableWriter::new(
+            &[("PID", true), ("COMMAND", false), ("FD", true)],
+            view.color,
+        );
+        for h in &seg.fd_holders {
+            t.row(&[h.pid.to_string(), h.comm.clone(), h.fd.to_string()]);
+        }
+        writeln!(out, "open by:")?;
+        t.write(out)?;
+        writeln!(out)?;
+    }
     if seg.attachers.is_empty() {
         writeln!(out, "no process maps it")?;
         return Ok(());

@@ -3,10 +3,10 @@
 
 use super::devshm::{self, ShmFile};
 use super::maps::{MapLine, PathKind};
-use super::procs::{ProcShared, Scan};
+use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{hex_addr, key_string, Attacher, Kind, Segment};
+use crate::model::{hex_addr, key_string, Attacher, FdHolder, Kind, Segment};
 use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
@@ -49,7 +49,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-sysv");
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
     crate::hooks::pause_point("inventory:after-devshm");
-    let scan = sys.scan_shared()?;
+    let scan = sys.scan(scan_options(opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     Ok(assemble(sys, opts, &[(own, records)], files, &scan))
@@ -58,7 +58,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
-    let scan = sys.scan_shared()?;
+    let scan = sys.scan(scan_options(opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
     for (ns, pid) in sys.ipc_namespaces() {
@@ -75,6 +75,12 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable;
     Ok(inv)
+}
+
+/// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
+/// only an fd holds are rows.
+fn scan_options(_opts: Options) -> ScanOptions {
+    ScanOptions { fds: true }
 }
 
 fn dev_t(m: &MapLine) -> u64 {
@@ -199,11 +205,41 @@ pub fn assemble(
         }
     }
 
+    // Open fds, after every mapping is known: an object nobody maps is a row of its own.
+    for p in &scan.procs {
+        if sys.only_own_ns && !scan.same_ipc_ns(p) {
+            continue;
+        }
+        for f in &p.fds {
+            let st = &f.stat;
+            let id = (st.dev, st.inode);
+            let holder = FdHolder {
+                pid: p.pid,
+                comm: p.comm.clone(),
+                fd: f.fd,
+            };
+            let seg = if let Some(seg) = posix.get_mut(&id) {
+                seg
+            } else {
+                others.entry(id).or_insert_with(|| fd_segment(f))
+            };
+            // What stat of the fd says is exact: a mapped memfd not stat'ed yet takes it.
+            if seg.rss.is_none() && seg.kind != Kind::Sysv {
+                apply_stat(seg, st);
+            }
+            seg.fd_holders.push(holder);
+        }
+    }
+
     let mut segments: Vec<Segment> = Vec::new();
     let lives = Lives::new(sys);
     // With --ns, what only processes of other namespaces map is not part of that view; POSIX
     // objects listed from its /dev/shm are, mapped or not.
-    let in_view = |seg: &Segment| !sys.only_own_ns || seg.attachers.iter().any(|a| !a.other_ipc_ns);
+    let in_view = |seg: &Segment| {
+        !sys.only_own_ns
+            || !seg.fd_holders.is_empty()
+            || seg.attachers.iter().any(|a| !a.other_ipc_ns)
+    };
     posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
@@ -214,7 +250,11 @@ pub fn assemble(
     judge_posix(sys, &mut posix, scan.denied);
     segments.extend(posix);
     for (_, mut seg) in others {
+        if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
+            stat_through_mapping(sys, &mut seg);
+        }
         fill_sizes(&mut seg);
+        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
         let writable = seg.attachers.iter().any(|a| a.perms.as_bytes()[1] == b'w');
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
@@ -252,6 +292,7 @@ fn sysv_segment(r: &ShmRecord) -> Segment {
     s.atime = nonzero(r.atime);
     s.dtime = nonzero(r.dtime);
     s.ctime = nonzero(r.ctime);
+    s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
     s.rss = r.rss;
     s.swap = r.swap;
     s.inode = Some(r.shmid as u64);
@@ -266,7 +307,10 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s.gid = Some(f.gid);
     s.perms = Some(format!("{:o}", f.mode & 0o777));
     s.ctime = Some(f.born);
+    s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
+    // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
+    s.swap = tmpfs_swap();
     s.dev = Some(format!(
         "{:02x}:{:02x}",
         libc::major(f.dev),
@@ -274,6 +318,101 @@ fn posix_segment(f: &ShmFile) -> Segment {
     ));
     s.inode = Some(f.inode);
     s
+}
+
+/// Swapped bytes of a tmpfs or memfd object, where they are known without reading its pages:
+/// with no swap configured, none. (Otherwise its blocks count resident and swapped pages
+/// together and `rss` holds both; splitting them costs a read of the object's page state.)
+pub fn tmpfs_swap() -> Option<u64> {
+    static NO_SWAP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let none = *NO_SWAP.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("SwapTotal:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            })
+            .is_some_and(|kb| kb == 0)
+    });
+    none.then_some(0)
+}
+
+/// Fill a row's size, owner, time and resident bytes from a stat of the object itself.
+fn apply_stat(seg: &mut Segment, st: &FileStat) {
+    seg.size = st.size;
+    if seg.kind != Kind::Anon {
+        seg.uid = Some(st.uid);
+        seg.gid = Some(st.gid);
+        seg.perms = Some(format!("{:o}", st.mode & 0o777));
+    }
+    seg.ctime = Some(st.btime.unwrap_or(st.mtime));
+    seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
+    if matches!(seg.kind, Kind::Memfd | Kind::Anon | Kind::Posix) || seg_on_shm(seg) {
+        seg.rss = Some(st.allocated);
+        seg.swap = tmpfs_swap();
+    }
+}
+
+/// Whether a file row lives on the same device as the shm objects (tmpfs /dev/shm).
+fn seg_on_shm(seg: &Segment) -> bool {
+    seg.kind == Kind::Deleted && seg.note.as_deref() == Some(SHM_NOTE)
+}
+
+const SHM_NOTE: &str = "deleted from /dev/shm but still held";
+
+/// A row for an object only an open fd holds.
+fn fd_segment(f: &OpenFd) -> Segment {
+    let (kind, path) = if f.memfd {
+        let name = f.path.strip_prefix(b"/memfd:").unwrap_or(&f.path);
+        (Kind::Memfd, format!("memfd:{}", bytes_to_string(name)))
+    } else if f.deleted {
+        (Kind::Deleted, bytes_to_string(&f.path))
+    } else {
+        // A /dev/shm file made after the directory was listed.
+        (Kind::Posix, bytes_to_string(&f.path))
+    };
+    let mut s = Segment::new(kind);
+    s.path = Some(path);
+    s.dev = Some(format!(
+        "{:02x}:{:02x}",
+        libc::major(f.stat.dev),
+        libc::minor(f.stat.dev)
+    ));
+    s.inode = Some(f.stat.inode);
+    if kind == Kind::Deleted {
+        s.note = Some(SHM_NOTE.to_string());
+    }
+    apply_stat(&mut s, &f.stat);
+    s
+}
+
+/// Stat a memfd or shared anonymous object through one of its mappings (`map_files`, which
+/// needs CAP_SYS_ADMIN): its blocks are its resident (and swapped) pages, counted once however
+/// many processes map it. Left unknown where we may not look.
+fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
+    for a in &seg.attachers {
+        let (Some(start), Some(end)) = (
+            crate::units::parse_hex_addr(&a.start),
+            crate::units::parse_hex_addr(&a.end),
+        ) else {
+            continue;
+        };
+        let link = sys.pid_path(a.pid, &format!("map_files/{start:x}-{end:x}"));
+        if let Ok(md) = std::fs::metadata(&link) {
+            if Some(md.ino()) == seg.inode {
+                let st = FileStat::from_metadata(&md);
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms.clone());
+                apply_stat(seg, &st);
+                if seg.kind == Kind::Anon {
+                    // The mappings give an anonymous object's size; its inode is kernel-made.
+                    seg.size = size;
+                    (seg.uid, seg.gid, seg.perms) = (uid, gid, perms);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// A row known only from a mapping line.
@@ -315,14 +454,10 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         _ => std::fs::metadata(&link).ok(),
     };
     if let Some(md) = md.filter(|md| md.ino() == m.inode) {
-        seg.size = md.size();
-        seg.uid = Some(md.uid());
-        seg.gid = Some(md.gid());
-        seg.perms = Some(format!("{:o}", md.mode() & 0o777));
-        seg.ctime = Some(md.mtime());
-        if matches!(seg.kind, Kind::Memfd | Kind::Deleted) {
-            seg.rss = Some(md.blocks() * 512);
+        if seg.kind == Kind::Deleted && in_dir(&m.path, sys.shm_maps_dir.as_os_str().as_bytes()) {
+            seg.note = Some(SHM_NOTE.to_string());
         }
+        apply_stat(&mut seg, &FileStat::from_metadata(&md));
     } else {
         // Not stat'ed (shared anonymous memory has no owner of its own; a listed memfd is not
         // looked up): the process holding it owns it.
@@ -438,26 +573,17 @@ fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
     seg.stale_reason = Some(format!("{who}; {when}"));
 }
 
-fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
-    let unmapped: HashSet<(u64, u64)> = segs
-        .iter()
-        .filter(|s| s.attachers.is_empty())
-        .filter_map(|s| Some((posix_dev(s)?, s.inode?)))
-        .collect();
-    let (holders, hidden_fds) = sys.fd_holders(&unmapped);
-    let hidden = hidden_maps.max(hidden_fds);
+fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
     for seg in segs.iter_mut() {
         seg.attachers
             .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
+        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
         if !seg.attachers.is_empty() {
             continue;
         }
-        let id = (posix_dev(seg).unwrap_or(0), seg.inode.unwrap_or(0));
-        let open_by: Vec<i32> = holders
-            .iter()
-            .filter(|(h, _)| *h == id)
-            .map(|(_, p)| *p)
-            .collect();
+        // Holders come from the scan's fd pass (the same walk that read maps).
+        let mut open_by: Vec<i32> = seg.fd_holders.iter().map(|h| h.pid).collect();
+        open_by.dedup();
         if !open_by.is_empty() {
             seg.note = Some(format!(
                 "not mapped, but open in {}",

@@ -77,36 +77,5 @@ impl Sys {
     }
 }
 
-/// Bytes to a string for display and JSON: valid UTF-8 stays as is (control characters
-/// included; renderers escape them), each invalid byte becomes `\xNN`.
-pub fn bytes_to_string(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len());
-    let mut rest = b;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(good).unwrap_or_default());
-                let n = e.error_len().unwrap_or(bad.len()).max(1);
-                for byte in &bad[..n] {
-                    out.push_str(&format!("\\x{byte:02x}"));
-                }
-                rest = &bad[n..];
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn invalid_utf8_is_escaped() {
-        assert_eq!(super::bytes_to_string(b"a\xffb"), "a\\xffb");
-        assert_eq!(super::bytes_to_string("é\n".as_bytes()), "é\n");
-        assert_eq!(super::bytes_to_string(b"\xe2\x82"), "\\xe2\\x82");
-    }
-}
+/// Kept here for callers in `source`; the function lives in the leaf [`crate::text`] module.
+pub use crate::text::bytes_to_string;
