@@ -6,6 +6,7 @@ pub mod hex;
 pub mod key;
 pub mod layout;
 pub mod locks;
+pub mod maps;
 pub mod prometheus;
 pub mod rm;
 pub mod sanitize;

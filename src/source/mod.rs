@@ -9,6 +9,7 @@ pub mod elf;
 pub mod ftok;
 pub mod inventory;
 pub mod lockword;
+pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
