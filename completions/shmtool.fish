@@ -143,12 +143,12 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 'Write to this new file (mode 0600) instead of standard output; see --force' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'

@@ -262,10 +262,12 @@ pub struct DumpArgs {
     /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,
-    /// Write to this file instead of standard output.
+    /// Write to this new file (mode 0600) instead of standard output; see --force.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Allow raw bytes to a terminal.
+    /// Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink,
+    /// or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL,
+    /// O_NOFOLLOW). The object being dumped is never written.
     #[arg(long)]
     pub force: bool,
     /// Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one

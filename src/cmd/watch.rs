@@ -1,12 +1,15 @@
 //! `shmtool watch`: read the target every interval and show what changed — a redrawn screen on a
 //! colour terminal, one line per changing refresh otherwise, JSON Lines with `--json`.
 //!
-//! Memory is the region once (the previous snapshot) plus one chunk: each refresh reads a chunk,
-//! compares it with the snapshot, and copies it over only where it differs.
+//! Memory is bounded whatever the region: up to [`COPY_LIMIT`] it is the region once (the
+//! previous snapshot) plus one chunk, and each refresh reads a chunk, compares it with the
+//! snapshot, and copies it over only where it differs. Above that, watch keeps a copy of the
+//! first [`HEAD`] bytes (what a screen shows) and one 64-bit hash per block of the rest: a
+//! changed block is reported whole, without its old bytes (`"old": null` in JSON).
 
 use super::dump::{layout, layout_span, open_target, short_read};
 use super::{Ctx, Run};
-use crate::attach::{reader, Target};
+use crate::attach::{reader, Target, CHUNK};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Exit};
 use crate::render::hex::{addr_width, ROW};
@@ -21,10 +24,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest interval: below this a watch is a busy loop.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
-/// The most watch holds a copy of without an explicit --length.
+/// The most watch reads each refresh without an explicit --length.
 const MAX_REGION: u64 = 1 << 30;
+/// The largest region kept as a byte-for-byte copy; above it, blocks are hashed.
+pub const COPY_LIMIT: u64 = 256 << 20;
+/// Bytes at the start of a hashed region that are still kept as a copy (for the screen).
+const HEAD: usize = 64 << 10;
 /// Changed bytes kept per refresh for printing; more are counted, not kept.
 const MAX_KEPT: u64 = 1 << 20;
+/// Runs of changes kept per refresh; more are counted, not kept.
+const MAX_RUNS: usize = 1 << 16;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -96,10 +105,31 @@ fn term_rows() -> usize {
     }
 }
 
+/// Keep a change in `r` if the budget allows, else mark the refresh truncated.
+fn keep(r: &mut Refresh, c: Change) {
+    let size = (c.new.len() + c.old.as_ref().map_or(0, Vec::len)) as u64;
+    if r.kept + size <= MAX_KEPT && r.changes.len() < MAX_RUNS {
+        r.kept += size;
+        r.changes.push(c);
+    } else {
+        r.truncated = true;
+    }
+}
+
 /// Compare `new` with `old` (at offset `pos`), record the runs that differ, and update `old`.
-pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) {
+/// Returns the steps taken (blocks and bytes compared, runs recorded): linear in the input,
+/// however many runs there are, which a test pins.
+pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) -> u64 {
+    const SKIP: usize = 64;
+    let mut steps = 0u64;
     let mut i = 0;
     while i < new.len() {
+        steps += 1;
+        // Equal stretches go by a block at a time (memcmp).
+        if i + SKIP <= new.len() && old[i..i + SKIP] == new[i..i + SKIP] {
+            i += SKIP;
+            continue;
+        }
         if old[i] == new[i] {
             i += 1;
             continue;
@@ -107,20 +137,124 @@ pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) {
         let start = i;
         while i < new.len() && old[i] != new[i] {
             i += 1;
+            steps += 1;
         }
         r.changed_bytes += (i - start) as u64;
-        let kept: u64 = r.changes.iter().map(|c| c.new.len() as u64).sum();
-        if kept < MAX_KEPT {
-            r.changes.push(Change {
+        keep(
+            r,
+            Change {
                 offset: pos + start as u64,
-                old: old[start..i].to_vec(),
+                old: Some(old[start..i].to_vec()),
                 new: new[start..i].to_vec(),
-            });
-        } else {
-            r.truncated = true;
-        }
+            },
+        );
     }
     old.copy_from_slice(new);
+    steps
+}
+
+/// A 64-bit hash of a block, four lanes wide so that it runs near memory speed. Not
+/// cryptographic: it only has to notice that a block changed.
+pub fn block_hash(b: &[u8]) -> u64 {
+    const K: [u64; 4] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+        0x85eb_ca77_c2b2_ae63,
+    ];
+    let mut lanes = K;
+    let mut words = b.chunks_exact(32);
+    for w in &mut words {
+        for (l, (lane, k)) in lanes.iter_mut().zip(K).enumerate() {
+            let v = u64::from_le_bytes(w[l * 8..l * 8 + 8].try_into().unwrap_or_default());
+            *lane = (*lane ^ v).wrapping_mul(k).rotate_left(29);
+        }
+    }
+    let mut h = b.len() as u64;
+    for lane in lanes {
+        h = (h ^ lane).wrapping_mul(K[0]).rotate_left(31);
+    }
+    for &x in words.remainder() {
+        h = (h ^ x as u64).wrapping_mul(K[1]);
+    }
+    h ^ (h >> 32)
+}
+
+/// What watch remembers of the region between refreshes (see the module comment).
+struct Snapshot {
+    /// The first bytes (all of them up to [`COPY_LIMIT`]), diffed byte for byte.
+    exact: Vec<u8>,
+    /// Size of a hashed block (a power of two, at most one read chunk); 0 when nothing is
+    /// hashed.
+    block: usize,
+    /// One hash per block after `exact`.
+    hashes: Vec<u64>,
+}
+
+impl Snapshot {
+    fn new(len: u64) -> Snapshot {
+        if len <= COPY_LIMIT {
+            return Snapshot {
+                exact: vec![0; len as usize],
+                block: 0,
+                hashes: Vec::new(),
+            };
+        }
+        // At most 2^21 blocks (16 MiB of hashes), each at least a page.
+        let block = ((len >> 21) as usize)
+            .next_power_of_two()
+            .clamp(4096, CHUNK);
+        // A multiple of the block, so that blocks never straddle a read chunk.
+        let exact = HEAD.max(block);
+        Snapshot {
+            exact: vec![0; exact],
+            block,
+            hashes: vec![0; (len - exact as u64).div_ceil(block as u64) as usize],
+        }
+    }
+
+    /// Take in a chunk read at `pos`; with `r`, record what changed since the last time.
+    fn update(&mut self, pos: u64, bytes: &[u8], mut r: Option<&mut Refresh>) {
+        let split = (self.exact.len() as u64)
+            .saturating_sub(pos)
+            .min(bytes.len() as u64);
+        let (head, rest) = bytes.split_at(split as usize);
+        if !head.is_empty() {
+            let old = &mut self.exact[pos as usize..pos as usize + head.len()];
+            match r.as_deref_mut() {
+                Some(r) if old != head => {
+                    diff_into(old, head, pos, r);
+                }
+                Some(_) => {}
+                None => old.copy_from_slice(head),
+            }
+        }
+        let mut at = pos + split;
+        for b in rest.chunks(self.block.max(1)) {
+            let i = ((at - self.exact.len() as u64) / self.block as u64) as usize;
+            let h = block_hash(b);
+            if let Some(r) = r.as_deref_mut() {
+                if self.hashes[i] != h {
+                    r.changed_bytes += b.len() as u64;
+                    keep(
+                        r,
+                        Change {
+                            offset: at,
+                            old: None,
+                            new: b.to_vec(),
+                        },
+                    );
+                }
+            }
+            self.hashes[i] = h;
+            at += b.len() as u64;
+        }
+    }
+
+    /// The bytes kept as a copy (the whole region unless it is hashed).
+    fn bytes(&self) -> &[u8] {
+        &self.exact
+    }
 }
 
 /// Whether any change touches `[start, end)`.
@@ -133,7 +267,7 @@ struct Watcher<'a> {
     ctx: &'a Ctx,
     target: Target,
     len: u64,
-    snapshot: Vec<u8>,
+    snapshot: Snapshot,
     layout: Option<Layout>,
     mode: Mode,
 }
@@ -143,7 +277,7 @@ impl Watcher<'_> {
     fn first_read(&mut self) -> anyhow::Result<()> {
         let snap = &mut self.snapshot;
         let s = reader::stream(&self.target.reader, self.len, |pos, b| {
-            snap[pos as usize..pos as usize + b.len()].copy_from_slice(b);
+            snap.update(pos, b, None);
             Ok(())
         })?;
         if s.is_short() {
@@ -161,10 +295,7 @@ impl Watcher<'_> {
         };
         let snap = &mut self.snapshot;
         let streamed = reader::stream(&self.target.reader, self.len, |pos, b| {
-            let old = &mut snap[pos as usize..pos as usize + b.len()];
-            if old != b {
-                diff_into(old, b, pos, &mut r);
-            }
+            snap.update(pos, b, Some(&mut r));
             Ok(())
         });
         let s = match streamed {
@@ -207,8 +338,9 @@ impl Watcher<'_> {
     /// Decode record `i` from the snapshot.
     fn decode(&self, l: &Layout, i: usize) -> (u64, Vec<Decoded>) {
         let off = i * l.stride();
-        let end = (off + l.stride()).min(self.snapshot.len());
-        let mut bytes = self.snapshot[off..end].to_vec();
+        let snap = self.snapshot.bytes();
+        let end = (off + l.stride()).min(snap.len());
+        let mut bytes = snap[off..end].to_vec();
         bytes.resize(l.stride(), 0);
         let addr = self.target.base + off as u64;
         (addr, l.decode(&bytes, addr, &|_| None))
@@ -267,9 +399,10 @@ impl Watcher<'_> {
 
     fn draw(&self, out: &mut dyn Write, r: &Refresh, n: u64, rate: f64) -> anyhow::Result<()> {
         let rows = term_rows().saturating_sub(3).max(1);
+        let snap = self.snapshot.bytes();
         let shown = match &self.layout {
-            Some(l) => (rows * l.stride()).min(self.snapshot.len()),
-            None => (rows * ROW).min(self.snapshot.len()),
+            Some(l) => (rows * l.stride()).min(snap.len()),
+            None => (rows * ROW).min(snap.len()),
         };
         let header = format!(
             "{}  {}  refresh {n}  {} changed ({}/s){}",
@@ -277,7 +410,7 @@ impl Watcher<'_> {
             r.clock,
             human_size(r.changed_bytes),
             human_size(rate as u64),
-            if shown < self.snapshot.len() {
+            if (shown as u64) < self.len {
                 format!(
                     "  showing {} of {}",
                     human_size(shown as u64),
@@ -300,7 +433,7 @@ impl Watcher<'_> {
             rows,
             base: self.target.base,
             width: addr_width(self.target.base + self.len),
-            data: &self.snapshot[..shown],
+            data: &snap[..shown],
             changed: &changed,
         };
         match &self.layout {
@@ -403,9 +536,16 @@ impl Run for WatchArgs {
         } else {
             Mode::Lines
         };
+        if lay.is_some() && len > COPY_LIMIT {
+            return Err(Error::BadInput(format!(
+                "--layout decodes at most {} of records in watch; give a smaller --layout-repeat",
+                human_size(COPY_LIMIT)
+            ))
+            .into());
+        }
         let mut w = Watcher {
             ctx,
-            snapshot: vec![0; len as usize],
+            snapshot: Snapshot::new(len),
             target,
             len,
             layout: lay,
@@ -437,12 +577,80 @@ mod tests {
         assert_eq!(r.changed_bytes, 3);
         assert_eq!(r.changes.len(), 2);
         assert_eq!(r.changes[0].offset, 101);
-        assert_eq!(r.changes[1].old, b"ef");
+        assert_eq!(r.changes[1].old.as_deref(), Some(&b"ef"[..]));
         assert_eq!(r.changes[1].new, b"YZ");
         assert!(touched(&r.changes, 104, 106));
         assert!(touched(&r.changes, 100, 102));
         assert!(!touched(&r.changes, 102, 104));
         assert!(!touched(&r.changes, 106, 200));
+    }
+
+    /// Every 16th byte of `n` bytes changed.
+    fn every_16th(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let old = vec![0u8; n];
+        let new: Vec<u8> = (0..n).map(|i| u8::from(i % 16 == 0)).collect();
+        (old, new)
+    }
+
+    #[test]
+    fn a_diff_of_n_runs_does_linear_work_and_keeps_a_bounded_list() {
+        // 64 KiB, 256 KiB, 1 MiB and 16 MiB with every 16th byte changed, fed in read-sized
+        // chunks: the work per byte is the same at every size.
+        let mut per_byte = Vec::new();
+        for n in [64 << 10, 256 << 10, 1 << 20, 16 << 20] {
+            let (mut old, new) = every_16th(n);
+            let mut r = Refresh::default();
+            let mut steps = 0;
+            for (k, (o, c)) in old.chunks_mut(CHUNK).zip(new.chunks(CHUNK)).enumerate() {
+                steps += diff_into(o, c, (k * CHUNK) as u64, &mut r);
+            }
+            assert_eq!(r.changed_bytes, n as u64 / 16);
+            assert!(r.changes.len() <= MAX_RUNS && r.kept <= MAX_KEPT);
+            assert_eq!(r.truncated, n / 16 > MAX_RUNS, "{n}");
+            per_byte.push(steps as f64 / n as f64);
+        }
+        let (lo, hi) = per_byte
+            .iter()
+            .fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        assert!(hi <= 1.5 * lo, "work per byte grows: {per_byte:?}");
+        assert!(hi <= 2.0, "more than two steps a byte: {per_byte:?}");
+    }
+
+    #[test]
+    fn hashed_regions_report_changed_blocks_without_old_bytes() {
+        let len = COPY_LIMIT + (8 << 20);
+        let mut snap = Snapshot::new(len);
+        assert!(snap.block >= 4096 && snap.exact.len() == HEAD);
+        assert!(snap.hashes.len() <= 1 << 21);
+        // Memory is the head and the hashes, not the region.
+        assert!(snap.exact.len() + snap.hashes.len() * 8 < 8 << 20);
+        let chunk = vec![0u8; CHUNK];
+        let mut pos = 0;
+        while pos < len {
+            let n = (len - pos).min(CHUNK as u64) as usize;
+            snap.update(pos, &chunk[..n], None);
+            pos += n as u64;
+        }
+        // One byte changes far into the region, and one in the head.
+        let mut r = Refresh::default();
+        let far = 200u64 << 20;
+        let k = far / CHUNK as u64 * CHUNK as u64;
+        let mut changed = chunk.clone();
+        changed[(far - k) as usize] = 1;
+        snap.update(k, &changed, Some(&mut r));
+        let mut head = chunk.clone();
+        head[10] = 9;
+        snap.update(0, &head, Some(&mut r));
+        assert_eq!(r.changes.len(), 2, "{:?}", r.changes.len());
+        let block = &r.changes[0];
+        assert_eq!(block.old, None);
+        assert_eq!(block.offset, far / snap.block as u64 * snap.block as u64);
+        assert_eq!(block.new.len(), snap.block);
+        assert_eq!(r.changes[1].old.as_deref(), Some(&[0u8][..]));
+        // Unchanged since: nothing to report.
+        let mut r = Refresh::default();
+        snap.update(k, &changed, Some(&mut r));
+        assert!(r.changes.is_empty() && r.changed_bytes == 0);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::io::{self, Write};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub offset: u64,
-    pub old: Vec<u8>,
+    /// The bytes before; None for a block of a region too large to keep a copy of, whose
+    /// change was seen by its hash (`watch` keeps one hash per block there).
+    pub old: Option<Vec<u8>>,
     pub new: Vec<u8>,
 }
 
@@ -28,6 +30,9 @@ pub struct Refresh {
     pub changes: Vec<Change>,
     /// Some changes were left out of `changes`.
     pub truncated: bool,
+    /// Bytes held in `changes` (old and new), kept as they are added so that a refresh with
+    /// many runs stays linear.
+    pub kept: u64,
 }
 
 fn hexs(b: &[u8]) -> String {
@@ -51,12 +56,20 @@ pub fn write_change_line(out: &mut dyn Write, base: u64, r: &Refresh) -> io::Res
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        line.push_str(&format!(
-            " {:#x} {}{more} -> {}{more};",
-            base + c.offset,
-            spaced(&c.old[..n]),
-            spaced(&c.new[..n])
-        ));
+        match &c.old {
+            Some(old) => line.push_str(&format!(
+                " {:#x} {}{more} -> {}{more};",
+                base + c.offset,
+                spaced(&old[..n]),
+                spaced(&c.new[..n])
+            )),
+            None => line.push_str(&format!(
+                " {:#x} block of {} bytes -> {}{more};",
+                base + c.offset,
+                c.new.len(),
+                spaced(&c.new[..n])
+            )),
+        }
     }
     if r.changes.len() > LINE_RUNS || r.truncated {
         line.push_str(" ...");
@@ -87,7 +100,8 @@ pub fn write_record_lines(
 struct JsonChange {
     offset: u64,
     address: String,
-    old: String,
+    /// null for a block seen changed by its hash (regions above watch's copy limit).
+    old: Option<String>,
     new: String,
 }
 
@@ -114,7 +128,7 @@ pub fn write_json(
         .map(|c| JsonChange {
             offset: c.offset,
             address: format!("{:#x}", base + c.offset),
-            old: hexs(&c.old),
+            old: c.old.as_deref().map(hexs),
             new: hexs(&c.new),
         })
         .collect();
@@ -215,16 +229,17 @@ mod tests {
             changes: vec![
                 Change {
                     offset: 4,
-                    old: vec![0x41],
+                    old: Some(vec![0x41]),
                     new: vec![0x42],
                 },
                 Change {
                     offset: 16,
-                    old: vec![0, 1],
+                    old: Some(vec![0, 1]),
                     new: vec![2, 3],
                 },
             ],
             truncated: false,
+            kept: 6,
         }
     }
 
@@ -249,5 +264,27 @@ mod tests {
         assert_eq!(v["changes"][1]["old"], "0001");
         assert_eq!(v["changes"][1]["new"], "0203");
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+    }
+
+    #[test]
+    fn hashed_blocks_have_no_old_bytes() {
+        let mut r = refresh();
+        r.changes = vec![Change {
+            offset: 4096,
+            old: None,
+            new: vec![7; 4096],
+        }];
+        let mut out = Vec::new();
+        write_json(&mut out, 0, &r, &[]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["changes"][0]["old"].is_null());
+        assert_eq!(v["changes"][0]["new"].as_str().unwrap().len(), 8192);
+        let mut out = Vec::new();
+        write_change_line(&mut out, 0, &r).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.contains("0x1000 block of 4096 bytes -> 07 07"),
+            "{line}"
+        );
     }
 }
