@@ -223,3 +223,72 @@ pub fn hex_addr(addr: u64) -> String {
 pub fn key_string(key: u32) -> String {
     format!("0x{key:08x}")
 }
+
+/// The shared object a lock lives in, named as `ls` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockObject {
+    /// An `ls` kind, or `sem` for a System V semaphore set.
+    pub kind: String,
+    /// shmid or semid.
+    pub id: Option<i64>,
+    pub key: Option<String>,
+    pub path: Option<String>,
+}
+
+/// The process and thread holding a lock, as far as the lock word says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockOwner {
+    pub tid: i32,
+    /// The process the thread belongs to, when it is alive.
+    pub pid: Option<i32>,
+    pub comm: Option<String>,
+    pub alive: bool,
+    /// Whether that process maps the object the lock is in (a process that does not may hold a
+    /// reused tid).
+    pub maps_object: Option<bool>,
+}
+
+/// One thread blocked on a lock in shared memory: a row of `locks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockWait {
+    pub pid: i32,
+    pub tid: i32,
+    pub comm: String,
+    /// `futex`, `semop` or `semtimedop`.
+    pub call: String,
+    /// The futex op as futex(2) names it (`FUTEX_WAIT`, …), null for semop.
+    pub op: Option<String>,
+    /// The futex address in the waiter, as `"0x…"`.
+    pub address: Option<String>,
+    pub object: Option<LockObject>,
+    /// Offset of the lock word in the object.
+    pub offset: Option<u64>,
+    /// `mutex`, `semaphore`, `futex` (a word that looks like neither), or `sysv-sem`.
+    pub lock: String,
+    /// The futex word now, as `"0x%08x"`.
+    pub word: Option<String>,
+    /// The value the waiter went to sleep expecting.
+    pub expected: Option<String>,
+    /// glibc mutex type (`normal`, `recursive`, `errorcheck`, `adaptive`).
+    pub mutex_type: Option<String>,
+    pub robust: Option<bool>,
+    pub pshared: Option<bool>,
+    /// Priority inheritance.
+    pub pi: Option<bool>,
+    /// For a robust mutex: the kernel set FUTEX_OWNER_DIED in the word.
+    pub owner_died: Option<bool>,
+    pub owner: Option<LockOwner>,
+    /// System V: semaphore number, the operation waited on, the value now and the last pid.
+    pub sem_num: Option<u16>,
+    pub sem_op: Option<i16>,
+    pub sem_value: Option<i32>,
+    pub sem_last_pid: Option<i32>,
+    /// The struct member holding the lock, from debuginfo.
+    pub member: Option<String>,
+    /// `owner dead (not robust: waits forever)`, `owner alive`, `cycle: A waits on B waits on A`, …
+    pub verdict: String,
+    /// The threads of a wait-for cycle this waiter is part of, starting with itself.
+    pub cycle: Option<Vec<i32>>,
+    /// Anything else worth knowing, one line.
+    pub note: Option<String>,
+}

@@ -15,6 +15,7 @@ mod huge;
 mod key;
 mod layers;
 mod limits;
+mod locks;
 mod ls;
 mod maps;
 mod programs;

@@ -105,12 +105,19 @@ impl Run for ShowArgs {
             .into());
         };
         report_hidden(&inv);
+        let waiters = super::locks::waiters_on(&ctx.sys, &inv, seg);
         if self.out.json {
-            return crate::render::write_json(out, seg);
+            // An `ls` row, plus the threads blocked on locks in it.
+            let mut row = serde_json::to_value(seg)?;
+            if let Some(fields) = row.as_object_mut() {
+                fields.insert("waiters".into(), serde_json::to_value(&waiters)?);
+            }
+            return crate::render::write_json(out, &row);
         }
         super::with_view(ctx, self.out.bytes, |view| {
             segments::write_detail(out, seg, view)
         })?;
+        crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod lockword;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
@@ -17,6 +18,7 @@ pub mod remove;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 
