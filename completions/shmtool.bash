@@ -410,7 +410,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +421,7 @@ _shmtool() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted sem msg mqueue" -- "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -430,6 +430,10 @@ _shmtool() {
                     ;;
                 --user)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ipc)
+                    COMPREPLY=($(compgen -W "shm all" -- "${cur}"))
                     return 0
                     ;;
                 --sort)

@@ -49,9 +49,14 @@ posix\t''
 memfd\t''
 anon\t''
 file\t''
-deleted\t''"
+deleted\t''
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
+all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l sort -d 'Sort by this column' -r -f -a "kind\t''
 id\t''
 key\t''
@@ -71,7 +76,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only ob
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
@@ -81,9 +86,14 @@ posix\t''
 memfd\t''
 anon\t''
 file\t''
-deleted\t''"
+deleted\t''
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
+all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l sort -d 'Sort by this column' -r -f -a "kind\t''
 id\t''
 key\t''
@@ -103,7 +113,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only 
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''

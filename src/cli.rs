@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
     pub shm_dir: PathBuf,
 
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    #[arg(long, default_value = "/dev/mqueue", global = true, hide = true)]
+    pub mqueue_dir: PathBuf,
+
     /// Look from inside the IPC namespace (and at the /dev/shm) of this process, as
     /// `nsenter -t PID -i -m` would: a container's segments, by the ids it knows them by.
     #[arg(long, value_name = "PID", global = true)]
@@ -108,6 +112,21 @@ pub enum KindArg {
     Anon,
     File,
     Deleted,
+    /// System V semaphore sets.
+    Sem,
+    /// System V message queues.
+    Msg,
+    /// POSIX message queues.
+    Mqueue,
+}
+
+/// Which IPC objects `ls` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IpcArg {
+    /// Shared memory only.
+    Shm,
+    /// Shared memory, semaphore sets, and System V and POSIX message queues.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,6 +167,10 @@ pub struct LsArgs {
     /// Also list read-only shared file mappings (r--s), such as font and locale caches.
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// Which IPC objects: shared memory only (the default), or all (adding semaphore sets and
+    /// message queues, which `--kind sem,msg,mqueue` also asks for).
+    #[arg(long, value_enum, default_value_t = IpcArg::Shm)]
+    pub ipc: IpcArg,
     /// Sort by this column.
     #[arg(long, value_enum, default_value_t = SortKey::Kind)]
     pub sort: SortKey,

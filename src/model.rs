@@ -22,6 +22,12 @@ pub enum Kind {
     File,
     /// A file unlinked while still mapped shared.
     Deleted,
+    /// A System V semaphore set (`/proc/sysvipc/sem`).
+    Sem,
+    /// A System V message queue (`/proc/sysvipc/msg`).
+    Msg,
+    /// A POSIX message queue (a file of the mqueue filesystem, /dev/mqueue).
+    Mqueue,
 }
 
 impl Kind {
@@ -34,8 +40,18 @@ impl Kind {
         Kind::Deleted,
     ];
 
+    /// The kinds that are not shared memory: listed only when asked for (`--kind`, `--ipc all`).
+    pub const MESSAGING: [Kind; 3] = [Kind::Sem, Kind::Msg, Kind::Mqueue];
+
+    pub fn is_messaging(self) -> bool {
+        Kind::MESSAGING.contains(&self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::Sem => "sem",
+            Kind::Msg => "msg",
+            Kind::Mqueue => "mqueue",
             Kind::Sysv => "sysv",
             Kind::Posix => "posix",
             Kind::Memfd => "memfd",
@@ -86,6 +102,20 @@ pub struct FdHolder {
     pub container: Option<String>,
 }
 
+/// Counts that only the messaging kinds have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcCounts {
+    /// Semaphores in a set.
+    pub nsems: Option<u64>,
+    /// Messages waiting in a queue (System V; POSIX queues do not say without opening them).
+    pub messages: Option<u64>,
+    /// Last sender and last receiver of a System V queue.
+    pub last_send_pid: Option<i32>,
+    pub last_recv_pid: Option<i32>,
+    /// The process registered with mq_notify on a POSIX queue.
+    pub notify_pid: Option<i32>,
+}
+
 /// One shared-memory object, a row of `ls` and the body of `show`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -125,6 +155,9 @@ pub struct Segment {
     /// The containers (not host services) of the processes that map or hold it, distinct.
     #[serde(default)]
     pub containers: Vec<String>,
+    /// Semaphore sets and message queues: their counts (null for shared memory).
+    #[serde(default)]
+    pub ipc: Option<IpcCounts>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
     pub stale: bool,
@@ -161,6 +194,7 @@ impl Segment {
             attachers: Vec::new(),
             fd_holders: Vec::new(),
             containers: Vec::new(),
+            ipc: None,
             ipc_ns: None,
             stale: false,
             stale_reason: None,

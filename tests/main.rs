@@ -12,6 +12,7 @@ mod dump;
 mod generated;
 mod hostile;
 mod huge;
+mod ipc;
 mod key;
 mod layers;
 mod limits;

@@ -34,6 +34,7 @@ impl Run for LocksArgs {
             Options {
                 include_readonly_files: true,
                 exact_memfds: false,
+                messaging: false,
             },
         )?;
         let found = gather(&ctx.sys, &inv, None);

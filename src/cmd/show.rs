@@ -88,6 +88,7 @@ impl Run for ShowArgs {
             Options {
                 include_readonly_files: true,
                 exact_memfds: true,
+                messaging: false,
             },
         )?;
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();

@@ -91,6 +91,15 @@ fn state_cell(seg: &Segment) -> (String, Tone) {
 
 /// A name for the NAME column: path, memfd name, or the key a removed segment was made with.
 pub fn name_cell(seg: &Segment) -> String {
+    if let Some(ipc) = &seg.ipc {
+        match (ipc.nsems, ipc.messages) {
+            (Some(n), _) => return format!("({n} semaphore{})", if n == 1 { "" } else { "s" }),
+            (_, Some(n)) if seg.path.is_none() => {
+                return format!("({n} message{})", if n == 1 { "" } else { "s" })
+            }
+            _ => {}
+        }
+    }
     match (&seg.path, &seg.former_key) {
         (Some(p), _) => p.clone(),
         (None, Some(k)) => format!("(was {k})"),
@@ -212,8 +221,36 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
             add("former key", k.clone());
         }
     }
+    if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        add(
+            if seg.kind == Kind::Sem {
+                "semid"
+            } else {
+                "msqid"
+            },
+            opt(seg.id),
+        );
+        add("key", opt(seg.key.as_ref()));
+    }
     if let Some(p) = &seg.path {
         add("path", p.clone());
+    }
+    if let Some(ipc) = &seg.ipc {
+        if let Some(n) = ipc.nsems {
+            add("semaphores", n.to_string());
+        }
+        if let Some(n) = ipc.messages {
+            add("messages", n.to_string());
+        }
+        if let Some(p) = ipc.last_send_pid {
+            add("last sender", p.to_string());
+        }
+        if let Some(p) = ipc.last_recv_pid {
+            add("last receiver", p.to_string());
+        }
+        if let Some(p) = ipc.notify_pid.filter(|&p| p > 0) {
+            add("notify pid", p.to_string());
+        }
     }
     add("size", size(Some(seg.size)));
     add(
@@ -234,12 +271,24 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("attached", time(seg.atime));
         add("detached", time(seg.dtime));
         add("changed", time(seg.ctime));
+    } else if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        let (a, d) = if seg.kind == Kind::Sem {
+            ("last operation", None)
+        } else {
+            ("last send", Some("last receive"))
+        };
+        add(a, time(seg.atime));
+        if let Some(d) = d {
+            add(d, time(seg.dtime));
+        }
+        add("changed", time(seg.ctime));
     } else if let Some(t) = seg.ctime {
         match seg.ctime_source.as_deref() {
             Some("mtime") => add(
                 "modified",
                 format!("{} (no birth time kept)", local_time(t)),
             ),
+            Some("ipc_ctime") => add("changed", local_time(t)),
             _ => add("created", local_time(t)),
         }
     }

@@ -9,12 +9,14 @@ pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod ipc;
 pub mod lockword;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
 pub mod remove;
+pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
@@ -36,6 +38,8 @@ pub struct Sys {
     pub only_own_ns: bool,
     /// With `--all-namespaces`: System V segments of every IPC namespace.
     pub all_ipc_namespaces: bool,
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    pub mqueue_dir: PathBuf,
 }
 
 impl Default for Sys {
@@ -53,6 +57,7 @@ impl Sys {
             ns_root: None,
             only_own_ns: false,
             all_ipc_namespaces: false,
+            mqueue_dir: PathBuf::from("/dev/mqueue"),
         }
     }
 
