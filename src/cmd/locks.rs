@@ -10,12 +10,11 @@
 use super::{note, Ctx, Run};
 use crate::attach::Reader;
 use crate::cli::LocksArgs;
-use crate::model::{hex_addr, key_string, LockObject, LockOwner, LockWait, Segment};
+use crate::model::{LockObject, LockOwner, LockWait, Segment};
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::lockword::{self, Word};
 use crate::source::waits::{self, Blocked, SemSet, ThreadWait};
 use crate::source::Sys;
-use crate::units::parse_hex_addr;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -126,7 +125,7 @@ pub fn object_of(seg: &Segment) -> LockObject {
     LockObject {
         kind: seg.kind.to_string(),
         id: seg.id,
-        key: seg.known_key().map(str::to_string),
+        key: seg.known_key(),
         path: seg.path.clone(),
     }
 }
@@ -135,9 +134,8 @@ pub fn object_of(seg: &Segment) -> LockObject {
 fn place(inv: &Inventory, pid: i32, addr: u64) -> Option<(&Segment, u64)> {
     inv.segments.iter().find_map(|seg| {
         seg.attachers.iter().find_map(|a| {
-            let start = parse_hex_addr(&a.start)?;
-            let end = parse_hex_addr(&a.end)?;
-            (a.pid == pid && start <= addr && addr < end).then(|| (seg, a.offset + (addr - start)))
+            (a.pid == pid && a.start <= addr && addr < a.end)
+                .then(|| (seg, a.offset + (addr - a.start)))
         })
     })
 }
@@ -197,7 +195,7 @@ fn futex_row(
     // The thread's name, not the process's: the one gdb would show.
     row.comm = thread_comm(sys, w);
     row.op = Some(lockword::op_name(op));
-    row.address = Some(hex_addr(addr));
+    row.address = Some(addr);
     row.object = Some(object_of(seg));
     row.offset = Some(offset);
     row.expected = Some(format!("0x{val:08x}"));
@@ -298,7 +296,7 @@ fn semop_row(
         key: sets
             .iter()
             .find(|s| s.semid == semid && same_ns)
-            .map(|s| key_string(s.key)),
+            .map(|s| s.key),
         path: None,
     });
     if !same_ns {

@@ -9,7 +9,7 @@ pub fn object_cell(o: &LockObject) -> String {
     let name = match (&o.path, o.id, &o.key) {
         (Some(p), _, _) => p.clone(),
         (None, Some(id), _) => id.to_string(),
-        (None, None, Some(k)) => k.clone(),
+        (None, None, Some(k)) => crate::model::key_string(*k),
         (None, None, None) => "-".into(),
     };
     format!("{} {name}", o.kind)
@@ -153,7 +153,7 @@ mod tests {
             comm: "reader".into(),
             call: "futex".into(),
             op: Some("FUTEX_WAIT".into()),
-            address: Some("0x7f3a12c00040".into()),
+            address: Some(0x7f3a12c00040),
             object: Some(LockObject {
                 kind: "posix".into(),
                 id: None,
