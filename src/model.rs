@@ -239,6 +239,8 @@ pub struct LockOwner {
     /// Whether that process maps the object the lock is in (a process that does not may hold a
     /// reused tid).
     pub maps_object: Option<bool>,
+    /// The thread's state as /proc prints it (`S (sleeping)`, `T (stopped)`, …), when alive.
+    pub state: Option<String>,
 }
 
 /// One thread blocked on a lock in shared memory: a row of `locks`.

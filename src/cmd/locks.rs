@@ -29,14 +29,23 @@ pub const NO_OWNER: &str = "no owner (semaphore: waits for a post)";
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
-        let inv = inventory::gather(
-            &ctx.sys,
-            Options {
-                include_readonly_files: true,
-                exact_memfds: false,
-            },
-        )?;
-        let found = gather(&ctx.sys, &inv, None);
+        let (waits, hidden) = ctx.sys.thread_waits(None);
+        // Nobody in futex: no need to learn where every shared object is mapped.
+        let inv = if waits
+            .iter()
+            .any(|w| matches!(w.blocked, Blocked::Futex { .. }))
+        {
+            inventory::gather(
+                &ctx.sys,
+                Options {
+                    include_readonly_files: true,
+                    exact_memfds: false,
+                },
+            )?
+        } else {
+            Inventory::default()
+        };
+        let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
         if found.hidden > 0 {
             note(&format!(
                 "{} process(es) could not be read; their threads are not shown (run as root)",
@@ -98,10 +107,15 @@ pub fn waiters_on(sys: &Sys, inv: &Inventory, seg: &Segment) -> Vec<LockWait> {
 /// Find and judge every wait of these processes (all when None).
 pub fn gather(sys: &Sys, inv: &Inventory, pids: Option<&[i32]>) -> Found {
     let (waits, hidden) = sys.thread_waits(pids);
+    judge_waits(sys, inv, &waits, hidden)
+}
+
+/// Place, read and judge these waits.
+fn judge_waits(sys: &Sys, inv: &Inventory, waits: &[ThreadWait], hidden: usize) -> Found {
     let mut sem_sets: Option<Vec<SemSet>> = None;
     let own_ipc = sys.ns_inode(None, "ipc");
     let mut rows = Vec::new();
-    for w in &waits {
+    for w in waits {
         let row = match w.blocked {
             Blocked::Futex { addr, op, val } => futex_row(sys, inv, w, addr, op, val),
             Blocked::Semop {
@@ -225,10 +239,21 @@ fn futex_row(
                 row.owner_died = Some(m.owner_died_marked());
             }
             row.owner = m.owner.map(|tid| owner_of(sys, seg, tid));
+            if row
+                .owner
+                .as_ref()
+                .and_then(|o| o.state.as_deref())
+                .is_some_and(|s| s.starts_with('T') || s.starts_with('t'))
+            {
+                add_note(
+                    &mut row,
+                    "the owner is stopped (SIGSTOP or a debugger): nothing moves until it continues",
+                );
+            }
             if !m.pshared() {
-                row.note = Some(
-                    "not process-shared: an unlock in another process never wakes this waiter"
-                        .into(),
+                add_note(
+                    &mut row,
+                    "not process-shared: an unlock in another process never wakes this waiter",
                 );
             }
             if sys.in_nested_pid_ns(w.pid) == Some(true) {
@@ -244,6 +269,13 @@ fn futex_row(
         Word::Futex { .. } => row.lock = "futex".into(),
     }
     Some(row)
+}
+
+fn add_note(row: &mut LockWait, text: &str) {
+    row.note = Some(match row.note.take() {
+        Some(n) => format!("{n}; {text}"),
+        None => text.to_string(),
+    });
 }
 
 fn thread_comm(sys: &Sys, w: &ThreadWait) -> String {
@@ -263,6 +295,7 @@ fn owner_of(sys: &Sys, seg: &Segment, tid: i32) -> LockOwner {
             comm: Some(sys.comm(t.tgid)),
             alive: true,
             maps_object: Some(seg.attachers.iter().any(|a| a.pid == t.tgid)),
+            state: Some(t.state.clone()),
         },
         None => LockOwner {
             tid,
@@ -270,6 +303,7 @@ fn owner_of(sys: &Sys, seg: &Segment, tid: i32) -> LockOwner {
             comm: None,
             alive: false,
             maps_object: None,
+            state: None,
         },
     }
 }
@@ -417,10 +451,7 @@ pub fn judge(rows: &mut [LockWait]) {
         r.verdict = verdict;
         r.cycle = cycle;
         if let Some(b) = behind {
-            r.note = Some(match r.note.take() {
-                Some(n) => format!("{n}; {b}"),
-                None => b,
-            });
+            add_note(r, &b);
         }
     }
 }
@@ -497,6 +528,7 @@ mod tests {
             comm: None,
             alive,
             maps_object: alive.then_some(true),
+            state: None,
         });
         r
     }
