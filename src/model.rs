@@ -69,6 +69,10 @@ pub struct Attacher {
     /// The process is in another IPC namespace than the one listed.
     #[serde(default)]
     pub other_ipc_ns: bool,
+    /// The container or service the process belongs to (from its cgroup), e.g.
+    /// `docker:4f3c1b2a9d8e`, `pod:<uid>/<id>`, `nginx.service`, `session 3`.
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 /// A process holding the object through an open file descriptor (mapped or not).
@@ -77,6 +81,9 @@ pub struct FdHolder {
     pub pid: i32,
     pub comm: String,
     pub fd: i32,
+    /// As [`Attacher::container`].
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 /// One shared-memory object, a row of `ls` and the body of `show`.
@@ -115,7 +122,7 @@ pub struct Segment {
     /// Processes holding it through an open fd (memfds and /dev/shm files), mapped or not.
     #[serde(default)]
     pub fd_holders: Vec<FdHolder>,
-    /// The containers or services of the processes that map or hold it (from their cgroups).
+    /// The containers (not host services) of the processes that map or hold it, distinct.
     #[serde(default)]
     pub containers: Vec<String>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.

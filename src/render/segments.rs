@@ -61,6 +61,14 @@ fn attached_cell(seg: &Segment) -> String {
     parts.join(" ")
 }
 
+fn container_cell(seg: &Segment) -> String {
+    match seg.containers.len() {
+        0 => "-".into(),
+        1..=2 => seg.containers.join(" "),
+        n => format!("{} +{} more", seg.containers[..2].join(" "), n - 2),
+    }
+}
+
 /// The word(s) in the STATE column, and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
     let mut words: Vec<&str> = seg.status.iter().map(String::as_str).collect();
@@ -120,6 +128,12 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
     if view.namespaces {
         headers.insert(1, ("IPCNS", true));
     }
+    // Only when some holder runs in a container: on a host without any, the column is noise.
+    let containers = rows.iter().any(|s| !s.containers.is_empty());
+    if containers {
+        let name_at = headers.len() - 1;
+        headers.insert(name_at, ("CONTAINER", false));
+    }
     if view.reasons {
         headers.push(("WHY", false));
     }
@@ -152,6 +166,10 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
             (state, tone),
             (name_cell(seg), Tone::Plain),
         ];
+        if containers {
+            let name_at = cells.len() - 1;
+            cells.insert(name_at, (container_cell(seg), Tone::Plain));
+        }
         if view.namespaces {
             cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
         }
@@ -248,13 +266,24 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "{line}")?;
     }
     writeln!(out)?;
+    let with_containers = seg
+        .attachers
+        .iter()
+        .map(|a| &a.container)
+        .chain(seg.fd_holders.iter().map(|h| &h.container))
+        .any(|c| c.is_some());
     if !seg.fd_holders.is_empty() {
-        let mut t = TableWriter::new(
-            &[("PID", true), ("COMMAND", false), ("FD", true)],
-            view.color,
-        );
+        let mut headers = vec![("PID", true), ("COMMAND", false), ("FD", true)];
+        if with_containers {
+            headers.push(("CONTAINER", false));
+        }
+        let mut t = TableWriter::new(&headers, view.color);
         for h in &seg.fd_holders {
-            t.row(&[h.pid.to_string(), h.comm.clone(), h.fd.to_string()]);
+            let mut cells = vec![h.pid.to_string(), h.comm.clone(), h.fd.to_string()];
+            if with_containers {
+                cells.push(opt(h.container.as_ref()));
+            }
+            t.row(&cells);
         }
         writeln!(out, "open by:")?;
         t.write(out)?;
@@ -264,24 +293,25 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "no process maps it")?;
         return Ok(());
     }
-    let mut t = TableWriter::new(
-        &[
-            ("PID", true),
-            ("COMMAND", false),
-            ("START", false),
-            ("END", false),
-            ("SIZE", true),
-            ("PERMS", false),
-            ("OFFSET", true),
-        ],
-        view.color,
-    );
+    let mut headers = vec![
+        ("PID", true),
+        ("COMMAND", false),
+        ("START", false),
+        ("END", false),
+        ("SIZE", true),
+        ("PERMS", false),
+        ("OFFSET", true),
+    ];
+    if with_containers {
+        headers.push(("CONTAINER", false));
+    }
+    let mut t = TableWriter::new(&headers, view.color);
     for a in &seg.attachers {
         let len = crate::units::parse_hex_addr(&a.end)
             .zip(crate::units::parse_hex_addr(&a.start))
             .map(|(e, s)| e.saturating_sub(s))
             .unwrap_or(0);
-        t.row(&[
+        let mut cells = vec![
             a.pid.to_string(),
             a.comm.clone(),
             a.start.clone(),
@@ -289,7 +319,11 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
             size_cell(len, view.exact_bytes),
             a.perms.clone(),
             format!("0x{:x}", a.offset),
-        ]);
+        ];
+        if with_containers {
+            cells.push(opt(a.container.as_ref()));
+        }
+        t.row(&cells);
     }
     t.write(out)
 }
@@ -317,6 +351,7 @@ mod snapshots {
                 perms: "rw-s".into(),
                 offset: 0,
                 other_ipc_ns: pid == 4250,
+                container: None,
             });
         }
         let mut dest = Segment::new(Kind::Sysv);

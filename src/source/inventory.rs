@@ -96,6 +96,7 @@ fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
         end: hex_addr(m.end),
         perms: m.perms_str(),
         offset: m.offset,
+        container: p.container.as_ref().map(|c| c.to_string()),
     }
 }
 
@@ -217,6 +218,7 @@ pub fn assemble(
                 pid: p.pid,
                 comm: p.comm.clone(),
                 fd: f.fd,
+                container: p.container.as_ref().map(|c| c.to_string()),
             };
             let seg = if let Some(seg) = posix.get_mut(&id) {
                 seg
@@ -261,11 +263,41 @@ pub fn assemble(
         }
         segments.push(seg);
     }
+    let in_container: HashSet<i32> = scan
+        .procs
+        .iter()
+        .filter(|p| p.container.as_ref().is_some_and(|c| c.is_container()))
+        .map(|p| p.pid)
+        .collect();
+    if !in_container.is_empty() {
+        for seg in &mut segments {
+            seg.containers = container_names(seg, &in_container);
+        }
+    }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
     foreign.sort_unstable();
     inv.foreign_ns_pids = foreign;
     inv.segments = segments;
     inv
+}
+
+/// The distinct containers of a row's holders, in order.
+fn container_names(seg: &Segment, in_container: &HashSet<i32>) -> Vec<String> {
+    let mut names: Vec<String> = seg
+        .attachers
+        .iter()
+        .filter(|a| in_container.contains(&a.pid))
+        .filter_map(|a| a.container.clone())
+        .chain(
+            seg.fd_holders
+                .iter()
+                .filter(|h| in_container.contains(&h.pid))
+                .filter_map(|h| h.container.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {

@@ -4,6 +4,7 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod cgroup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
