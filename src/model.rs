@@ -265,7 +265,8 @@ pub struct LockWait {
     pub object: Option<LockObject>,
     /// Offset of the lock word in the object.
     pub offset: Option<u64>,
-    /// `mutex`, `semaphore`, `futex` (a word that looks like neither), or `sysv-sem`.
+    /// `mutex`, `semaphore`, `condvar`, `futex` (a word that looks like none of them), or
+    /// `sysv-sem`.
     pub lock: String,
     /// The futex word now, as `"0x%08x"`.
     pub word: Option<String>,

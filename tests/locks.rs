@@ -97,6 +97,19 @@ int main(int argc, char **argv) {
         return pthread_mutex_init(m, &a);
     }
     if (!strcmp(mode, "init-sem")) return sem_init((sem_t *)m, 1, 0);
+    if (!strcmp(mode, "init-cond")) {
+        pthread_condattr_t a;
+        pthread_condattr_init(&a);
+        pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        return pthread_cond_init((pthread_cond_t *)(base + strtol(argv[4], NULL, 0)), &a);
+    }
+    if (!strcmp(mode, "condwait")) {
+        pthread_cond_t *c = (pthread_cond_t *)(base + strtol(argv[4], NULL, 0));
+        if (pthread_mutex_lock(m)) return 4;
+        say('W');
+        pthread_cond_wait(c, m);
+        for (;;) pause();
+    }
     if (!strcmp(mode, "hold") || !strcmp(mode, "hold-unmapped")) {
         if (pthread_mutex_lock(m)) return 4;
         /* Unmapping while holding a robust mutex hides it from the kernel's robust-list walk
@@ -666,4 +679,32 @@ fn a_waiting_thread_is_named_by_its_tid_and_a_stopped_owner_is_said() {
     assert!(r["note"].as_str().unwrap().contains("stopped"), "{r:#}");
     let (_, out, _) = fixtures::run(&["locks", "--pid", &waiter.pid.to_string()]);
     assert!(out.contains("stopped"), "{out}");
+}
+
+#[test]
+fn waiter_on_a_condition_variable_in_shared_memory() {
+    if !can_look() {
+        return;
+    }
+    let Some(locker) = Locker::build() else {
+        return;
+    };
+    let obj = Obj::sysv();
+    let o = obj.arg();
+    locker.run(&["init-mutex", &o, "0x40", "0"]);
+    locker.run(&["init-cond", &o, "0x40", "0x80"]);
+    let mut waiter = locker.start(&["condwait", &o, "0x40", "0x80"]);
+    waiter.expect(b'W');
+    waiter.blocked_in(FUTEX);
+    let rows = locks(&[waiter.pid]);
+    let r = row_of(&rows, waiter.pid);
+    obj.check(&r["object"]);
+    // The word is __g_signals[0], 40 bytes into the condvar.
+    assert_eq!(r["offset"], 0x80 + 40);
+    assert_eq!(r["lock"], "condvar");
+    assert_eq!(r["pshared"], true);
+    assert_eq!(
+        r["verdict"],
+        "no owner (condition variable: waits for a signal)"
+    );
 }

@@ -26,6 +26,7 @@ pub const OWNER_DEAD_ROBUST_UNMARKED: &str =
     "owner dead (robust, but the kernel did not mark it: waits forever)";
 pub const OWNER_ALIVE: &str = "owner alive";
 pub const NO_OWNER: &str = "no owner (semaphore: waits for a post)";
+pub const NO_OWNER_CONDVAR: &str = "no owner (condition variable: waits for a signal)";
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -145,13 +146,15 @@ pub fn object_of(seg: &Segment) -> LockObject {
     }
 }
 
-/// The object and offset that `addr` in process `pid` falls in, if it is shared memory.
-fn place(inv: &Inventory, pid: i32, addr: u64) -> Option<(&Segment, u64)> {
+/// The object and offset that `addr` in process `pid` falls in, if it is shared memory, and
+/// where that mapping starts.
+fn place(inv: &Inventory, pid: i32, addr: u64) -> Option<(&Segment, u64, u64)> {
     inv.segments.iter().find_map(|seg| {
         seg.attachers.iter().find_map(|a| {
             let start = parse_hex_addr(&a.start)?;
             let end = parse_hex_addr(&a.end)?;
-            (a.pid == pid && start <= addr && addr < end).then(|| (seg, a.offset + (addr - start)))
+            (a.pid == pid && start <= addr && addr < end)
+                .then(|| (seg, a.offset + (addr - start), start))
         })
     })
 }
@@ -206,7 +209,7 @@ fn futex_row(
     op: u32,
     val: u32,
 ) -> Option<LockWait> {
-    let (seg, offset) = place(inv, w.pid, addr)?;
+    let (seg, offset, map_start) = place(inv, w.pid, addr)?;
     let mut row = blank_row(sys, w, "futex");
     // The thread's name, not the process's: the one gdb would show.
     row.comm = thread_comm(sys, w);
@@ -219,6 +222,20 @@ fn futex_row(
     let n = Reader::Process { pid: w.pid, addr }
         .read_at(0, &mut bytes)
         .unwrap_or(0);
+    // The bytes before the word, within the same mapping: a condvar's word is 40 bytes in.
+    let mut before = [0u8; 48];
+    let back = (addr - map_start).min(before.len() as u64) as usize;
+    let got = Reader::Process {
+        pid: w.pid,
+        addr: addr - back as u64,
+    }
+    .read_at(0, &mut before[..back])
+    .unwrap_or(0);
+    let before = if got == back {
+        &before[..back]
+    } else {
+        &[][..]
+    };
     if n < 4 {
         row.note = Some("the lock word could not be read (the waiter's memory is gone)".into());
         row.verdict = "unknown".into();
@@ -228,7 +245,8 @@ fn futex_row(
         "0x{:08x}",
         u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
     ));
-    match lockword::judge(&bytes[..n], op, val, is_named_semaphore(seg) && offset == 0) {
+    let named = is_named_semaphore(seg) && offset == 0;
+    match lockword::judge(before, &bytes[..n], op, val, named) {
         Word::Mutex(m) => {
             row.lock = "mutex".into();
             row.mutex_type = Some(m.type_name().into());
@@ -266,6 +284,10 @@ fn futex_row(
             }
         }
         Word::Semaphore { .. } => row.lock = "semaphore".into(),
+        Word::Condvar { pshared, .. } => {
+            row.lock = "condvar".into();
+            row.pshared = Some(pshared);
+        }
         Word::Futex { .. } => row.lock = "futex".into(),
     }
     Some(row)
@@ -483,6 +505,7 @@ fn own_verdict(r: &LockWait) -> String {
     match r.lock.as_str() {
         "mutex" => {}
         "semaphore" | "sysv-sem" => return NO_OWNER.into(),
+        "condvar" => return NO_OWNER_CONDVAR.into(),
         _ => return "unknown (not a glibc mutex: no owner to check)".into(),
     }
     let robust = r.robust == Some(true);
