@@ -258,6 +258,8 @@ pub struct LockOwner {
     /// Whether that process maps the object the lock is in (a process that does not may hold a
     /// reused tid).
     pub maps_object: Option<bool>,
+    /// The thread's state as /proc prints it (`S (sleeping)`, `T (stopped)`, …), when alive.
+    pub state: Option<String>,
 }
 
 /// One thread blocked on a lock in shared memory: a row of `locks`.
@@ -276,7 +278,8 @@ pub struct LockWait {
     pub object: Option<LockObject>,
     /// Offset of the lock word in the object.
     pub offset: Option<u64>,
-    /// `mutex`, `semaphore`, `futex` (a word that looks like neither), or `sysv-sem`.
+    /// `mutex`, `semaphore`, `condvar`, `futex` (a word that looks like none of them), or
+    /// `sysv-sem`.
     pub lock: String,
     /// The futex word now, as `"0x%08x"`.
     pub word: Option<String>,

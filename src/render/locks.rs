@@ -57,7 +57,14 @@ fn owner_cell(w: &LockWait) -> String {
             } else {
                 format!("{pid}/{}", o.tid)
             };
-            format!("{who} ({})", o.comm.as_deref().unwrap_or("?"))
+            let comm = o.comm.as_deref().unwrap_or("?");
+            // A stopped owner (SIGSTOP, a debugger) holds its locks until it is continued.
+            match o.state.as_deref() {
+                Some(s) if s.starts_with('T') || s.starts_with('t') => {
+                    format!("{who} ({comm}, stopped)")
+                }
+                _ => format!("{who} ({comm})"),
+            }
         }
     }
 }
@@ -175,6 +182,7 @@ mod tests {
                 comm: None,
                 alive: false,
                 maps_object: None,
+                state: None,
             }),
             sem_num: None,
             sem_op: None,

@@ -420,7 +420,7 @@ fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
         if let Ok(md) = std::fs::metadata(&link) {
             if Some(md.ino()) == seg.inode {
                 let st = FileStat::from_metadata(&md);
-                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms.clone());
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms);
                 apply_stat(seg, &st);
                 if seg.kind == Kind::Anon {
                     // The mappings give an anonymous object's size; its inode is kernel-made.
