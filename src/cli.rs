@@ -79,7 +79,8 @@ pub enum Command {
     /// Verdicts: `owner dead (not robust: waits forever)`; `owner dead (robust: next lock gets
     /// EOWNERDEAD)` (the kernel marked the word); `owner dead (robust, but the kernel did not mark
     /// it: waits forever)`; `owner alive`; `cycle: A waits on B waits on A`; `no owner (semaphore:
-    /// waits for a post)`; `unknown (…)` for words that do not look like a glibc mutex.
+    /// waits for a post)`; `no owner (condition variable: waits for a signal)`; `unknown (…)` for
+    /// words that look like none of these.
     Locks(LocksArgs),
     /// Write man pages and shell completions (for packagers).
     #[command(hide = true)]

@@ -32,6 +32,16 @@ const LOCKER: &str = r#"
 
 static void say(char c) { if (write(1, &c, 1) != 1) _exit(3); }
 
+static pthread_mutex_t *thread_mutex;
+static void *lock_in_thread(void *arg) {
+    (void)arg;
+    pthread_setname_np(pthread_self(), "lockthread");
+    say('W');
+    pthread_mutex_lock(thread_mutex);
+    for (;;) pause();
+    return NULL;
+}
+
 static char *map_obj(const char *obj, size_t *len) {
     *len = 0;
     if (strncmp(obj, "shm:", 4) == 0) {
@@ -87,6 +97,19 @@ int main(int argc, char **argv) {
         return pthread_mutex_init(m, &a);
     }
     if (!strcmp(mode, "init-sem")) return sem_init((sem_t *)m, 1, 0);
+    if (!strcmp(mode, "init-cond")) {
+        pthread_condattr_t a;
+        pthread_condattr_init(&a);
+        pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        return pthread_cond_init((pthread_cond_t *)(base + strtol(argv[4], NULL, 0)), &a);
+    }
+    if (!strcmp(mode, "condwait")) {
+        pthread_cond_t *c = (pthread_cond_t *)(base + strtol(argv[4], NULL, 0));
+        if (pthread_mutex_lock(m)) return 4;
+        say('W');
+        pthread_cond_wait(c, m);
+        for (;;) pause();
+    }
     if (!strcmp(mode, "hold") || !strcmp(mode, "hold-unmapped")) {
         if (pthread_mutex_lock(m)) return 4;
         /* Unmapping while holding a robust mutex hides it from the kernel's robust-list walk
@@ -100,6 +123,13 @@ int main(int argc, char **argv) {
         int r = pthread_mutex_lock(m);
         say((char)r);
         for (;;) pause();
+    }
+    if (!strcmp(mode, "thread-wait")) {
+        pthread_t t;
+        thread_mutex = m;
+        if (pthread_create(&t, NULL, lock_in_thread, NULL)) return 4;
+        pthread_join(t, NULL);
+        return 0;
     }
     if (!strcmp(mode, "cross")) {
         pthread_mutex_t *m2 = (pthread_mutex_t *)(base + strtol(argv[4], NULL, 0));
@@ -200,6 +230,41 @@ impl Proc {
                 "{} never blocked in syscall {nrs:?}: {text}",
                 self.pid
             );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The tid of a thread other than the main one once it is blocked in `nr` (with a deadline).
+    fn other_thread_blocked_in(&self, nr: u32) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).unwrap();
+            for tid in tasks.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+                let path = format!("/proc/{}/task/{tid}/syscall", self.pid);
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                if tid != self.pid && text.split_whitespace().next() == Some(&nr.to_string()) {
+                    return tid;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no thread of {} blocked",
+                self.pid
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Poll /proc/PID/stat until the process is stopped, with a deadline.
+    fn stopped(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();
+            let state = stat.rsplit_once(')').unwrap().1.split_whitespace().next();
+            if state == Some("T") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} never stopped", self.pid);
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -578,4 +643,68 @@ fn processes_not_blocked_on_shared_memory_are_not_listed() {
     let (code, out, _) = fixtures::run(&["locks", "--pid", &private.pid.to_string()]);
     assert_eq!(code, 0);
     assert_eq!(out, "no thread is blocked on a lock in shared memory\n");
+}
+
+#[test]
+fn a_waiting_thread_is_named_by_its_tid_and_a_stopped_owner_is_said() {
+    if !can_look() {
+        return;
+    }
+    let Some(locker) = Locker::build() else {
+        return;
+    };
+    let obj = Obj::posix();
+    let o = obj.arg();
+    locker.run(&["init-mutex", &o, "0x40", "0"]);
+    let mut holder = locker.start(&["hold", &o, "0x40"]);
+    holder.expect(b'L');
+    let mut waiter = locker.start(&["thread-wait", &o, "0x40"]);
+    waiter.expect(b'W');
+    let tid = waiter.other_thread_blocked_in(FUTEX);
+    // Our own child: stopping it is ours to do.
+    unsafe { libc::kill(holder.pid, libc::SIGSTOP) };
+    holder.stopped();
+    let rows = locks(&[waiter.pid]);
+    // The main thread waits in pthread_join, on a futex in private memory: not listed.
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let r = &rows[0];
+    assert_eq!(r["pid"], waiter.pid);
+    assert_eq!(r["tid"], tid);
+    assert_eq!(r["comm"], "lockthread");
+    assert_eq!(r["verdict"], "owner alive");
+    assert!(
+        r["owner"]["state"].as_str().unwrap().starts_with('T'),
+        "{r:#}"
+    );
+    assert!(r["note"].as_str().unwrap().contains("stopped"), "{r:#}");
+    let (_, out, _) = fixtures::run(&["locks", "--pid", &waiter.pid.to_string()]);
+    assert!(out.contains("stopped"), "{out}");
+}
+
+#[test]
+fn waiter_on_a_condition_variable_in_shared_memory() {
+    if !can_look() {
+        return;
+    }
+    let Some(locker) = Locker::build() else {
+        return;
+    };
+    let obj = Obj::sysv();
+    let o = obj.arg();
+    locker.run(&["init-mutex", &o, "0x40", "0"]);
+    locker.run(&["init-cond", &o, "0x40", "0x80"]);
+    let mut waiter = locker.start(&["condwait", &o, "0x40", "0x80"]);
+    waiter.expect(b'W');
+    waiter.blocked_in(FUTEX);
+    let rows = locks(&[waiter.pid]);
+    let r = row_of(&rows, waiter.pid);
+    obj.check(&r["object"]);
+    // The word is __g_signals[0], 40 bytes into the condvar.
+    assert_eq!(r["offset"], 0x80 + 40);
+    assert_eq!(r["lock"], "condvar");
+    assert_eq!(r["pshared"], true);
+    assert_eq!(
+        r["verdict"],
+        "no owner (condition variable: waits for a signal)"
+    );
 }

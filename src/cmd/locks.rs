@@ -10,12 +10,11 @@
 use super::{note, Ctx, Run};
 use crate::attach::Reader;
 use crate::cli::LocksArgs;
-use crate::model::{hex_addr, key_string, LockObject, LockOwner, LockWait, Segment};
+use crate::model::{LockObject, LockOwner, LockWait, Segment};
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::lockword::{self, Word};
 use crate::source::waits::{self, Blocked, SemSet, ThreadWait};
 use crate::source::Sys;
-use crate::units::parse_hex_addr;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -26,18 +25,28 @@ pub const OWNER_DEAD_ROBUST_UNMARKED: &str =
     "owner dead (robust, but the kernel did not mark it: waits forever)";
 pub const OWNER_ALIVE: &str = "owner alive";
 pub const NO_OWNER: &str = "no owner (semaphore: waits for a post)";
+pub const NO_OWNER_CONDVAR: &str = "no owner (condition variable: waits for a signal)";
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
-        let inv = inventory::gather(
-            &ctx.sys,
-            Options {
-                include_readonly_files: true,
-                exact_memfds: false,
-                messaging: false,
-            },
-        )?;
-        let found = gather(&ctx.sys, &inv, None);
+        let (waits, hidden) = ctx.sys.thread_waits(None);
+        // Nobody in futex: no need to learn where every shared object is mapped.
+        let inv = if waits
+            .iter()
+            .any(|w| matches!(w.blocked, Blocked::Futex { .. }))
+        {
+            inventory::gather(
+                &ctx.sys,
+                Options {
+                    include_readonly_files: true,
+                    exact_memfds: false,
+                    messaging: false,
+                },
+            )?
+        } else {
+            Inventory::default()
+        };
+        let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
         if found.hidden > 0 {
             note(&format!(
                 "{} process(es) could not be read; their threads are not shown (run as root)",
@@ -99,10 +108,15 @@ pub fn waiters_on(sys: &Sys, inv: &Inventory, seg: &Segment) -> Vec<LockWait> {
 /// Find and judge every wait of these processes (all when None).
 pub fn gather(sys: &Sys, inv: &Inventory, pids: Option<&[i32]>) -> Found {
     let (waits, hidden) = sys.thread_waits(pids);
+    judge_waits(sys, inv, &waits, hidden)
+}
+
+/// Place, read and judge these waits.
+fn judge_waits(sys: &Sys, inv: &Inventory, waits: &[ThreadWait], hidden: usize) -> Found {
     let mut sem_sets: Option<Vec<SemSet>> = None;
     let own_ipc = sys.ns_inode(None, "ipc");
     let mut rows = Vec::new();
-    for w in &waits {
+    for w in waits {
         let row = match w.blocked {
             Blocked::Futex { addr, op, val } => futex_row(sys, inv, w, addr, op, val),
             Blocked::Semop {
@@ -127,18 +141,18 @@ pub fn object_of(seg: &Segment) -> LockObject {
     LockObject {
         kind: seg.kind.to_string(),
         id: seg.id,
-        key: seg.known_key().map(str::to_string),
+        key: seg.known_key(),
         path: seg.path.clone(),
     }
 }
 
-/// The object and offset that `addr` in process `pid` falls in, if it is shared memory.
-fn place(inv: &Inventory, pid: i32, addr: u64) -> Option<(&Segment, u64)> {
+/// The object and offset that `addr` in process `pid` falls in, if it is shared memory, and
+/// where that mapping starts.
+fn place(inv: &Inventory, pid: i32, addr: u64) -> Option<(&Segment, u64, u64)> {
     inv.segments.iter().find_map(|seg| {
         seg.attachers.iter().find_map(|a| {
-            let start = parse_hex_addr(&a.start)?;
-            let end = parse_hex_addr(&a.end)?;
-            (a.pid == pid && start <= addr && addr < end).then(|| (seg, a.offset + (addr - start)))
+            (a.pid == pid && a.start <= addr && addr < a.end)
+                .then(|| (seg, a.offset + (addr - a.start), a.start))
         })
     })
 }
@@ -193,12 +207,12 @@ fn futex_row(
     op: u32,
     val: u32,
 ) -> Option<LockWait> {
-    let (seg, offset) = place(inv, w.pid, addr)?;
+    let (seg, offset, map_start) = place(inv, w.pid, addr)?;
     let mut row = blank_row(sys, w, "futex");
     // The thread's name, not the process's: the one gdb would show.
     row.comm = thread_comm(sys, w);
     row.op = Some(lockword::op_name(op));
-    row.address = Some(hex_addr(addr));
+    row.address = Some(addr);
     row.object = Some(object_of(seg));
     row.offset = Some(offset);
     row.expected = Some(format!("0x{val:08x}"));
@@ -206,6 +220,20 @@ fn futex_row(
     let n = Reader::Process { pid: w.pid, addr }
         .read_at(0, &mut bytes)
         .unwrap_or(0);
+    // The bytes before the word, within the same mapping: a condvar's word is 40 bytes in.
+    let mut before = [0u8; 48];
+    let back = (addr - map_start).min(before.len() as u64) as usize;
+    let got = Reader::Process {
+        pid: w.pid,
+        addr: addr - back as u64,
+    }
+    .read_at(0, &mut before[..back])
+    .unwrap_or(0);
+    let before = if got == back {
+        &before[..back]
+    } else {
+        &[][..]
+    };
     if n < 4 {
         row.note = Some("the lock word could not be read (the waiter's memory is gone)".into());
         row.verdict = "unknown".into();
@@ -215,7 +243,8 @@ fn futex_row(
         "0x{:08x}",
         u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
     ));
-    match lockword::judge(&bytes[..n], op, val, is_named_semaphore(seg) && offset == 0) {
+    let named = is_named_semaphore(seg) && offset == 0;
+    match lockword::judge(before, &bytes[..n], op, val, named) {
         Word::Mutex(m) => {
             row.lock = "mutex".into();
             row.mutex_type = Some(m.type_name().into());
@@ -226,10 +255,21 @@ fn futex_row(
                 row.owner_died = Some(m.owner_died_marked());
             }
             row.owner = m.owner.map(|tid| owner_of(sys, seg, tid));
+            if row
+                .owner
+                .as_ref()
+                .and_then(|o| o.state.as_deref())
+                .is_some_and(|s| s.starts_with('T') || s.starts_with('t'))
+            {
+                add_note(
+                    &mut row,
+                    "the owner is stopped (SIGSTOP or a debugger): nothing moves until it continues",
+                );
+            }
             if !m.pshared() {
-                row.note = Some(
-                    "not process-shared: an unlock in another process never wakes this waiter"
-                        .into(),
+                add_note(
+                    &mut row,
+                    "not process-shared: an unlock in another process never wakes this waiter",
                 );
             }
             if sys.in_nested_pid_ns(w.pid) == Some(true) {
@@ -242,9 +282,20 @@ fn futex_row(
             }
         }
         Word::Semaphore { .. } => row.lock = "semaphore".into(),
+        Word::Condvar { pshared, .. } => {
+            row.lock = "condvar".into();
+            row.pshared = Some(pshared);
+        }
         Word::Futex { .. } => row.lock = "futex".into(),
     }
     Some(row)
+}
+
+fn add_note(row: &mut LockWait, text: &str) {
+    row.note = Some(match row.note.take() {
+        Some(n) => format!("{n}; {text}"),
+        None => text.to_string(),
+    });
 }
 
 fn thread_comm(sys: &Sys, w: &ThreadWait) -> String {
@@ -264,6 +315,7 @@ fn owner_of(sys: &Sys, seg: &Segment, tid: i32) -> LockOwner {
             comm: Some(sys.comm(t.tgid)),
             alive: true,
             maps_object: Some(seg.attachers.iter().any(|a| a.pid == t.tgid)),
+            state: Some(t.state.clone()),
         },
         None => LockOwner {
             tid,
@@ -271,6 +323,7 @@ fn owner_of(sys: &Sys, seg: &Segment, tid: i32) -> LockOwner {
             comm: None,
             alive: false,
             maps_object: None,
+            state: None,
         },
     }
 }
@@ -299,7 +352,7 @@ fn semop_row(
         key: sets
             .iter()
             .find(|s| s.semid == semid && same_ns)
-            .map(|s| key_string(s.key)),
+            .map(|s| s.key),
         path: None,
     });
     if !same_ns {
@@ -418,10 +471,7 @@ pub fn judge(rows: &mut [LockWait]) {
         r.verdict = verdict;
         r.cycle = cycle;
         if let Some(b) = behind {
-            r.note = Some(match r.note.take() {
-                Some(n) => format!("{n}; {b}"),
-                None => b,
-            });
+            add_note(r, &b);
         }
     }
 }
@@ -453,6 +503,7 @@ fn own_verdict(r: &LockWait) -> String {
     match r.lock.as_str() {
         "mutex" => {}
         "semaphore" | "sysv-sem" => return NO_OWNER.into(),
+        "condvar" => return NO_OWNER_CONDVAR.into(),
         _ => return "unknown (not a glibc mutex: no owner to check)".into(),
     }
     let robust = r.robust == Some(true);
@@ -498,6 +549,7 @@ mod tests {
             comm: None,
             alive,
             maps_object: alive.then_some(true),
+            state: None,
         });
         r
     }

@@ -95,7 +95,7 @@ impl Target {
             result,
             kind: self.seg.kind,
             id: self.seg.id,
-            key: self.seg.key.clone(),
+            key: self.seg.key.map(key_string),
             path: self.seg.path.clone(),
             size: self.seg.size,
             reason,
@@ -123,7 +123,7 @@ impl Target {
 fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
     Some(SysvIdentity {
         shmid: i32::try_from(seg.id?).ok()?,
-        key: crate::units::parse_key(seg.key.as_deref()?).ok()?,
+        key: seg.key?,
         cpid: seg.cpid.unwrap_or(0),
         ctime: seg.ctime.unwrap_or(0),
     })
@@ -148,7 +148,7 @@ fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
 /// last operation).
 fn sem_ident(seg: &Segment) -> Option<SemIdentity> {
     let now = remove_ipc::sem_now(i32::try_from(seg.id?).ok()?).ok()?;
-    let key = crate::units::parse_key(seg.key.as_deref()?).ok()?;
+    let key = seg.key?;
     let same =
         now.key == key && Some(now.ctime) == seg.ctime && now.otime == seg.atime.unwrap_or(0);
     same.then_some(now)
@@ -157,7 +157,7 @@ fn sem_ident(seg: &Segment) -> Option<SemIdentity> {
 /// A stale queue as it is now, if it is still the one that was judged.
 fn msg_ident(seg: &Segment) -> Option<MsgIdentity> {
     let now = remove_ipc::msg_now(i32::try_from(seg.id?).ok()?).ok()?;
-    let key = crate::units::parse_key(seg.key.as_deref()?).ok()?;
+    let key = seg.key?;
     let ipc = seg.ipc.as_ref()?;
     let same = now.key == key
         && Some(now.ctime) == seg.ctime
@@ -198,9 +198,9 @@ fn resolve_asked(
     }
     for &key in keys {
         let k = key_string(key);
-        match sysv().find(|s| s.key.as_deref() == Some(k.as_str())) {
+        match sysv().find(|s| s.key == Some(key)) {
             Some(s) => found.push(s),
-            None => match sysv().find(|s| s.former_key.as_deref() == Some(k.as_str())) {
+            None => match sysv().find(|s| s.former_key == Some(key)) {
                 Some(s) => problems.push(format!(
                     "no System V segment has key {k} now; shmid {} was made with it and is already marked for removal",
                     s.id.unwrap_or(-1)

@@ -9,7 +9,7 @@ pub fn object_cell(o: &LockObject) -> String {
     let name = match (&o.path, o.id, &o.key) {
         (Some(p), _, _) => p.clone(),
         (None, Some(id), _) => id.to_string(),
-        (None, None, Some(k)) => k.clone(),
+        (None, None, Some(k)) => crate::model::key_string(*k),
         (None, None, None) => "-".into(),
     };
     format!("{} {name}", o.kind)
@@ -57,7 +57,14 @@ fn owner_cell(w: &LockWait) -> String {
             } else {
                 format!("{pid}/{}", o.tid)
             };
-            format!("{who} ({})", o.comm.as_deref().unwrap_or("?"))
+            let comm = o.comm.as_deref().unwrap_or("?");
+            // A stopped owner (SIGSTOP, a debugger) holds its locks until it is continued.
+            match o.state.as_deref() {
+                Some(s) if s.starts_with('T') || s.starts_with('t') => {
+                    format!("{who} ({comm}, stopped)")
+                }
+                _ => format!("{who} ({comm})"),
+            }
         }
     }
 }
@@ -153,7 +160,7 @@ mod tests {
             comm: "reader".into(),
             call: "futex".into(),
             op: Some("FUTEX_WAIT".into()),
-            address: Some("0x7f3a12c00040".into()),
+            address: Some(0x7f3a12c00040),
             object: Some(LockObject {
                 kind: "posix".into(),
                 id: None,
@@ -175,6 +182,7 @@ mod tests {
                 comm: None,
                 alive: false,
                 maps_object: None,
+                state: None,
             }),
             sem_num: None,
             sem_op: None,

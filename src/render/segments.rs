@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
 use super::table::{TableWriter, Tone};
-use crate::model::{Kind, Segment};
+use crate::model::{hex_addr, key_string, Kind, Segment};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -71,7 +71,7 @@ fn container_cell(seg: &Segment) -> String {
 
 /// The word(s) in the STATE column, and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
-    let mut words: Vec<&str> = seg.status.iter().map(String::as_str).collect();
+    let mut words: Vec<&str> = seg.status.iter().map(|s| s.as_str()).collect();
     if seg.stale {
         words.insert(0, "stale");
     }
@@ -102,7 +102,7 @@ pub fn name_cell(seg: &Segment) -> String {
     }
     match (&seg.path, &seg.former_key) {
         (Some(p), _) => p.clone(),
-        (None, Some(k)) => format!("(was {k})"),
+        (None, Some(k)) => format!("(was {})", key_string(*k)),
         (None, None) => "-".into(),
     }
 }
@@ -156,7 +156,10 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         let mut cells = vec![
             (seg.kind.to_string(), Tone::Plain),
             (opt(seg.id), Tone::Plain),
-            (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
+            (
+                seg.key.map(key_string).unwrap_or_else(|| "-".into()),
+                Tone::Plain,
+            ),
             (size_cell(seg.size, view.exact_bytes), Tone::Plain),
             (
                 seg.rss
@@ -216,9 +219,9 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     add("kind", seg.kind.to_string());
     if seg.kind == Kind::Sysv {
         add("shmid", opt(seg.id));
-        add("key", opt(seg.key.as_ref()));
-        if let Some(k) = &seg.former_key {
-            add("former key", k.clone());
+        add("key", opt(seg.key.map(key_string)));
+        if let Some(k) = seg.former_key {
+            add("former key", key_string(k));
         }
     }
     if matches!(seg.kind, Kind::Sem | Kind::Msg) {
@@ -356,15 +359,12 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     }
     let mut t = TableWriter::new(&headers, view.color);
     for a in &seg.attachers {
-        let len = crate::units::parse_hex_addr(&a.end)
-            .zip(crate::units::parse_hex_addr(&a.start))
-            .map(|(e, s)| e.saturating_sub(s))
-            .unwrap_or(0);
+        let len = a.end.saturating_sub(a.start);
         let mut cells = vec![
             a.pid.to_string(),
             a.comm.clone(),
-            a.start.clone(),
-            a.end.clone(),
+            hex_addr(a.start),
+            hex_addr(a.end),
             size_cell(len, view.exact_bytes),
             a.perms.clone(),
             format!("0x{:x}", a.offset),
@@ -380,23 +380,23 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::model::Attacher;
+    use crate::model::{Attacher, Mode, Status};
 
     fn rows() -> Vec<Segment> {
         let mut sysv = Segment::new(Kind::Sysv);
         sysv.id = Some(32822);
-        sysv.key = Some("0x6f20d677".into());
+        sysv.key = Some(0x6f20d677);
         sysv.size = 65536;
         sysv.uid = Some(0);
-        sysv.perms = Some("644".into());
+        sysv.perms = Some(Mode(0o644));
         sysv.nattch = Some(2);
         sysv.ctime = Some(1_000_000 - 7200);
         for (pid, comm) in [(4242, "writer"), (4250, "reader")] {
             sysv.attachers.push(Attacher {
                 pid,
                 comm: comm.into(),
-                start: "0x7f0000000000".into(),
-                end: "0x7f0000010000".into(),
+                start: 0x7f0000000000,
+                end: 0x7f0000010000,
                 perms: "rw-s".into(),
                 offset: 0,
                 other_ipc_ns: pid == 4250,
@@ -405,18 +405,18 @@ mod snapshots {
         }
         let mut dest = Segment::new(Kind::Sysv);
         dest.id = Some(7);
-        dest.key = Some("0x00000000".into());
-        dest.former_key = Some("0x51570001".into());
+        dest.key = Some(0);
+        dest.former_key = Some(0x51570001);
         dest.size = 4096;
         dest.uid = Some(1000);
-        dest.perms = Some("600".into());
+        dest.perms = Some(Mode(0o600));
         dest.nattch = Some(1);
-        dest.status = vec!["dest".into()];
+        dest.status = vec![Status::Dest];
         let mut posix = Segment::new(Kind::Posix);
         posix.path = Some("/dev/shm/psm_\u{1b}[31mred".into());
         posix.size = 1 << 20;
         posix.uid = Some(1000);
-        posix.perms = Some("600".into());
+        posix.perms = Some(Mode(0o600));
         posix.ctime = Some(1_000_000 - 30);
         posix.stale = true;
         posix.stale_reason = Some("no process maps it or holds it open".into());

@@ -6,7 +6,7 @@ use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{hex_addr, key_string, Attacher, FdHolder, Kind, Segment};
+use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
 use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
@@ -105,8 +105,8 @@ fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
         other_ipc_ns: !scan.same_ipc_ns(p),
         pid: p.pid,
         comm: p.comm.clone(),
-        start: hex_addr(m.start),
-        end: hex_addr(m.end),
+        start: m.start,
+        end: m.end,
         perms: m.perms_str(),
         offset: m.offset,
         container: p.container.as_ref().map(|c| c.to_string()),
@@ -181,7 +181,7 @@ pub fn assemble(
                         continue;
                     };
                     if rec.key != key && rec.key == 0 && key != 0 {
-                        seg.former_key = Some(key_string(key));
+                        seg.former_key = Some(key);
                     } else if rec.key != key {
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
@@ -325,11 +325,11 @@ fn nonzero(t: i64) -> Option<i64> {
 fn sysv_segment(r: &ShmRecord) -> Segment {
     let mut s = Segment::new(Kind::Sysv);
     s.id = Some(r.shmid);
-    s.key = Some(key_string(r.key));
+    s.key = Some(r.key);
     s.size = r.size;
     s.uid = Some(r.uid);
     s.gid = Some(r.gid);
-    s.perms = Some(r.perms_string());
+    s.perms = Some(r.perms());
     s.nattch = Some(r.nattch);
     s.status = r.status();
     s.cpid = Some(r.cpid);
@@ -350,17 +350,13 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
-    s.perms = Some(format!("{:o}", f.mode & 0o777));
+    s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
     s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
     // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
     s.swap = tmpfs_swap();
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.dev),
-        libc::minor(f.dev)
-    ));
+    s.dev = Some(Dev(f.dev));
     s.inode = Some(f.inode);
     s
 }
@@ -389,7 +385,7 @@ fn apply_stat(seg: &mut Segment, st: &FileStat) {
     if seg.kind != Kind::Anon {
         seg.uid = Some(st.uid);
         seg.gid = Some(st.gid);
-        seg.perms = Some(format!("{:o}", st.mode & 0o777));
+        seg.perms = Some(Mode(st.mode & 0o777));
     }
     seg.ctime = Some(st.btime.unwrap_or(st.mtime));
     seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
@@ -419,11 +415,7 @@ fn fd_segment(f: &OpenFd) -> Segment {
     };
     let mut s = Segment::new(kind);
     s.path = Some(path);
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.stat.dev),
-        libc::minor(f.stat.dev)
-    ));
+    s.dev = Some(Dev(f.stat.dev));
     s.inode = Some(f.stat.inode);
     if kind == Kind::Deleted {
         s.note = Some(SHM_NOTE.to_string());
@@ -437,17 +429,11 @@ fn fd_segment(f: &OpenFd) -> Segment {
 /// many processes map it. Left unknown where we may not look.
 fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
     for a in &seg.attachers {
-        let (Some(start), Some(end)) = (
-            crate::units::parse_hex_addr(&a.start),
-            crate::units::parse_hex_addr(&a.end),
-        ) else {
-            continue;
-        };
-        let link = sys.pid_path(a.pid, &format!("map_files/{start:x}-{end:x}"));
+        let link = sys.map_files_path(a.pid, a.start, a.end);
         if let Ok(md) = std::fs::metadata(&link) {
             if Some(md.ino()) == seg.inode {
                 let st = FileStat::from_metadata(&md);
-                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms.clone());
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms);
                 apply_stat(seg, &st);
                 if seg.kind == Kind::Anon {
                     // The mappings give an anonymous object's size; its inode is kernel-made.
@@ -466,7 +452,7 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     if !path.is_empty() {
         s.path = Some(bytes_to_string(path));
     }
-    s.dev = Some(m.dev_string());
+    s.dev = Some(m.dev());
     s.inode = Some(m.inode);
     s
 }
@@ -486,7 +472,7 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         }
     };
     // The object itself, through the mapping: exact size and owner where we may look.
-    let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+    let link = sys.map_files_path(p.pid, m.start, m.end);
     let md = match seg.kind {
         Kind::File => seg
             .path
@@ -525,11 +511,7 @@ fn fill_sizes(seg: &mut Segment) {
     seg.size = seg
         .attachers
         .iter()
-        .map(|a| {
-            let start = crate::units::parse_hex_addr(&a.start).unwrap_or(0);
-            let end = crate::units::parse_hex_addr(&a.end).unwrap_or(0);
-            a.offset + end.saturating_sub(start)
-        })
+        .map(|a| a.offset + a.end.saturating_sub(a.start))
         .max()
         .unwrap_or(0);
 }
@@ -652,13 +634,9 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
     }
 }
 
-/// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.
+/// The device number of a row.
 pub fn posix_dev(s: &Segment) -> Option<u64> {
-    let (maj, min) = s.dev.as_deref()?.split_once(':')?;
-    Some(libc::makedev(
-        u32::from_str_radix(maj, 16).ok()?,
-        u32::from_str_radix(min, 16).ok()?,
-    ))
+    s.dev.map(|d| d.0)
 }
 
 /// Look up one object by what a user types for `show`.

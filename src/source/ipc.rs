@@ -5,7 +5,7 @@
 use super::inventory::{gone_since, Lives};
 use super::procs::Scan;
 use super::Sys;
-use crate::model::{key_string, FdHolder, IpcCounts, Kind, Segment};
+use crate::model::{Dev, FdHolder, IpcCounts, Kind, Mode, Segment};
 use crate::units::local_time;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -292,10 +292,10 @@ pub fn rows(sys: &Sys, scan: &Scan) -> Vec<Segment> {
 fn ipc_base(kind: Kind, id: i64, key: u32, mode: u32, uid: u32, gid: u32, ctime: i64) -> Segment {
     let mut s = Segment::new(kind);
     s.id = Some(id);
-    s.key = Some(key_string(key));
+    s.key = Some(key);
     s.uid = Some(uid);
     s.gid = Some(gid);
-    s.perms = Some(format!("{:o}", mode & 0o777));
+    s.perms = Some(Mode(mode & 0o777));
     s.ctime = (ctime != 0).then_some(ctime);
     s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
     s
@@ -411,14 +411,10 @@ fn mq_row(sys: &Sys, scan: &Scan, q: &MqFile) -> Segment {
     s.size = q.status.qsize;
     s.uid = Some(q.uid);
     s.gid = Some(q.gid);
-    s.perms = Some(format!("{:o}", q.mode & 0o777));
+    s.perms = Some(Mode(q.mode & 0o777));
     s.ctime = Some(q.btime.unwrap_or(q.mtime));
     s.ctime_source = Some(if q.btime.is_some() { "btime" } else { "mtime" }.into());
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(q.dev),
-        libc::minor(q.dev)
-    ));
+    s.dev = Some(Dev(q.dev));
     s.inode = Some(q.inode);
     s.ipc = Some(IpcCounts {
         notify_pid: Some(q.status.notify_pid),

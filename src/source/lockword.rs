@@ -9,6 +9,8 @@
 //! pthread_mutex_t  +0 __lock  +4 __count  +8 __owner (tid)  +12 __nusers  +16 __kind
 //!                  +20 __spins  +22 __elision  +24 __list (robust list links)     40 bytes
 //! sem_t            +0 value (u32, the futex word)  +4 waiters (u32)  +8 private   32 bytes
+//! pthread_cond_t   +0 __wseq  +8 __g1_start  +16 __g_refs[2]  +24 __g_size[2]
+//!                  +32 __g1_orig_size  +36 __wrefs  +40 __g_signals[2] (the futex words)  48
 //! ```
 //!
 //! Nothing here can prove what a word is; each test below only rules things out. When the bytes
@@ -125,6 +127,13 @@ pub enum Word {
         value: u32,
         waiters: u32,
     },
+    /// A glibc `pthread_cond_t`, waited on through `__g_signals[group]`; `waiters` from
+    /// `__wrefs`.
+    Condvar {
+        group: u32,
+        waiters: u32,
+        pshared: bool,
+    },
     /// Anything else: a condition variable, a barrier, a hand-rolled lock, …
     Futex {
         word: u32,
@@ -212,9 +221,33 @@ pub fn looks_like_semaphore(bytes: &[u8], cmd: u32, val: u32) -> bool {
         && (private == 0 || private == FUTEX_PRIVATE_FLAG)
 }
 
-/// Judge a futex word. `named_semaphore`: the object is a POSIX named semaphore
-/// (`/dev/shm/sem.NAME`) and the address is its start, which settles it.
-pub fn judge(bytes: &[u8], op: u32, val: u32, named_semaphore: bool) -> Word {
+/// Whether the futex word is one of a glibc condition variable's `__g_signals`, judged from the
+/// bytes just before it (`before` ends at the futex address): `pthread_cond_wait` sleeps with
+/// FUTEX_WAIT_BITSET expecting 0 on `__g_signals[g]`, having added 8 to `__wrefs` and 2 to
+/// `__g_refs[g]`. (glibc 2.36's layout; other versions fail these checks and stay `futex`.)
+pub fn condvar(before: &[u8], word: u32, cmd: u32, val: u32) -> Option<Word> {
+    if cmd != FUTEX_WAIT_BITSET || val != 0 || word & 1 != 0 {
+        return None;
+    }
+    (0..2u32).find_map(|g| {
+        // The condvar starts 40 + 4g bytes before the word.
+        let start = before.len().checked_sub(40 + 4 * g as usize)?;
+        let cond = &before[start..];
+        let refs = u32_at(cond, 16 + 4 * g as usize)?;
+        let wrefs = u32_at(cond, 36)?;
+        (refs >= 2 && wrefs >> 3 >= 1 && wrefs >> 3 < 1 << 24).then_some(Word::Condvar {
+            group: g,
+            waiters: wrefs >> 3,
+            pshared: wrefs & 1 != 0,
+        })
+    })
+}
+
+/// Judge a futex word from `bytes` (read at its address) and `before` (up to 48 bytes that end
+/// there, for condition variables). `named_semaphore`: the object is a POSIX named semaphore
+/// (`/dev/shm/sem.NAME`) and the address is its start, which settles it. A word that passes both
+/// the semaphore and the condition-variable tests is called a plain futex.
+pub fn judge(before: &[u8], bytes: &[u8], op: u32, val: u32, named_semaphore: bool) -> Word {
     let cmd = op & FUTEX_CMD_MASK;
     let word = u32_at(bytes, 0).unwrap_or(0);
     if named_semaphore {
@@ -226,13 +259,16 @@ pub fn judge(bytes: &[u8], op: u32, val: u32, named_semaphore: bool) -> Word {
     if let Some(m) = decode_mutex(bytes, cmd, val) {
         return Word::Mutex(m);
     }
-    if looks_like_semaphore(bytes, cmd, val) {
-        return Word::Semaphore {
+    let cond = condvar(before, word, cmd, val);
+    let sem = looks_like_semaphore(bytes, cmd, val);
+    match (sem, cond) {
+        (true, None) => Word::Semaphore {
             value: word,
             waiters: u32_at(bytes, 4).unwrap_or(0),
-        };
+        },
+        (false, Some(c)) => c,
+        _ => Word::Futex { word },
     }
-    Word::Futex { word }
 }
 
 #[cfg(test)]
@@ -253,7 +289,7 @@ mod tests {
     #[test]
     fn a_pshared_normal_mutex() {
         let b = mutex_bytes(2, 0, 992, 1, 0x80);
-        let Word::Mutex(m) = judge(&b, 0, 2, false) else {
+        let Word::Mutex(m) = judge(&[], &b, 0, 2, false) else {
             panic!("not a mutex")
         };
         assert_eq!(m.owner, Some(992));
@@ -266,7 +302,7 @@ mod tests {
     #[test]
     fn a_robust_mutex() {
         let b = mutex_bytes(0x8000_04b7, 1, 0x4b7, 1, 0x90);
-        let Word::Mutex(m) = judge(&b, 0, 0x8000_04b7, false) else {
+        let Word::Mutex(m) = judge(&[], &b, 0, 0x8000_04b7, false) else {
             panic!("not a mutex")
         };
         assert_eq!(m.owner, Some(0x4b7));
@@ -276,7 +312,7 @@ mod tests {
     #[test]
     fn a_robust_mutex_the_kernel_marked() {
         let b = mutex_bytes(FUTEX_WAITERS | FUTEX_OWNER_DIED, 1, 0x4b7, 1, 0x90);
-        let Word::Mutex(m) = judge(&b, 0, FUTEX_WAITERS | FUTEX_OWNER_DIED, false) else {
+        let Word::Mutex(m) = judge(&[], &b, 0, FUTEX_WAITERS | FUTEX_OWNER_DIED, false) else {
             panic!("not a mutex")
         };
         assert_eq!(m.owner, None);
@@ -286,7 +322,7 @@ mod tests {
     #[test]
     fn a_pi_mutex_waiter_uses_lock_pi() {
         let b = mutex_bytes(0x8000_0100, 0, 0x100, 1, 0xa0);
-        let Word::Mutex(m) = judge(&b, FUTEX_LOCK_PI, 0, false) else {
+        let Word::Mutex(m) = judge(&[], &b, FUTEX_LOCK_PI, 0, false) else {
             panic!("not a mutex")
         };
         assert!(m.pi());
@@ -296,20 +332,20 @@ mod tests {
     #[test]
     fn an_unknown_kind_bit_is_not_a_mutex() {
         let b = mutex_bytes(2, 0, 992, 1, 0x80 | 0x400);
-        assert_eq!(judge(&b, 0, 2, false), Word::Futex { word: 2 });
+        assert_eq!(judge(&[], &b, 0, 2, false), Word::Futex { word: 2 });
     }
 
     #[test]
     fn a_word_waited_on_with_another_value_is_not_a_normal_mutex() {
         // A hand-rolled lock: word 1, the waiter expects 1.
         let b = mutex_bytes(1, 0, 992, 1, 0);
-        assert_eq!(judge(&b, 0, 1, false), Word::Futex { word: 1 });
+        assert_eq!(judge(&[], &b, 0, 1, false), Word::Futex { word: 1 });
     }
 
     #[test]
     fn a_normal_mutex_without_an_owner_tid_is_not_believed() {
         let b = mutex_bytes(2, 0, 0, 1, 0x80);
-        assert_eq!(judge(&b, 0, 2, false), Word::Futex { word: 2 });
+        assert_eq!(judge(&[], &b, 0, 2, false), Word::Futex { word: 2 });
     }
 
     // Captured from sem_wait on a process-shared semaphore (value 0, one waiter, private = 128):
@@ -320,25 +356,55 @@ mod tests {
         b[4] = 1;
         b[8] = 0x80;
         assert_eq!(
-            judge(&b, 0x109, 0, false),
+            judge(&[], &b, 0x109, 0, false),
             Word::Semaphore {
                 value: 0,
                 waiters: 1
             }
         );
         // The same bytes waited on with plain FUTEX_WAIT are not what sem_wait does.
-        assert_eq!(judge(&b, 0, 0, false), Word::Futex { word: 0 });
+        assert_eq!(judge(&[], &b, 0, 0, false), Word::Futex { word: 0 });
     }
 
     #[test]
     fn a_named_semaphore_is_a_semaphore_whatever_its_bytes() {
         let b = vec![0u8; 16];
-        assert!(matches!(judge(&b, 0x189, 0, true), Word::Semaphore { .. }));
+        assert!(matches!(
+            judge(&[], &b, 0x189, 0, true),
+            Word::Semaphore { .. }
+        ));
+    }
+
+    // Captured: pthread_cond_wait on a process-shared condvar with one waiter; the futex is
+    // __g_signals[0], 40 bytes in: wseq 2, g_refs {2, 0}, wrefs 9.
+    #[test]
+    fn a_condition_variable() {
+        let words: [u32; 12] = [2, 0, 0, 0, 2, 0, 0, 0, 0, 9, 0, 0];
+        let cond: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let (before, at) = cond.split_at(40);
+        assert_eq!(
+            judge(before, at, 0x109, 0, false),
+            Word::Condvar {
+                group: 0,
+                waiters: 1,
+                pshared: true
+            }
+        );
+        // Without the bytes before it, it is only a futex.
+        assert_eq!(judge(&[], at, 0x109, 0, false), Word::Futex { word: 0 });
+    }
+
+    #[test]
+    fn a_word_that_could_be_a_semaphore_or_a_condvar_is_a_futex() {
+        let words: [u32; 14] = [2, 0, 0, 0, 2, 0, 0, 0, 0, 9, 0, 1, 0x80, 0];
+        let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let (before, at) = b.split_at(40);
+        assert_eq!(judge(before, at, 0x109, 0, false), Word::Futex { word: 0 });
     }
 
     #[test]
     fn a_short_read_is_a_plain_futex() {
-        assert_eq!(judge(&[2, 0], 0, 2, false), Word::Futex { word: 0 });
+        assert_eq!(judge(&[], &[2, 0], 0, 2, false), Word::Futex { word: 0 });
     }
 
     #[test]

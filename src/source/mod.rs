@@ -70,6 +70,12 @@ impl Sys {
         p
     }
 
+    /// `/proc/<pid>/map_files/<start>-<end>`: the object behind one mapping, reachable (with
+    /// CAP_SYS_ADMIN) even when its name is gone or ambiguous.
+    pub fn map_files_path(&self, pid: i32, start: u64, end: u64) -> PathBuf {
+        self.pid_path(pid, &format!("map_files/{start:x}-{end:x}"))
+    }
+
     /// Every System V segment in the namespace this process sees.
     pub fn sysv_segments(&self) -> anyhow::Result<Vec<sysv::ShmRecord>> {
         use anyhow::Context;

@@ -381,7 +381,7 @@ impl Sys {
     /// we may not, keep the newline reading.
     pub(crate) fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
         for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
-            let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+            let link = self.map_files_path(pid, m.start, m.end);
             if let Ok(exact) = std::fs::read_link(link) {
                 m.path = std::os::unix::ffi::OsStrExt::as_bytes(exact.as_os_str()).to_vec();
             }

@@ -75,6 +75,15 @@ pub struct ThreadInfo {
     pub tgid: i32,
     /// Zombie or dead: gone for every purpose here (its robust list has been walked).
     pub exited: bool,
+    /// The `State:` line's text, e.g. `S (sleeping)`, `T (stopped)`, `t (tracing stop)`.
+    pub state: String,
+}
+
+impl ThreadInfo {
+    /// Stopped by a signal or by a debugger: it runs no code until something continues it.
+    pub fn stopped(&self) -> bool {
+        self.state.starts_with('T') || self.state.starts_with('t')
+    }
 }
 
 /// Parse the `Tgid:` and `State:` lines of a `status` file.
@@ -89,6 +98,7 @@ pub fn parse_status(text: &str) -> Option<ThreadInfo> {
     Some(ThreadInfo {
         tgid,
         exited: state.starts_with('Z') || state.starts_with('X'),
+        state: state.to_string(),
     })
 }
 
@@ -284,12 +294,16 @@ mod tests {
             parse_status(text),
             Some(ThreadInfo {
                 tgid: 992,
-                exited: false
+                exited: false,
+                state: "S (sleeping)".into()
             })
         );
         assert!(!nested_pid_ns(text));
         let text = "State:\tZ (zombie)\nTgid:\t5\nNSpid:\t4000\t5\n";
         assert!(parse_status(text).unwrap().exited);
+        assert!(parse_status("State:\tt (tracing stop)\nTgid:\t5\n")
+            .unwrap()
+            .stopped());
         assert!(nested_pid_ns(text));
         assert_eq!(parse_status("State:\tS\n"), None);
     }
