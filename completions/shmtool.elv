@@ -33,6 +33,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
@@ -180,6 +181,17 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;locks'= {
+            cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
+            cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;help'= {
             cand ls 'List every shared-memory object with the processes attached to it'
             cand show 'Show one object in full: every field and every attaching process'
@@ -189,6 +201,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;help;ls'= {
@@ -206,6 +219,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;locks'= {
         }
         &'shmtool;help;help'= {
         }

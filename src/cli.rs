@@ -63,6 +63,21 @@ pub enum Command {
     Rm(RmArgs),
     /// Show the kernel's shared-memory limits and current use of each.
     Limits(LimitsArgs),
+    /// Show who waits on whom: threads blocked on locks in shared memory, and their owners.
+    ///
+    /// Every thread blocked in futex(2) on an address in shared memory (a pthread mutex, a
+    /// semaphore, a hand-rolled lock), or in semop(2) on a System V semaphore set: the object and
+    /// offset of the lock, the lock word, and for a glibc mutex its owner thread, whether that owner
+    /// is alive, whether the mutex is robust, and whether waiters form a deadlock cycle.
+    ///
+    /// Read-only: the lock words are read with process_vm_readv; nobody is stopped or signalled.
+    ///
+    /// Verdicts: `owner dead (not robust: waits forever)`; `owner dead (robust: next lock gets
+    /// EOWNERDEAD)` (the kernel marked the word); `owner dead (robust, but the kernel did not mark
+    /// it: waits forever)`; `owner alive`; `cycle: A waits on B waits on A`; `no owner (semaphore:
+    /// waits for a post)`; `no owner (condition variable: waits for a signal)`; `unknown (…)` for
+    /// words that look like none of these.
+    Locks(LocksArgs),
     /// Write man pages and shell completions (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -316,6 +331,28 @@ pub struct RmArgs {
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Object kinds `locks --kind` accepts: those of `ls`, and `sem` for System V semaphore sets.
+pub const LOCK_KINDS: [&str; 8] = [
+    "sysv", "posix", "psem", "memfd", "anon", "file", "deleted", "sem",
+];
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+)]
+pub struct LocksArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only waits of these processes, or on locks these processes hold (repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only locks in objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(LOCK_KINDS))]
+    pub kind: Vec<String>,
 }
 
 #[derive(Debug, Args)]

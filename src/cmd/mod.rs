@@ -4,6 +4,7 @@ pub mod dump;
 pub mod generate;
 pub mod key;
 pub mod limits;
+pub mod locks;
 pub mod ls;
 pub mod maps;
 pub mod rm;

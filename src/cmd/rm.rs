@@ -90,7 +90,7 @@ impl Target {
             result,
             kind: self.seg.kind,
             id: self.seg.id,
-            key: self.seg.key.clone(),
+            key: self.seg.key.map(key_string),
             path: self.seg.path.clone(),
             size: self.seg.size,
             reason,
@@ -114,7 +114,7 @@ impl Target {
 fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
     Some(SysvIdentity {
         shmid: i32::try_from(seg.id?).ok()?,
-        key: crate::units::parse_key(seg.key.as_deref()?).ok()?,
+        key: seg.key?,
         cpid: seg.cpid.unwrap_or(0),
         ctime: seg.ctime.unwrap_or(0),
     })
@@ -155,9 +155,9 @@ fn resolve_asked(
     }
     for &key in keys {
         let k = key_string(key);
-        match sysv().find(|s| s.key.as_deref() == Some(k.as_str())) {
+        match sysv().find(|s| s.key == Some(key)) {
             Some(s) => found.push(s),
-            None => match sysv().find(|s| s.former_key.as_deref() == Some(k.as_str())) {
+            None => match sysv().find(|s| s.former_key == Some(key)) {
                 Some(s) => problems.push(format!(
                     "no System V segment has key {k} now; shmid {} was made with it and is already marked for removal",
                     s.id.unwrap_or(-1)

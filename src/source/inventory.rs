@@ -6,7 +6,7 @@ use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{hex_addr, key_string, Attacher, FdHolder, Kind, Segment};
+use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
 use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
@@ -92,10 +92,11 @@ fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
         other_ipc_ns: !scan.same_ipc_ns(p),
         pid: p.pid,
         comm: p.comm.clone(),
-        start: hex_addr(m.start),
-        end: hex_addr(m.end),
+        start: m.start,
+        end: m.end,
         perms: m.perms_str(),
         offset: m.offset,
+        container: p.container.as_ref().map(|c| c.to_string()),
     }
 }
 
@@ -167,7 +168,7 @@ pub fn assemble(
                         continue;
                     };
                     if rec.key != key && rec.key == 0 && key != 0 {
-                        seg.former_key = Some(key_string(key));
+                        seg.former_key = Some(key);
                     } else if rec.key != key {
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
@@ -217,6 +218,7 @@ pub fn assemble(
                 pid: p.pid,
                 comm: p.comm.clone(),
                 fd: f.fd,
+                container: p.container.as_ref().map(|c| c.to_string()),
             };
             let seg = if let Some(seg) = posix.get_mut(&id) {
                 seg
@@ -261,11 +263,41 @@ pub fn assemble(
         }
         segments.push(seg);
     }
+    let in_container: HashSet<i32> = scan
+        .procs
+        .iter()
+        .filter(|p| p.container.as_ref().is_some_and(|c| c.is_container()))
+        .map(|p| p.pid)
+        .collect();
+    if !in_container.is_empty() {
+        for seg in &mut segments {
+            seg.containers = container_names(seg, &in_container);
+        }
+    }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
     foreign.sort_unstable();
     inv.foreign_ns_pids = foreign;
     inv.segments = segments;
     inv
+}
+
+/// The distinct containers of a row's holders, in order.
+fn container_names(seg: &Segment, in_container: &HashSet<i32>) -> Vec<String> {
+    let mut names: Vec<String> = seg
+        .attachers
+        .iter()
+        .filter(|a| in_container.contains(&a.pid))
+        .filter_map(|a| a.container.clone())
+        .chain(
+            seg.fd_holders
+                .iter()
+                .filter(|h| in_container.contains(&h.pid))
+                .filter_map(|h| h.container.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
@@ -280,11 +312,11 @@ fn nonzero(t: i64) -> Option<i64> {
 fn sysv_segment(r: &ShmRecord) -> Segment {
     let mut s = Segment::new(Kind::Sysv);
     s.id = Some(r.shmid);
-    s.key = Some(key_string(r.key));
+    s.key = Some(r.key);
     s.size = r.size;
     s.uid = Some(r.uid);
     s.gid = Some(r.gid);
-    s.perms = Some(r.perms_string());
+    s.perms = Some(r.perms());
     s.nattch = Some(r.nattch);
     s.status = r.status();
     s.cpid = Some(r.cpid);
@@ -305,17 +337,13 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
-    s.perms = Some(format!("{:o}", f.mode & 0o777));
+    s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
     s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
     // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
     s.swap = tmpfs_swap();
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.dev),
-        libc::minor(f.dev)
-    ));
+    s.dev = Some(Dev(f.dev));
     s.inode = Some(f.inode);
     s
 }
@@ -344,7 +372,7 @@ fn apply_stat(seg: &mut Segment, st: &FileStat) {
     if seg.kind != Kind::Anon {
         seg.uid = Some(st.uid);
         seg.gid = Some(st.gid);
-        seg.perms = Some(format!("{:o}", st.mode & 0o777));
+        seg.perms = Some(Mode(st.mode & 0o777));
     }
     seg.ctime = Some(st.btime.unwrap_or(st.mtime));
     seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
@@ -374,11 +402,7 @@ fn fd_segment(f: &OpenFd) -> Segment {
     };
     let mut s = Segment::new(kind);
     s.path = Some(path);
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.stat.dev),
-        libc::minor(f.stat.dev)
-    ));
+    s.dev = Some(Dev(f.stat.dev));
     s.inode = Some(f.stat.inode);
     if kind == Kind::Deleted {
         s.note = Some(SHM_NOTE.to_string());
@@ -392,17 +416,11 @@ fn fd_segment(f: &OpenFd) -> Segment {
 /// many processes map it. Left unknown where we may not look.
 fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
     for a in &seg.attachers {
-        let (Some(start), Some(end)) = (
-            crate::units::parse_hex_addr(&a.start),
-            crate::units::parse_hex_addr(&a.end),
-        ) else {
-            continue;
-        };
-        let link = sys.pid_path(a.pid, &format!("map_files/{start:x}-{end:x}"));
+        let link = sys.map_files_path(a.pid, a.start, a.end);
         if let Ok(md) = std::fs::metadata(&link) {
             if Some(md.ino()) == seg.inode {
                 let st = FileStat::from_metadata(&md);
-                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms.clone());
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms);
                 apply_stat(seg, &st);
                 if seg.kind == Kind::Anon {
                     // The mappings give an anonymous object's size; its inode is kernel-made.
@@ -421,7 +439,7 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     if !path.is_empty() {
         s.path = Some(bytes_to_string(path));
     }
-    s.dev = Some(m.dev_string());
+    s.dev = Some(m.dev());
     s.inode = Some(m.inode);
     s
 }
@@ -441,7 +459,7 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         }
     };
     // The object itself, through the mapping: exact size and owner where we may look.
-    let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+    let link = sys.map_files_path(p.pid, m.start, m.end);
     let md = match seg.kind {
         Kind::File => seg
             .path
@@ -480,11 +498,7 @@ fn fill_sizes(seg: &mut Segment) {
     seg.size = seg
         .attachers
         .iter()
-        .map(|a| {
-            let start = crate::units::parse_hex_addr(&a.start).unwrap_or(0);
-            let end = crate::units::parse_hex_addr(&a.end).unwrap_or(0);
-            a.offset + end.saturating_sub(start)
-        })
+        .map(|a| a.offset + a.end.saturating_sub(a.start))
         .max()
         .unwrap_or(0);
 }
@@ -607,13 +621,9 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
     }
 }
 
-/// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.
+/// The device number of a row.
 pub fn posix_dev(s: &Segment) -> Option<u64> {
-    let (maj, min) = s.dev.as_deref()?.split_once(':')?;
-    Some(libc::makedev(
-        u32::from_str_radix(maj, 16).ok()?,
-        u32::from_str_radix(min, 16).ok()?,
-    ))
+    s.dev.map(|d| d.0)
 }
 
 /// Look up one object by what a user types for `show`.

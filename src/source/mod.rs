@@ -4,10 +4,12 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod cgroup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod lockword;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
@@ -16,6 +18,7 @@ pub mod remove;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +63,12 @@ impl Sys {
             p.push(rest);
         }
         p
+    }
+
+    /// `/proc/<pid>/map_files/<start>-<end>`: the object behind one mapping, reachable (with
+    /// CAP_SYS_ADMIN) even when its name is gone or ambiguous.
+    pub fn map_files_path(&self, pid: i32, start: u64, end: u64) -> PathBuf {
+        self.pid_path(pid, &format!("map_files/{start:x}-{end:x}"))
     }
 
     /// Every System V segment in the namespace this process sees.

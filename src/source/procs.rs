@@ -75,6 +75,8 @@ pub struct ProcShared {
     pub maps: Vec<MapLine>,
     /// Open fds on memfds and /dev/shm files (only when the scan was asked for them).
     pub fds: Vec<OpenFd>,
+    /// The container or service it runs in, from /proc/PID/cgroup.
+    pub container: Option<super::cgroup::Container>,
 }
 
 /// Result of one walk over /proc.
@@ -168,6 +170,12 @@ impl Sys {
         let mut buf = Vec::new();
         self.read_pid_file(pid, "maps", &mut buf)?;
         Ok(maps::parse(&buf))
+    }
+
+    /// The container or service a process runs in (None: the host's root cgroup, or gone).
+    pub fn container_of(&self, pid: i32, buf: &mut Vec<u8>) -> Option<super::cgroup::Container> {
+        self.read_pid_file(pid, "cgroup", buf).ok()?;
+        super::cgroup::parse(std::str::from_utf8(buf).ok()?)
     }
 
     /// The process's command name, or `?` if it went away.
@@ -358,6 +366,7 @@ impl Sys {
                 ipc_ns: self.ns_inode(Some(pid), "ipc"),
                 maps: shared,
                 fds,
+                container: self.container_of(pid, &mut buf),
             });
         }
         (out, denied)
@@ -368,7 +377,7 @@ impl Sys {
     /// we may not, keep the newline reading.
     pub(crate) fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
         for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
-            let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+            let link = self.map_files_path(pid, m.start, m.end);
             if let Ok(exact) = std::fs::read_link(link) {
                 m.path = std::os::unix::ffi::OsStrExt::as_bytes(exact.as_os_str()).to_vec();
             }
