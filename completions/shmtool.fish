@@ -146,7 +146,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l shmid -d 'A Sys
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l key -d 'A System V segment by key' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
@@ -166,7 +166,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A Sy
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l key -d 'A System V segment by key' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r

@@ -251,9 +251,10 @@ pub struct TargetArgs {
     /// A POSIX object (/dev/shm name) or any file.
     #[arg(long, conflicts_with = "pid")]
     pub path: Option<PathBuf>,
-    /// Start this many bytes after ADDR or the object's start.
-    #[arg(long, default_value = "0")]
-    pub offset: String,
+    /// Start this many bytes after ADDR or the object's start (bytes, 0x hex, or k/M/G; at
+    /// most 2^63-1, the largest file offset).
+    #[arg(long, default_value = "0", value_parser = parse_offset)]
+    pub offset: u64,
     /// Read at most this many bytes (default: to the end of the mapping or object).
     #[arg(long)]
     pub length: Option<String>,
@@ -389,6 +390,18 @@ pub struct GenerateArgs {
 
 /// Parse the process's arguments. Usage errors become one line on stderr and exit code 2;
 /// `--help` and `--version` print as usual and exit 0.
+/// `--offset`: a size no file or mapping can exceed (`off_t` is signed), so that no address or
+/// file position computed from it can wrap; anything larger is a usage error.
+fn parse_offset(text: &str) -> Result<u64, String> {
+    let n = crate::units::parse_size(text)?;
+    if n > i64::MAX as u64 {
+        return Err(format!(
+            "{text} is larger than any file or mapping can be (at most 0x7fffffffffffffff)"
+        ));
+    }
+    Ok(n)
+}
+
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
     match try_parse(std::env::args_os().collect()) {

@@ -512,3 +512,35 @@ fn dump_o_creates_0600_and_never_overwrites_or_follows_without_force() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(&copy).unwrap(), pattern(73, 100));
 }
+
+#[test]
+fn an_offset_near_two_to_the_64_is_a_usage_error_not_a_wrap() {
+    let h = Holder::spawn(&[Hold::Anon {
+        size: 4096,
+        seed: 1,
+    }]);
+    let pid = h.pid.to_string();
+    let addr = hex(h.addrs[0] + 16);
+    for off in [
+        "0xffffffffffffffff",
+        "0x8000000000000000",
+        "18446744073709551615",
+    ] {
+        for cmd in ["dump", "watch"] {
+            let mut args = vec![cmd, &pid, &addr, "--offset", off];
+            if cmd == "watch" {
+                args.extend(["--count", "1"]);
+            }
+            let (code, out, err) = run(&args);
+            assert_eq!(code, 2, "{cmd} --offset {off}: {err}");
+            assert!(out.is_empty(), "{out}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("--offset"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    // The largest offset that parses is simply past the end of the mapping.
+    let (code, _, err) = run(&["dump", &pid, &addr, "--offset", "0x7fffffffffffffff"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("past the end"), "{err}");
+}

@@ -17,7 +17,7 @@ pub fn selector(args: &TargetArgs) -> Result<(Selector, Window), Error> {
     let size =
         |what: &str, t: &str| parse_size(t).map_err(|e| Error::BadInput(format!("{what}: {e}")));
     let win = Window {
-        offset: size("--offset", &args.offset)?,
+        offset: args.offset,
         length: args
             .length
             .as_deref()

@@ -12,14 +12,16 @@ use super::{Ctx, Run};
 use crate::attach::{reader, Target, CHUNK};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Exit};
-use crate::render::hex::{addr_width, ROW};
-use crate::render::layout::{Decoded, Layout};
+use crate::render::color::{chosen, ColorChoice};
+use crate::render::hex::addr_width;
+use crate::render::layout::{Layout, RecordView};
 use crate::render::watch::{
-    term, write_change_line, write_json, write_record_lines, Change, Refresh, Screen,
+    row_bytes, term, write_change_line, write_first_state, write_json, write_record_lines, Change,
+    Refresh, Screen,
 };
 use crate::units::{human_size, parse_duration};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest interval: below this a watch is a busy loop.
@@ -35,32 +37,60 @@ const MAX_KEPT: u64 = 1 << 20;
 /// Runs of changes kept per refresh; more are counted, not kept.
 const MAX_RUNS: usize = 1 << 16;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Signals caught and not yet handled, one bit each (bit = signal number).
+static PENDING: AtomicU64 = AtomicU64::new(0);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    PENDING.fetch_or(1 << sig, Ordering::SeqCst);
 }
 
-/// Ctrl-C and SIGTERM end the loop cleanly, so the terminal is restored.
-fn catch_signals() {
+/// Take the pending signals.
+fn take_signals() -> u64 {
+    PENDING.swap(0, Ordering::SeqCst)
+}
+
+/// The signals that end a watch: it then restores the terminal and exits with 128 + signal.
+const ENDING: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Catch every signal that ends or stops a watch, so that the terminal is restored first
+/// (and, after SIGCONT, taken back and redrawn); SIGWINCH redraws at the new size.
+fn catch_signals(screen: bool) {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let act = SigAction::new(
         SigHandler::Handler(on_signal),
-        SaFlags::empty(),
+        SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic.
+    let mut sigs = vec![
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ];
+    if screen {
+        sigs.extend([Signal::SIGTSTP, Signal::SIGCONT, Signal::SIGWINCH]);
+    }
+    for sig in sigs {
+        // SAFETY: the handler only does an atomic read-modify-write, which is
+        // async-signal-safe.
         let _ = unsafe { sigaction(sig, &act) };
     }
 }
 
+/// Stop as Ctrl-Z asks, after the caller has restored the terminal. SIGSTOP cannot be caught,
+/// so we stop at once; the shell sees a stopped job as after SIGTSTP.
+fn stop_now() {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Redraw in place (a terminal with colour on: escapes are allowed).
+    /// Redraw in place (a terminal, unless `--color never` or TERM=dumb): colour when colour is
+    /// on, reverse video for changes under NO_COLOR.
     Screen,
-    /// One line per refresh that changed something.
+    /// The first state, then one line per refresh that changed something.
     Lines,
+    /// The first state, then one JSON object per refresh that changed something.
     Json,
 }
 
@@ -93,16 +123,15 @@ fn clocks(t: SystemTime) -> (String, String) {
     )
 }
 
-/// Terminal rows, or 24 when unknown.
-fn term_rows() -> usize {
-    // SAFETY: TIOCGWINSZ fills the winsize we own.
+/// Terminal (rows, columns), or 24x80 when unknown.
+fn term_size() -> (usize, usize) {
+    // SAFETY: winsize is plain old data; TIOCGWINSZ writes only into the one we own.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to our winsize for this ioctl.
     let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_row > 0 {
-        ws.ws_row as usize
-    } else {
-        24
-    }
+    let rows = if ok && ws.ws_row > 0 { ws.ws_row } else { 24 };
+    let cols = if ok && ws.ws_col > 0 { ws.ws_col } else { 80 };
+    (rows as usize, cols as usize)
 }
 
 /// Keep a change in `r` if the budget allows, else mark the refresh truncated.
@@ -335,19 +364,19 @@ impl Watcher<'_> {
         }
     }
 
-    /// Decode record `i` from the snapshot.
-    fn decode(&self, l: &Layout, i: usize) -> (u64, Vec<Decoded>) {
+    /// Record `i`'s bytes from the snapshot (padded to a whole record) and address.
+    fn record_bytes(&self, l: &Layout, i: usize) -> (u64, Vec<u8>) {
         let off = i * l.stride();
         let snap = self.snapshot.bytes();
         let end = (off + l.stride()).min(snap.len());
         let mut bytes = snap[off..end].to_vec();
         bytes.resize(l.stride(), 0);
-        let addr = self.target.base + off as u64;
-        (addr, l.decode(&bytes, addr, &|_| None))
+        (self.target.base + off as u64, bytes)
     }
 
-    /// Records whose bytes changed in `r` (all of them when `r` is None).
-    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, Vec<Decoded>)> {
+    /// Records whose bytes changed in `r` (all of them when `r` is None): index, address,
+    /// bytes. Decoded only as they are written.
+    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, Vec<u8>)> {
         let Some(l) = &self.layout else {
             return Vec::new();
         };
@@ -357,8 +386,8 @@ impl Watcher<'_> {
                 r.is_none_or(|r| touched(&r.changes, off, off + l.size() as u64))
             })
             .map(|i| {
-                let (addr, d) = self.decode(l, i);
-                (i, addr, d)
+                let (addr, b) = self.record_bytes(l, i);
+                (i, addr, b)
             })
             .collect()
     }
@@ -371,25 +400,39 @@ impl Watcher<'_> {
         rate: f64,
         first: bool,
     ) -> anyhow::Result<()> {
-        match self.mode {
-            Mode::Screen => self.draw(out, r, n, rate)?,
-            Mode::Json if r.changed_bytes > 0 => {
-                let recs = self.changed_records(Some(r));
-                let view: Vec<(u64, u64, &[Decoded])> = recs
-                    .iter()
-                    .map(|(i, a, d)| (*i as u64, *a, d.as_slice()))
-                    .collect();
-                write_json(out, self.target.base, r, &view)?;
+        let no_hint = |_: u64| None;
+        match (self.mode, &self.layout) {
+            (Mode::Screen, _) => self.draw(out, r, n, rate)?,
+            (Mode::Json, _) if first || r.changed_bytes > 0 => {
+                let recs = self.changed_records((!first).then_some(r));
+                let views: Vec<RecordView> = match &self.layout {
+                    Some(l) => recs
+                        .iter()
+                        .map(|(i, a, b)| RecordView::new(l, b, *a, *i as u64, &no_hint))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let initial = first.then(|| self.snapshot.bytes());
+                write_json(out, self.target.base, r, initial, &views)?;
             }
-            Mode::Lines if first || r.changed_bytes > 0 => {
-                if self.layout.is_some() {
-                    let recs = self.changed_records((!first).then_some(r));
-                    let view: Vec<(usize, &[Decoded])> =
-                        recs.iter().map(|(i, _, d)| (*i, d.as_slice())).collect();
-                    write_record_lines(out, &r.clock, &view, self.record_count() > 1)?;
-                } else if !first {
-                    write_change_line(out, self.target.base, r)?;
-                }
+            (Mode::Lines, Some(l)) if first || r.changed_bytes > 0 => {
+                let recs = self.changed_records((!first).then_some(r));
+                let views: Vec<(usize, RecordView)> = recs
+                    .iter()
+                    .map(|(i, a, b)| (*i, RecordView::new(l, b, *a, *i as u64, &no_hint)))
+                    .collect();
+                write_record_lines(out, &r.clock, &views, self.record_count() > 1)?;
+            }
+            (Mode::Lines, None) if first => write_first_state(
+                out,
+                &r.clock,
+                &crate::text::escape(&self.target.label),
+                self.target.base,
+                self.len,
+                self.snapshot.bytes(),
+            )?,
+            (Mode::Lines, None) if r.changed_bytes > 0 => {
+                write_change_line(out, self.target.base, r)?
             }
             _ => {}
         }
@@ -398,24 +441,24 @@ impl Watcher<'_> {
     }
 
     fn draw(&self, out: &mut dyn Write, r: &Refresh, n: u64, rate: f64) -> anyhow::Result<()> {
-        let rows = term_rows().saturating_sub(3).max(1);
+        let (term_rows, cols) = term_size();
+        // The header, a blank line, the rows, and one line free so that nothing scrolls.
+        let rows = term_rows.saturating_sub(3).max(1);
+        let width = addr_width(self.target.base + self.len);
+        let per_row = row_bytes(width, cols);
         let snap = self.snapshot.bytes();
         let shown = match &self.layout {
             Some(l) => (rows * l.stride()).min(snap.len()),
-            None => (rows * ROW).min(snap.len()),
+            None => (rows * per_row).min(snap.len()),
         };
         let header = format!(
-            "{}  {}  refresh {n}  {} changed ({}/s){}",
+            "{}  {}  #{n}  {} changed ({}/s){}",
             self.target.label,
             r.clock,
             human_size(r.changed_bytes),
             human_size(rate as u64),
             if (shown as u64) < self.len {
-                format!(
-                    "  showing {} of {}",
-                    human_size(shown as u64),
-                    human_size(self.len)
-                )
+                format!("  {} of {}", human_size(shown as u64), human_size(self.len))
             } else {
                 String::new()
             }
@@ -428,18 +471,19 @@ impl Watcher<'_> {
             }
         }
         let screen = Screen {
-            header: crate::render::sanitize::escape(&header),
+            header: crate::text::escape(&header),
             pal: self.ctx.palette(),
             rows,
+            cols,
             base: self.target.base,
-            width: addr_width(self.target.base + self.len),
+            width,
             data: &snap[..shown],
             changed: &changed,
         };
         match &self.layout {
             None => screen.write_hex(out)?,
             Some(l) => {
-                let recs: Vec<(Vec<Decoded>, Vec<bool>)> = (0..self.record_count().min(rows))
+                let recs: Vec<(u64, Vec<u8>, Vec<bool>)> = (0..self.record_count().min(rows))
                     .map(|i| {
                         let base = (i * l.stride()) as u64;
                         let mask = l
@@ -450,17 +494,43 @@ impl Watcher<'_> {
                                 touched(&r.changes, s, s + f.size() as u64)
                             })
                             .collect();
-                        (self.decode(l, i).1, mask)
+                        let (addr, bytes) = self.record_bytes(l, i);
+                        (addr, bytes, mask)
                     })
                     .collect();
-                let view: Vec<(&[Decoded], Vec<bool>)> = recs
+                let no_hint = |_: u64| None;
+                let views: Vec<(RecordView, Vec<bool>)> = recs
                     .iter()
-                    .map(|(d, m)| (d.as_slice(), m.clone()))
+                    .enumerate()
+                    .map(|(i, (a, b, m))| {
+                        (RecordView::new(l, b, *a, i as u64, &no_hint), m.clone())
+                    })
                     .collect();
-                screen.write_records(out, &view)?;
+                screen.write_records(out, &views)?;
             }
         }
         Ok(())
+    }
+
+    /// Handle the signals that arrived: Ok(true) to redraw, Err to end the watch (128 + signal).
+    fn on_signals(&self, out: &mut dyn Write) -> anyhow::Result<bool> {
+        let got = take_signals();
+        if got == 0 {
+            return Ok(false);
+        }
+        if let Some(&sig) = ENDING.iter().find(|&&s| got & (1 << s) != 0) {
+            return Err(Exit(128 + sig as u8).into());
+        }
+        if got & (1 << libc::SIGTSTP) != 0 {
+            // Ctrl-Z: give the shell its screen back, stop, and take ours back on fg.
+            write!(out, "{}", term::LEAVE)?;
+            out.flush()?;
+            stop_now();
+            write!(out, "{}", term::ENTER)?;
+            return Ok(true);
+        }
+        // SIGCONT (after a stop we did not see) or SIGWINCH.
+        Ok(self.mode == Mode::Screen)
     }
 
     /// Refresh until the count is reached, a signal arrives, or the target goes away.
@@ -482,11 +552,13 @@ impl Watcher<'_> {
         let start = Instant::now();
         let mut last = start;
         let mut n = 1u64;
+        // What the screen shows now, to redraw it after a stop or a resize.
+        let mut shown = initial;
         while count.is_none_or(|c| n < c) {
             let due = start + interval * n as u32;
             while Instant::now() < due {
-                if INTERRUPTED.load(Ordering::SeqCst) {
-                    return Err(Exit(130).into());
+                if self.on_signals(out)? {
+                    self.draw(out, &shown, n, 0.0)?;
                 }
                 std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
             }
@@ -499,6 +571,9 @@ impl Watcher<'_> {
             let rate = r.changed_bytes as f64 / (now - last).as_secs_f64().max(1e-3);
             last = now;
             self.emit(out, &r, n, rate, false)?;
+            if self.mode == Mode::Screen {
+                shown = r;
+            }
         }
         Ok(())
     }
@@ -529,9 +604,12 @@ impl Run for WatchArgs {
             ))
             .into());
         }
+        // A terminal is redrawn unless told `--color never` (then no escape byte at all) or
+        // TERM=dumb; NO_COLOR only takes the colour away.
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let mode = if self.json {
             Mode::Json
-        } else if ctx.stdout_tty && ctx.color {
+        } else if ctx.stdout_tty && !dumb && chosen() != ColorChoice::Never {
             Mode::Screen
         } else {
             Mode::Lines
@@ -551,7 +629,7 @@ impl Run for WatchArgs {
             layout: lay,
             mode,
         };
-        catch_signals();
+        catch_signals(mode == Mode::Screen);
         if mode == Mode::Screen {
             write!(out, "{}", term::ENTER)?;
         }
