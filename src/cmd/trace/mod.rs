@@ -134,6 +134,7 @@ fn snapshot(ctx: &Ctx, interp: &mut Interp) {
     let opts = crate::source::inventory::Options {
         include_readonly_files: false,
         exact_memfds: false,
+        messaging: false,
     };
     let Ok(inv) = crate::source::inventory::gather(&ctx.sys, opts) else {
         return;
