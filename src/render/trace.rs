@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn rfc3339_round_trips() {
         let ns = 1_795_340_516_123_456_789i128;
-        let t = crate::cmd::trace::interp::rfc3339(ns);
+        let t = crate::units::rfc3339(ns);
         assert_eq!(parse_rfc3339_secs(&t), Some(1_795_340_516));
     }
 }
