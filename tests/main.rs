@@ -11,6 +11,7 @@ mod containers;
 mod dump;
 mod generated;
 mod hostile;
+mod hostile_root;
 mod huge;
 mod ipc;
 mod key;

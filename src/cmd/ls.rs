@@ -44,6 +44,9 @@ pub fn report_hidden(inv: &Inventory) {
             inv.unreadable_namespaces
         ));
     }
+    if let Some(why) = &inv.shm_dir_unlisted {
+        note(&format!("POSIX objects not listed: {why}"));
+    }
     if !inv.foreign_ns_pids.is_empty() {
         note(&format!(
             "{} process(es) in other IPC namespaces map System V segments not listed here (see --all-namespaces, --ns PID)",

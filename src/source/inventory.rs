@@ -36,6 +36,9 @@ pub struct Inventory {
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
     pub unreadable_namespaces: usize,
+    /// Why the shm directory could not be listed (e.g. a container's `/dev` is a symlink,
+    /// which is not followed); None when it was, or when it does not exist.
+    pub shm_dir_unlisted: Option<String>,
 }
 
 /// The seconds of slack when comparing a process's start time with a segment's times: both are
@@ -49,12 +52,13 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let (files, unlisted) = shm_files(sys);
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    inv.shm_dir_unlisted = unlisted;
     if opts.messaging {
         inv.segments.extend(super::ipc::rows(sys, &scan));
     }
@@ -63,7 +67,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
-    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let (files, unlisted) = shm_files(sys);
     let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
@@ -80,11 +84,29 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable;
+    inv.shm_dir_unlisted = unlisted;
     if opts.messaging {
         // Semaphores and queues of our own IPC namespace only.
         inv.segments.extend(super::ipc::rows(sys, &scan));
     }
     Ok(inv)
+}
+
+/// The files of the shm directory, listed through its fd ([`Sys::open_shm_dir`]); a missing
+/// directory is empty, any other failure is said.
+fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
+    use std::os::fd::AsFd;
+    let listed = sys
+        .open_shm_dir()
+        .and_then(|fd| devshm::list(fd.as_fd(), &sys.shm_dir));
+    match listed {
+        Ok(files) => (files, None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
+        Err(e) => {
+            let shown = sys.shm_in_root.as_deref().unwrap_or(&sys.shm_dir);
+            (Vec::new(), Some(super::root::describe(shown, &e)))
+        }
+    }
 }
 
 /// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
