@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -127,7 +128,10 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
-            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
@@ -149,7 +153,10 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
-            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many refreshes')
@@ -193,6 +200,19 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'shmtool;types' {
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'Read types from this file instead (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, kind, size, members, file}')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'shmtool;help' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List every shared-memory object with the processes attached to it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one object in full: every field and every attaching process')
@@ -202,6 +222,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -227,6 +248,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;limits' {
+            break
+        }
+        'shmtool;help;types' {
             break
         }
         'shmtool;help;help' {

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand types 'List the struct, class and union types a program''s debug information defines'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
@@ -118,7 +119,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --offset 'Start this many bytes after ADDR or the object''s start'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
-            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
+            cand --layout-repeat 'With --layout or --type: decode this many structs one after another (at least 1)'
+            cand --type 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)'
+            cand --debug-file 'With --type: read types from this file (a -g build, or a separate debug file)'
+            cand --pid-for-types 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)'
             cand --format 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)'
             cand -o 'Write to this file instead of standard output'
             cand --output 'Write to this file instead of standard output'
@@ -139,7 +143,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --offset 'Start this many bytes after ADDR or the object''s start'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
-            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
+            cand --layout-repeat 'With --layout or --type: decode this many structs one after another (at least 1)'
+            cand --type 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)'
+            cand --debug-file 'With --type: read types from this file (a -g build, or a separate debug file)'
+            cand --pid-for-types 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)'
             cand -n 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand --interval 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand -c 'Stop after this many refreshes'
@@ -180,6 +187,18 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;types'= {
+            cand --debug-file 'Read types from this file instead (a -g build, or a separate debug file)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand -a 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)'
+            cand --all 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)'
+            cand --json 'Print a JSON array of {name, kind, size, members, file}'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;help'= {
             cand ls 'List every shared-memory object with the processes attached to it'
             cand show 'Show one object in full: every field and every attaching process'
@@ -189,6 +208,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand types 'List the struct, class and union types a program''s debug information defines'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;help;ls'= {
@@ -206,6 +226,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;types'= {
         }
         &'shmtool;help;help'= {
         }

@@ -20,4 +20,5 @@ mod prometheus;
 mod races;
 mod rm;
 mod scan;
+mod types;
 mod watch;

@@ -8,6 +8,7 @@ pub mod ls;
 pub mod maps;
 pub mod rm;
 pub mod show;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;

@@ -4,7 +4,7 @@
 //! Memory is the region once (the previous snapshot) plus one chunk: each refresh reads a chunk,
 //! compares it with the snapshot, and copies it over only where it differs.
 
-use super::dump::{layout, layout_span, open_target, short_read};
+use super::dump::{decoding, layout, layout_span, open_target, short_read};
 use super::{Ctx, Run};
 use crate::attach::{reader, Target};
 use crate::cli::WatchArgs;
@@ -383,8 +383,9 @@ impl Run for WatchArgs {
         }
         let lay = layout(&self.target)?;
         let target = open_target(ctx, &self.target)?;
+        let (lay, count) = decoding(ctx, &self.target, &target, lay)?;
         let len = match &lay {
-            Some(l) => layout_span(&target, l, self.target.layout_repeat)?,
+            Some(l) => layout_span(&target, l, count)?,
             None => target.len,
         };
         if len > MAX_REGION && self.target.length.is_none() {

@@ -10,6 +10,7 @@ pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
+pub mod types;
 pub mod watch;
 
 use std::io::Write;
