@@ -80,7 +80,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,7 +102,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,7 +308,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__key)
-            opts="-h -V --find --in --json --bytes --color --ns --help --version"
+            opts="-h -V --find --in --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,7 +338,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -360,12 +360,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-o -a -r -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
                     return 0
@@ -402,7 +410,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__maps)
-            opts="-h -V --json --bytes --shared --color --ns --help --version"
+            opts="-h -V --json --bytes --shared --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,7 +432,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,7 +462,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,7 +484,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

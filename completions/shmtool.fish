@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_shmtool_global_optspecs
-    string join \n color= ns= h/help V/version
+    string join \n color= ns= wide h/help V/version
 end
 
 function __fish_shmtool_needs_command
@@ -28,6 +28,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -l color -d 'When to use c
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_needs_command" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_needs_command" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_needs_command" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_needs_command" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
@@ -40,6 +41,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch li
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s o -l output -d 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
 prometheus\t''"
@@ -66,12 +68,17 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l noheadings -d 'Print no header line'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only objects that look leaked'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s o -l output -d 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
 prometheus\t''"
@@ -98,10 +105,14 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l noheadings -d 'Print no header line'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only objects that look leaked'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -110,6 +121,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -119,6 +131,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l ns -d 'Look fro
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l find -d 'Reverse: which files could have produced this key?' -r
@@ -129,6 +142,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l shmid -d 'A System V segment by shmid' -r
@@ -149,6 +163,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A System V segment by shmid' -r
@@ -166,6 +181,7 @@ always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l json -d 'Print JSON Lines: one object per refresh that changed something'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
@@ -179,6 +195,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l json -d 'Print the summary as JSON'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -187,6 +204,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'

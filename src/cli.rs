@@ -37,6 +37,10 @@ pub struct Cli {
     #[arg(long, value_name = "PID", global = true)]
     pub ns: Option<i32>,
 
+    /// Do not fit tables to the terminal: print every column and every name in full.
+    #[arg(long, global = true)]
+    pub wide: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -113,13 +117,52 @@ pub enum SortKey {
     Path,
 }
 
+/// How a table is laid out (lsipc's options).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TableArgs {
+    /// Columns to show, separated by commas; `+COLS` adds to the default ones
+    /// (see --list-columns).
+    #[arg(long = "output", short = 'o', value_name = "COLS", value_parser = parse_columns)]
+    pub output: Option<String>,
+    /// Print no header line.
+    #[arg(long)]
+    pub noheadings: bool,
+    /// Raw output for scripts: one space between cells, spaces and backslashes in cells written
+    /// as \x20 and \x5c, nothing cut, no colour.
+    #[arg(long)]
+    pub raw: bool,
+    /// List the columns -o accepts, with what each shows, and exit.
+    #[arg(long)]
+    pub list_columns: bool,
+}
+
+/// Check `-o COLS` names only columns `ls` has (see `--list-columns`).
+fn parse_columns(spec: &str) -> Result<String, String> {
+    let list = spec.strip_prefix('+').unwrap_or(spec);
+    let mut any = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if crate::render::segments::ls_column(name).is_none() {
+            return Err(format!(
+                "unknown column {name:?} (shmtool ls --list-columns lists them)"
+            ));
+        }
+        any = true;
+    }
+    if !any {
+        return Err("no column named".into());
+    }
+    Ok(spec.to_string())
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'"
+    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'\n  shmtool ls -o +RSS,CPID  the default columns and two more\n  shmtool ls --raw --noheadings -o ID,NAME  for scripts: split lines on spaces"
 )]
 pub struct LsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Output format; `prometheus` writes the node_exporter textfile-collector format.
     #[arg(long, value_enum, default_value_t = LsFormat::Table, conflicts_with = "json")]
     pub format: LsFormat,
@@ -399,10 +442,24 @@ fn usage_error_line(e: &clap::Error) -> String {
     if line.is_empty() {
         line = "invalid usage".into();
     }
-    let line = line.trim_start_matches("error: ");
+    let mut line = line.trim_start_matches("error: ").to_string();
+    // clap's "a similar subcommand exists" tip sits below the first paragraph: keep it.
+    use clap::error::{ContextKind, ContextValue};
+    for kind in [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg] {
+        let names: Vec<String> = match e.get(kind) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => continue,
+        };
+        if !names.is_empty() {
+            let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            line.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+            break;
+        }
+    }
     format!(
         "{} (try 'shmtool --help')",
-        crate::render::sanitize::escape(line)
+        crate::render::sanitize::escape(&line)
     )
 }
 

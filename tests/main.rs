@@ -19,4 +19,5 @@ mod prometheus;
 mod races;
 mod rm;
 mod scan;
+mod table;
 mod watch;

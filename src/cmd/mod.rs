@@ -28,6 +28,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let stdout_tty = std::io::stdout().is_terminal();
+        crate::render::table::set_width(if cli.wide {
+            None
+        } else {
+            crate::render::table::terminal_width()
+        });
         Ctx {
             sys: Sys::new(&cli.proc_root, &cli.shm_dir),
             color: color::decide(cli.color, stdout_tty),
