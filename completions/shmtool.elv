@@ -34,6 +34,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+            cand history 'One object''s whole life, from a `trace --log` file'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
@@ -43,6 +46,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
@@ -58,8 +62,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -70,6 +74,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
@@ -85,12 +90,13 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'shmtool;show'= {
+            cand --log 'A `trace --log` file to take the object''s history from (used when it exists)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
@@ -131,20 +137,20 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --key 'A System V segment by key'
             cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
             cand --path 'A POSIX object (/dev/shm name) or any file'
-            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
-            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'''
-            cand --layout-repeat 'With --layout: decode this many structs one after another'
+            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
+            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
             cand --format 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)'
-            cand -o 'Write to this file instead of standard output'
-            cand --output 'Write to this file instead of standard output'
+            cand -o 'Write to this new file (mode 0600) instead of standard output; see --force'
+            cand --output 'Write to this new file (mode 0600) instead of standard output; see --force'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
-            cand --force 'Allow raw bytes to a terminal'
+            cand --force 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written'
             cand --json 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -153,10 +159,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --key 'A System V segment by key'
             cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
             cand --path 'A POSIX object (/dev/shm name) or any file'
-            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
-            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'''
-            cand --layout-repeat 'With --layout: decode this many structs one after another'
+            cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
+            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
             cand -n 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand --interval 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand -c 'Stop after this many refreshes'
@@ -165,8 +171,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON Lines: one object per refresh that changed something'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -200,6 +206,54 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;trace'= {
+            cand --kind 'Only objects of these kinds (repeat or separate with commas)'
+            cand --event 'Only events of these kinds (repeat or separate with commas)'
+            cand --pid 'Only calls made by these processes'
+            cand --user 'Only calls made by this user (name or uid)'
+            cand --name 'Only objects whose path or name matches this glob (`*`, `?`), e.g. ''psm_*'''
+            cand --key 'Only the System V segment with this key'
+            cand --shmid 'Only the System V segment with this shmid'
+            cand --duration 'Stop after this long, e.g. 30s, 5m'
+            cand -c 'Stop after this many events (after filtering)'
+            cand --count 'Stop after this many events (after filtering)'
+            cand --log 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)'
+            cand --log-size 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)'
+            cand --log-keep 'How many rotated logs to keep'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON Lines: one object per event'
+            cand -q 'Print no events on standard output (with --log, for a service)'
+            cand --quiet 'Print no events on standard output (with --log, for a service)'
+            cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;history'= {
+            cand --log 'The log `trace --log` writes'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON Lines, as the log holds them'
+            cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;locks'= {
+            cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
+            cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;help'= {
             cand ls 'List every shared-memory object with the processes attached to it'
             cand show 'Show one object in full: every field and every attaching process'
@@ -209,6 +263,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+            cand history 'One object''s whole life, from a `trace --log` file'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;help;ls'= {
@@ -226,6 +283,12 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;trace'= {
+        }
+        &'shmtool;help;history'= {
+        }
+        &'shmtool;help;locks'= {
         }
         &'shmtool;help;help'= {
         }

@@ -18,8 +18,29 @@ pub enum Error {
     BadInput(String),
     #[error("permission denied: {0}")]
     PermissionDenied(String),
-    #[error("{what} vanished while it was being read")]
-    Vanished { what: String },
+    /// An object that no longer exists, with what the trace log says became of it.
+    #[error("{0}")]
+    Gone(String),
+    /// The target went away while we worked on it: a process exited, a segment was removed, a
+    /// file was replaced. `what` names it ("process 4242"), `how` says what happened ("exited").
+    #[error("{what} {how}")]
+    Vanished { what: String, how: String },
+    /// The kernel said no; `help` names what would be allowed (a capability, a uid).
+    #[error("permission denied: {what}")]
+    Refused { what: String, help: String },
+    /// A read ended before the range did, while the target is still there.
+    #[error("short read: only {got} of {wanted} bytes of {what} could be read (truncated under its mapping?)")]
+    ShortRead { what: String, got: u64, wanted: u64 },
+}
+
+impl Error {
+    /// `Vanished` from two phrases.
+    pub fn vanished(what: impl Into<String>, how: impl Into<String>) -> Error {
+        Error::Vanished {
+            what: what.into(),
+            how: how.into(),
+        }
+    }
 }
 
 /// Ends the program with this exit code, after the command has already said why.
@@ -42,7 +63,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         line.push(')');
     }
     // Messages quote paths and names from the machine: escape them before they reach a terminal.
-    eprintln!("{}", crate::render::sanitize::escape(&line));
+    eprintln!("{}", crate::text::escape(&line));
     ExitCode::from(1)
 }
 
@@ -59,7 +80,22 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn hint(err: &anyhow::Error) -> Option<&'static str> {
+fn hint(err: &anyhow::Error) -> Option<&str> {
+    // A refusal knows what would help; no generic advice then.
+    if let Some(help) = err
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<Error>() {
+            Some(Error::Refused { help, .. }) => Some(help.as_str()),
+            _ => None,
+        })
+    {
+        return (!help.is_empty()).then_some(help);
+    }
+    // Root was refused for a reason running as root again will not change.
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } == 0 {
+        return None;
+    }
     let denied = err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<Error>(),

@@ -102,6 +102,19 @@ const CASES: &[(&[&str], i32, &str)] = &[
         "layout",
     ),
     (
+        &[
+            "dump",
+            "--path",
+            "/etc/hostname",
+            "--layout",
+            "id:int",
+            "--layout-repeat",
+            "0",
+        ],
+        1,
+        "--layout-repeat must be at least 1",
+    ),
+    (
         &["dump", "--path", "/etc/hostname", "--layout-repeat", "2"],
         2,
         "--layout",

@@ -314,6 +314,10 @@ pub enum Hold {
     /// MAP_SHARED|MAP_ANONYMOUS of size bytes, filled with pattern(seed); a forked grandchild
     /// holds it too.
     Anon { size: usize, seed: u8 },
+    /// Open this file read-write and keep the fd, without mapping it (its "address" is the fd).
+    OpenFd(PathBuf),
+    /// memfd_create(name), size bytes of pattern(seed) written, fd kept, never mapped.
+    MemfdFd { name: String, size: usize, seed: u8 },
 }
 
 /// Forked processes holding mappings. Dropping it ends them (pipe EOF, then SIGKILL to the
@@ -363,6 +367,8 @@ enum Prepared {
     File(CString, bool),
     Memfd(CString, usize, Vec<u8>),
     Anon(usize, Vec<u8>),
+    OpenFd(CString),
+    MemfdFd(CString, Vec<u8>),
 }
 
 impl Holder {
@@ -385,6 +391,12 @@ impl Holder {
                     pattern(*seed, *size),
                 ),
                 Hold::Anon { size, seed } => Prepared::Anon(*size, pattern(*seed, *size)),
+                Hold::OpenFd(p) => {
+                    Prepared::OpenFd(CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
+                }
+                Hold::MemfdFd { name, size, seed } => {
+                    Prepared::MemfdFd(CString::new(name.as_str()).unwrap(), pattern(*seed, *size))
+                }
             })
             .collect();
         let (report_r, report_w) = pipe();
@@ -528,6 +540,22 @@ unsafe fn child_map(p: &Prepared) -> u64 {
                 std::ptr::copy_nonoverlapping(data.as_ptr(), a as *mut u8, *size);
                 a as u64
             }
+            Prepared::OpenFd(path) => {
+                let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+                if fd < 0 {
+                    u64::MAX
+                } else {
+                    fd as u64
+                }
+            }
+            Prepared::MemfdFd(name, data) => {
+                let fd = libc::memfd_create(name.as_ptr(), 0);
+                if fd < 0 {
+                    return u64::MAX;
+                }
+                write_all_raw(fd, data);
+                fd as u64
+            }
             Prepared::Anon(size, data) => {
                 let a = libc::mmap(
                     std::ptr::null_mut(),
@@ -593,8 +621,67 @@ pub fn is_root() -> bool {
 }
 
 /// Print why a test is skipped, in a form that shows up in `cargo test` output.
+///
+/// With `SHMTOOL_REQUIRE_ALL=1` (set by `.ci/run` for the run as root) a skip is a failure:
+/// CI has every privilege and program the suite needs, so a test that cannot run there has found
+/// a broken set-up, not a reason to pass.
 pub fn skip(why: &str) {
+    if std::env::var_os("SHMTOOL_REQUIRE_ALL").is_some_and(|v| v == "1") {
+        panic!("SKIPPED, but SHMTOOL_REQUIRE_ALL=1 asks for every test to run: {why}");
+    }
     eprintln!("SKIPPED: {why}");
+}
+
+/// A copy of the binary under test that any user can run. The build directory may sit in a
+/// home directory of mode 700 (root cloning into /root), which another uid cannot traverse, so
+/// a test that runs shmtool as another user runs this copy. It lives in a directory of its own
+/// under the temporary directory and is removed when the test binary exits.
+pub fn world_runnable_binary() -> &'static std::path::Path {
+    use std::os::unix::fs::PermissionsExt;
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    extern "C" fn remove_copy() {
+        if let Some(bin) = BIN.get() {
+            if let Some(dir) = bin.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+    BIN.get_or_init(|| {
+        let dir = std::path::Path::new("/tmp").join(unique_name("shmtool-bin"));
+        std::fs::create_dir(&dir).expect("make a directory for the binary");
+        // SAFETY: registers a plain function that only removes files; it runs once at exit.
+        unsafe { libc::atexit(remove_copy) };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("shmtool");
+        // Copied by another process: a file this process had open for writing could be
+        // inherited by a child forked meanwhile by another test thread, and exec of the copy
+        // would then fail with ETXTBSY until that child execs.
+        let ok = std::process::Command::new("install")
+            .args(["-m", "755"])
+            .arg(env!("CARGO_BIN_EXE_shmtool"))
+            .arg(&bin)
+            .status()
+            .expect("run install(1)")
+            .success();
+        assert!(ok, "cannot copy the binary to {}", bin.display());
+        bin
+    })
+}
+
+/// shmtool run as another user (needs root), from a copy that user can reach, with the same
+/// scrubbed environment as [`shmtool`].
+pub fn shmtool_as(uid: u32) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(world_runnable_binary());
+    c.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", "dumb")
+        .env("LC_ALL", "C")
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .uid(uid)
+        .gid(uid);
+    c
 }
 
 /// Run a command; None when its program is not installed.

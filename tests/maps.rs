@@ -4,7 +4,6 @@
 use crate::fixtures::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 
 /// A holder of one object of each shared kind maps can name: sysv, posix, memfd, anon.
 struct Scene {
@@ -339,11 +338,11 @@ fn unreadable_smaps_is_a_clear_error() {
     } else {
         return skip("not root and /proc/1/smaps is readable: nothing to be denied");
     };
-    let mut cmd = shmtool();
+    let mut cmd = match runner_uid {
+        Some(uid) => shmtool_as(uid),
+        None => shmtool(),
+    };
     cmd.args(["maps", &target.to_string()]);
-    if let Some(uid) = runner_uid {
-        cmd.uid(uid).gid(uid);
-    }
     let out = match cmd.output() {
         Ok(o) => o,
         Err(e) => return skip(&format!("cannot run shmtool as uid 65534: {e}")),

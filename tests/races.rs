@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// Whether a process is stopped (state T in /proc/<pid>/stat).
-fn is_stopped(pid: u32) -> bool {
+pub fn is_stopped(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
@@ -19,7 +19,7 @@ fn is_stopped(pid: u32) -> bool {
 }
 
 /// Start shmtool so that it stops at `point`; wait until it has.
-fn start_paused(args: &[&str], point: &str) -> Child {
+pub fn start_paused(args: &[&str], point: &str) -> Child {
     let child = shmtool()
         .args(args)
         .env("SHMTOOL_PAUSE_AT", point)
@@ -36,7 +36,7 @@ fn start_paused(args: &[&str], point: &str) -> Child {
 }
 
 /// Let it go on and collect (exit code, stdout, stderr).
-fn resume(child: Child) -> (i32, String, String) {
+pub fn resume(child: Child) -> (i32, String, String) {
     unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
     let out = child.wait_with_output().unwrap();
     (
@@ -67,14 +67,17 @@ fn segment_removed_after_listing() {
     let (code, out, err) = resume(child);
     assert_eq!(code, 0, "{err}");
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    // Listed from the snapshot it took, or not at all; never with a holder that is gone.
-    if let Some(r) = rows.iter().find(|r| r["id"] == seg.shmid) {
-        assert!(r["attachers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["pid"] != h.pid));
-    }
+    // /proc/sysvipc/shm was read before the removal, so the row is listed from that snapshot;
+    // the maps were read after the holder left, so it is listed without that holder.
+    let r = rows
+        .iter()
+        .find(|r| r["id"] == seg.shmid)
+        .expect("listed from the snapshot taken before the removal");
+    assert!(r["attachers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["pid"] != h.pid));
 }
 
 #[test]
@@ -86,7 +89,18 @@ fn holder_exits_after_scan() {
     h.stop();
     let (code, out, err) = resume(child);
     assert_eq!(code, 0, "{err}");
-    let _: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    // Listed as scanned: marked for removal, held by the holder the scan saw, and the note that
+    // is written after the scan still names it although it has exited since.
+    let r = rows
+        .iter()
+        .find(|r| r["id"] == seg.shmid)
+        .expect("the marked segment is listed");
+    assert_eq!(r["status"], serde_json::json!(["dest"]), "{r}");
+    assert_eq!(r["attachers"][0]["pid"], h.pid, "{r}");
+    let note = r["note"].as_str().expect("a note on who keeps it");
+    assert!(note.contains(&h.pid.to_string()), "{note}");
+    assert_eq!(r["stale"], false, "{r}");
 }
 
 #[test]
@@ -96,12 +110,12 @@ fn show_of_a_segment_removed_mid_command() {
     let child = start_paused(&["show", &id, "--json"], "inventory:after-devshm");
     seg.remove();
     let (code, out, err) = resume(child);
-    // The snapshot still has it, so it is shown as it was; either way, cleanly.
+    // /proc/sysvipc/shm was read before the removal: the snapshot has it, so it is shown as it
+    // was when read.
     assert_clean(code, &err);
-    if code == 0 {
-        let v: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["id"], seg.shmid);
-    }
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["id"], seg.shmid);
 }
 
 #[test]
@@ -192,4 +206,109 @@ fn rm_of_a_segment_already_gone() {
     let (code, _, err) = resume(child);
     assert_clean(code, &err);
     assert_eq!(code, 1, "asked for by id and not removed by us: {err}");
+}
+
+#[test]
+fn dump_of_a_process_that_exits_while_resolving_names_its_exit() {
+    let mut h = Holder::spawn(&[Hold::Memfd {
+        name: unique_name("shmtool-race"),
+        size: 4096,
+        seed: 5,
+    }]);
+    let pid = h.pid;
+    let addr = format!("{:#x}", h.addrs[0]);
+    let child = start_paused(
+        &["dump", &pid.to_string(), &addr, "--format", "raw"],
+        "resolve:maps-read",
+    );
+    h.stop();
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("shmtool: error: process {pid} exited")),
+        "{err}"
+    );
+    // Not a permission problem, and no advice to become root.
+    assert!(
+        !err.contains("permission") && !err.contains("root"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dump_of_a_segment_removed_before_shmat_says_it_was_removed() {
+    // Nobody maps it, so shmat is the only way in.
+    let mut seg = SysvSeg::new(4096, 6);
+    let id = seg.shmid.to_string();
+    let child = start_paused(
+        &["dump", "--shmid", &id, "--format", "raw"],
+        "attach:before-shmat",
+    );
+    seg.remove();
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "shmtool: error: System V segment {} was removed",
+            seg.shmid
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("os error"), "{err}");
+}
+
+/// Run `f` on a thread of its own in a new IPC namespace (namespaces are per thread): its
+/// segments, and the shmtool it starts, are invisible to everything else on the machine.
+fn in_private_ipc_namespace(f: impl FnOnce() + Send + 'static) -> bool {
+    std::thread::spawn(move || {
+        if unsafe { libc::unshare(libc::CLONE_NEWIPC) } != 0 {
+            return false;
+        }
+        f();
+        true
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn dump_of_an_id_reused_before_shmat_reads_nothing_of_the_new_segment() {
+    if !is_root() {
+        return skip("a private IPC namespace (to choose the next shmid) needs root");
+    }
+    let ran = in_private_ipc_namespace(|| {
+        let mut first = SysvSeg::new(3 * 4096, 7);
+        let id = first.shmid;
+        let child = start_paused(
+            &["dump", "--shmid", &id.to_string(), "--format", "raw"],
+            "attach:before-shmat",
+        );
+        first.remove();
+        // The next segment made in this namespace gets the same id, and is smaller.
+        std::fs::write("/proc/sys/kernel/shm_next_id", id.to_string()).unwrap();
+        let second = SysvSeg::new(4096, 8);
+        assert_eq!(second.shmid, id, "the kernel did not reuse the id");
+        let (code, out, err) = resume(child);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            out.is_empty(),
+            "read {} bytes of the new segment",
+            out.len()
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!(
+                "System V segment {id} was removed (its id now names another segment)"
+            )),
+            "{err}"
+        );
+        assert_eq!(second.stat().unwrap().shm_nattch, 0, "left attached");
+    });
+    if !ran {
+        skip("unshare(CLONE_NEWIPC) was refused");
+    }
 }

@@ -211,11 +211,8 @@ fn non_owner_gets_a_clear_permission_error() {
         return skip("needs root to run shmtool as another user");
     }
     let seg = SysvSeg::with_mode(4096, 1, 0o644);
-    use std::os::unix::process::CommandExt;
-    let out = shmtool()
+    let out = shmtool_as(65534)
         .args(["rm", &seg.shmid.to_string()])
-        .uid(65534)
-        .gid(65534)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -2,7 +2,7 @@
 //! resolved [`Target`]: a range of bytes, the least disturbing way to read them, the processes
 //! that map them (for pointer hints), and how to tell that the target has gone.
 
-use super::reader::{Reader, ShmAttachment};
+use super::reader::{shm_stat, Reader, ShmAttachment, ShmStat};
 use crate::error::Error;
 use crate::source::maps::{MapLine, PathKind};
 use crate::source::procs::{ReadError, Scan};
@@ -67,8 +67,15 @@ pub enum Selector {
 pub enum Liveness {
     /// The process (identified by pid and start time) must still run.
     Process { pid: i32, started: Option<i64> },
-    /// The segment must still exist.
-    Sysv { shmid: i32 },
+    /// The segment must still exist, be the one we resolved (same creator and size), and not
+    /// be newly marked for removal. Checked with IPC_STAT, which sees a removed segment even
+    /// when we are the last to hold it attached (it then lingers, marked `dest`).
+    Sysv {
+        shmid: i32,
+        cpid: i32,
+        size: u64,
+        was_dest: bool,
+    },
     /// The path must still name the same file.
     File { path: PathBuf, dev: u64, ino: u64 },
 }
@@ -98,7 +105,7 @@ pub struct Window {
 
 impl Window {
     /// Narrow `[0, avail)` to the window; an offset past the end is an error.
-    fn apply(&self, avail: u64, what: &str) -> Result<(u64, u64), Error> {
+    pub fn apply(&self, avail: u64, what: &str) -> Result<(u64, u64), Error> {
         if self.offset >= avail && !(avail == 0 && self.offset == 0) {
             return Err(Error::BadInput(format!(
                 "offset {:#x} is past the end of {what} ({avail} bytes)",
@@ -121,7 +128,23 @@ pub fn resolve(
     symbols: SymbolFn,
 ) -> anyhow::Result<Target> {
     match sel {
-        Selector::Addr { pid, addr } => resolve_addr(sys, *pid, addr, win, symbols),
+        Selector::Addr { pid, addr } => {
+            let maps = maps_or_error(sys, *pid)?;
+            crate::hooks::pause_point("resolve:maps-read");
+            // The process was there a moment ago: if it is gone now, that is what happened,
+            // whatever error its going caused (EPERM, ESRCH or ENOENT from /proc).
+            resolve_addr(sys, *pid, &maps, addr, win, symbols).map_err(|e| {
+                if sys.exited(*pid) {
+                    Error::vanished(
+                        format!("process {pid}"),
+                        "exited while its address was being resolved",
+                    )
+                    .into()
+                } else {
+                    e
+                }
+            })
+        }
         Selector::Shmid(id) => {
             let rec = sysv_record(sys, |r| r.shmid == *id as i64)
                 .ok_or(Error::NoSuchShmid(*id as i64))?;
@@ -172,15 +195,17 @@ fn maps_or_error(sys: &Sys, pid: i32) -> anyhow::Result<Vec<MapLine>> {
     match sys.maps_of(pid) {
         Ok(m) => Ok(m),
         Err(ReadError::Gone) => Err(Error::NoSuchProcess(pid).into()),
-        Err(ReadError::Denied) => {
-            Err(Error::PermissionDenied(format!("cannot read the mappings of pid {pid}")).into())
+        Err(ReadError::Denied) => Err(Error::Refused {
+            what: format!("cannot read the mappings of pid {pid}"),
+            help: ptrace_help(sys, pid),
         }
+        .into()),
         Err(ReadError::Other(e)) => Err(e).with_context(|| format!("reading maps of pid {pid}")),
     }
 }
 
 fn map_files_path(sys: &Sys, pid: i32, m: &MapLine) -> PathBuf {
-    sys.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end))
+    sys.map_files_path(pid, m.start, m.end)
 }
 
 /// Open the object behind a mapping through `/proc/<pid>/map_files` (root only), checking that
@@ -200,24 +225,46 @@ fn open_noatime(path: &Path) -> std::io::Result<File> {
         .or_else(|_| File::open(path))
 }
 
-/// Whether `process_vm_readv` works on this process (we have ptrace rights).
-fn can_vm_read(pid: i32, addr: u64) -> bool {
+/// Whether `process_vm_readv` works on this process (we have ptrace rights), with the error
+/// when it does not.
+fn try_vm_read(pid: i32, addr: u64) -> std::io::Result<()> {
     let r = Reader::Process { pid, addr };
     let mut b = [0u8; 1];
-    r.read_at(0, &mut b).is_ok_and(|n| n == 1)
+    match r.read_at(0, &mut b)? {
+        1 => Ok(()),
+        _ => Err(std::io::Error::from_raw_os_error(libc::EFAULT)),
+    }
+}
+
+fn can_vm_read(pid: i32, addr: u64) -> bool {
+    try_vm_read(pid, addr).is_ok()
+}
+
+/// What would let us read a process that refused us (PTRACE_MODE_READ / ATTACH rights).
+fn ptrace_help(sys: &Sys, pid: i32) -> String {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } == 0 {
+        return "root was refused too: kernel.yama.ptrace_scope, a security module, or a \
+                missing CAP_SYS_PTRACE in this user namespace forbids it"
+            .to_string();
+    }
+    match sys.proc_uid(pid) {
+        Some(uid) => format!("needs CAP_SYS_PTRACE, or to run as uid {uid} (its owner)"),
+        None => "needs CAP_SYS_PTRACE, or to run as the process's owner".to_string(),
+    }
 }
 
 fn resolve_addr(
     sys: &Sys,
     pid: i32,
+    maps: &[MapLine],
     spec: &AddrSpec,
     win: Window,
     symbols: SymbolFn,
 ) -> anyhow::Result<Target> {
-    let maps = maps_or_error(sys, pid)?;
     let addr = match spec {
         AddrSpec::Hex(a) => *a,
-        AddrSpec::Symbol { name, plus } => symbols(pid, &maps, name)?
+        AddrSpec::Symbol { name, plus } => symbols(pid, maps, name)?
             .checked_add(*plus)
             .ok_or_else(|| Error::BadInput(format!("{name}+{plus:#x} overflows")))?,
     };
@@ -230,8 +277,14 @@ fn resolve_addr(
             ))
         })?;
     let into = addr - m.start;
+    let offset = into.checked_add(win.offset).ok_or_else(|| {
+        Error::BadInput(format!(
+            "offset {:#x} is past the end of the mapping",
+            win.offset
+        ))
+    })?;
     let (off, len) = Window {
-        offset: into + win.offset,
+        offset,
         length: win.length,
     }
     .apply(m.len(), "the mapping")?;
@@ -266,11 +319,10 @@ fn resolve_addr(
         None => Reader::Process { pid, addr: start },
     };
     if let Reader::Process { .. } = reader {
-        if !can_vm_read(pid, start) && m.perms[0] == b'r' {
-            return Err(Error::PermissionDenied(format!(
-                "cannot read the memory of pid {pid} (process_vm_readv needs ptrace rights)"
-            ))
-            .into());
+        if m.perms[0] == b'r' {
+            if let Err(e) = try_vm_read(pid, start) {
+                return Err(vm_read_error(sys, pid, e));
+            }
         }
     }
     Ok(Target {
@@ -283,6 +335,29 @@ fn resolve_addr(
         note: (m.perms[0] != b'r')
             .then(|| format!("the mapping at {:#x} is not readable", m.start)),
     })
+}
+
+/// The error for a process_vm_readv that failed while resolving, from its errno.
+fn vm_read_error(sys: &Sys, pid: i32, e: std::io::Error) -> anyhow::Error {
+    match e.raw_os_error() {
+        Some(libc::ESRCH) => Error::vanished(
+            format!("process {pid}"),
+            "exited while its address was being resolved",
+        )
+        .into(),
+        Some(libc::EPERM | libc::EACCES) => Error::Refused {
+            what: format!("cannot read the memory of pid {pid} (process_vm_readv)"),
+            help: ptrace_help(sys, pid),
+        }
+        .into(),
+        // EFAULT: the page is not there (unmapped since, or the process is exiting).
+        _ if sys.exited(pid) => Error::vanished(
+            format!("process {pid}"),
+            "exited while its address was being resolved",
+        )
+        .into(),
+        _ => anyhow::Error::from(e).context(format!("reading the memory of pid {pid}")),
+    }
 }
 
 /// Pids other than the one at hand that map the same (device, inode) shared.
@@ -313,7 +388,12 @@ fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Targe
         .collect();
     let mut mappers: Vec<i32> = maps.iter().map(|(p, _)| *p).collect();
     mappers.dedup();
-    let liveness = Liveness::Sysv { shmid };
+    let liveness = Liveness::Sysv {
+        shmid,
+        cpid: rec.cpid,
+        size: rec.size,
+        was_dest: rec.is_dest(),
+    };
     let target = |reader, note| Target {
         label: label.clone(),
         base: off,
@@ -344,24 +424,65 @@ fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Targe
         }
     }
     // 3. Attach ourselves, read-only: the only way left, and one the segment records.
-    let att = ShmAttachment::attach(shmid, rec.size as usize).map_err(|e| {
-        if e.raw_os_error() == Some(libc::EACCES) {
-            anyhow::Error::from(Error::PermissionDenied(format!(
-                "cannot attach System V segment {shmid} read-only"
-            )))
-        } else {
-            anyhow::Error::from(e).context(format!("shmat({shmid}, SHM_RDONLY)"))
-        }
-    })?;
-    let note = if maps.is_empty() {
-        "no process maps this segment: attached read-only with shmat, which updates its lpid and atime"
+    let att = ShmAttachment::attach(shmid).map_err(|e| shmat_error(rec, e))?;
+    if !same_segment(rec, &att.stat()) {
+        return Err(
+            Error::vanished(label, "was removed (its id now names another segment)").into(),
+        );
+    }
+    // The window comes from the kernel's size for what we attached, not from the listing.
+    let (off, len) = win.apply(att.size(), "the segment")?;
+    let file = att.open_file(&sys.proc_root);
+    let how = if file.is_some() {
+        "read through its map_files entry"
     } else {
-        "could not read through a mapping process: attached read-only with shmat, which updates its lpid and atime"
+        "read with process_vm_readv, which faults in pages never touched"
     };
-    Ok(target(
-        Reader::Shm { att, offset: off },
-        Some(note.to_string()),
-    ))
+    let note = if maps.is_empty() {
+        format!("no process maps this segment: attached read-only with shmat, which updates its lpid and atime; {how}")
+    } else {
+        format!("could not read through a mapping process: attached read-only with shmat, which updates its lpid and atime; {how}")
+    };
+    Ok(Target {
+        base: off,
+        len,
+        ..target(
+            Reader::Shm {
+                att,
+                offset: off,
+                file,
+            },
+            Some(note),
+        )
+    })
+}
+
+/// Whether what we attached is the segment that was listed (ids are reused once freed).
+fn same_segment(rec: &ShmRecord, now: &ShmStat) -> bool {
+    // A segment marked for removal since has key IPC_PRIVATE (0) now.
+    let key_ok = now.key == rec.key || (now.is_dest() && now.key == 0);
+    now.cpid == rec.cpid && now.size == rec.size && key_ok
+}
+
+/// The error for a failed shmat, from its errno.
+fn shmat_error(rec: &ShmRecord, e: std::io::Error) -> anyhow::Error {
+    let shmid = rec.shmid;
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::EIDRM) => {
+            Error::vanished(format!("System V segment {shmid}"), "was removed").into()
+        }
+        Some(libc::EACCES | libc::EPERM) => Error::Refused {
+            what: format!("cannot attach System V segment {shmid} read-only"),
+            help: format!(
+                "it is owned by uid {} with mode {:o}: needs read permission, CAP_IPC_OWNER, or to run as uid {}",
+                rec.uid,
+                rec.mode & 0o777,
+                rec.uid
+            ),
+        }
+        .into(),
+        _ => anyhow::Error::from(e).context(format!("shmat({shmid}, SHM_RDONLY)")),
+    }
 }
 
 /// A path as given, or a bare POSIX name inside /dev/shm.
@@ -433,27 +554,49 @@ fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
 }
 
 impl Liveness {
-    /// Why the target is gone, or None while it is there.
-    pub fn gone(&self, sys: &Sys) -> Option<String> {
+    /// What happened to the target (a [`Error::Vanished`]), or None while it is there.
+    pub fn gone(&self, sys: &Sys) -> Option<Error> {
         match self {
             Liveness::Process { pid, started } => {
                 let now = sys.start_time(*pid);
-                if sys.exited(*pid) || (started.is_some() && now != *started) {
-                    Some(format!("process {pid} exited"))
-                } else {
-                    None
-                }
+                (sys.exited(*pid) || (started.is_some() && now != *started))
+                    .then(|| Error::vanished(format!("process {pid}"), "exited"))
             }
-            Liveness::Sysv { shmid } => {
-                let there = sys
-                    .sysv_segments()
-                    .map(|all| all.iter().any(|r| r.shmid == *shmid as i64))
-                    .unwrap_or(true);
-                (!there).then(|| format!("System V segment {shmid} was removed"))
+            Liveness::Sysv {
+                shmid,
+                cpid,
+                size,
+                was_dest,
+            } => {
+                let what = format!("System V segment {shmid}");
+                match shm_stat(*shmid) {
+                    Ok(now) if now.cpid != *cpid || now.size != *size => Some(Error::vanished(
+                        what,
+                        "was removed (its id now names another segment)",
+                    )),
+                    Ok(now) if now.is_dest() && !was_dest => {
+                        Some(Error::vanished(what, "was removed"))
+                    }
+                    Ok(_) => None,
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EIDRM)) => {
+                        Some(Error::vanished(what, "was removed"))
+                    }
+                    // Not allowed to stat it (we read it through someone's mapping): the list.
+                    Err(_) => {
+                        let there = sys
+                            .sysv_segments()
+                            .map(|all| all.iter().any(|r| r.shmid == *shmid as i64))
+                            .unwrap_or(true);
+                        (!there).then(|| Error::vanished(what, "was removed"))
+                    }
+                }
             }
             Liveness::File { path, dev, ino } => match std::fs::metadata(path) {
                 Ok(md) if (md.dev(), md.ino()) == (*dev, *ino) => None,
-                _ => Some(format!("{} was removed or replaced", path.display())),
+                _ => Some(Error::vanished(
+                    path.display().to_string(),
+                    "was removed or replaced",
+                )),
             },
         }
     }

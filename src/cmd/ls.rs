@@ -1,7 +1,7 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
 use super::{note, Ctx, Run};
-use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
+use crate::cli::{IpcArg, KindArg, LsArgs, LsFormat, SortKey};
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments::{self, View};
@@ -19,6 +19,9 @@ impl From<KindArg> for Kind {
             KindArg::Anon => Kind::Anon,
             KindArg::File => Kind::File,
             KindArg::Deleted => Kind::Deleted,
+            KindArg::Sem => Kind::Sem,
+            KindArg::Msg => Kind::Msg,
+            KindArg::Mqueue => Kind::Mqueue,
         }
     }
 }
@@ -73,7 +76,7 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
                 .uid
                 .map(|u| users.name(u))
                 .cmp(&b.uid.map(|u| users.name(u))),
-            SortKey::Attachers => b.attacher_pids().len().cmp(&a.attacher_pids().len()),
+            SortKey::Attachers => b.holder_pids().len().cmp(&a.holder_pids().len()),
             SortKey::Age => a.ctime.cmp(&b.ctime),
             SortKey::Path => a.path.cmp(&b.path),
         };
@@ -105,23 +108,30 @@ impl Run for LsArgs {
         }
         let mut sys = ctx.sys.clone();
         sys.all_ipc_namespaces = self.all_namespaces;
+        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
+        // Semaphores and message queues only when asked for: `ls` is about shared memory.
+        let messaging = self.ipc == IpcArg::All || kinds.iter().any(|k| k.is_messaging());
         let inv = inventory::gather(
             &sys,
             Options {
                 include_readonly_files: self.all,
                 exact_memfds: false,
+                messaging,
             },
         )?;
         report_hidden(&inv);
+        if messaging && !sys.has_mqueue_fs() {
+            note(&format!(
+                "POSIX message queues not listed: no mqueue filesystem at {} (mount -t mqueue none {0})",
+                sys.mqueue_dir.display()
+            ));
+        }
         let inv_hidden = inv.hidden_procs;
-        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         let mut rows: Vec<Segment> = inv
             .segments
             .into_iter()
             .filter(|s| kinds.is_empty() || kinds.contains(&s.kind))
-            .filter(|s| {
-                self.pid.is_empty() || s.attachers.iter().any(|a| self.pid.contains(&a.pid))
-            })
+            .filter(|s| self.pid.is_empty() || s.holder_pids().iter().any(|p| self.pid.contains(p)))
             .filter(|s| uid.is_none() || s.uid == uid)
             .filter(|s| !self.stale || s.stale)
             .collect();
@@ -146,7 +156,7 @@ impl Run for LsArgs {
             namespaces: self.all_namespaces,
             reasons: self.stale,
         };
-        let (cols, chosen) = segments::ls_columns_for(self.table.output.as_deref(), &view)
+        let (cols, chosen) = segments::ls_columns_for(self.table.output.as_deref(), &view, &rows)
             .map_err(Error::BadInput)?;
         let style = Style {
             color: ctx.color && !self.table.raw,

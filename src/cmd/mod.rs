@@ -2,12 +2,15 @@
 
 pub mod dump;
 pub mod generate;
+pub mod history;
 pub mod key;
 pub mod limits;
+pub mod locks;
 pub mod ls;
 pub mod maps;
 pub mod rm;
 pub mod show;
+pub mod trace;
 pub mod watch;
 
 use crate::cli::Cli;
@@ -33,8 +36,10 @@ impl Ctx {
         } else {
             crate::render::table::terminal_width()
         });
+        let mut sys = Sys::new(&cli.proc_root, &cli.shm_dir);
+        sys.mqueue_dir = cli.mqueue_dir.clone();
         Ctx {
-            sys: Sys::new(&cli.proc_root, &cli.shm_dir),
+            sys,
             color: color::decide(cli.color, stdout_tty),
             stdout_tty,
         }

@@ -2,10 +2,25 @@
 
 use owo_colors::OwoColorize;
 
-use crate::cli::ColorChoice;
+/// `--color`: when to colour standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+static CHOSEN: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// The `--color` choice [`decide`] was first given (Auto before that): `watch` redraws a
+/// terminal without colour under NO_COLOR, but not after an explicit `--color never`.
+pub fn chosen() -> ColorChoice {
+    CHOSEN.get().copied().unwrap_or(ColorChoice::Auto)
+}
 
 /// Decide whether to colour standard output.
 pub fn decide(choice: ColorChoice, stdout_is_tty: bool) -> bool {
+    let _ = CHOSEN.set(choice);
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

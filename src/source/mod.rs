@@ -4,17 +4,25 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod bpf;
+pub mod cgroup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod ipc;
+pub mod lockword;
+pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
 pub mod remove;
+pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +40,8 @@ pub struct Sys {
     pub only_own_ns: bool,
     /// With `--all-namespaces`: System V segments of every IPC namespace.
     pub all_ipc_namespaces: bool,
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    pub mqueue_dir: PathBuf,
 }
 
 impl Default for Sys {
@@ -49,6 +59,7 @@ impl Sys {
             ns_root: None,
             only_own_ns: false,
             all_ipc_namespaces: false,
+            mqueue_dir: PathBuf::from("/dev/mqueue"),
         }
     }
 
@@ -59,6 +70,12 @@ impl Sys {
             p.push(rest);
         }
         p
+    }
+
+    /// `/proc/<pid>/map_files/<start>-<end>`: the object behind one mapping, reachable (with
+    /// CAP_SYS_ADMIN) even when its name is gone or ambiguous.
+    pub fn map_files_path(&self, pid: i32, start: u64, end: u64) -> PathBuf {
+        self.pid_path(pid, &format!("map_files/{start:x}-{end:x}"))
     }
 
     /// Every System V segment in the namespace this process sees.
@@ -75,36 +92,5 @@ impl Sys {
     }
 }
 
-/// Bytes to a string for display and JSON: valid UTF-8 stays as is (control characters
-/// included; renderers escape them), each invalid byte becomes `\xNN`.
-pub fn bytes_to_string(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len());
-    let mut rest = b;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(good).unwrap_or_default());
-                let n = e.error_len().unwrap_or(bad.len()).max(1);
-                for byte in &bad[..n] {
-                    out.push_str(&format!("\\x{byte:02x}"));
-                }
-                rest = &bad[n..];
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn invalid_utf8_is_escaped() {
-        assert_eq!(super::bytes_to_string(b"a\xffb"), "a\\xffb");
-        assert_eq!(super::bytes_to_string("é\n".as_bytes()), "é\n");
-        assert_eq!(super::bytes_to_string(b"\xe2\x82"), "\\xe2\\x82");
-    }
-}
+/// Kept here for callers in `source`; the function lives in the leaf [`crate::text`] module.
+pub use crate::text::bytes_to_string;
