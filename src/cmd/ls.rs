@@ -94,6 +94,17 @@ impl Run for LsArgs {
         if self.table.list_columns {
             return list_columns(out);
         }
+        if let Some(spec) = &self.table.output {
+            // A column that does not exist is a usage error (exit 2), as clap's are, found
+            // before the scan.
+            if let Err(e) = segments::check_columns(spec) {
+                eprintln!(
+                    "shmtool: error: {} (try 'shmtool --help')",
+                    crate::text::escape(&e)
+                );
+                return Err(crate::error::Exit(2).into());
+            }
+        }
         let uid = match &self.user {
             Some(u) => Some(
                 Users::resolve(u).ok_or_else(|| Error::BadInput(format!("no such user: {u}")))?,

@@ -163,7 +163,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         false,
         Trunc::Never,
         0,
-        "kind of object: sysv, posix, psem, memfd, anon, file, deleted, sem, msg, mqueue",
+        "kind of object: sysv, posix, memfd, anon, file, deleted, sem, msg, mqueue",
         |s, _, b| {
             b.push_str(s.kind.as_str());
             Tone::Plain
@@ -355,6 +355,24 @@ pub fn ls_default_columns(view: &View, rows: &[Segment]) -> Vec<&'static LsColum
         names.push("WHY");
     }
     names.into_iter().filter_map(ls_column).collect()
+}
+
+/// Whether `-o SPEC` names only columns that exist, and at least one.
+pub fn check_columns(spec: &str) -> Result<(), String> {
+    let list = spec.strip_prefix('+').unwrap_or(spec);
+    let mut any = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if ls_column(name).is_none() {
+            return Err(format!(
+                "unknown column {name:?} (shmtool ls --list-columns lists them)"
+            ));
+        }
+        any = true;
+    }
+    if !any {
+        return Err(format!("no column named in {spec:?}"));
+    }
+    Ok(())
 }
 
 /// The columns `-o SPEC` asks for: `A,B` replaces the defaults, `+A,B` adds to them. Returns
