@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -37,58 +38,77 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
+            [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'shmtool;ls' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only objects owned by this user (name or uid)')
+            [CompletionResult]::new('--ipc', '--ipc', [CompletionResultType]::ParameterName, 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--noheadings', '--noheadings', [CompletionResultType]::ParameterName, 'Print no header line')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour')
+            [CompletionResult]::new('--list-columns', '--list-columns', [CompletionResultType]::ParameterName, 'List the columns -o accepts, with what each shows, and exit')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'shmtool;list' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only objects owned by this user (name or uid)')
+            [CompletionResult]::new('--ipc', '--ipc', [CompletionResultType]::ParameterName, 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--noheadings', '--noheadings', [CompletionResultType]::ParameterName, 'Print no header line')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour')
+            [CompletionResult]::new('--list-columns', '--list-columns', [CompletionResultType]::ParameterName, 'List the columns -o accepts, with what each shows, and exit')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'shmtool;show' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'A `trace --log` file to take the object''s history from (used when it exists)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -101,6 +121,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Only shared mappings')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -114,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -125,7 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
             [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
-            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
             [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
@@ -133,12 +155,13 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
             [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -150,7 +173,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
             [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
-            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
             [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
@@ -164,6 +187,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per refresh that changed something')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -183,6 +207,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -194,6 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -207,8 +233,60 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, kind, size, members, file}')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;trace' {
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only calls made by these processes')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only calls made by this user (name or uid)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose path or name matches this glob (`*`, `?`), e.g. ''psm_*''')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only the System V segment with this key')
+            [CompletionResult]::new('--shmid', '--shmid', [CompletionResultType]::ParameterName, 'Only the System V segment with this shmid')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s, 5m')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)')
+            [CompletionResult]::new('--log-size', '--log-size', [CompletionResultType]::ParameterName, 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)')
+            [CompletionResult]::new('--log-keep', '--log-keep', [CompletionResultType]::ParameterName, 'How many rotated logs to keep')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per event')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;history' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'The log `trace --log` writes')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines, as the log holds them')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;locks' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only locks in objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -223,6 +301,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
+            [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -251,6 +332,15 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;types' {
+            break
+        }
+        'shmtool;help;trace' {
+            break
+        }
+        'shmtool;help;history' {
+            break
+        }
+        'shmtool;help;locks' {
             break
         }
         'shmtool;help;help' {

@@ -32,10 +32,18 @@ pub struct Cli {
     #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
     pub shm_dir: PathBuf,
 
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    #[arg(long, default_value = "/dev/mqueue", global = true, hide = true)]
+    pub mqueue_dir: PathBuf,
+
     /// Look from inside the IPC namespace (and at the /dev/shm) of this process, as
     /// `nsenter -t PID -i -m` would: a container's segments, by the ids it knows them by.
     #[arg(long, value_name = "PID", global = true)]
     pub ns: Option<i32>,
+
+    /// Do not fit tables to the terminal: print every column and every name in full.
+    #[arg(long, global = true)]
+    pub wide: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -65,6 +73,25 @@ pub enum Command {
     Limits(LimitsArgs),
     /// List the struct, class and union types a program's debug information defines.
     Types(TypesArgs),
+    /// Log shared-memory lifecycle events machine-wide as they happen (needs root).
+    Trace(TraceArgs),
+    /// One object's whole life, from a `trace --log` file.
+    History(HistoryArgs),
+    /// Show who waits on whom: threads blocked on locks in shared memory, and their owners.
+    ///
+    /// Every thread blocked in futex(2) on an address in shared memory (a pthread mutex, a
+    /// semaphore, a hand-rolled lock), or in semop(2) on a System V semaphore set: the object and
+    /// offset of the lock, the lock word, and for a glibc mutex its owner thread, whether that owner
+    /// is alive, whether the mutex is robust, and whether waiters form a deadlock cycle.
+    ///
+    /// Read-only: the lock words are read with process_vm_readv; nobody is stopped or signalled.
+    ///
+    /// Verdicts: `owner dead (not robust: waits forever)`; `owner dead (robust: next lock gets
+    /// EOWNERDEAD)` (the kernel marked the word); `owner dead (robust, but the kernel did not mark
+    /// it: waits forever)`; `owner alive`; `cycle: A waits on B waits on A`; `no owner (semaphore:
+    /// waits for a post)`; `no owner (condition variable: waits for a signal)`; `unknown (…)` for
+    /// words that look like none of these.
+    Locks(LocksArgs),
     /// Write man pages and shell completions (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -96,6 +123,21 @@ pub enum KindArg {
     Anon,
     File,
     Deleted,
+    /// System V semaphore sets.
+    Sem,
+    /// System V message queues.
+    Msg,
+    /// POSIX message queues.
+    Mqueue,
+}
+
+/// Which IPC objects `ls` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IpcArg {
+    /// Shared memory only.
+    Shm,
+    /// Shared memory, semaphore sets, and System V and POSIX message queues.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,13 +153,34 @@ pub enum SortKey {
     Path,
 }
 
+/// How a table is laid out (lsipc's options).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TableArgs {
+    /// Columns to show, separated by commas; `+COLS` adds to the default ones
+    /// (see --list-columns).
+    #[arg(long = "output", short = 'o', value_name = "COLS")]
+    pub output: Option<String>,
+    /// Print no header line.
+    #[arg(long)]
+    pub noheadings: bool,
+    /// Raw output for scripts: one space between cells, spaces and backslashes in cells written
+    /// as \x20 and \x5c, nothing cut, no colour.
+    #[arg(long)]
+    pub raw: bool,
+    /// List the columns -o accepts, with what each shows, and exit.
+    #[arg(long)]
+    pub list_columns: bool,
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'"
+    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'\n  shmtool ls -o +RSS,CPID  the default columns and two more\n  shmtool ls --raw --noheadings -o ID,NAME  for scripts: split lines on spaces"
 )]
 pub struct LsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Output format; `prometheus` writes the node_exporter textfile-collector format.
     #[arg(long, value_enum, default_value_t = LsFormat::Table, conflicts_with = "json")]
     pub format: LsFormat,
@@ -136,6 +199,10 @@ pub struct LsArgs {
     /// Also list read-only shared file mappings (r--s), such as font and locale caches.
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// Which IPC objects: shared memory only (the default), or all (adding semaphore sets and
+    /// message queues, which `--kind sem,msg,mqueue` also asks for).
+    #[arg(long, value_enum, default_value_t = IpcArg::Shm)]
+    pub ipc: IpcArg,
     /// Sort by this column.
     #[arg(long, value_enum, default_value_t = SortKey::Kind)]
     pub sort: SortKey,
@@ -154,6 +221,9 @@ pub struct LsArgs {
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
     pub id: String,
+    /// A `trace --log` file to take the object's history from (used when it exists).
+    #[arg(long, value_name = "FILE", env = "SHMTOOL_LOG", default_value = DEFAULT_LOG)]
+    pub log: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -216,9 +286,10 @@ pub struct TargetArgs {
     /// A POSIX object (/dev/shm name) or any file.
     #[arg(long, conflicts_with = "pid")]
     pub path: Option<PathBuf>,
-    /// Start this many bytes after ADDR or the object's start.
-    #[arg(long, default_value = "0")]
-    pub offset: String,
+    /// Start this many bytes after ADDR or the object's start (bytes, 0x hex, or k/M/G; at
+    /// most 2^63-1, the largest file offset).
+    #[arg(long, default_value = "0", value_parser = parse_offset)]
+    pub offset: u64,
     /// Read at most this many bytes (default: to the end of the mapping or object).
     #[arg(long)]
     pub length: Option<String>,
@@ -267,10 +338,12 @@ pub struct DumpArgs {
     /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,
-    /// Write to this file instead of standard output.
+    /// Write to this new file (mode 0600) instead of standard output; see --force.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Allow raw bytes to a terminal.
+    /// Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink,
+    /// or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL,
+    /// O_NOFOLLOW). The object being dumped is never written.
     #[arg(long)]
     pub force: bool,
     /// Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one
@@ -334,6 +407,133 @@ pub struct LimitsArgs {
     pub out: OutputArgs,
 }
 
+/// Kinds of object `trace` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceKind {
+    Sysv,
+    Posix,
+    Psem,
+    Memfd,
+    File,
+}
+
+/// Events `trace` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceEventArg {
+    /// shmget or shm_open made a new object.
+    Create,
+    /// shmget or shm_open found an existing one.
+    Open,
+    /// shmat.
+    Attach,
+    /// shmdt.
+    Detach,
+    /// shmctl(IPC_RMID).
+    Remove,
+    /// shmctl(IPC_SET).
+    Set,
+    /// A /dev/shm name removed (shm_unlink, sem_unlink, rm).
+    Unlink,
+    /// memfd_create.
+    Memfd,
+    /// mmap(MAP_SHARED) of a shared-memory fd.
+    Mmap,
+    /// ftruncate of a shared-memory fd.
+    Resize,
+    /// A process exited still holding the object.
+    Exit,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet"
+)]
+pub struct TraceArgs {
+    /// Print JSON Lines: one object per event.
+    #[arg(long)]
+    pub json: bool,
+    /// Only objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<TraceKind>,
+    /// Only events of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub event: Vec<TraceEventArg>,
+    /// Only calls made by these processes.
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only calls made by this user (name or uid).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only objects whose path or name matches this glob (`*`, `?`), e.g. 'psm_*'.
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// Only the System V segment with this key.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only the System V segment with this shmid.
+    #[arg(long)]
+    pub shmid: Option<i64>,
+    /// Stop after this long, e.g. 30s, 5m.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Stop after this many events (after filtering).
+    #[arg(long, short = 'c')]
+    pub count: Option<u64>,
+    /// Also append every event shown, as JSON Lines, to this file (read by `history` and
+    /// `show`).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on).
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub log_size: String,
+    /// How many rotated logs to keep.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub log_keep: u32,
+    /// Print no events on standard output (with --log, for a service).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where `trace --log` writes by default, and `history` and `show` read.
+pub const DEFAULT_LOG: &str = "/var/log/shmtool/trace.jsonl";
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "ID is a shmid (123), a key (0x6f20d677), or a POSIX or memfd name (/dev/shm/x, x,\nmemfd:x). Rotated logs (FILE.1, FILE.2, ...) are read too, oldest first.\n\nEXAMPLES:\n  shmtool history 32822\n  shmtool history psm_0b4f2a --log ./trace.jsonl\n  shmtool history 0x6f20d677 --json"
+)]
+pub struct HistoryArgs {
+    /// shmid, key (0x…), or POSIX or memfd name.
+    pub id: String,
+    /// The log `trace --log` writes.
+    #[arg(long, value_name = "FILE", env = "SHMTOOL_LOG", default_value = DEFAULT_LOG)]
+    pub log: PathBuf,
+    /// Print JSON Lines, as the log holds them.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Object kinds `locks --kind` accepts: those of `ls`, and `sem` for System V semaphore sets.
+pub const LOCK_KINDS: [&str; 8] = [
+    "sysv", "posix", "psem", "memfd", "anon", "file", "deleted", "sem",
+];
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+)]
+pub struct LocksArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only waits of these processes, or on locks these processes hold (repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only locks in objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(LOCK_KINDS))]
+    pub kind: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Names are qualified (app::Rec); the standard and C libraries' own types are hidden\nunless --all. PATTERN is a substring, or a glob with * and ?.\n\nEXAMPLES:\n  shmtool types 4242            types of a running program and its libraries\n  shmtool types ./writer STU\n  shmtool types ./writer --json | jq '.[].name'\n  shmtool dump 4242 0x7f3a12c00000 --type 'struct STU'"
@@ -367,6 +567,18 @@ pub struct GenerateArgs {
 
 /// Parse the process's arguments. Usage errors become one line on stderr and exit code 2;
 /// `--help` and `--version` print as usual and exit 0.
+/// `--offset`: a size no file or mapping can exceed (`off_t` is signed), so that no address or
+/// file position computed from it can wrap; anything larger is a usage error.
+fn parse_offset(text: &str) -> Result<u64, String> {
+    let n = crate::units::parse_size(text)?;
+    if n > i64::MAX as u64 {
+        return Err(format!(
+            "{text} is larger than any file or mapping can be (at most 0x7fffffffffffffff)"
+        ));
+    }
+    Ok(n)
+}
+
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
     match try_parse(std::env::args_os().collect()) {
@@ -439,8 +651,22 @@ fn usage_error_line(e: &clap::Error) -> String {
     if line.is_empty() {
         line = "invalid usage".into();
     }
-    let line = line.trim_start_matches("error: ");
-    format!("{} (try 'shmtool --help')", crate::text::escape(line))
+    let mut line = line.trim_start_matches("error: ").to_string();
+    // clap's "a similar subcommand exists" tip sits below the first paragraph: keep it.
+    use clap::error::{ContextKind, ContextValue};
+    for kind in [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg] {
+        let names: Vec<String> = match e.get(kind) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => continue,
+        };
+        if !names.is_empty() {
+            let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            line.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+            break;
+        }
+    }
+    format!("{} (try 'shmtool --help')", crate::text::escape(&line))
 }
 
 #[cfg(test)]

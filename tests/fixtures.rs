@@ -314,6 +314,10 @@ pub enum Hold {
     /// MAP_SHARED|MAP_ANONYMOUS of size bytes, filled with pattern(seed); a forked grandchild
     /// holds it too.
     Anon { size: usize, seed: u8 },
+    /// Open this file read-write and keep the fd, without mapping it (its "address" is the fd).
+    OpenFd(PathBuf),
+    /// memfd_create(name), size bytes of pattern(seed) written, fd kept, never mapped.
+    MemfdFd { name: String, size: usize, seed: u8 },
 }
 
 /// Forked processes holding mappings. Dropping it ends them (pipe EOF, then SIGKILL to the
@@ -363,6 +367,8 @@ enum Prepared {
     File(CString, bool),
     Memfd(CString, usize, Vec<u8>),
     Anon(usize, Vec<u8>),
+    OpenFd(CString),
+    MemfdFd(CString, Vec<u8>),
 }
 
 impl Holder {
@@ -385,6 +391,12 @@ impl Holder {
                     pattern(*seed, *size),
                 ),
                 Hold::Anon { size, seed } => Prepared::Anon(*size, pattern(*seed, *size)),
+                Hold::OpenFd(p) => {
+                    Prepared::OpenFd(CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
+                }
+                Hold::MemfdFd { name, size, seed } => {
+                    Prepared::MemfdFd(CString::new(name.as_str()).unwrap(), pattern(*seed, *size))
+                }
             })
             .collect();
         let (report_r, report_w) = pipe();
@@ -527,6 +539,22 @@ unsafe fn child_map(p: &Prepared) -> u64 {
                 }
                 std::ptr::copy_nonoverlapping(data.as_ptr(), a as *mut u8, *size);
                 a as u64
+            }
+            Prepared::OpenFd(path) => {
+                let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+                if fd < 0 {
+                    u64::MAX
+                } else {
+                    fd as u64
+                }
+            }
+            Prepared::MemfdFd(name, data) => {
+                let fd = libc::memfd_create(name.as_ptr(), 0);
+                if fd < 0 {
+                    return u64::MAX;
+                }
+                write_all_raw(fd, data);
+                fd as u64
             }
             Prepared::Anon(size, data) => {
                 let a = libc::mmap(

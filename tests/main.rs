@@ -3,16 +3,20 @@
 
 mod fixtures;
 
+mod accounting;
 mod bad_inputs;
 mod cli;
 mod color;
+mod containers;
 mod dump;
 mod generated;
 mod hostile;
 mod huge;
+mod ipc;
 mod key;
 mod layers;
 mod limits;
+mod locks;
 mod ls;
 mod maps;
 mod programs;
@@ -21,4 +25,6 @@ mod races;
 mod rm;
 mod scan;
 mod types;
+mod table;
+mod trace;
 mod watch;

@@ -28,6 +28,71 @@ pub struct Limits {
     /// Whether segments nobody attaches are removed when their creator exits.
     pub shm_rmid_forced: Option<bool>,
     pub dev_shm: Option<DevShm>,
+    /// Semaphore sets and message queues, System V and POSIX.
+    pub ipc: IpcLimits,
+}
+
+/// The limits of the other IPC objects and their use in this IPC namespace.
+#[derive(Debug, Default, Serialize)]
+pub struct IpcLimits {
+    /// Most semaphore sets (kernel.sem, 4th field).
+    pub semmni: Option<u64>,
+    /// Most semaphores in all sets together (kernel.sem, 2nd field).
+    pub semmns: Option<u64>,
+    /// Most semaphores in one set (kernel.sem, 1st field).
+    pub semmsl: Option<u64>,
+    pub sem_sets: u64,
+    pub semaphores: u64,
+    /// Most System V message queues (kernel.msgmni).
+    pub msgmni: Option<u64>,
+    pub msg_queues: u64,
+    /// Most bytes in one queue (kernel.msgmnb).
+    pub msgmnb: Option<u64>,
+    /// Most POSIX message queues (fs.mqueue.queues_max; root is exempt).
+    pub mqueue_queues_max: Option<u64>,
+    /// POSIX queues that exist (null when no mqueue filesystem is mounted to count them).
+    pub mqueues: Option<u64>,
+    /// Most messages in one POSIX queue, and largest message (fs.mqueue.msg_max, msgsize_max).
+    pub mqueue_msg_max: Option<u64>,
+    pub mqueue_msgsize_max: Option<u64>,
+}
+
+/// The four numbers of kernel.sem: SEMMSL SEMMNS SEMOPM SEMMNI.
+pub fn parse_kernel_sem(text: &str) -> Option<[u64; 4]> {
+    let v: Vec<u64> = text
+        .split_ascii_whitespace()
+        .map(|w| w.parse().ok())
+        .collect::<Option<_>>()?;
+    v.try_into().ok()
+}
+
+fn ipc_limits(ctx: &Ctx) -> IpcLimits {
+    let sys = &ctx.sys;
+    let read = |rel: &str| -> Option<u64> {
+        std::fs::read_to_string(sys.proc_root.join("sys").join(rel))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let sem = std::fs::read_to_string(sys.proc_root.join("sys/kernel/sem"))
+        .ok()
+        .and_then(|t| parse_kernel_sem(&t));
+    let sets = sys.sem_records();
+    IpcLimits {
+        semmsl: sem.map(|s| s[0]),
+        semmns: sem.map(|s| s[1]),
+        semmni: sem.map(|s| s[3]),
+        sem_sets: sets.len() as u64,
+        semaphores: sets.iter().map(|s| s.nsems).sum(),
+        msgmni: read("kernel/msgmni"),
+        msg_queues: sys.msg_records().len() as u64,
+        msgmnb: read("kernel/msgmnb"),
+        mqueue_queues_max: read("fs/mqueue/queues_max"),
+        mqueues: sys.mqueues().map(|q| q.len() as u64),
+        mqueue_msg_max: read("fs/mqueue/msg_max"),
+        mqueue_msgsize_max: read("fs/mqueue/msgsize_max"),
+    }
 }
 
 /// Size and use of the /dev/shm filesystem.
@@ -39,6 +104,24 @@ pub struct DevShm {
     pub available: u64,
     pub inodes: u64,
     pub inodes_used: u64,
+    /// Objects on this filesystem that `ls` lists (files, deleted files still held open).
+    pub objects: Option<u64>,
+    /// Bytes those objects hold (their allocated blocks).
+    pub explained: Option<u64>,
+    /// Use no listed object explains: files held by processes we could not read, or kept by
+    /// the filesystem itself. 0 (within a page per object) where every holder can be read.
+    pub unexplained: Option<u64>,
+    /// Processes whose fds could not be read (they may hold what is unexplained).
+    pub hidden_procs: Option<u64>,
+}
+
+/// Above this share of its size, /dev/shm is called nearly full.
+pub const FULL_SHARE: f64 = 0.9;
+
+impl DevShm {
+    pub fn nearly_full(&self) -> bool {
+        self.size > 0 && self.used as f64 > self.size as f64 * FULL_SHARE
+    }
 }
 
 fn read_u64(ctx: &Ctx, name: &str) -> Option<u64> {
@@ -69,7 +152,15 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
                 available: s.blocks_available() as u64 * frag,
                 inodes: s.files() as u64,
                 inodes_used: (s.files() as u64).saturating_sub(s.files_free() as u64),
+                objects: None,
+                explained: None,
+                unexplained: None,
+                hidden_procs: None,
             }
+        })
+        .map(|mut d| {
+            account(ctx, &mut d);
+            d
         });
     Ok(Limits {
         shmmax: read_u64(ctx, "shmmax"),
@@ -82,7 +173,35 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
         segments: recs.len() as u64,
         shm_rmid_forced: read_u64(ctx, "shm_rmid_forced").map(|v| v != 0),
         dev_shm,
+        ipc: ipc_limits(ctx),
     })
+}
+
+/// What of /dev/shm's use the listed objects explain: every file in it and every deleted one
+/// still held open, each counted once by (device, inode), by its allocated blocks.
+fn account(ctx: &Ctx, d: &mut DevShm) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dev) = std::fs::metadata(&ctx.sys.shm_dir).map(|m| m.dev()) else {
+        return;
+    };
+    let Ok(inv) = crate::source::inventory::gather(&ctx.sys, Default::default()) else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut explained = 0u64;
+    for s in &inv.segments {
+        if s.kind == crate::model::Kind::Sysv {
+            continue;
+        }
+        let on_shm = crate::source::inventory::posix_dev(s) == Some(dev);
+        if on_shm && seen.insert(s.inode) {
+            explained += s.rss.unwrap_or(0);
+        }
+    }
+    d.objects = Some(seen.len() as u64);
+    d.explained = Some(explained);
+    d.unexplained = Some(d.used.saturating_sub(explained));
+    d.hidden_procs = Some(inv.hidden_procs as u64);
 }
 
 /// The kernel's defaults for shmmax and shmall are "as good as infinite" (ULONG_MAX less 16 MiB
@@ -161,6 +280,19 @@ pub fn write_table(
             pct(d.used, Some(d.size)),
             "POSIX shared memory filesystem (tmpfs)".into(),
         ]);
+        if let Some(u) = d.unexplained {
+            t.row(&[
+                format!("{} unexplained", d.path),
+                "-".into(),
+                size_cell(u, b),
+                pct(u, Some(d.size)),
+                format!(
+                    "use no listed object explains ({} objects explain {})",
+                    d.objects.unwrap_or(0),
+                    size_cell(d.explained.unwrap_or(0), b)
+                ),
+            ]);
+        }
         t.row(&[
             format!("{} inodes", d.path),
             d.inodes.to_string(),
@@ -169,7 +301,72 @@ pub fn write_table(
             "files in it".into(),
         ]);
     }
+    let i = &l.ipc;
+    let count = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    t.row(&[
+        "semmni".to_string(),
+        count(i.semmni),
+        i.sem_sets.to_string(),
+        pct(i.sem_sets, i.semmni),
+        "number of System V semaphore sets".into(),
+    ]);
+    t.row(&[
+        "semmns".to_string(),
+        count(i.semmns),
+        i.semaphores.to_string(),
+        pct(i.semaphores, i.semmns),
+        format!(
+            "semaphores in all sets together (at most {} per set)",
+            count(i.semmsl)
+        ),
+    ]);
+    t.row(&[
+        "msgmni".to_string(),
+        count(i.msgmni),
+        i.msg_queues.to_string(),
+        pct(i.msg_queues, i.msgmni),
+        format!(
+            "number of System V message queues (each up to {})",
+            i.msgmnb
+                .map(|b| size_cell(b, exact_bytes))
+                .unwrap_or_else(|| "-".into())
+        ),
+    ]);
+    t.row(&[
+        "mqueue queues_max".to_string(),
+        count(i.mqueue_queues_max),
+        count(i.mqueues),
+        i.mqueues
+            .map(|q| pct(q, i.mqueue_queues_max))
+            .unwrap_or_else(|| "-".into()),
+        format!(
+            "POSIX message queues (root is exempt; each up to {} messages of {})",
+            count(i.mqueue_msg_max),
+            i.mqueue_msgsize_max
+                .map(|b| size_cell(b, exact_bytes))
+                .unwrap_or_else(|| "-".into())
+        ),
+    ]);
     t.write(out)?;
+    if let Some(d) = l.dev_shm.as_ref().filter(|d| d.nearly_full()) {
+        writeln!(
+            out,
+            "\n{} is {} full. The largest holders: `shmtool ls --sort rss`.\n\
+             In a container, give it more: Docker `--shm-size=1g` (the default is 64 MiB); \
+             Kubernetes: mount an emptyDir with `medium: Memory` and a `sizeLimit` at /dev/shm.",
+            d.path,
+            pct(d.used, Some(d.size))
+        )?;
+    }
+    if let Some(d) = l.dev_shm.as_ref() {
+        if d.unexplained.unwrap_or(0) > 0 && d.hidden_procs.unwrap_or(0) > 0 {
+            writeln!(
+                out,
+                "\n{} process(es) could not be read: the unexplained use may be files they hold open (run as root).",
+                d.hidden_procs.unwrap_or(0)
+            )?;
+        }
+    }
     if let Some(f) = l.shm_rmid_forced {
         writeln!(
             out,
@@ -212,6 +409,7 @@ mod tests {
             shmmni: Some(4096),
             segments: 3,
             shm_rmid_forced: Some(true),
+            ipc: IpcLimits::default(),
             dev_shm: Some(DevShm {
                 path: "/dev/shm".into(),
                 size: 1 << 30,
@@ -219,6 +417,10 @@ mod tests {
                 available: 768 << 20,
                 inodes: 1000,
                 inodes_used: 10,
+                objects: Some(3),
+                explained: Some(255 << 20),
+                unexplained: Some(1 << 20),
+                hidden_procs: Some(0),
             }),
         }
     }
@@ -238,6 +440,16 @@ mod tests {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect()
+    }
+
+    #[test]
+    fn kernel_sem_fields() {
+        assert_eq!(
+            parse_kernel_sem("32000\t1024000000\t500\t32000\n"),
+            Some([32000, 1024000000, 500, 32000])
+        );
+        assert_eq!(parse_kernel_sem("1 2 3"), None);
+        assert_eq!(parse_kernel_sem("a b c d"), None);
     }
 
     #[test]
@@ -307,7 +519,13 @@ mod tests {
         assert_eq!(&row(&text, "shmmni")[..4], ["shmmni", "-", "3", "-"]);
         assert!(!text.contains("/dev/shm"));
         assert!(!text.contains("shm_rmid_forced"));
-        assert_eq!(text.lines().count(), 4);
+        // Header, three System V shm rows, four rows for semaphores and queues.
+        assert_eq!(text.lines().count(), 8);
+        assert_eq!(&row(&text, "semmni")[..4], ["semmni", "-", "0", "-"]);
+        assert_eq!(
+            &row(&text, "mqueue queues_max")[..4],
+            ["mqueue queues_max", "-", "-", "-"]
+        );
     }
 
     #[test]

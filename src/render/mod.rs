@@ -5,12 +5,15 @@ pub mod color;
 pub mod hex;
 pub mod key;
 pub mod layout;
+pub mod locks;
+pub mod maps;
 pub mod prometheus;
 pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
 pub mod types;
+pub mod trace;
 pub mod watch;
 
 use std::io::Write;

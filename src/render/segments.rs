@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
-use super::table::{TableWriter, Tone};
-use crate::model::{Kind, Segment};
+use super::table::{write_streamed, ColumnSpec, Style, TableWriter, Tone, Trunc};
+use crate::model::{hex_addr, key_string, Kind, Segment};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -23,7 +23,7 @@ pub struct View<'a> {
 const ATTACHERS_SHOWN: usize = 3;
 
 fn attached_cell(seg: &Segment) -> String {
-    let pids = seg.attacher_pids();
+    let pids = seg.holder_pids();
     if pids.is_empty() {
         // The kernel counts attachments we could not see (other users' processes, unprivileged).
         return match seg.nattch {
@@ -35,18 +35,24 @@ fn attached_cell(seg: &Segment) -> String {
         .iter()
         .take(ATTACHERS_SHOWN)
         .map(|pid| {
-            let comm = seg
-                .attachers
-                .iter()
-                .find(|a| a.pid == *pid)
+            let mapping = seg.attachers.iter().find(|a| a.pid == *pid);
+            let comm = mapping
                 .map(|a| a.comm.as_str())
+                .or_else(|| {
+                    seg.fd_holders
+                        .iter()
+                        .find(|h| h.pid == *pid)
+                        .map(|h| h.comm.as_str())
+                })
                 .unwrap_or("?");
             // A star marks a process in another IPC namespace than the one listed.
             let other = seg
                 .attachers
                 .iter()
                 .any(|a| a.pid == *pid && a.other_ipc_ns);
-            format!("{pid}({comm}){}", if other { "*" } else { "" })
+            // "[fd]": holds it open without mapping it.
+            let fd_only = if mapping.is_none() { "[fd]" } else { "" };
+            format!("{pid}({comm}){fd_only}{}", if other { "*" } else { "" })
         })
         .collect();
     if pids.len() > ATTACHERS_SHOWN {
@@ -55,9 +61,17 @@ fn attached_cell(seg: &Segment) -> String {
     parts.join(" ")
 }
 
+fn container_cell(seg: &Segment) -> String {
+    match seg.containers.len() {
+        0 => "-".into(),
+        1..=2 => seg.containers.join(" "),
+        n => format!("{} +{} more", seg.containers[..2].join(" "), n - 2),
+    }
+}
+
 /// The word(s) in the STATE column, and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
-    let mut words: Vec<&str> = seg.status.iter().map(String::as_str).collect();
+    let mut words: Vec<&str> = seg.status.iter().map(|s| s.as_str()).collect();
     if seg.stale {
         words.insert(0, "stale");
     }
@@ -77,9 +91,18 @@ fn state_cell(seg: &Segment) -> (String, Tone) {
 
 /// A name for the NAME column: path, memfd name, or the key a removed segment was made with.
 pub fn name_cell(seg: &Segment) -> String {
+    if let Some(ipc) = &seg.ipc {
+        match (ipc.nsems, ipc.messages) {
+            (Some(n), _) => return format!("({n} semaphore{})", if n == 1 { "" } else { "s" }),
+            (_, Some(n)) if seg.path.is_none() => {
+                return format!("({n} message{})", if n == 1 { "" } else { "s" })
+            }
+            _ => {}
+        }
+    }
     match (&seg.path, &seg.former_key) {
         (Some(p), _) => p.clone(),
-        (None, Some(k)) => format!("(was {k})"),
+        (None, Some(k)) => format!("(was {})", key_string(*k)),
         (None, None) => "-".into(),
     }
 }
@@ -87,7 +110,7 @@ pub fn name_cell(seg: &Segment) -> String {
 fn nattch_cell(seg: &Segment) -> String {
     match seg.nattch {
         Some(n) => n.to_string(),
-        None => seg.attacher_pids().len().to_string(),
+        None => seg.holder_pids().len().to_string(),
     }
 }
 
@@ -95,63 +118,318 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// The `ls` table.
-pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
-    let mut headers = vec![
-        ("KIND", false),
-        ("ID", true),
-        ("KEY", false),
-        ("SIZE", true),
-        ("OWNER", false),
-        ("PERMS", false),
-        ("NATTCH", true),
-        ("ATTACHED", false),
-        ("AGE", true),
-        ("STATE", false),
-        ("NAME", false),
-    ];
+/// One column `ls` can show (`-o`, `--list-columns`).
+pub struct LsColumn {
+    /// Its name for `-o` and its header.
+    pub name: &'static str,
+    /// One line for `--list-columns` and the man page.
+    pub about: &'static str,
+    pub spec: ColumnSpec,
+    /// Append the cell's raw text for a row; return its tone.
+    pub cell: fn(&Segment, &View, &mut String) -> Tone,
+}
+
+const fn col(
+    name: &'static str,
+    right: bool,
+    trunc: Trunc,
+    drop: u8,
+    about: &'static str,
+    cell: fn(&Segment, &View, &mut String) -> Tone,
+) -> LsColumn {
+    LsColumn {
+        name,
+        about,
+        spec: ColumnSpec::new(name, right, trunc, drop),
+        cell,
+    }
+}
+
+fn put<T: std::fmt::Display>(buf: &mut String, v: Option<T>) -> Tone {
+    use std::fmt::Write as _;
+    match v {
+        Some(v) => {
+            let _ = write!(buf, "{v}");
+        }
+        None => buf.push('-'),
+    }
+    Tone::Plain
+}
+
+/// Every column of the `ls` table, in the order `--list-columns` prints them.
+pub const LS_COLUMNS: &[LsColumn] = &[
+    col(
+        "KIND",
+        false,
+        Trunc::Never,
+        0,
+        "kind of object: sysv, posix, memfd, anon, file, deleted, sem, msg, mqueue",
+        |s, _, b| {
+            b.push_str(s.kind.as_str());
+            Tone::Plain
+        },
+    ),
+    col(
+        "IPCNS",
+        true,
+        Trunc::Never,
+        0,
+        "IPC namespace (inode) of a System V segment",
+        |s, _, b| put(b, s.ipc_ns),
+    ),
+    col("ID", true, Trunc::Never, 0, "System V shmid", |s, _, b| {
+        put(b, s.id)
+    }),
+    col(
+        "KEY",
+        false,
+        Trunc::Never,
+        2,
+        "System V key as the kernel reports it now",
+        |s, _, b| put(b, s.key.map(key_string)),
+    ),
+    col(
+        "SIZE",
+        true,
+        Trunc::Never,
+        0,
+        "size (binary units, or bytes with --bytes)",
+        |s, v, b| {
+            b.push_str(&size_cell(s.size, v.exact_bytes));
+            Tone::Plain
+        },
+    ),
+    col("RSS", true, Trunc::Never, 0, "resident bytes", |s, v, b| {
+        put(b, s.rss.map(|r| size_cell(r, v.exact_bytes)))
+    }),
+    col(
+        "SWAP",
+        true,
+        Trunc::Never,
+        0,
+        "swapped-out bytes",
+        |s, v, b| put(b, s.swap.map(|r| size_cell(r, v.exact_bytes))),
+    ),
+    col(
+        "OWNER",
+        false,
+        Trunc::End,
+        3,
+        "owner's user name",
+        |s, v, b| put(b, s.uid.map(v.owner)),
+    ),
+    col("UID", true, Trunc::Never, 0, "owner's uid", |s, _, b| {
+        put(b, s.uid)
+    }),
+    col(
+        "PERMS",
+        false,
+        Trunc::Never,
+        6,
+        "octal permissions, as ipcs prints them",
+        |s, _, b| put(b, s.perms.as_ref()),
+    ),
+    col(
+        "NATTCH",
+        true,
+        Trunc::Never,
+        5,
+        "attach count (System V: the kernel's; others: processes seen)",
+        |s, _, b| {
+            b.push_str(&nattch_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "CPID",
+        true,
+        Trunc::Never,
+        0,
+        "creator pid (System V)",
+        |s, _, b| put(b, s.cpid),
+    ),
+    col(
+        "LPID",
+        true,
+        Trunc::Never,
+        0,
+        "last attach/detach pid (System V)",
+        |s, _, b| put(b, s.lpid),
+    ),
+    col(
+        "ATTACHED",
+        false,
+        Trunc::End,
+        0,
+        "attaching processes as PID(COMMAND), * in another IPC namespace",
+        |s, _, b| {
+            b.push_str(&attached_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "AGE",
+        true,
+        Trunc::Never,
+        4,
+        "time since creation or last change",
+        |s, v, b| put(b, s.ctime.map(|t| human_age(v.now - t))),
+    ),
+    col(
+        "STATE",
+        false,
+        Trunc::End,
+        0,
+        "stale (looks leaked), dest (marked for removal), locked",
+        |s, _, b| {
+            let (text, tone) = state_cell(s);
+            b.push_str(&text);
+            tone
+        },
+    ),
+    col(
+        "INODE",
+        true,
+        Trunc::Never,
+        0,
+        "inode that identifies the object in maps",
+        |s, _, b| put(b, s.inode),
+    ),
+    col(
+        "CONTAINER",
+        false,
+        Trunc::End,
+        0,
+        "containers of the processes that map or hold it",
+        |s, _, b| {
+            b.push_str(&container_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "NAME",
+        false,
+        Trunc::Middle,
+        0,
+        "path, POSIX name, memfd name, or the key a removed segment had",
+        |s, _, b| {
+            b.push_str(&name_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "WHY",
+        false,
+        Trunc::End,
+        0,
+        "why a row looks stale, or who keeps a removed segment",
+        |s, _, b| put(b, s.stale_reason.as_ref().or(s.note.as_ref())),
+    ),
+];
+
+/// The columns `ls` shows without `-o`.
+pub const LS_DEFAULT: &[&str] = &[
+    "KIND", "ID", "KEY", "SIZE", "RSS", "OWNER", "PERMS", "NATTCH", "ATTACHED", "AGE", "STATE",
+    "NAME",
+];
+
+/// The column with this name (any case).
+pub fn ls_column(name: &str) -> Option<&'static LsColumn> {
+    LS_COLUMNS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// The default columns, with IPCNS after KIND for `--all-namespaces`, CONTAINER before NAME
+/// when some holder runs in a container, and WHY for `--stale`.
+pub fn ls_default_columns(view: &View, rows: &[Segment]) -> Vec<&'static LsColumn> {
+    let mut names: Vec<&str> = LS_DEFAULT.to_vec();
     if view.namespaces {
-        headers.insert(1, ("IPCNS", true));
+        names.insert(1, "IPCNS");
+    }
+    // Only when some holder runs in a container: on a host without any, the column is noise.
+    if rows.iter().any(|s| !s.containers.is_empty()) {
+        names.insert(names.len() - 1, "CONTAINER");
     }
     if view.reasons {
-        headers.push(("WHY", false));
+        names.push("WHY");
     }
-    let mut t = TableWriter::new(&headers, view.color);
-    for seg in rows {
-        let (state, tone) = state_cell(seg);
-        let age = seg
-            .ctime
-            .map(|t| human_age(view.now - t))
-            .unwrap_or_else(|| "-".into());
-        let mut cells = vec![
-            (seg.kind.to_string(), Tone::Plain),
-            (opt(seg.id), Tone::Plain),
-            (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
-            (size_cell(seg.size, view.exact_bytes), Tone::Plain),
-            (
-                seg.uid.map(view.owner).unwrap_or_else(|| "-".into()),
-                Tone::Plain,
-            ),
-            (opt(seg.perms.as_ref()), Tone::Plain),
-            (nattch_cell(seg), Tone::Plain),
-            (attached_cell(seg), Tone::Plain),
-            (age, Tone::Plain),
-            (state, tone),
-            (name_cell(seg), Tone::Plain),
-        ];
-        if view.namespaces {
-            cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
+    names.into_iter().filter_map(ls_column).collect()
+}
+
+/// Whether `-o SPEC` names only columns that exist, and at least one.
+pub fn check_columns(spec: &str) -> Result<(), String> {
+    let list = spec.strip_prefix('+').unwrap_or(spec);
+    let mut any = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if ls_column(name).is_none() {
+            return Err(format!(
+                "unknown column {name:?} (shmtool ls --list-columns lists them)"
+            ));
         }
-        if view.reasons {
-            let why = seg.stale_reason.as_ref().or(seg.note.as_ref());
-            cells.push((opt(why), Tone::Plain));
-        }
-        t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
+        any = true;
     }
-    t.write(out)?;
-    if rows
-        .iter()
-        .any(|s| s.attachers.iter().any(|a| a.other_ipc_ns))
+    if !any {
+        return Err(format!("no column named in {spec:?}"));
+    }
+    Ok(())
+}
+
+/// The columns `-o SPEC` asks for: `A,B` replaces the defaults, `+A,B` adds to them. Returns
+/// the columns and whether they were chosen by the user (then none is left out to fit).
+pub fn ls_columns_for(
+    spec: Option<&str>,
+    view: &View,
+    rows: &[Segment],
+) -> Result<(Vec<&'static LsColumn>, bool), String> {
+    let Some(spec) = spec else {
+        return Ok((ls_default_columns(view, rows), false));
+    };
+    let (mut cols, list) = match spec.strip_prefix('+') {
+        Some(rest) => (ls_default_columns(view, rows), rest),
+        None => (Vec::new(), spec),
+    };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let c = ls_column(name)
+            .ok_or_else(|| format!("unknown column {name:?} (see shmtool ls --list-columns)"))?;
+        if !cols.iter().any(|x| std::ptr::eq(*x, c)) {
+            cols.push(c);
+        }
+    }
+    if cols.is_empty() {
+        return Err(format!("no columns in {spec:?}"));
+    }
+    Ok((cols, !spec.starts_with('+')))
+}
+
+/// The `ls` table with its default columns, fitted to the terminal.
+pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
+    let cols = ls_default_columns(view, rows);
+    let style = Style {
+        may_drop: true,
+        ..Style::new(view.color)
+    };
+    write_table_with(out, rows, view, &cols, &style)
+}
+
+/// The `ls` table with these columns, written in two passes without holding any cell.
+pub fn write_table_with(
+    out: &mut dyn Write,
+    rows: &[Segment],
+    view: &View,
+    cols: &[&LsColumn],
+    style: &Style,
+) -> std::io::Result<()> {
+    let specs: Vec<ColumnSpec> = cols.iter().map(|c| c.spec).collect();
+    write_streamed(out, &specs, rows, style, |seg, i, buf| {
+        (cols[i].cell)(seg, view, buf)
+    })?;
+    let attached = cols.iter().any(|c| c.name == "ATTACHED");
+    if attached
+        && !style.raw
+        && rows
+            .iter()
+            .any(|s| s.attachers.iter().any(|a| a.other_ipc_ns))
     {
         writeln!(out, "* process in another IPC namespace")?;
     }
@@ -160,7 +438,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
 
 /// The `show` page: every field, then every attacher.
 pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io::Result<()> {
-    let mut fields = TableWriter::new(&[("FIELD", false), ("VALUE", false)], false);
+    let mut fields = TableWriter::new(&[("FIELD", false), ("VALUE", false)], false).unlimited();
     let size = |b: Option<u64>| {
         b.map(|b| {
             if view.exact_bytes {
@@ -176,13 +454,41 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     add("kind", seg.kind.to_string());
     if seg.kind == Kind::Sysv {
         add("shmid", opt(seg.id));
-        add("key", opt(seg.key.as_ref()));
-        if let Some(k) = &seg.former_key {
-            add("former key", k.clone());
+        add("key", opt(seg.key.map(key_string)));
+        if let Some(k) = seg.former_key {
+            add("former key", key_string(k));
         }
+    }
+    if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        add(
+            if seg.kind == Kind::Sem {
+                "semid"
+            } else {
+                "msqid"
+            },
+            opt(seg.id),
+        );
+        add("key", opt(seg.key.as_ref()));
     }
     if let Some(p) = &seg.path {
         add("path", p.clone());
+    }
+    if let Some(ipc) = &seg.ipc {
+        if let Some(n) = ipc.nsems {
+            add("semaphores", n.to_string());
+        }
+        if let Some(n) = ipc.messages {
+            add("messages", n.to_string());
+        }
+        if let Some(p) = ipc.last_send_pid {
+            add("last sender", p.to_string());
+        }
+        if let Some(p) = ipc.last_recv_pid {
+            add("last receiver", p.to_string());
+        }
+        if let Some(p) = ipc.notify_pid.filter(|&p| p > 0) {
+            add("notify pid", p.to_string());
+        }
     }
     add("size", size(Some(seg.size)));
     add(
@@ -203,8 +509,26 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("attached", time(seg.atime));
         add("detached", time(seg.dtime));
         add("changed", time(seg.ctime));
+    } else if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        let (a, d) = if seg.kind == Kind::Sem {
+            ("last operation", None)
+        } else {
+            ("last send", Some("last receive"))
+        };
+        add(a, time(seg.atime));
+        if let Some(d) = d {
+            add(d, time(seg.dtime));
+        }
+        add("changed", time(seg.ctime));
     } else if let Some(t) = seg.ctime {
-        add("created", local_time(t));
+        match seg.ctime_source.as_deref() {
+            Some("mtime") => add(
+                "modified",
+                format!("{} (no birth time kept)", local_time(t)),
+            ),
+            Some("ipc_ctime") => add("changed", local_time(t)),
+            _ => add("created", local_time(t)),
+        }
     }
     add("resident", size(seg.rss));
     if seg.swap.is_some() {
@@ -229,36 +553,61 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "{line}")?;
     }
     writeln!(out)?;
+    let with_containers = seg
+        .attachers
+        .iter()
+        .map(|a| &a.container)
+        .chain(seg.fd_holders.iter().map(|h| &h.container))
+        .any(|c| c.is_some());
+    if !seg.fd_holders.is_empty() {
+        let mut headers = vec![("PID", true), ("COMMAND", false), ("FD", true)];
+        if with_containers {
+            headers.push(("CONTAINER", false));
+        }
+        let mut t = TableWriter::new(&headers, view.color);
+        for h in &seg.fd_holders {
+            let mut cells = vec![h.pid.to_string(), h.comm.clone(), h.fd.to_string()];
+            if with_containers {
+                cells.push(opt(h.container.as_ref()));
+            }
+            t.row(&cells);
+        }
+        writeln!(out, "open by:")?;
+        t.write(out)?;
+        writeln!(out)?;
+    }
     if seg.attachers.is_empty() {
         writeln!(out, "no process maps it")?;
         return Ok(());
     }
-    let mut t = TableWriter::new(
-        &[
-            ("PID", true),
-            ("COMMAND", false),
-            ("START", false),
-            ("END", false),
-            ("SIZE", true),
-            ("PERMS", false),
-            ("OFFSET", true),
-        ],
-        view.color,
-    );
+    let mut headers = vec![
+        ("PID", true),
+        ("COMMAND", false),
+        ("START", false),
+        ("END", false),
+        ("SIZE", true),
+        ("PERMS", false),
+        ("OFFSET", true),
+    ];
+    if with_containers {
+        headers.push(("CONTAINER", false));
+    }
+    let mut t = TableWriter::new(&headers, view.color);
     for a in &seg.attachers {
-        let len = crate::units::parse_hex_addr(&a.end)
-            .zip(crate::units::parse_hex_addr(&a.start))
-            .map(|(e, s)| e.saturating_sub(s))
-            .unwrap_or(0);
-        t.row(&[
+        let len = a.end.saturating_sub(a.start);
+        let mut cells = vec![
             a.pid.to_string(),
             a.comm.clone(),
-            a.start.clone(),
-            a.end.clone(),
+            hex_addr(a.start),
+            hex_addr(a.end),
             size_cell(len, view.exact_bytes),
             a.perms.clone(),
             format!("0x{:x}", a.offset),
-        ]);
+        ];
+        if with_containers {
+            cells.push(opt(a.container.as_ref()));
+        }
+        t.row(&cells);
     }
     t.write(out)
 }
@@ -266,42 +615,43 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::model::Attacher;
+    use crate::model::{Attacher, Mode, Status};
 
     fn rows() -> Vec<Segment> {
         let mut sysv = Segment::new(Kind::Sysv);
         sysv.id = Some(32822);
-        sysv.key = Some("0x6f20d677".into());
+        sysv.key = Some(0x6f20d677);
         sysv.size = 65536;
         sysv.uid = Some(0);
-        sysv.perms = Some("644".into());
+        sysv.perms = Some(Mode(0o644));
         sysv.nattch = Some(2);
         sysv.ctime = Some(1_000_000 - 7200);
         for (pid, comm) in [(4242, "writer"), (4250, "reader")] {
             sysv.attachers.push(Attacher {
                 pid,
                 comm: comm.into(),
-                start: "0x7f0000000000".into(),
-                end: "0x7f0000010000".into(),
+                start: 0x7f0000000000,
+                end: 0x7f0000010000,
                 perms: "rw-s".into(),
                 offset: 0,
                 other_ipc_ns: pid == 4250,
+                container: None,
             });
         }
         let mut dest = Segment::new(Kind::Sysv);
         dest.id = Some(7);
-        dest.key = Some("0x00000000".into());
-        dest.former_key = Some("0x51570001".into());
+        dest.key = Some(0);
+        dest.former_key = Some(0x51570001);
         dest.size = 4096;
         dest.uid = Some(1000);
-        dest.perms = Some("600".into());
+        dest.perms = Some(Mode(0o600));
         dest.nattch = Some(1);
-        dest.status = vec!["dest".into()];
+        dest.status = vec![Status::Dest];
         let mut posix = Segment::new(Kind::Posix);
         posix.path = Some("/dev/shm/psm_\u{1b}[31mred".into());
         posix.size = 1 << 20;
         posix.uid = Some(1000);
-        posix.perms = Some("600".into());
+        posix.perms = Some(Mode(0o600));
         posix.ctime = Some(1_000_000 - 30);
         posix.stale = true;
         posix.stale_reason = Some("no process maps it or holds it open".into());

@@ -16,18 +16,19 @@ pub struct ShmFile {
     pub mode: u32,
     /// Creation time where the filesystem keeps it, else modification time.
     pub born: i64,
+    /// Whether `born` is the birth time (else it is the modification time).
+    pub born_is_btime: bool,
     pub dev: u64,
     pub inode: u64,
 }
 
 impl ShmFile {
     pub fn from_metadata(path: PathBuf, m: &std::fs::Metadata) -> ShmFile {
-        let born = m
+        let btime = m
             .created()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(m.mtime());
+            .map(|d| d.as_secs() as i64);
         ShmFile {
             path,
             size: m.size(),
@@ -35,7 +36,8 @@ impl ShmFile {
             uid: m.uid(),
             gid: m.gid(),
             mode: m.mode(),
-            born,
+            born: btime.unwrap_or(m.mtime()),
+            born_is_btime: btime.is_some(),
             dev: m.dev(),
             inode: m.ino(),
         }

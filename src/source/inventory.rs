@@ -3,10 +3,10 @@
 
 use super::devshm::{self, ShmFile};
 use super::maps::{MapLine, PathKind};
-use super::procs::{ProcShared, Scan};
+use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{hex_addr, key_string, Attacher, Kind, Segment};
+use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
 use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
@@ -22,6 +22,8 @@ pub struct Options {
     /// Stat each memfd through `map_files` for its exact size, owner and resident bytes. One
     /// path lookup per memfd; a listing takes the size from the mappings instead.
     pub exact_memfds: bool,
+    /// Also gather semaphore sets and message queues (System V and POSIX).
+    pub messaging: bool,
 }
 
 /// The gathered state.
@@ -49,16 +51,20 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-sysv");
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
     crate::hooks::pause_point("inventory:after-devshm");
-    let scan = sys.scan_shared()?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
-    Ok(assemble(sys, opts, &[(own, records)], files, &scan))
+    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    if opts.messaging {
+        inv.segments.extend(super::ipc::rows(sys, &scan));
+    }
+    Ok(inv)
 }
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
-    let scan = sys.scan_shared()?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
     for (ns, pid) in sys.ipc_namespaces() {
@@ -74,7 +80,20 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable;
+    if opts.messaging {
+        // Semaphores and queues of our own IPC namespace only.
+        inv.segments.extend(super::ipc::rows(sys, &scan));
+    }
     Ok(inv)
+}
+
+/// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
+/// only an fd holds are rows.
+fn scan_options(sys: &Sys, opts: Options) -> ScanOptions {
+    ScanOptions {
+        fds: true,
+        mqueue_dev: opts.messaging.then(|| sys.mqueue_dev()).flatten(),
+    }
 }
 
 fn dev_t(m: &MapLine) -> u64 {
@@ -86,10 +105,11 @@ fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
         other_ipc_ns: !scan.same_ipc_ns(p),
         pid: p.pid,
         comm: p.comm.clone(),
-        start: hex_addr(m.start),
-        end: hex_addr(m.end),
+        start: m.start,
+        end: m.end,
         perms: m.perms_str(),
         offset: m.offset,
+        container: p.container.as_ref().map(|c| c.to_string()),
     }
 }
 
@@ -161,7 +181,7 @@ pub fn assemble(
                         continue;
                     };
                     if rec.key != key && rec.key == 0 && key != 0 {
-                        seg.former_key = Some(key_string(key));
+                        seg.former_key = Some(key);
                     } else if rec.key != key {
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
@@ -199,11 +219,42 @@ pub fn assemble(
         }
     }
 
+    // Open fds, after every mapping is known: an object nobody maps is a row of its own.
+    for p in &scan.procs {
+        if sys.only_own_ns && !scan.same_ipc_ns(p) {
+            continue;
+        }
+        for f in p.fds.iter().filter(|f| !f.mqueue) {
+            let st = &f.stat;
+            let id = (st.dev, st.inode);
+            let holder = FdHolder {
+                pid: p.pid,
+                comm: p.comm.clone(),
+                fd: f.fd,
+                container: p.container.as_ref().map(|c| c.to_string()),
+            };
+            let seg = if let Some(seg) = posix.get_mut(&id) {
+                seg
+            } else {
+                others.entry(id).or_insert_with(|| fd_segment(f))
+            };
+            // What stat of the fd says is exact: a mapped memfd not stat'ed yet takes it.
+            if seg.rss.is_none() && seg.kind != Kind::Sysv {
+                apply_stat(seg, st);
+            }
+            seg.fd_holders.push(holder);
+        }
+    }
+
     let mut segments: Vec<Segment> = Vec::new();
     let lives = Lives::new(sys);
     // With --ns, what only processes of other namespaces map is not part of that view; POSIX
     // objects listed from its /dev/shm are, mapped or not.
-    let in_view = |seg: &Segment| !sys.only_own_ns || seg.attachers.iter().any(|a| !a.other_ipc_ns);
+    let in_view = |seg: &Segment| {
+        !sys.only_own_ns
+            || !seg.fd_holders.is_empty()
+            || seg.attachers.iter().any(|a| !a.other_ipc_ns)
+    };
     posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
@@ -214,18 +265,52 @@ pub fn assemble(
     judge_posix(sys, &mut posix, scan.denied);
     segments.extend(posix);
     for (_, mut seg) in others {
+        if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
+            stat_through_mapping(sys, &mut seg);
+        }
         fill_sizes(&mut seg);
+        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
         let writable = seg.attachers.iter().any(|a| a.perms.as_bytes()[1] == b'w');
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
         }
         segments.push(seg);
     }
+    let in_container: HashSet<i32> = scan
+        .procs
+        .iter()
+        .filter(|p| p.container.as_ref().is_some_and(|c| c.is_container()))
+        .map(|p| p.pid)
+        .collect();
+    if !in_container.is_empty() {
+        for seg in &mut segments {
+            seg.containers = container_names(seg, &in_container);
+        }
+    }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
     foreign.sort_unstable();
     inv.foreign_ns_pids = foreign;
     inv.segments = segments;
     inv
+}
+
+/// The distinct containers of a row's holders, in order.
+fn container_names(seg: &Segment, in_container: &HashSet<i32>) -> Vec<String> {
+    let mut names: Vec<String> = seg
+        .attachers
+        .iter()
+        .filter(|a| in_container.contains(&a.pid))
+        .filter_map(|a| a.container.clone())
+        .chain(
+            seg.fd_holders
+                .iter()
+                .filter(|h| in_container.contains(&h.pid))
+                .filter_map(|h| h.container.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
@@ -240,11 +325,11 @@ fn nonzero(t: i64) -> Option<i64> {
 fn sysv_segment(r: &ShmRecord) -> Segment {
     let mut s = Segment::new(Kind::Sysv);
     s.id = Some(r.shmid);
-    s.key = Some(key_string(r.key));
+    s.key = Some(r.key);
     s.size = r.size;
     s.uid = Some(r.uid);
     s.gid = Some(r.gid);
-    s.perms = Some(r.perms_string());
+    s.perms = Some(r.perms());
     s.nattch = Some(r.nattch);
     s.status = r.status();
     s.cpid = Some(r.cpid);
@@ -252,6 +337,7 @@ fn sysv_segment(r: &ShmRecord) -> Segment {
     s.atime = nonzero(r.atime);
     s.dtime = nonzero(r.dtime);
     s.ctime = nonzero(r.ctime);
+    s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
     s.rss = r.rss;
     s.swap = r.swap;
     s.inode = Some(r.shmid as u64);
@@ -264,16 +350,100 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
-    s.perms = Some(format!("{:o}", f.mode & 0o777));
+    s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
+    s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
+    // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.dev),
-        libc::minor(f.dev)
-    ));
+    s.swap = tmpfs_swap();
+    s.dev = Some(Dev(f.dev));
     s.inode = Some(f.inode);
     s
+}
+
+/// Swapped bytes of a tmpfs or memfd object, where they are known without reading its pages:
+/// with no swap configured, none. (Otherwise its blocks count resident and swapped pages
+/// together and `rss` holds both; splitting them costs a read of the object's page state.)
+pub fn tmpfs_swap() -> Option<u64> {
+    static NO_SWAP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let none = *NO_SWAP.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("SwapTotal:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            })
+            .is_some_and(|kb| kb == 0)
+    });
+    none.then_some(0)
+}
+
+/// Fill a row's size, owner, time and resident bytes from a stat of the object itself.
+fn apply_stat(seg: &mut Segment, st: &FileStat) {
+    seg.size = st.size;
+    if seg.kind != Kind::Anon {
+        seg.uid = Some(st.uid);
+        seg.gid = Some(st.gid);
+        seg.perms = Some(Mode(st.mode & 0o777));
+    }
+    seg.ctime = Some(st.btime.unwrap_or(st.mtime));
+    seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
+    if matches!(seg.kind, Kind::Memfd | Kind::Anon | Kind::Posix) || seg_on_shm(seg) {
+        seg.rss = Some(st.allocated);
+        seg.swap = tmpfs_swap();
+    }
+}
+
+/// Whether a file row lives on the same device as the shm objects (tmpfs /dev/shm).
+fn seg_on_shm(seg: &Segment) -> bool {
+    seg.kind == Kind::Deleted && seg.note.as_deref() == Some(SHM_NOTE)
+}
+
+const SHM_NOTE: &str = "deleted from /dev/shm but still held";
+
+/// A row for an object only an open fd holds.
+fn fd_segment(f: &OpenFd) -> Segment {
+    let (kind, path) = if f.memfd {
+        let name = f.path.strip_prefix(b"/memfd:").unwrap_or(&f.path);
+        (Kind::Memfd, format!("memfd:{}", bytes_to_string(name)))
+    } else if f.deleted {
+        (Kind::Deleted, bytes_to_string(&f.path))
+    } else {
+        // A /dev/shm file made after the directory was listed.
+        (Kind::Posix, bytes_to_string(&f.path))
+    };
+    let mut s = Segment::new(kind);
+    s.path = Some(path);
+    s.dev = Some(Dev(f.stat.dev));
+    s.inode = Some(f.stat.inode);
+    if kind == Kind::Deleted {
+        s.note = Some(SHM_NOTE.to_string());
+    }
+    apply_stat(&mut s, &f.stat);
+    s
+}
+
+/// Stat a memfd or shared anonymous object through one of its mappings (`map_files`, which
+/// needs CAP_SYS_ADMIN): its blocks are its resident (and swapped) pages, counted once however
+/// many processes map it. Left unknown where we may not look.
+fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
+    for a in &seg.attachers {
+        let link = sys.map_files_path(a.pid, a.start, a.end);
+        if let Ok(md) = std::fs::metadata(&link) {
+            if Some(md.ino()) == seg.inode {
+                let st = FileStat::from_metadata(&md);
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms);
+                apply_stat(seg, &st);
+                if seg.kind == Kind::Anon {
+                    // The mappings give an anonymous object's size; its inode is kernel-made.
+                    seg.size = size;
+                    (seg.uid, seg.gid, seg.perms) = (uid, gid, perms);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// A row known only from a mapping line.
@@ -282,7 +452,7 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     if !path.is_empty() {
         s.path = Some(bytes_to_string(path));
     }
-    s.dev = Some(m.dev_string());
+    s.dev = Some(m.dev());
     s.inode = Some(m.inode);
     s
 }
@@ -302,7 +472,7 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         }
     };
     // The object itself, through the mapping: exact size and owner where we may look.
-    let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+    let link = sys.map_files_path(p.pid, m.start, m.end);
     let md = match seg.kind {
         Kind::File => seg
             .path
@@ -315,14 +485,10 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         _ => std::fs::metadata(&link).ok(),
     };
     if let Some(md) = md.filter(|md| md.ino() == m.inode) {
-        seg.size = md.size();
-        seg.uid = Some(md.uid());
-        seg.gid = Some(md.gid());
-        seg.perms = Some(format!("{:o}", md.mode() & 0o777));
-        seg.ctime = Some(md.mtime());
-        if matches!(seg.kind, Kind::Memfd | Kind::Deleted) {
-            seg.rss = Some(md.blocks() * 512);
+        if seg.kind == Kind::Deleted && in_dir(&m.path, sys.shm_maps_dir.as_os_str().as_bytes()) {
+            seg.note = Some(SHM_NOTE.to_string());
         }
+        apply_stat(&mut seg, &FileStat::from_metadata(&md));
     } else {
         // Not stat'ed (shared anonymous memory has no owner of its own; a listed memfd is not
         // looked up): the process holding it owns it.
@@ -345,18 +511,14 @@ fn fill_sizes(seg: &mut Segment) {
     seg.size = seg
         .attachers
         .iter()
-        .map(|a| {
-            let start = crate::units::parse_hex_addr(&a.start).unwrap_or(0);
-            let end = crate::units::parse_hex_addr(&a.end).unwrap_or(0);
-            a.offset + end.saturating_sub(start)
-        })
+        .map(|a| a.offset + a.end.saturating_sub(a.start))
         .max()
         .unwrap_or(0);
 }
 
 /// Whether `pid` no longer names the process that did something at `since`: it is gone, or
 /// its number was reused by a process that started afterwards.
-fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
+pub(crate) fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
     if pid <= 0 {
         return true;
     }
@@ -368,14 +530,14 @@ fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
 
 /// Start times of processes, each read once: thousands of segments made by one process would
 /// otherwise read its stat thousands of times.
-struct Lives<'a> {
-    sys: &'a Sys,
+pub(crate) struct Lives<'a> {
+    pub(crate) sys: &'a Sys,
     boot: Option<i64>,
     seen: std::cell::RefCell<HashMap<i32, Option<i64>>>,
 }
 
 impl<'a> Lives<'a> {
-    fn new(sys: &'a Sys) -> Lives<'a> {
+    pub(crate) fn new(sys: &'a Sys) -> Lives<'a> {
         Lives {
             sys,
             boot: sys.boot_time(),
@@ -438,26 +600,17 @@ fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
     seg.stale_reason = Some(format!("{who}; {when}"));
 }
 
-fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
-    let unmapped: HashSet<(u64, u64)> = segs
-        .iter()
-        .filter(|s| s.attachers.is_empty())
-        .filter_map(|s| Some((posix_dev(s)?, s.inode?)))
-        .collect();
-    let (holders, hidden_fds) = sys.fd_holders(&unmapped);
-    let hidden = hidden_maps.max(hidden_fds);
+fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
     for seg in segs.iter_mut() {
         seg.attachers
             .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
+        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
         if !seg.attachers.is_empty() {
             continue;
         }
-        let id = (posix_dev(seg).unwrap_or(0), seg.inode.unwrap_or(0));
-        let open_by: Vec<i32> = holders
-            .iter()
-            .filter(|(h, _)| *h == id)
-            .map(|(_, p)| *p)
-            .collect();
+        // Holders come from the scan's fd pass (the same walk that read maps).
+        let mut open_by: Vec<i32> = seg.fd_holders.iter().map(|h| h.pid).collect();
+        open_by.dedup();
         if !open_by.is_empty() {
             seg.note = Some(format!(
                 "not mapped, but open in {}",
@@ -481,13 +634,9 @@ fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden_maps: usize) {
     }
 }
 
-/// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.
+/// The device number of a row.
 pub fn posix_dev(s: &Segment) -> Option<u64> {
-    let (maj, min) = s.dev.as_deref()?.split_once(':')?;
-    Some(libc::makedev(
-        u32::from_str_radix(maj, 16).ok()?,
-        u32::from_str_radix(min, 16).ok()?,
-    ))
+    s.dev.map(|d| d.0)
 }
 
 /// Look up one object by what a user types for `show`.

@@ -5,18 +5,26 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod debuginfo;
+pub mod bpf;
+pub mod cgroup;
 pub mod devshm;
 pub mod dwarf;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod ipc;
+pub mod lockword;
+pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
 pub mod remove;
+pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +42,8 @@ pub struct Sys {
     pub only_own_ns: bool,
     /// With `--all-namespaces`: System V segments of every IPC namespace.
     pub all_ipc_namespaces: bool,
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    pub mqueue_dir: PathBuf,
 }
 
 impl Default for Sys {
@@ -51,6 +61,7 @@ impl Sys {
             ns_root: None,
             only_own_ns: false,
             all_ipc_namespaces: false,
+            mqueue_dir: PathBuf::from("/dev/mqueue"),
         }
     }
 
@@ -61,6 +72,12 @@ impl Sys {
             p.push(rest);
         }
         p
+    }
+
+    /// `/proc/<pid>/map_files/<start>-<end>`: the object behind one mapping, reachable (with
+    /// CAP_SYS_ADMIN) even when its name is gone or ambiguous.
+    pub fn map_files_path(&self, pid: i32, start: u64, end: u64) -> PathBuf {
+        self.pid_path(pid, &format!("map_files/{start:x}-{end:x}"))
     }
 
     /// Every System V segment in the namespace this process sees.

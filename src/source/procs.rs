@@ -3,10 +3,69 @@
 use super::maps::{self, MapLine};
 use super::Sys;
 use std::io::{ErrorKind, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 /// A process holding an open fd on the object (device, inode).
 pub type FdHolder = ((u64, u64), i32);
+
+/// What stat says about a file, kept from the scan so nothing is stat'ed twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub dev: u64,
+    pub inode: u64,
+    pub size: u64,
+    /// Allocated bytes (st_blocks × 512): for tmpfs and memfds, resident plus swapped.
+    pub allocated: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    pub mtime: i64,
+    /// Birth time (statx btime), where the filesystem keeps one.
+    pub btime: Option<i64>,
+}
+
+impl FileStat {
+    pub fn from_metadata(m: &std::fs::Metadata) -> FileStat {
+        FileStat {
+            dev: m.dev(),
+            inode: m.ino(),
+            size: m.size(),
+            allocated: m.blocks() * 512,
+            uid: m.uid(),
+            gid: m.gid(),
+            mode: m.mode(),
+            mtime: m.mtime(),
+            btime: m
+                .created()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64),
+        }
+    }
+}
+
+/// An open file descriptor on shared memory: a memfd, or a file in /dev/shm (deleted or not).
+#[derive(Debug, Clone)]
+pub struct OpenFd {
+    pub fd: i32,
+    /// The link's target, without the ` (deleted)` suffix.
+    pub path: Vec<u8>,
+    pub deleted: bool,
+    pub memfd: bool,
+    /// A POSIX message queue (the fd's file is on the mqueue filesystem).
+    pub mqueue: bool,
+    pub stat: FileStat,
+}
+
+/// What one walk over /proc reads besides maps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Also read each process's fd table (same pass, same threads) for fds on shared memory.
+    pub fds: bool,
+    /// With `fds`: also keep fds on the mqueue filesystem of this device (POSIX queues).
+    pub mqueue_dev: Option<u64>,
+}
 
 /// The shared mappings of one process.
 #[derive(Debug, Clone)]
@@ -18,6 +77,10 @@ pub struct ProcShared {
     /// Inode of /proc/<pid>/ns/ipc, when it could be read.
     pub ipc_ns: Option<u64>,
     pub maps: Vec<MapLine>,
+    /// Open fds on memfds and /dev/shm files (only when the scan was asked for them).
+    pub fds: Vec<OpenFd>,
+    /// The container or service it runs in, from /proc/PID/cgroup.
+    pub container: Option<super::cgroup::Container>,
 }
 
 /// Result of one walk over /proc.
@@ -50,7 +113,7 @@ pub enum ReadError {
     Other(std::io::Error),
 }
 
-fn classify_io(e: std::io::Error) -> ReadError {
+pub(crate) fn classify_io(e: std::io::Error) -> ReadError {
     match e.kind() {
         ErrorKind::NotFound => ReadError::Gone,
         ErrorKind::PermissionDenied => ReadError::Denied,
@@ -111,6 +174,12 @@ impl Sys {
         let mut buf = Vec::new();
         self.read_pid_file(pid, "maps", &mut buf)?;
         Ok(maps::parse(&buf))
+    }
+
+    /// The container or service a process runs in (None: the host's root cgroup, or gone).
+    pub fn container_of(&self, pid: i32, buf: &mut Vec<u8>) -> Option<super::cgroup::Container> {
+        self.read_pid_file(pid, "cgroup", buf).ok()?;
+        super::cgroup::parse(std::str::from_utf8(buf).ok()?)
     }
 
     /// The process's command name, or `?` if it went away.
@@ -209,6 +278,11 @@ impl Sys {
     /// The walk is split over a few threads: nearly all of its time is the kernel formatting
     /// maps text, which runs on the calling thread's CPU.
     pub fn scan_shared(&self) -> std::io::Result<Scan> {
+        self.scan(ScanOptions::default())
+    }
+
+    /// The walk, reading what `opts` asks for besides maps.
+    pub fn scan(&self, opts: ScanOptions) -> std::io::Result<Scan> {
         let pids = self.pids()?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -216,14 +290,14 @@ impl Sys {
             .clamp(1, 4)
             .min(pids.len() / 64 + 1);
         let parts: Vec<(Vec<ProcShared>, usize)> = if threads <= 1 {
-            vec![self.scan_some(pids.iter().copied())]
+            vec![self.scan_some(pids.iter().copied(), opts)]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
                         let pids = &pids;
                         s.spawn(move || {
-                            self.scan_some(pids.iter().copied().skip(t).step_by(threads))
+                            self.scan_some(pids.iter().copied().skip(t).step_by(threads), opts)
                         })
                     })
                     .collect();
@@ -245,11 +319,16 @@ impl Sys {
         Ok(scan)
     }
 
-    fn scan_some(&self, pids: impl Iterator<Item = i32>) -> (Vec<ProcShared>, usize) {
+    fn scan_some(
+        &self,
+        pids: impl Iterator<Item = i32>,
+        opts: ScanOptions,
+    ) -> (Vec<ProcShared>, usize) {
         let me = std::process::id() as i32;
         let mut out = Vec::new();
         let mut denied = 0;
         let mut buf = Vec::with_capacity(64 * 1024);
+        let shm_dir = self.shm_maps_dir.as_os_str().as_bytes().to_vec();
         for pid in pids {
             if pid == me {
                 continue;
@@ -264,7 +343,19 @@ impl Sys {
             };
             let mut shared = Vec::new();
             maps::parse_shared(&buf, &mut shared);
-            if shared.is_empty() {
+            let fds = if opts.fds {
+                match self.shm_fds(pid, &shm_dir, opts.mqueue_dev) {
+                    Ok(fds) => fds,
+                    Err(ReadError::Denied) => {
+                        denied += 1;
+                        Vec::new()
+                    }
+                    Err(_) => Vec::new(),
+                }
+            } else {
+                Vec::new()
+            };
+            if shared.is_empty() && fds.is_empty() {
                 continue;
             }
             self.disambiguate_paths(pid, &mut shared);
@@ -278,6 +369,8 @@ impl Sys {
                 // processes of other namespaces.
                 ipc_ns: self.ns_inode(Some(pid), "ipc"),
                 maps: shared,
+                fds,
+                container: self.container_of(pid, &mut buf),
             });
         }
         (out, denied)
@@ -288,11 +381,68 @@ impl Sys {
     /// we may not, keep the newline reading.
     pub(crate) fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
         for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
-            let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+            let link = self.map_files_path(pid, m.start, m.end);
             if let Ok(exact) = std::fs::read_link(link) {
                 m.path = std::os::unix::ffi::OsStrExt::as_bytes(exact.as_os_str()).to_vec();
             }
         }
+    }
+
+    /// The open fds of one process that are on shared memory: memfds, and files in the shm
+    /// directory (deleted or not). One readlink per fd; stat only for those kept.
+    fn shm_fds(
+        &self,
+        pid: i32,
+        shm_dir: &[u8],
+        mqueue_dev: Option<u64>,
+    ) -> Result<Vec<OpenFd>, ReadError> {
+        let dir = self.pid_path(pid, "fd");
+        let entries = std::fs::read_dir(&dir).map_err(classify_io)?;
+        let mut out = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name();
+            let Some(fd) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(target) = std::fs::read_link(entry.path()) else {
+                continue;
+            };
+            let target = target.as_os_str().as_bytes();
+            // Cheap test first: most fds are sockets, pipes and regular files elsewhere.
+            let memfd = target.starts_with(b"/memfd:");
+            // mq_open's fds name the queue as `/NAME`, relative to the mqueue filesystem.
+            let maybe_mq = mqueue_dev.is_some()
+                && target.len() > 1
+                && !target[1..].contains(&b'/')
+                && !target.ends_with(b" (deleted)");
+            if !memfd && !maybe_mq && !super::inventory::in_dir(target, shm_dir) {
+                continue;
+            }
+            let (path, deleted) = match target.strip_suffix(b" (deleted)") {
+                Some(stem) => (stem, true),
+                None => (target, false),
+            };
+            // stat follows the magic link to the open file itself, deleted or not.
+            let Ok(md) = std::fs::metadata(entry.path()) else {
+                continue;
+            };
+            let mqueue = maybe_mq && Some(md.dev()) == mqueue_dev;
+            if maybe_mq && !mqueue && !super::inventory::in_dir(target, shm_dir) {
+                continue;
+            }
+            if !md.file_type().is_file() {
+                continue;
+            }
+            out.push(OpenFd {
+                fd,
+                path: path.to_vec(),
+                deleted,
+                memfd,
+                mqueue,
+                stat: FileStat::from_metadata(&md),
+            });
+        }
+        Ok(out)
     }
 
     /// Pids that hold an open file descriptor on any of `targets` (device, inode), and how many

@@ -144,31 +144,90 @@ fn split_field(line: &[u8]) -> Option<(&[u8], &[u8])> {
     is_name.then(|| (name, &line[colon + 1..]))
 }
 
-/// Parse a whole smaps file. A header line that is not in maps format drops its mapping (and
-/// the figures under it) rather than the file; figure lines that cannot be read are ignored.
-pub fn parse(buf: &[u8]) -> Vec<SmapsEntry> {
-    let mut out: Vec<SmapsEntry> = Vec::new();
-    // Whether the figure lines we meet belong to the last entry in `out`.
-    let mut in_entry = false;
-    for line in buf.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+/// An smaps parser fed one line at a time, so that a process with tens of thousands of
+/// mappings is parsed as it is read, without holding its whole smaps text (about 1 KiB a
+/// mapping) in memory.
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// The entry whose figure lines we are reading, if the last header was in maps format.
+    current: Option<SmapsEntry>,
+}
+
+impl Parser {
+    /// Take one line (without its newline). Returns the previous entry when this line begins
+    /// a new one. A header line that is not in maps format drops its mapping (and the figures
+    /// under it); figure lines that cannot be read are ignored.
+    pub fn line(&mut self, line: &[u8]) -> Option<SmapsEntry> {
+        if line.is_empty() {
+            return None;
+        }
         match split_field(line) {
             Some((name, value)) => {
-                if in_entry {
-                    if let Some(e) = out.last_mut() {
-                        e.add_field(name, value);
-                    }
+                if let Some(e) = self.current.as_mut() {
+                    e.add_field(name, value);
                 }
+                None
             }
-            None => match maps::parse_line(line) {
-                Ok(m) => {
-                    out.push(SmapsEntry::new(m));
-                    in_entry = true;
-                }
-                Err(_) => in_entry = false,
-            },
+            None => {
+                let next = maps::parse_line(line).ok().map(SmapsEntry::new);
+                std::mem::replace(&mut self.current, next)
+            }
         }
     }
+
+    /// The last entry, at the end of the text.
+    pub fn finish(self) -> Option<SmapsEntry> {
+        self.current
+    }
+}
+
+/// Parse a whole smaps text (captured files, tests); see [`Parser`] for the rules.
+pub fn parse(buf: &[u8]) -> Vec<SmapsEntry> {
+    let mut p = Parser::default();
+    let mut out: Vec<SmapsEntry> = buf
+        .split(|&c| c == b'\n')
+        .filter_map(|l| p.line(l))
+        .collect();
+    out.extend(p.finish());
     out
+}
+
+/// Read `reader` to its end in chunks, handing each line (without its newline) to `line`. A
+/// read error ends the text where it happened; it is returned after the lines before it.
+pub fn for_each_line(
+    mut reader: impl std::io::Read,
+    mut line: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    // Bytes of an unfinished line at the start of `buf`.
+    let mut kept = 0;
+    loop {
+        if kept == buf.len() {
+            // One line longer than the buffer (a very long path): make room.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match reader.read(&mut buf[kept..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                line(&buf[..kept]);
+                return Err(e);
+            }
+        };
+        let filled = kept + n;
+        let mut begin = 0;
+        while let Some(nl) = buf[begin..filled].iter().position(|&c| c == b'\n') {
+            line(&buf[begin..begin + nl]);
+            begin += nl + 1;
+        }
+        buf.copy_within(begin..filled, 0);
+        kept = filled - begin;
+    }
+    if kept > 0 {
+        line(&buf[..kept]);
+    }
+    Ok(())
 }
 
 impl Sys {
@@ -176,13 +235,40 @@ impl Sys {
     /// escaping is ambiguous. Reading smaps walks the page tables, so it costs several times
     /// what maps does: only `maps` and PSS figures use it.
     pub fn smaps_of(&self, pid: i32) -> Result<Vec<SmapsEntry>, ReadError> {
-        let mut buf = Vec::new();
-        self.read_pid_file(pid, "smaps", &mut buf)?;
-        let mut entries = parse(&buf);
-        for e in &mut entries {
-            self.disambiguate_paths(pid, std::slice::from_mut(&mut e.map));
-        }
+        let mut entries = Vec::new();
+        self.for_each_smaps(pid, |e| entries.push(e))?;
         Ok(entries)
+    }
+
+    /// Each mapping of one process with its smaps figures, handed to `each` as it is parsed:
+    /// memory stays bounded by one chunk of text and one entry, whatever the process maps.
+    pub fn for_each_smaps(
+        &self,
+        pid: i32,
+        mut each: impl FnMut(SmapsEntry),
+    ) -> Result<(), ReadError> {
+        let file =
+            std::fs::File::open(self.pid_path(pid, "smaps")).map_err(super::procs::classify_io)?;
+        let mut parser = Parser::default();
+        let mut emit = |mut e: SmapsEntry| {
+            self.disambiguate_paths(pid, std::slice::from_mut(&mut e.map));
+            each(e);
+        };
+        let read = for_each_line(file, |l| {
+            if let Some(e) = parser.line(l) {
+                emit(e);
+            }
+        });
+        if let Some(e) = parser.finish() {
+            emit(e);
+        }
+        match read {
+            Ok(()) => Ok(()),
+            // The process exited while we read: what was read stands, and the caller checks
+            // whether the process is still there.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(super::procs::classify_io(e)),
+        }
     }
 }
 
@@ -193,7 +279,7 @@ mod tests {
 
     /// Captured on this kernel (6.18) from a process mapping a System V segment, a memfd,
     /// shared anonymous memory and a /dev/shm object; 11 of its 28 mappings.
-    const SAMPLE: &[u8] = include_bytes!("testdata/smaps-sample.txt");
+    pub(super) const SAMPLE: &[u8] = include_bytes!("testdata/smaps-sample.txt");
 
     const KB: u64 = 1024;
 
@@ -249,7 +335,7 @@ mod tests {
 
         let posix = find(&all, 0x7f4b44658000);
         assert_eq!(posix.map.path, b"/dev/shm/cap-test");
-        assert_eq!(posix.map.dev_string(), "00:1b");
+        assert_eq!(posix.map.dev().to_string(), "00:1b");
         assert_eq!(posix.figures.rss, 4 * KB);
     }
 
@@ -368,7 +454,59 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// A reader that hands out at most `step` bytes per read, as a slow pipe would.
+    struct Trickle<'a> {
+        left: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.left.len());
+            out[..n].copy_from_slice(&self.left[..n]);
+            self.left = &self.left[n..];
+            Ok(n)
+        }
+    }
+
+    fn streamed(text: &[u8], step: usize) -> Vec<SmapsEntry> {
+        let mut p = Parser::default();
+        let mut out = Vec::new();
+        for_each_line(Trickle { left: text, step }, |l| out.extend(p.line(l))).unwrap();
+        out.extend(p.finish());
+        out
+    }
+
+    #[test]
+    fn streaming_in_any_chunks_equals_parsing_the_whole_text() {
+        let whole = parse(super::tests::SAMPLE);
+        for step in [1, 7, 100, 4096, 1 << 20] {
+            assert_eq!(
+                streamed(super::tests::SAMPLE, step),
+                whole,
+                "chunks of {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_buffer_is_kept_whole() {
+        let long = format!(
+            "7f00-7f01 rw-s 00000000 00:01 5 /dev/shm/{}\nRss: 4 kB\n",
+            "x".repeat(200_000)
+        );
+        let e = streamed(long.as_bytes(), 1 << 20);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].map.path.len(), "/dev/shm/".len() + 200_000);
+        assert_eq!(e[0].figures.rss, 4096);
+    }
+
     proptest! {
+        #[test]
+        fn streaming_never_differs(bytes in prop::collection::vec(any::<u8>(), 0..400), step in 1usize..50) {
+            prop_assert_eq!(streamed(&bytes, step), parse(&bytes));
+        }
+
         #[test]
         fn never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
             let _ = parse(&bytes);

@@ -1,0 +1,276 @@
+//! Every mapping of one process as rows of `maps`: smaps read and parsed as a stream, each
+//! mapping classified (shared ones with the same kinds `ls` gives them).
+
+use super::inventory::{in_dir, same_file};
+use super::maps::{MapLine, PathKind};
+use super::procs::ReadError;
+use super::smaps::SmapsEntry;
+use super::{bytes_to_string, Sys};
+use crate::error::Error;
+use crate::model::{Kind, Mapping};
+use std::os::unix::ffi::OsStrExt;
+
+/// What a mapping is. Shared mappings get the contract's shared-memory kinds, the same as
+/// `ls` gives them; private ones say what kind of private memory they are.
+///
+/// `named_as_is` answers, for a path ending ` (deleted)`, whether a file with that very name
+/// (suffix included) is the mapped file, i.e. it was never deleted; only called for such paths.
+pub fn kind_of(m: &MapLine, shm_dir: &[u8], named_as_is: impl Fn(&MapLine) -> bool) -> String {
+    let kind = match m.path_kind() {
+        PathKind::Deleted { .. } if m.is_shared() && named_as_is(m) => PathKind::File {
+            path: m.path.clone(),
+        },
+        k => k,
+    };
+    if !m.is_shared() {
+        return match kind {
+            PathKind::Anonymous => "anon-private",
+            PathKind::Special(s) if s == "[heap]" => "heap",
+            PathKind::Special(s) if s.starts_with("[stack") => "stack",
+            PathKind::Special(_) => "special",
+            _ => "file-private",
+        }
+        .to_string();
+    }
+    let shared = match kind {
+        PathKind::Sysv { .. } => Kind::Sysv,
+        PathKind::Memfd { .. } => Kind::Memfd,
+        PathKind::SharedAnon => Kind::Anon,
+        PathKind::File { path } if in_dir(&path, shm_dir) => Kind::Posix,
+        PathKind::File { .. } => Kind::File,
+        PathKind::Deleted { .. } => Kind::Deleted,
+        // Shared, but no object behind it that users make (device windows and the like).
+        PathKind::Anonymous | PathKind::Special(_) => return "special".to_string(),
+    };
+    shared.as_str().to_string()
+}
+
+/// One smaps entry as a row of `maps`.
+pub fn to_mapping(e: &SmapsEntry, kind: String) -> Mapping {
+    let m = &e.map;
+    Mapping {
+        start: m.start,
+        end: m.end,
+        perms: m.perms_str(),
+        offset: m.offset,
+        dev: m.dev(),
+        inode: m.inode,
+        path: (!m.path.is_empty()).then(|| bytes_to_string(&m.path)),
+        kind,
+        size: e.figures.size,
+        rss: Some(e.figures.rss),
+        pss: Some(e.figures.pss),
+        swap: Some(e.figures.swap),
+    }
+}
+
+/// Every mapping of `pid` (only the shared ones with `shared_only`), in address order.
+pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapping>> {
+    // How /dev/shm is named in maps (with --ns, shm_dir is reached through the target's root).
+    let shm_dir = sys.shm_maps_dir.as_os_str().as_bytes();
+    let named_as_is = |m: &MapLine| same_file(&m.path, m);
+    // Rows are made as smaps is parsed: a process with 50,000 mappings never has its whole
+    // smaps text (about 1 KiB a mapping) in memory at once.
+    let mut rows = Vec::new();
+    let mut seen = 0usize;
+    let read = sys.for_each_smaps(pid, |e| {
+        seen += 1;
+        if !shared_only || e.map.is_shared() {
+            rows.push(to_mapping(&e, kind_of(&e.map, shm_dir, named_as_is)));
+        }
+    });
+    match read {
+        Ok(()) => {}
+        Err(ReadError::Gone) => return Err(Error::NoSuchProcess(pid).into()),
+        Err(ReadError::Denied) => {
+            return Err(Error::PermissionDenied(format!(
+                "cannot read the mappings of process {pid}"
+            ))
+            .into())
+        }
+        Err(ReadError::Other(e)) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("reading {}", sys.pid_path(pid, "smaps").display())))
+        }
+    };
+    // A process that exits while we read leaves an empty or cut-short file behind; one that
+    // was a zombie before we began has none to give (and that is not an error).
+    let cut_short = if seen == 0 {
+        !sys.alive(pid)
+    } else {
+        sys.exited(pid)
+    };
+    if cut_short {
+        return Err(
+            Error::vanished(format!("process {pid}"), "vanished while it was being read").into(),
+        );
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::source::{maps, smaps};
+
+    const SAMPLE: &[u8] = include_bytes!("testdata/smaps-sample.txt");
+
+    fn kind(line: &str) -> String {
+        kind_of(
+            &maps::parse_line(line.as_bytes()).unwrap(),
+            b"/dev/shm",
+            |_| false,
+        )
+    }
+
+    #[test]
+    fn kinds_of_shared_and_private_mappings() {
+        let h = "1000-2000";
+        assert_eq!(
+            kind(&format!("{h} rw-s 0 00:01 5 /SYSV6f20d677 (deleted)")),
+            "sysv"
+        );
+        assert_eq!(kind(&format!("{h} rw-s 0 00:1b 5 /dev/shm/x")), "posix");
+        assert_eq!(
+            kind(&format!("{h} rw-s 0 00:01 5 /memfd:a b (deleted)")),
+            "memfd"
+        );
+        assert_eq!(
+            kind(&format!("{h} rw-s 0 00:01 5 /dev/zero (deleted)")),
+            "anon"
+        );
+        assert_eq!(kind(&format!("{h} r--s 0 fe:00 5 /var/cache/x")), "file");
+        assert_eq!(
+            kind(&format!("{h} rw-s 0 fe:00 5 /tmp/x (deleted)")),
+            "deleted"
+        );
+        assert_eq!(
+            kind(&format!("{h} rw-s 0 00:1b 5 /dev/shm/x (deleted)")),
+            "deleted"
+        );
+        assert_eq!(kind(&format!("{h} rw-s 0 00:05 5 ")), "special");
+        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 [heap]")), "heap");
+        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 [stack]")), "stack");
+        assert_eq!(kind(&format!("{h} r-xp 0 00:00 0 [vdso]")), "special");
+        assert_eq!(kind(&format!("{h} --xp 0 00:00 0 [vsyscall]")), "special");
+        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 ")), "anon-private");
+        assert_eq!(
+            kind(&format!("{h} r--p 0 fe:00 9 /usr/lib/libc.so.6")),
+            "file-private"
+        );
+        // Only shared mappings are shared memory, whatever their name.
+        assert_eq!(
+            kind(&format!("{h} r--p 0 00:1b 5 /dev/shm/x")),
+            "file-private"
+        );
+        assert_eq!(
+            kind(&format!("{h} rw-p 0 00:05 9 /dev/zero")),
+            "file-private"
+        );
+    }
+
+    #[test]
+    fn a_name_that_really_ends_in_deleted_is_a_file() {
+        let m = maps::parse_line(b"1000-2000 rw-s 0 fe:00 5 /tmp/x (deleted)").unwrap();
+        assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "file");
+        let m = maps::parse_line(b"1000-2000 rw-s 0 00:1b 5 /dev/shm/x (deleted)").unwrap();
+        assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "posix");
+    }
+
+    pub(crate) fn sample_rows() -> Vec<Mapping> {
+        smaps::parse(SAMPLE)
+            .iter()
+            .map(|e| to_mapping(e, kind_of(&e.map, b"/dev/shm", |_| false)))
+            .collect()
+    }
+
+    #[test]
+    fn rows_carry_the_contract_fields_in_bytes() {
+        let rows = sample_rows();
+        let sysv = rows.iter().find(|r| r.kind == "sysv").unwrap();
+        let json = serde_json::to_value(sysv).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "start": "0x7f4b4465c000", "end": "0x7f4b4465e000", "perms": "rw-s",
+                "offset": 0, "dev": "00:01", "inode": 55,
+                "path": "/SYSV6f20d677 (deleted)", "kind": "sysv",
+                "size": 8192, "rss": 4096, "pss": 4096, "swap": 0
+            })
+        );
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "file-private",
+                "heap",
+                "anon",
+                "anon-private",
+                "file-private",
+                "posix",
+                "memfd",
+                "sysv",
+                "file-private",
+                "stack",
+                "special"
+            ]
+        );
+        let anon = rows.iter().find(|r| r.kind == "anon-private").unwrap();
+        assert_eq!(anon.path, None);
+    }
+
+    /// The rows the render tests use, written out so they need no parser (see
+    /// src/render/testdata/maps-rows.json): regenerate with SHMTOOL_WRITE_TESTDATA=1.
+    #[test]
+    fn render_testdata_matches_the_sample() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/render/testdata/maps-rows.json"
+        );
+        let rows = serde_json::to_string_pretty(&sample_rows()).unwrap() + "\n";
+        if std::env::var_os("SHMTOOL_WRITE_TESTDATA").is_some() {
+            std::fs::write(path, &rows).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(path).unwrap(), rows);
+    }
+
+    #[test]
+    fn empty_process_and_errors_on_a_captured_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let sys = Sys::new(root, std::path::Path::new("/dev/shm"));
+        std::fs::create_dir(root.join("7")).unwrap();
+        std::fs::write(root.join("7/smaps"), SAMPLE).unwrap();
+        std::fs::write(root.join("7/stat"), b"7 (holder) S 1").unwrap();
+        assert_eq!(gather(&sys, 7, false).unwrap(), sample_rows());
+        let shared = gather(&sys, 7, true).unwrap();
+        assert_eq!(shared.len(), 4);
+        assert!(shared.iter().all(|r| r.perms.ends_with('s')));
+
+        let err = gather(&sys, 8, false).unwrap_err();
+        assert_eq!(err.to_string(), "no such process: 8");
+
+        // A kernel thread: alive (it has a stat) and maps nothing.
+        std::fs::create_dir(root.join("2")).unwrap();
+        std::fs::write(root.join("2/smaps"), b"").unwrap();
+        std::fs::write(root.join("2/stat"), b"2 (kthreadd) S").unwrap();
+        assert!(gather(&sys, 2, false).unwrap().is_empty());
+
+        // Exited while we read: an empty smaps and no stat left.
+        std::fs::create_dir(root.join("9")).unwrap();
+        std::fs::write(root.join("9/smaps"), b"").unwrap();
+        let err = gather(&sys, 9, false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "process 9 vanished while it was being read"
+        );
+
+        // Read in full, but a zombie by the time we looked again: it may have been cut short.
+        std::fs::write(root.join("7/stat"), b"7 (holder) Z 1").unwrap();
+        let err = gather(&sys, 7, false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "process 7 vanished while it was being read"
+        );
+    }
+}
