@@ -24,7 +24,7 @@ mod prometheus;
 mod races;
 mod rm;
 mod scan;
-mod types;
 mod table;
 mod trace;
+mod types;
 mod watch;

@@ -10,8 +10,8 @@ pub mod ls;
 pub mod maps;
 pub mod rm;
 pub mod show;
-pub mod types;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;

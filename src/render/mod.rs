@@ -12,8 +12,8 @@ pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
-pub mod types;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use std::io::Write;

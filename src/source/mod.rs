@@ -4,9 +4,9 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
-pub mod debuginfo;
 pub mod bpf;
 pub mod cgroup;
+pub mod debuginfo;
 pub mod devshm;
 pub mod dwarf;
 pub mod elf;
