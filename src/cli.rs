@@ -271,7 +271,7 @@ pub struct TargetArgs {
     /// Process whose memory to read.
     #[arg(requires = "addr")]
     pub pid: Option<i32>,
-    /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
+    /// Address in the process: hex (0x7f… or bare digits), a SYMBOL, or SYMBOL+OFF.
     #[arg(requires = "pid")]
     pub addr: Option<String>,
     /// A System V segment by shmid.

@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod cli;
 pub mod cmd;
+pub mod complete;
 pub mod error;
 pub mod hooks;
 pub mod model;

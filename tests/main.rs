@@ -7,6 +7,7 @@ mod accounting;
 mod bad_inputs;
 mod cli;
 mod color;
+mod completion;
 mod containers;
 mod dump;
 mod generated;
