@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -36,11 +37,15 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'shmtool;ls' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
@@ -51,12 +56,16 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--noheadings', '--noheadings', [CompletionResultType]::ParameterName, 'Print no header line')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour')
+            [CompletionResult]::new('--list-columns', '--list-columns', [CompletionResultType]::ParameterName, 'List the columns -o accepts, with what each shows, and exit')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -64,6 +73,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;list' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `prometheus` writes the node_exporter textfile-collector format')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only objects that these processes map')
@@ -74,12 +85,16 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--noheadings', '--noheadings', [CompletionResultType]::ParameterName, 'Print no header line')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour')
+            [CompletionResult]::new('--list-columns', '--list-columns', [CompletionResultType]::ParameterName, 'List the columns -o accepts, with what each shows, and exit')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Only objects that look leaked')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list read-only shared file mappings (r--s), such as font and locale caches')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -87,10 +102,12 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;show' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'A `trace --log` file to take the object''s history from (used when it exists)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -103,6 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
             [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Only shared mappings')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -116,6 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -138,6 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -160,6 +180,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per refresh that changed something')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -179,6 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -190,6 +212,45 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;trace' {
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only calls made by these processes')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only calls made by this user (name or uid)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose path or name matches this glob (`*`, `?`), e.g. ''psm_*''')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only the System V segment with this key')
+            [CompletionResult]::new('--shmid', '--shmid', [CompletionResultType]::ParameterName, 'Only the System V segment with this shmid')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s, 5m')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)')
+            [CompletionResult]::new('--log-size', '--log-size', [CompletionResultType]::ParameterName, 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)')
+            [CompletionResult]::new('--log-keep', '--log-keep', [CompletionResultType]::ParameterName, 'How many rotated logs to keep')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per event')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;history' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'The log `trace --log` writes')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines, as the log holds them')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -202,6 +263,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -217,6 +279,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -243,6 +307,12 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;limits' {
+            break
+        }
+        'shmtool;help;trace' {
+            break
+        }
+        'shmtool;help;history' {
             break
         }
         'shmtool;help;locks' {

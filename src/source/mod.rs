@@ -4,6 +4,7 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod bpf;
 pub mod cgroup;
 pub mod devshm;
 pub mod elf;
@@ -20,6 +21,7 @@ pub mod remove;
 pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
 pub mod waits;
 
