@@ -11,6 +11,7 @@ pub mod devshm;
 pub mod dwarf;
 pub mod elf;
 pub mod ftok;
+pub mod held;
 pub mod inventory;
 pub mod ipc;
 pub mod lockword;
