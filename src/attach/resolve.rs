@@ -83,8 +83,9 @@ pub enum Liveness {
     File {
         /// As shown.
         path: PathBuf,
-        /// As resolved inside the root ([`Sys::open_path`]).
-        inner: PathBuf,
+        /// As resolved inside the root ([`Sys::open_path`]); None for a holder's /proc link,
+        /// which is stat'ed as is.
+        inner: Option<PathBuf>,
         dev: u64,
         ino: u64,
     },
@@ -502,7 +503,7 @@ fn shmat_error(rec: &ShmRecord, e: std::io::Error) -> anyhow::Error {
 /// A path as given, or a bare POSIX name inside /dev/shm, opened `O_PATH` beneath the root
 /// (the target's with `--ns`) through no symlink; with the path it is shown by.
 /// The path it is shown by, the path inside the root, and the fd.
-fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, PathBuf, OwnedFd)> {
+fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, Option<PathBuf>, OwnedFd)> {
     let refused = |e: &std::io::Error| -> anyhow::Error {
         match e.raw_os_error() {
             Some(libc::EACCES | libc::EPERM) => {
@@ -512,7 +513,7 @@ fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, PathBuf, OwnedFd)>
         }
     };
     match sys.open_path(p, Follow::Never) {
-        Ok(fd) => return Ok((sys.ns_path(p), p.to_path_buf(), fd)),
+        Ok(fd) => return Ok((sys.ns_path(p), Some(p.to_path_buf()), fd)),
         Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(refused(&e)),
         Err(_) => {}
     }
@@ -524,7 +525,7 @@ fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, PathBuf, OwnedFd)>
         match inside {
             Ok(fd) => {
                 let inner = sys.shm_in_root.as_ref().unwrap_or(&sys.shm_dir).join(name);
-                return Ok((sys.shm_dir.join(name), inner, fd));
+                return Ok((sys.shm_dir.join(name), Some(inner), fd));
             }
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(refused(&e)),
             Err(_) => {}
@@ -533,7 +534,15 @@ fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, PathBuf, OwnedFd)>
     // Every path ls and show print: a memfd or a deleted file is opened through a holder.
     if let Some(printed) = p.to_str() {
         if let Some(link) = sys.held_path(printed)? {
-            return Ok(link);
+            // The kernel's own link (/proc/PID/fd/N or map_files): followed, then checked
+            // like any other file before it is read.
+            let fd = nix::fcntl::open(
+                &link,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| refused(&std::io::Error::from(e)))?;
+            return Ok((link, None, fd));
         }
     }
     Err(Error::NoSuchObject(p.display().to_string()).into())
@@ -634,8 +643,14 @@ impl Liveness {
                 inner,
                 dev,
                 ino,
-            } => match sys.stat_path(inner, Follow::Never) {
-                Ok(st) if (st.dev, st.ino) == (*dev, *ino) => None,
+            } => match inner.as_ref().map_or_else(
+                || std::fs::metadata(path).map(|m| (m.dev(), m.ino())),
+                |inner| {
+                    sys.stat_path(inner, Follow::Never)
+                        .map(|st| (st.dev, st.ino))
+                },
+            ) {
+                Ok(id) if id == (*dev, *ino) => None,
                 _ => Some(Error::vanished(
                     path.display().to_string(),
                     "was removed or replaced",
