@@ -635,3 +635,47 @@ fn history_without_a_log_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn the_table_names_each_event_and_colours_only_when_asked() {
+    if let Some(why) = cannot_trace() {
+        return skip(&why);
+    }
+    for color in ["never", "always"] {
+        let name = unique_name("trace-table");
+        let mut child = shmtool()
+            .args(["--color", color, "trace", "--name", &name, "--count", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("shmtool: tracing") {
+            line.clear();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                let _ = child.kill();
+                panic!("trace did not start");
+            }
+        }
+        let script = "import os,sys\np='/dev/shm/'+sys.argv[1]\nos.close(os.open(p, os.O_CREAT|os.O_RDWR, 0o600))\nos.unlink(p)\n";
+        python(&py_with_args(script, std::slice::from_ref(&name)), false);
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].contains("TIME") && lines[0].contains("OBJECT"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("create") && lines[1].contains(&name),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("unlink") && lines[2].contains("python3"),
+            "{text}"
+        );
+        assert_eq!(text.contains('\x1b'), color == "always", "{text}");
+    }
+}

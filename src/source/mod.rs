@@ -12,6 +12,7 @@ pub mod ftok;
 pub mod inventory;
 pub mod ipc;
 pub mod lockword;
+pub mod logind;
 pub mod mappings;
 pub mod maps;
 pub mod ns;

@@ -21,6 +21,37 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// Container names (as `ls` gives them) by cgroup id, looked up again when an id is new.
+#[derive(Debug, Default)]
+struct Containers {
+    paths: std::collections::HashMap<u64, String>,
+    names: std::collections::HashMap<u64, Option<String>>,
+    last_scan_ns: u64,
+}
+
+impl Containers {
+    fn name(&mut self, id: u64) -> Option<String> {
+        if let Some(n) = self.names.get(&id) {
+            return n.clone();
+        }
+        // A new cgroup: walk the hierarchy again, at most every 100 ms.
+        let now = kernel::monotonic_ns();
+        if !self.paths.contains_key(&id) && now.saturating_sub(self.last_scan_ns) > 100_000_000 {
+            self.paths = kernel::cgroup_paths();
+            self.last_scan_ns = now;
+        }
+        let name = self
+            .paths
+            .get(&id)
+            .and_then(|p| crate::source::cgroup::classify_path(p))
+            .map(|c| c.to_string());
+        if self.paths.contains_key(&id) {
+            self.names.insert(id, name.clone());
+        }
+        name
+    }
+}
+
 /// What the user asked to see.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -194,9 +225,7 @@ impl Run for TraceArgs {
             None => None,
         };
 
-        // 256 KiB per CPU: at 50,000 events/s of 112-368 bytes and a read every 100 ms the
-        // rings stay below a third full (see scripts/bench-trace.sh).
-        let mut tracer = Tracer::start(64)?;
+        let mut tracer = Tracer::start()?;
         if let Some(dir) = &tracer.mounted {
             super::note(&format!("mounted tracefs on {}", dir.display()));
         }
@@ -208,6 +237,7 @@ impl Run for TraceArgs {
         let wall_offset = kernel::realtime_ns() as i128 - kernel::monotonic_ns() as i128;
         let deadline = deadline_ns.map(|d| kernel::monotonic_ns() + d);
         let users = Users::default();
+        let mut containers = Containers::default();
         let view = crate::render::trace::View {
             color: ctx.color,
             wall_offset_ns: wall_offset,
@@ -253,8 +283,9 @@ impl Run for TraceArgs {
             for raw in pending.drain(..ready) {
                 for (name, obj, extra) in interp.feed(&raw) {
                     seen += 1;
-                    let ev =
+                    let mut ev =
                         interp::event(&raw, name, obj, extra, users.name(raw.uid), wall_offset);
+                    ev.container = containers.name(raw.cgroup);
                     if done || !filter.matches(&ev) {
                         continue;
                     }
