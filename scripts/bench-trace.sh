@@ -51,7 +51,8 @@ stop_trace() {
     wait "$TRACE_PID" || true
     TRACE_PID=
 }
-rate() { "$WORK/churn" "$WORKERS" "$SECS" "$@" | sed -E 's/.* ([0-9]+) rounds\/s.*/\1/'; }
+# One run: "ROUNDS_PER_S CPU_US_PER_ROUND".
+rate() { "$WORK/churn" "$WORKERS" "$SECS" "$@" | sed -E 's/.* ([0-9]+) rounds\/s, .* ([0-9.]+) us cpu\/round/\1 \2/'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$WORK/base"
@@ -63,13 +64,17 @@ for ((i = 1; i <= ROUNDS; i++)); do
     stop_trace
     grep 'events shown' "$WORK/err" | sed 's/^shmtool: /  trace: /' >&2
 done
-base=$(median <"$WORK/base")
-traced=$(median <"$WORK/traced")
-echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians (rounds/s; 8 events a round)"
-printf '%-22s %10s %10s\n' "" "rounds/s" "events/s"
-printf '%-22s %10d %10d\n' "without trace" "$base" "$((8 * base))"
-printf '%-22s %10d %10d\n' "with trace --json" "$traced" "$((8 * traced))"
-awk -v b="$base" -v t="$traced" 'BEGIN { printf "throughput with trace: %.3f of without (%.1f%% loss)\n", t / b, 100 * (1 - t / b) }'
+base=$(cut -d' ' -f1 "$WORK/base" | median)
+traced=$(cut -d' ' -f1 "$WORK/traced" | median)
+base_cpu=$(cut -d' ' -f2 "$WORK/base" | median)
+traced_cpu=$(cut -d' ' -f2 "$WORK/traced" | median)
+echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians (8 events a round)"
+printf '%-22s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
+printf '%-22s %10d %10d %14s\n' "without trace" "$base" "$((8 * base))" "$base_cpu"
+printf '%-22s %10d %10d %14s\n' "with trace --json" "$traced" "$((8 * traced))" "$traced_cpu"
+awk -v b="$base" -v t="$traced" -v bc="$base_cpu" -v tc="$traced_cpu" 'BEGIN {
+    printf "throughput with trace: %.3f of without (%.1f%% loss)\n", t / b, 100 * (1 - t / b)
+    printf "cpu per round with trace: %.3f of without (+%.2f us, %.2f us per traced call)\n", tc / bc, tc - bc, (tc - bc) / 8 }'
 
 echo "held at $((8 * RATE)) events/s for ${SECS}s with trace running:"
 start_trace

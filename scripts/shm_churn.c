@@ -2,7 +2,8 @@
  * seconds: shmget(IPC_PRIVATE), shmat, shmdt, shmctl(IPC_RMID), shm_open(O_CREAT), ftruncate,
  * mmap(MAP_SHARED), munmap, close, shm_unlink -- 8 events for `shmtool trace` per round.
  * With RATE > 0 the workers together make at most RATE rounds a second.
- * Prints the total number of rounds and rounds per second.
+ * Prints the total number of rounds, rounds per second, and the CPU time (user + system, which
+ * includes what tracing costs inside the system calls) the workers spent per round.
  *
  *   cc -O2 -o shm_churn scripts/shm_churn.c && ./shm_churn WORKERS SECS [RATE] */
 #define _GNU_SOURCE
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,7 +92,11 @@ int main(int argc, char **argv) {
     while (wait(NULL) > 0)
         ;
     double took = now() - start;
-    printf("%ld rounds in %.2f s: %.0f rounds/s, %.0f events/s\n", total, took, total / took,
-           8 * total / took);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                 ru.ru_stime.tv_usec / 1e6;
+    printf("%ld rounds in %.2f s: %.0f rounds/s, %.0f events/s, %.2f us cpu/round\n", total, took,
+           total / took, 8 * total / took, total ? 1e6 * cpu / total : 0.0);
     return 0;
 }

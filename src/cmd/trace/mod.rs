@@ -156,12 +156,21 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
     pat[p..].iter().all(|&c| c == b'*')
 }
 
-/// What exists when tracing starts: segments and their keys, /dev/shm names, and who holds
-/// what (so that an exit or a shmdt of something attached earlier is named).
-fn snapshot(ctx: &Ctx, interp: &mut Interp) {
+/// What exists before tracing starts: segments and their keys, /dev/shm names. Read before the
+/// programs are attached, so that an object made after they are is never taken for an old one
+/// (its shmget or shm_open is then a "create", not an "open").
+fn snapshot_names(ctx: &Ctx, interp: &mut Interp) {
     for r in ctx.sys.sysv_segments().unwrap_or_default() {
         interp.know_segment(r.shmid, r.key);
     }
+    for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+        interp.know_path(&f.path.to_string_lossy());
+    }
+}
+
+/// Who holds what when tracing starts (so that an exit or a shmdt of something attached
+/// earlier is named). Read after the programs are attached: nothing falls between the two.
+fn snapshot_holders(ctx: &Ctx, interp: &mut Interp) {
     let opts = crate::source::inventory::Options {
         include_readonly_files: false,
         exact_memfds: false,
@@ -176,10 +185,7 @@ fn snapshot(ctx: &Ctx, interp: &mut Interp) {
                 Some(id) => interp.sysv(id),
                 None => continue,
             },
-            (Kind::Posix, Some(p)) => {
-                interp.know_path(p);
-                interp.path_obj(p)
-            }
+            (Kind::Posix, Some(p)) => interp.path_obj(p),
             (Kind::Memfd, Some(p)) => Obj {
                 kind: "memfd",
                 id: None,
@@ -225,13 +231,14 @@ impl Run for TraceArgs {
             None => None,
         };
 
+        let shm_dir = ctx.sys.shm_maps_dir.to_string_lossy().into_owned();
+        let mut interp = Interp::new(&shm_dir);
+        snapshot_names(ctx, &mut interp);
         let mut tracer = Tracer::start()?;
         if let Some(dir) = &tracer.mounted {
             super::note(&format!("mounted tracefs on {}", dir.display()));
         }
-        let shm_dir = ctx.sys.shm_maps_dir.to_string_lossy().into_owned();
-        let mut interp = Interp::new(&shm_dir);
-        snapshot(ctx, &mut interp);
+        snapshot_holders(ctx, &mut interp);
         install_signals();
         let me = std::process::id() as i32;
         let wall_offset = kernel::realtime_ns() as i128 - kernel::monotonic_ns() as i128;
