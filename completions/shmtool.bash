@@ -52,6 +52,9 @@ _shmtool() {
             shmtool,trace)
                 cmd="shmtool__subcmd__trace"
                 ;;
+            shmtool,types)
+                cmd="shmtool__subcmd__types"
+                ;;
             shmtool,watch)
                 cmd="shmtool__subcmd__watch"
                 ;;
@@ -88,6 +91,9 @@ _shmtool() {
             shmtool__subcmd__help,trace)
                 cmd="shmtool__subcmd__help__subcmd__trace"
                 ;;
+            shmtool__subcmd__help,types)
+                cmd="shmtool__subcmd__help__subcmd__types"
+                ;;
             shmtool__subcmd__help,watch)
                 cmd="shmtool__subcmd__help__subcmd__watch"
                 ;;
@@ -98,7 +104,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits trace history locks help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,7 +126,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --format --output --force --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +164,18 @@ _shmtool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "hex raw text" -- "${cur}"))
                     return 0
@@ -186,7 +204,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits trace history locks help"
+            opts="ls show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,6 +371,20 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__help__subcmd__types)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -368,7 +400,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__history)
-            opts="-h -V --log --json --color --ns --help --version"
+            opts="-h -V --log --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,7 +426,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__key)
-            opts="-h -V --find --in --json --bytes --color --ns --help --version"
+            opts="-h -V --find --in --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,7 +456,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,7 +478,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__locks)
-            opts="-h -V --json --pid --kind --color --ns --help --version"
+            opts="-h -V --json --pid --kind --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,12 +508,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-o -a -r -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
                     return 0
@@ -522,7 +562,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__maps)
-            opts="-h -V --json --bytes --shared --color --ns --help --version"
+            opts="-h -V --json --bytes --shared --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,7 +584,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,7 +614,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --log --json --bytes --color --ns --help --version"
+            opts="-h -V --log --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,7 +640,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__trace)
-            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --help --version"
+            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,8 +713,34 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__types)
+            opts="-a -h -V --all --debug-file --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --interval --count --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,6 +775,18 @@ _shmtool() {
                     return 0
                     ;;
                 --layout-repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

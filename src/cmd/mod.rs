@@ -11,6 +11,7 @@ pub mod maps;
 pub mod rm;
 pub mod show;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;
@@ -31,6 +32,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let stdout_tty = std::io::stdout().is_terminal();
+        crate::render::table::set_width(if cli.wide {
+            None
+        } else {
+            crate::render::table::terminal_width()
+        });
         let mut sys = Sys::new(&cli.proc_root, &cli.shm_dir);
         sys.mqueue_dir = cli.mqueue_dir.clone();
         Ctx {

@@ -6,9 +6,12 @@
 
 pub mod bpf;
 pub mod cgroup;
+pub mod debuginfo;
 pub mod devshm;
+pub mod dwarf;
 pub mod elf;
 pub mod ftok;
+pub mod held;
 pub mod inventory;
 pub mod ipc;
 pub mod lockword;
