@@ -22,6 +22,7 @@ pub mod ns;
 pub mod procs;
 pub mod remove;
 pub mod remove_ipc;
+pub mod residency;
 pub mod smaps;
 pub mod sysv;
 pub mod trace;
