@@ -25,6 +25,7 @@ mod maps;
 mod programs;
 mod prometheus;
 mod races;
+mod removeipc;
 mod rm;
 mod scan;
 mod table;
