@@ -65,7 +65,7 @@ pub fn ipc_risk(ctx: &Ctx, recs: &[crate::source::sysv::ShmRecord]) -> Option<Ip
                 uid: r.uid,
             });
         }
-        for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+        for f in ctx.sys.shm_files().unwrap_or_default() {
             if setting.at_risk(f.uid) {
                 at_risk.push(AtRisk {
                     kind: "posix".into(),

@@ -113,3 +113,11 @@ fn walk(
     }
     Ok(())
 }
+
+impl super::Sys {
+    /// Every regular file of the shm directory, reached through its fd
+    /// ([`super::Sys::open_shm_dir`]) and named as `shm_dir` shows it.
+    pub fn shm_files(&self) -> std::io::Result<Vec<ShmFile>> {
+        list(self.open_shm_dir()?.as_fd(), &self.shm_dir)
+    }
+}

@@ -1,7 +1,7 @@
 //! The inventory: every shared-memory object on the machine with every process attached to it,
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
-use super::devshm::{self, ShmFile};
+use super::devshm::ShmFile;
 use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
@@ -95,11 +95,7 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
 /// The files of the shm directory, listed through its fd ([`Sys::open_shm_dir`]); a missing
 /// directory is empty, any other failure is said.
 fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
-    use std::os::fd::AsFd;
-    let listed = sys
-        .open_shm_dir()
-        .and_then(|fd| devshm::list(fd.as_fd(), &sys.shm_dir));
-    match listed {
+    match sys.shm_files() {
         Ok(files) => (files, None),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
         Err(e) => {
