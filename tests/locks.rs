@@ -760,3 +760,15 @@ fn parent_waiting_on_its_forked_child_in_shared_anonymous_memory() {
     assert_ne!(r["owner"]["pid"], parent.pid);
     assert_eq!(r["verdict"], "owner alive");
 }
+
+#[test]
+fn locks_pid_of_no_process_is_an_error() {
+    let (code, out, err) = fixtures::run(&["locks", "--pid", "2147483647"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.starts_with("shmtool: error: ") && err.contains("2147483647"),
+        "{err}"
+    );
+    let (code, _, err) = fixtures::run(&["locks", "--kind", "bogus"]);
+    assert_eq!(code, 2, "{err}");
+}

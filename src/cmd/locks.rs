@@ -29,6 +29,12 @@ pub const NO_OWNER_CONDVAR: &str = "no owner (condition variable: waits for a si
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        // As with `ls --pid`: a pid that names no process is a mistake, not an empty answer.
+        for &pid in &self.pid {
+            if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
+                return Err(crate::error::Error::NoSuchProcess(pid).into());
+            }
+        }
         let (waits, hidden) = ctx.sys.thread_waits(None);
         // Nobody in futex: no need to learn where every shared object is mapped.
         let inv = if waits
