@@ -18,6 +18,7 @@ mod key;
 mod layers;
 mod limits;
 mod locks;
+mod lookup;
 mod ls;
 mod maps;
 mod programs;

@@ -9,6 +9,7 @@ pub mod cgroup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
+pub mod held;
 pub mod inventory;
 pub mod ipc;
 pub mod lockword;
