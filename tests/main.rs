@@ -28,4 +28,5 @@ mod rm;
 mod scan;
 mod table;
 mod trace;
+mod types;
 mod watch;

@@ -13,6 +13,7 @@ pub mod sanitize;
 pub mod segments;
 pub mod table;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use std::io::Write;

@@ -6,7 +6,9 @@
 
 pub mod bpf;
 pub mod cgroup;
+pub mod debuginfo;
 pub mod devshm;
+pub mod dwarf;
 pub mod elf;
 pub mod ftok;
 pub mod held;
