@@ -11,6 +11,7 @@ pub mod maps;
 pub mod rm;
 pub mod show;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;
