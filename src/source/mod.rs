@@ -17,6 +17,7 @@ pub mod ipc;
 pub mod lockword;
 pub mod mappings;
 pub mod maps;
+pub mod mounts;
 pub mod ns;
 pub mod procs;
 pub mod remove;
