@@ -15,6 +15,7 @@ pub mod held;
 pub mod inventory;
 pub mod ipc;
 pub mod lockword;
+pub mod logind;
 pub mod mappings;
 pub mod maps;
 pub mod mounts;
