@@ -167,10 +167,18 @@ impl Types {
         if let Some(d) = self.programs.borrow().get(&key) {
             return d.clone();
         }
-        // The executable only: a program's shared structs are its own, not its libraries'.
-        let dwarf = debuginfo::program_files(sys, pid)
+        // The executable only (a program's shared structs are its own, not its libraries'),
+        // opened through /proc/PID/exe: the very file it runs, even if replaced on disk since.
+        let dwarf = debuginfo::open_file(&sys.pid_path(pid, "exe"))
             .ok()
-            .and_then(|files| files.into_iter().next())
+            .map(|mut f| {
+                f.label = key.clone();
+                // Where a .gnu_debuglink is looked for: beside the executable, in its root.
+                f.dir = exe
+                    .parent()
+                    .map(|d| sys.pid_path(pid, "root").join(d.strip_prefix("/").unwrap_or(d)));
+                f
+            })
             .and_then(|exe| debuginfo::locate(&exe).ok())
             .map(|found| std::rc::Rc::new(found.dwarf));
         self.programs.borrow_mut().insert(key, dwarf.clone());
