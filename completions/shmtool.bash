@@ -22,6 +22,9 @@ _shmtool() {
             shmtool,help)
                 cmd="shmtool__subcmd__help"
                 ;;
+            shmtool,history)
+                cmd="shmtool__subcmd__history"
+                ;;
             shmtool,key)
                 cmd="shmtool__subcmd__key"
                 ;;
@@ -46,6 +49,12 @@ _shmtool() {
             shmtool,show)
                 cmd="shmtool__subcmd__show"
                 ;;
+            shmtool,trace)
+                cmd="shmtool__subcmd__trace"
+                ;;
+            shmtool,types)
+                cmd="shmtool__subcmd__types"
+                ;;
             shmtool,watch)
                 cmd="shmtool__subcmd__watch"
                 ;;
@@ -54,6 +63,9 @@ _shmtool() {
                 ;;
             shmtool__subcmd__help,help)
                 cmd="shmtool__subcmd__help__subcmd__help"
+                ;;
+            shmtool__subcmd__help,history)
+                cmd="shmtool__subcmd__help__subcmd__history"
                 ;;
             shmtool__subcmd__help,key)
                 cmd="shmtool__subcmd__help__subcmd__key"
@@ -76,6 +88,12 @@ _shmtool() {
             shmtool__subcmd__help,show)
                 cmd="shmtool__subcmd__help__subcmd__show"
                 ;;
+            shmtool__subcmd__help,trace)
+                cmd="shmtool__subcmd__help__subcmd__trace"
+                ;;
+            shmtool__subcmd__help,types)
+                cmd="shmtool__subcmd__help__subcmd__types"
+                ;;
             shmtool__subcmd__help,watch)
                 cmd="shmtool__subcmd__help__subcmd__watch"
                 ;;
@@ -86,7 +104,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits locks help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,7 +126,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --format --output --force --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +164,18 @@ _shmtool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "hex raw text" -- "${cur}"))
                     return 0
@@ -174,7 +204,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits locks help"
+            opts="ls show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +232,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -313,6 +357,34 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__help__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__types)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -327,8 +399,34 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__history)
+            opts="-h -V --log --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__key)
-            opts="-h -V --find --in --json --bytes --color --ns --help --version"
+            opts="-h -V --find --in --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,7 +456,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,7 +478,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__locks)
-            opts="-h -V --json --pid --kind --color --ns --help --version"
+            opts="-h -V --json --pid --kind --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,18 +508,26 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-o -a -r -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted sem msg mqueue" -- "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -430,6 +536,10 @@ _shmtool() {
                     ;;
                 --user)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ipc)
+                    COMPREPLY=($(compgen -W "shm all" -- "${cur}"))
                     return 0
                     ;;
                 --sort)
@@ -452,7 +562,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__maps)
-            opts="-h -V --json --bytes --shared --color --ns --help --version"
+            opts="-h -V --json --bytes --shared --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,7 +584,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,12 +614,116 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --log --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__trace)
+            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "sysv posix psem memfd file" -- "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -W "create open attach detach remove set unlink memfd mmap resize exit" -- "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shmid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__types)
+            opts="-a -h -V --all --debug-file --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -526,7 +740,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --interval --count --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +775,18 @@ _shmtool() {
                     return 0
                     ;;
                 --layout-repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -22,6 +22,12 @@ pub enum Kind {
     File,
     /// A file unlinked while still mapped shared.
     Deleted,
+    /// A System V semaphore set (`/proc/sysvipc/sem`).
+    Sem,
+    /// A System V message queue (`/proc/sysvipc/msg`).
+    Msg,
+    /// A POSIX message queue (a file of the mqueue filesystem, /dev/mqueue).
+    Mqueue,
 }
 
 impl Kind {
@@ -34,8 +40,18 @@ impl Kind {
         Kind::Deleted,
     ];
 
+    /// The kinds that are not shared memory: listed only when asked for (`--kind`, `--ipc all`).
+    pub const MESSAGING: [Kind; 3] = [Kind::Sem, Kind::Msg, Kind::Mqueue];
+
+    pub fn is_messaging(self) -> bool {
+        Kind::MESSAGING.contains(&self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::Sem => "sem",
+            Kind::Msg => "msg",
+            Kind::Mqueue => "mqueue",
             Kind::Sysv => "sysv",
             Kind::Posix => "posix",
             Kind::Memfd => "memfd",
@@ -88,6 +104,20 @@ pub struct FdHolder {
     pub container: Option<String>,
 }
 
+/// Counts that only the messaging kinds have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcCounts {
+    /// Semaphores in a set.
+    pub nsems: Option<u64>,
+    /// Messages waiting in a queue (System V; POSIX queues do not say without opening them).
+    pub messages: Option<u64>,
+    /// Last sender and last receiver of a System V queue.
+    pub last_send_pid: Option<i32>,
+    pub last_recv_pid: Option<i32>,
+    /// The process registered with mq_notify on a POSIX queue.
+    pub notify_pid: Option<i32>,
+}
+
 /// One shared-memory object, a row of `ls` and the body of `show`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
@@ -129,6 +159,9 @@ pub struct Segment {
     /// The containers (not host services) of the processes that map or hold it, distinct.
     #[serde(default)]
     pub containers: Vec<String>,
+    /// Semaphore sets and message queues: their counts (null for shared memory).
+    #[serde(default)]
+    pub ipc: Option<IpcCounts>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
     pub stale: bool,
@@ -165,6 +198,7 @@ impl Segment {
             attachers: Vec::new(),
             fd_holders: Vec::new(),
             containers: Vec::new(),
+            ipc: None,
             ipc_ns: None,
             stale: false,
             stale_reason: None,
@@ -233,6 +267,63 @@ pub fn hex_addr(addr: u64) -> String {
 /// Format a System V key as ipcs prints it.
 pub fn key_string(key: u32) -> String {
     format!("0x{key:08x}")
+}
+
+/// systemd-logind's RemoveIPC= as configured: when on, logind removes a regular user's System V
+/// objects and POSIX shared memory when their last session ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveIpc {
+    /// Whether logind would remove a departing user's IPC: true (on), false (off).
+    pub enabled: bool,
+    /// Users above this uid are "regular" ones whose IPC logind removes (login.defs
+    /// SYS_UID_MAX, or UID_MIN - 1, or 999).
+    pub sys_uid_max: u32,
+    /// The file whose setting decided it, or null for the built-in default.
+    pub source: Option<String>,
+}
+
+impl RemoveIpc {
+    /// Whether an object owned by `uid` is at risk: a regular user's, not nobody's (who never
+    /// has a session).
+    pub fn at_risk(&self, uid: u32) -> bool {
+        self.enabled && uid > self.sys_uid_max && uid != 65534
+    }
+}
+
+/// One shared-memory lifecycle event, as `trace --json` prints it and `trace --log` stores it
+/// (one JSON object per line). Absent values are `null`, never missing keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// Wall-clock time, RFC 3339 in UTC with nanoseconds.
+    pub time: String,
+    /// CLOCK_MONOTONIC nanoseconds: events are ordered by this.
+    pub mono_ns: u64,
+    /// create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.
+    pub event: String,
+    /// The process (thread group id) that made the call.
+    pub pid: i32,
+    /// The thread that made it.
+    pub tid: i32,
+    pub comm: String,
+    pub uid: u32,
+    pub user: String,
+    /// The container or service the caller runs in, named as `ls` names an attacher's (from its
+    /// cgroup v2 id; null on a cgroup v1 machine or in the root cgroup).
+    pub container: Option<String>,
+    /// The object's kind as `ls` names it: sysv, posix, psem, memfd, file.
+    pub kind: String,
+    /// shmid (sysv).
+    pub id: Option<i64>,
+    /// System V key as "0x%08x".
+    pub key: Option<String>,
+    /// Path under /dev/shm, `memfd:NAME`, or a file's path.
+    pub path: Option<String>,
+    /// Bytes: the size asked for (shmget, ftruncate) or mapped (mmap).
+    pub size: Option<u64>,
+    /// Where it was attached or mapped, as "0x…".
+    pub addr: Option<String>,
+    /// The call's flags or mode in words (e.g. "IPC_CREAT|0600", "read-only").
+    pub detail: Option<String>,
 }
 
 /// The shared object a lock lives in, named as `ls` names it.

@@ -24,7 +24,9 @@ const LOCKER: &str = r#"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -76,6 +78,33 @@ int main(int argc, char **argv) {
         struct sembuf op = { 1, -1, 0 };
         say('W');
         semop(atoi(argv[2]), &op, 1);
+        return 0;
+    }
+    if (!strcmp(mode, "anon-fork")) {
+        /* Shared anonymous memory between a parent and its forked child: the child holds the
+           mutex (and dies with its parent), the parent waits for it. */
+        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return 2;
+        pthread_mutex_t *am = (pthread_mutex_t *)(p + 0x40);
+        pthread_mutexattr_t a;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        pthread_mutex_init(am, &a);
+        int ready[2];
+        if (pipe(ready)) return 2;
+        pid_t parent = getpid();
+        pid_t child = fork();
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(0);
+            pthread_mutex_lock(am);
+            if (write(ready[1], "L", 1) != 1) _exit(3);
+            for (;;) pause();
+        }
+        char c;
+        if (read(ready[0], &c, 1) != 1) return 5;
+        say('W');
+        pthread_mutex_lock(am);
         return 0;
     }
     if (!strcmp(mode, "private-deadlock")) {
@@ -707,4 +736,27 @@ fn waiter_on_a_condition_variable_in_shared_memory() {
         r["verdict"],
         "no owner (condition variable: waits for a signal)"
     );
+}
+
+#[test]
+fn parent_waiting_on_its_forked_child_in_shared_anonymous_memory() {
+    if !can_look() {
+        return;
+    }
+    let Some(locker) = Locker::build() else {
+        return;
+    };
+    // The child is killed by the kernel when its parent (ours) dies: PR_SET_PDEATHSIG.
+    let mut parent = locker.start(&["anon-fork", "-"]);
+    parent.expect(b'W');
+    parent.blocked_in(FUTEX);
+    let rows = locks(&[parent.pid]);
+    let r = row_of(&rows, parent.pid);
+    assert_eq!(r["object"]["kind"], "anon");
+    assert_eq!(r["offset"], 0x40);
+    assert_eq!(r["lock"], "mutex");
+    assert_eq!(r["owner"]["alive"], true);
+    assert_eq!(r["owner"]["maps_object"], true);
+    assert_ne!(r["owner"]["pid"], parent.pid);
+    assert_eq!(r["verdict"], "owner alive");
 }

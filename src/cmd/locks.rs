@@ -40,6 +40,7 @@ impl Run for LocksArgs {
                 Options {
                     include_readonly_files: true,
                     exact_memfds: false,
+                    messaging: false,
                 },
             )?
         } else {
@@ -47,8 +48,13 @@ impl Run for LocksArgs {
         };
         let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
         if found.hidden > 0 {
+            let hint = if nix::unistd::geteuid().is_root() {
+                ""
+            } else {
+                " (run as root to see every process)"
+            };
             note(&format!(
-                "{} process(es) could not be read; their threads are not shown (run as root)",
+                "{} process(es) could not be read; their threads are not shown{hint}",
                 found.hidden
             ));
         }

@@ -1,10 +1,11 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
 use super::{note, Ctx, Run};
-use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
+use crate::cli::{IpcArg, KindArg, LsArgs, LsFormat, SortKey};
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments::{self, View};
+use crate::render::table::Style;
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::users::Users;
 use std::io::Write;
@@ -18,6 +19,9 @@ impl From<KindArg> for Kind {
             KindArg::Anon => Kind::Anon,
             KindArg::File => Kind::File,
             KindArg::Deleted => Kind::Deleted,
+            KindArg::Sem => Kind::Sem,
+            KindArg::Msg => Kind::Msg,
+            KindArg::Mqueue => Kind::Mqueue,
         }
     }
 }
@@ -87,24 +91,53 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
 
 impl Run for LsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        if self.table.list_columns {
+            return list_columns(out);
+        }
+        if let Some(spec) = &self.table.output {
+            // A column that does not exist is a usage error (exit 2), as clap's are, found
+            // before the scan.
+            if let Err(e) = segments::check_columns(spec) {
+                eprintln!(
+                    "shmtool: error: {} (try 'shmtool --help')",
+                    crate::text::escape(&e)
+                );
+                return Err(crate::error::Exit(2).into());
+            }
+        }
         let uid = match &self.user {
             Some(u) => Some(
                 Users::resolve(u).ok_or_else(|| Error::BadInput(format!("no such user: {u}")))?,
             ),
             None => None,
         };
+        // A pid that names no process is a mistake, not an empty answer.
+        for &pid in &self.pid {
+            if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
+                return Err(Error::NoSuchProcess(pid).into());
+            }
+        }
         let mut sys = ctx.sys.clone();
         sys.all_ipc_namespaces = self.all_namespaces;
+        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
+        // Semaphores and message queues only when asked for: `ls` is about shared memory.
+        let messaging = self.ipc == IpcArg::All || kinds.iter().any(|k| k.is_messaging());
         let inv = inventory::gather(
             &sys,
             Options {
                 include_readonly_files: self.all,
                 exact_memfds: false,
+                messaging,
             },
         )?;
         report_hidden(&inv);
+        if messaging && !sys.has_mqueue_fs() {
+            note(&format!(
+                "POSIX message queues not listed: no mqueue filesystem at {} (mount -t mqueue none {0})",
+                sys.mqueue_dir.display()
+            ));
+        }
         let inv_hidden = inv.hidden_procs;
-        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         let mut rows: Vec<Segment> = inv
             .segments
             .into_iter()
@@ -134,7 +167,33 @@ impl Run for LsArgs {
             namespaces: self.all_namespaces,
             reasons: self.stale,
         };
-        segments::write_table(out, &rows, &view)?;
+        let (cols, chosen) = segments::ls_columns_for(self.table.output.as_deref(), &view, &rows)
+            .map_err(Error::BadInput)?;
+        let style = Style {
+            color: ctx.color && !self.table.raw,
+            headings: !self.table.noheadings,
+            raw: self.table.raw,
+            width: crate::render::table::width(),
+            may_drop: !chosen,
+        };
+        segments::write_table_with(out, &rows, &view, &cols, &style)?;
         Ok(())
     }
+}
+
+/// `ls --list-columns`: every column's name and what it shows; the default ones marked.
+fn list_columns(out: &mut dyn Write) -> anyhow::Result<()> {
+    for c in segments::LS_COLUMNS {
+        let default = if segments::LS_DEFAULT.contains(&c.name) {
+            "*"
+        } else {
+            " "
+        };
+        writeln!(out, "{:<9}{default} {}", c.name, c.about)?;
+    }
+    writeln!(
+        out,
+        "\n* shown by default; IPCNS is added by --all-namespaces, WHY by --stale"
+    )?;
+    Ok(())
 }

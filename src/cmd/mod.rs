@@ -2,6 +2,7 @@
 
 pub mod dump;
 pub mod generate;
+pub mod history;
 pub mod key;
 pub mod limits;
 pub mod locks;
@@ -9,6 +10,8 @@ pub mod ls;
 pub mod maps;
 pub mod rm;
 pub mod show;
+pub mod trace;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;
@@ -29,8 +32,15 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let stdout_tty = std::io::stdout().is_terminal();
+        crate::render::table::set_width(if cli.wide {
+            None
+        } else {
+            crate::render::table::terminal_width()
+        });
+        let mut sys = Sys::new(&cli.proc_root, &cli.shm_dir);
+        sys.mqueue_dir = cli.mqueue_dir.clone();
         Ctx {
-            sys: Sys::new(&cli.proc_root, &cli.shm_dir),
+            sys,
             color: color::decide(cli.color, stdout_tty),
             stdout_tty,
         }

@@ -14,6 +14,7 @@ use crate::model::{key_string, Kind, Segment};
 use crate::render::rm::{self as render, Outcome, RmResult, RmSummary};
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::remove::{self, PosixIdentity, Refusal, SysvIdentity};
+use crate::source::remove_ipc::{self, MsgIdentity, SemIdentity};
 use crate::source::Sys;
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
@@ -73,6 +74,10 @@ enum Why {
 enum Ident {
     Sysv(SysvIdentity),
     Posix(PosixIdentity),
+    Sem(SemIdentity),
+    Msg(MsgIdentity),
+    /// A POSIX message queue: a file of the mqueue filesystem.
+    Mqueue(PosixIdentity),
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +112,10 @@ impl Target {
             (Ident::Sysv(i), _) => format!("shmid {}", i.shmid),
             (Ident::Posix(_), Some(p)) => p.clone(),
             (Ident::Posix(p), None) => p.rel.display().to_string(),
+            (Ident::Sem(i), _) => format!("semid {}", i.semid),
+            (Ident::Msg(i), _) => format!("msqid {}", i.msqid),
+            (Ident::Mqueue(_), Some(p)) => p.clone(),
+            (Ident::Mqueue(p), None) => p.rel.display().to_string(),
         }
     }
 }
@@ -132,6 +141,40 @@ fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
         rel: path.strip_prefix(shm_dir).ok()?.to_path_buf(),
         dev,
         ino,
+    })
+}
+
+/// A stale set as it is now, if it is still the one that was judged (same key, change time and
+/// last operation).
+fn sem_ident(seg: &Segment) -> Option<SemIdentity> {
+    let now = remove_ipc::sem_now(i32::try_from(seg.id?).ok()?).ok()?;
+    let key = seg.key?;
+    let same =
+        now.key == key && Some(now.ctime) == seg.ctime && now.otime == seg.atime.unwrap_or(0);
+    same.then_some(now)
+}
+
+/// A stale queue as it is now, if it is still the one that was judged.
+fn msg_ident(seg: &Segment) -> Option<MsgIdentity> {
+    let now = remove_ipc::msg_now(i32::try_from(seg.id?).ok()?).ok()?;
+    let key = seg.key?;
+    let ipc = seg.ipc.as_ref()?;
+    let same = now.key == key
+        && Some(now.ctime) == seg.ctime
+        && now.stime == seg.atime.unwrap_or(0)
+        && now.rtime == seg.dtime.unwrap_or(0)
+        && Some(now.lspid) == ipc.last_send_pid
+        && Some(now.lrpid) == ipc.last_recv_pid;
+    same.then_some(now)
+}
+
+/// A POSIX queue's file inside the mqueue filesystem, by name, device and inode.
+fn mqueue_ident(seg: &Segment, dir: &Path) -> Option<PosixIdentity> {
+    let path = PathBuf::from(seg.path.as_deref()?);
+    Some(PosixIdentity {
+        rel: path.strip_prefix(dir).ok()?.to_path_buf(),
+        dev: inventory::posix_dev(seg)?,
+        ino: seg.inode?,
     })
 }
 
@@ -245,6 +288,9 @@ fn stale_targets(ctx: &Ctx, inv: &Inventory) -> Vec<Target> {
             let ident = match s.kind {
                 Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
                 Kind::Posix => Ident::Posix(posix_ident(s, &ctx.sys.shm_dir)?),
+                Kind::Sem => Ident::Sem(sem_ident(s)?),
+                Kind::Msg => Ident::Msg(msg_ident(s)?),
+                Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
                 _ => return None,
             };
             Some(Target {
@@ -292,6 +338,14 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
                 )
             }
         }),
+        Ident::Sem(i) => {
+            remove_ipc::remove_sem(i).map(|()| t.result(Outcome::Removed, stale_reason()))
+        }
+        Ident::Msg(i) => {
+            remove_ipc::remove_msg(i).map(|()| t.result(Outcome::Removed, stale_reason()))
+        }
+        Ident::Mqueue(p) => remove::remove_posix(&sys.mqueue_dir, p)
+            .map(|()| t.result(Outcome::Removed, stale_reason())),
         Ident::Posix(p) => remove::remove_posix(&sys.shm_dir, p).map(|()| {
             if t.holders.is_empty() {
                 t.result(Outcome::Removed, stale_reason())
@@ -363,7 +417,14 @@ impl Run for RmArgs {
             ));
         }
 
-        let inv = inventory::gather(&ctx.sys, Options::default())?;
+        let inv = inventory::gather(
+            &ctx.sys,
+            Options {
+                // Leaked semaphore sets and message queues are removed by --stale too.
+                messaging: self.stale,
+                ..Options::default()
+            },
+        )?;
         let (mut targets, problems) = resolve_asked(self, ctx, &inv, &keys, &names);
         if !problems.is_empty() {
             return Err(

@@ -22,6 +22,8 @@ pub struct Options {
     /// Stat each memfd through `map_files` for its exact size, owner and resident bytes. One
     /// path lookup per memfd; a listing takes the size from the mappings instead.
     pub exact_memfds: bool,
+    /// Also gather semaphore sets and message queues (System V and POSIX).
+    pub messaging: bool,
 }
 
 /// The gathered state.
@@ -49,16 +51,20 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-sysv");
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
     crate::hooks::pause_point("inventory:after-devshm");
-    let scan = sys.scan(scan_options(opts))?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
-    Ok(assemble(sys, opts, &[(own, records)], files, &scan))
+    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    if opts.messaging {
+        inv.segments.extend(super::ipc::rows(sys, &scan));
+    }
+    Ok(inv)
 }
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
-    let scan = sys.scan(scan_options(opts))?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
     for (ns, pid) in sys.ipc_namespaces() {
@@ -74,13 +80,20 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable;
+    if opts.messaging {
+        // Semaphores and queues of our own IPC namespace only.
+        inv.segments.extend(super::ipc::rows(sys, &scan));
+    }
     Ok(inv)
 }
 
 /// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
 /// only an fd holds are rows.
-fn scan_options(_opts: Options) -> ScanOptions {
-    ScanOptions { fds: true }
+fn scan_options(sys: &Sys, opts: Options) -> ScanOptions {
+    ScanOptions {
+        fds: true,
+        mqueue_dev: opts.messaging.then(|| sys.mqueue_dev()).flatten(),
+    }
 }
 
 fn dev_t(m: &MapLine) -> u64 {
@@ -211,7 +224,7 @@ pub fn assemble(
         if sys.only_own_ns && !scan.same_ipc_ns(p) {
             continue;
         }
-        for f in &p.fds {
+        for f in p.fds.iter().filter(|f| !f.mqueue) {
             let st = &f.stat;
             let id = (st.dev, st.inode);
             let holder = FdHolder {
@@ -260,6 +273,9 @@ pub fn assemble(
         let writable = seg.attachers.iter().any(|a| a.perms.as_bytes()[1] == b'w');
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
+        }
+        if seg.rss.is_none() && matches!(seg.kind, Kind::File | Kind::Deleted) {
+            super::residency::of_mapped_file(sys, &mut seg);
         }
         segments.push(seg);
     }
@@ -505,7 +521,7 @@ fn fill_sizes(seg: &mut Segment) {
 
 /// Whether `pid` no longer names the process that did something at `since`: it is gone, or
 /// its number was reused by a process that started afterwards.
-fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
+pub(crate) fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
     if pid <= 0 {
         return true;
     }
@@ -517,14 +533,14 @@ fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
 
 /// Start times of processes, each read once: thousands of segments made by one process would
 /// otherwise read its stat thousands of times.
-struct Lives<'a> {
-    sys: &'a Sys,
+pub(crate) struct Lives<'a> {
+    pub(crate) sys: &'a Sys,
     boot: Option<i64>,
     seen: std::cell::RefCell<HashMap<i32, Option<i64>>>,
 }
 
 impl<'a> Lives<'a> {
-    fn new(sys: &'a Sys) -> Lives<'a> {
+    pub(crate) fn new(sys: &'a Sys) -> Lives<'a> {
         Lives {
             sys,
             boot: sys.boot_time(),

@@ -4,19 +4,28 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod bpf;
 pub mod cgroup;
+pub mod debuginfo;
 pub mod devshm;
+pub mod dwarf;
 pub mod elf;
 pub mod ftok;
+pub mod held;
 pub mod inventory;
+pub mod ipc;
 pub mod lockword;
+pub mod logind;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod procs;
 pub mod remove;
+pub mod remove_ipc;
+pub mod residency;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
 pub mod waits;
 
@@ -36,6 +45,8 @@ pub struct Sys {
     pub only_own_ns: bool,
     /// With `--all-namespaces`: System V segments of every IPC namespace.
     pub all_ipc_namespaces: bool,
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    pub mqueue_dir: PathBuf,
 }
 
 impl Default for Sys {
@@ -53,6 +64,7 @@ impl Sys {
             ns_root: None,
             only_own_ns: false,
             all_ipc_namespaces: false,
+            mqueue_dir: PathBuf::from("/dev/mqueue"),
         }
     }
 
