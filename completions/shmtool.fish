@@ -84,6 +84,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only ob
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
@@ -126,6 +128,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only 
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
@@ -291,6 +295,8 @@ anon\t''
 file\t''
 deleted\t''
 sem\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l type -d 'The type laid out at the start of the objects (\'struct shared\', \'slot[16]\'): name the member that holds each lock from the waiter\'s debug information (DWARF)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l debug-file -d 'Read types from this file (a -g build, or a separate debug file) instead of each waiter\'s own program' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
