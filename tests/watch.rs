@@ -405,7 +405,7 @@ fn in_sized_pty(
     .env("TERM", "xterm")
     .stdin(std::process::Stdio::null())
     .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
+    .stderr(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -415,8 +415,38 @@ fn in_sized_pty(
     };
     let script = child.id() as i32;
     then(script, shmtool_under(script));
-    let out = child.wait_with_output().unwrap();
-    Some((out.status.code().unwrap_or(-1), out.stdout))
+    Some(wait_for_script(child))
+}
+
+/// Wait for script(1) to end, collecting its output. script stops itself when its child stops
+/// and waits for a SIGCONT of its own: whatever the test did, a script seen stopped is
+/// continued, so that it always gets to reap its child and exit. A deadline turns a hang into a
+/// failure that says so.
+fn wait_for_script(mut child: std::process::Child) -> (i32, Vec<u8>) {
+    use std::io::Read;
+    let script = child.id() as i32;
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if state(script) == Some('T') {
+            unsafe { libc::kill(script, libc::SIGCONT) };
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("script (pid {script}) did not end within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    (status.code().unwrap_or(-1), reader.join().unwrap())
 }
 
 /// Process state letter (R, S, T, …) from /proc/PID/stat.
