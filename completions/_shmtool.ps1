@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
@@ -65,6 +66,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('--per-object', '--per-object', [CompletionResultType]::ParameterName, 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no notes on standard error (for cron and timers); errors are still printed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no notes on standard error (for cron and timers); errors are still printed')
             [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -94,6 +98,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse the sort order')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List the System V segments of every IPC namespace found under /proc (needs root)')
+            [CompletionResult]::new('--per-object', '--per-object', [CompletionResultType]::ParameterName, 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no notes on standard error (for cron and timers); errors are still printed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no notes on standard error (for cron and timers); errors are still printed')
             [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -149,7 +156,10 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
-            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
@@ -172,7 +182,10 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
-            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout or --type: decode this many structs one after another (at least 1)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many refreshes')
@@ -212,6 +225,20 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Print sizes as exact byte counts instead of binary units')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;types' {
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'Read types from this file instead (a -g build, or a separate debug file)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array of {name, kind, size, members, file}')
             [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Do not fit tables to the terminal: print every column and every name in full')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -260,6 +287,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool;locks' {
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only locks in objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'The type laid out at the start of the objects (''struct shared'', ''slot[16]''): name the member that holds each lock from the waiter''s debug information (DWARF)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'Read types from this file (a -g build, or a separate debug file) instead of each waiter''s own program')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
@@ -279,6 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch live shared memory change, read-only')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
+            [CompletionResult]::new('types', 'types', [CompletionResultType]::ParameterValue, 'List the struct, class and union types a program''s debug information defines')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
@@ -307,6 +337,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;limits' {
+            break
+        }
+        'shmtool;help;types' {
             break
         }
         'shmtool;help;trace' {

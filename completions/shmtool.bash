@@ -52,6 +52,9 @@ _shmtool() {
             shmtool,trace)
                 cmd="shmtool__subcmd__trace"
                 ;;
+            shmtool,types)
+                cmd="shmtool__subcmd__types"
+                ;;
             shmtool,watch)
                 cmd="shmtool__subcmd__watch"
                 ;;
@@ -88,6 +91,9 @@ _shmtool() {
             shmtool__subcmd__help,trace)
                 cmd="shmtool__subcmd__help__subcmd__trace"
                 ;;
+            shmtool__subcmd__help,types)
+                cmd="shmtool__subcmd__help__subcmd__types"
+                ;;
             shmtool__subcmd__help,watch)
                 cmd="shmtool__subcmd__help__subcmd__watch"
                 ;;
@@ -98,7 +104,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits trace history locks help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,7 +126,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --wide --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --format --output --force --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +164,18 @@ _shmtool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "hex raw text" -- "${cur}"))
                     return 0
@@ -186,7 +204,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits trace history locks help"
+            opts="ls show maps key dump watch rm limits types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,6 +371,20 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__help__subcmd__types)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -446,7 +478,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__locks)
-            opts="-h -V --json --pid --kind --color --ns --wide --help --version"
+            opts="-h -V --json --pid --kind --type --debug-file --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +490,14 @@ _shmtool() {
                     ;;
                 --kind)
                     COMPREPLY=($(compgen -W "sysv posix psem memfd anon file deleted sem" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -476,7 +516,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-o -a -r -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --wide --help --version"
+            opts="-o -a -r -q -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --per-object --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,8 +721,34 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__types)
+            opts="-a -h -V --all --debug-file --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --wide --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --interval --count --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,6 +783,18 @@ _shmtool() {
                     return 0
                     ;;
                 --layout-repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand types 'List the struct, class and union types a program''s debug information defines'
             cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
             cand history 'One object''s whole life, from a `trace --log` file'
             cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
@@ -61,6 +62,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
+            cand --per-object 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+            cand -q 'Print no notes on standard error (for cron and timers); errors are still printed'
+            cand --quiet 'Print no notes on standard error (for cron and timers); errors are still printed'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -89,6 +93,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
+            cand --per-object 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+            cand -q 'Print no notes on standard error (for cron and timers); errors are still printed'
+            cand --quiet 'Print no notes on standard error (for cron and timers); errors are still printed'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -140,7 +147,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
-            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
+            cand --layout-repeat 'With --layout or --type: decode this many structs one after another (at least 1)'
+            cand --type 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)'
+            cand --debug-file 'With --type: read types from this file (a -g build, or a separate debug file)'
+            cand --pid-for-types 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)'
             cand --format 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)'
             cand -o 'Write to this new file (mode 0600) instead of standard output; see --force'
             cand --output 'Write to this new file (mode 0600) instead of standard output; see --force'
@@ -162,7 +172,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
-            cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
+            cand --layout-repeat 'With --layout or --type: decode this many structs one after another (at least 1)'
+            cand --type 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)'
+            cand --debug-file 'With --type: read types from this file (a -g build, or a separate debug file)'
+            cand --pid-for-types 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)'
             cand -n 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand --interval 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)'
             cand -c 'Stop after this many refreshes'
@@ -200,6 +213,19 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;types'= {
+            cand --debug-file 'Read types from this file instead (a -g build, or a separate debug file)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand -a 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)'
+            cand --all 'Also list the standard and C libraries'' own types (std::…, _IO_FILE, …)'
+            cand --json 'Print a JSON array of {name, kind, size, members, file}'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -245,6 +271,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;locks'= {
             cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
             cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
+            cand --type 'The type laid out at the start of the objects (''struct shared'', ''slot[16]''): name the member that holds each lock from the waiter''s debug information (DWARF)'
+            cand --debug-file 'Read types from this file (a -g build, or a separate debug file) instead of each waiter''s own program'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
@@ -263,6 +291,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand types 'List the struct, class and union types a program''s debug information defines'
             cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
             cand history 'One object''s whole life, from a `trace --log` file'
             cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
@@ -283,6 +312,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;types'= {
         }
         &'shmtool;help;trace'= {
         }

@@ -40,6 +40,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "dump" -d 'Copy live
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch live shared memory change, read-only'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
@@ -83,6 +84,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only ob
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
@@ -125,6 +128,8 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only 
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
@@ -166,7 +171,10 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSI
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout or --type: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l type -d 'Decode with the program\'s own type, from its debug information (DWARF): \'struct STU\', testmap, \'app::Rec\', \'STU[4]\' (four in a row)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l debug-file -d 'With --type: read types from this file (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l pid-for-types -d 'With --type: take types from this process\'s executable and libraries (for a segment nobody maps now)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"
@@ -187,7 +195,10 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POS
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout or --type: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l type -d 'Decode with the program\'s own type, from its debug information (DWARF): \'struct STU\', testmap, \'app::Rec\', \'STU[4]\' (four in a row)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l debug-file -d 'With --type: read types from this file (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l pid-for-types -d 'With --type: take types from this process\'s executable and libraries (for a segment nobody maps now)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s n -l interval -d 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s c -l count -d 'Stop after this many refreshes' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -221,6 +232,16 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Pri
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l debug-file -d 'Read types from this file instead (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s a -l all -d 'Also list the standard and C libraries\' own types (std::…, _IO_FILE, …)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l json -d 'Print a JSON array of {name, kind, size, members, file}'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''
 psem\t''
@@ -274,6 +295,8 @@ anon\t''
 file\t''
 deleted\t''
 sem\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l type -d 'The type laid out at the start of the objects (\'struct shared\', \'slot[16]\'): name the member that holds each lock from the waiter\'s debug information (DWARF)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l debug-file -d 'Read types from this file (a -g build, or a separate debug file) instead of each waiter\'s own program' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -282,15 +305,16 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l json -d 'Print
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s V -l version -d 'Print version'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

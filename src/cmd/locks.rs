@@ -11,7 +11,10 @@ use super::{note, Ctx, Run};
 use crate::attach::Reader;
 use crate::cli::LocksArgs;
 use crate::model::{LockObject, LockOwner, LockWait, Segment};
+use crate::source::debuginfo;
+use crate::source::dwarf::{Dwarf, TypeName};
 use crate::source::inventory::{self, Inventory, Options};
+use crate::source::lockmember;
 use crate::source::lockword::{self, Word};
 use crate::source::waits::{self, Blocked, SemSet, ThreadWait};
 use crate::source::Sys;
@@ -29,6 +32,18 @@ pub const NO_OWNER_CONDVAR: &str = "no owner (condition variable: waits for a si
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        // As with `ls --pid`: a pid that names no process is a mistake, not an empty answer.
+        for &pid in &self.pid {
+            if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
+                return Err(crate::error::Error::NoSuchProcess(pid).into());
+            }
+        }
+        // Bad --type or --debug-file before any scanning.
+        let want = match &self.type_name {
+            Some(t) => Some(TypeName::parse(t).map_err(crate::error::Error::BadInput)?),
+            None => None,
+        };
+        let types = Types::new(want, self.debug_file.as_deref())?;
         let (waits, hidden) = ctx.sys.thread_waits(None);
         // Nobody in futex: no need to learn where every shared object is mapped.
         let inv = if waits
@@ -58,7 +73,7 @@ impl Run for LocksArgs {
                 found.hidden
             ));
         }
-        let rows: Vec<LockWait> = found
+        let mut rows: Vec<LockWait> = found
             .rows
             .into_iter()
             .filter(|w| {
@@ -76,6 +91,11 @@ impl Run for LocksArgs {
                         .is_some_and(|o| self.kind.iter().any(|k| k == &o.kind))
             })
             .collect();
+        // Debuginfo only for the rows shown: parsing DWARF is the slow part.
+        name_members(&ctx.sys, &mut rows, &types);
+        if let Some(n) = types.missing_note(&rows) {
+            note(&n);
+        }
         if self.json {
             return crate::render::write_json(out, &rows);
         }
@@ -103,11 +123,125 @@ pub fn waiters_on(sys: &Sys, inv: &Inventory, seg: &Segment) -> Vec<LockWait> {
         return Vec::new();
     }
     let object = object_of(seg);
-    gather(sys, inv, Some(&pids))
+    let mut rows: Vec<LockWait> = gather(sys, inv, Some(&pids))
         .rows
         .into_iter()
         .filter(|w| w.object.as_ref() == Some(&object))
-        .collect()
+        .collect();
+    if let Ok(types) = Types::new(None, None) {
+        name_members(sys, &mut rows, &types);
+    }
+    rows
+}
+
+/// Where member names come from: `--type` and `--debug-file`, and each waiter's program's DWARF
+/// (read once per executable).
+pub struct Types {
+    want: Option<TypeName>,
+    given: Option<Dwarf>,
+    /// Per executable path: its DWARF, if it has any.
+    programs: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<Dwarf>>>>,
+}
+
+impl Types {
+    pub fn new(
+        want: Option<TypeName>,
+        debug_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Types> {
+        let given = match debug_file {
+            Some(p) => Some(debuginfo::from_debug_file(p, None)?.0.dwarf),
+            None => None,
+        };
+        Ok(Types {
+            want,
+            given,
+            programs: Default::default(),
+        })
+    }
+
+    /// The DWARF of process `pid`'s executable (or the --debug-file's).
+    fn of(&self, sys: &Sys, pid: i32) -> Option<std::rc::Rc<Dwarf>> {
+        if self.given.is_some() {
+            return None;
+        }
+        let exe = std::fs::read_link(sys.pid_path(pid, "exe")).ok()?;
+        let key = exe.to_string_lossy().into_owned();
+        if let Some(d) = self.programs.borrow().get(&key) {
+            return d.clone();
+        }
+        // The executable only (a program's shared structs are its own, not its libraries'),
+        // opened through /proc/PID/exe: the very file it runs, even if replaced on disk since.
+        let dwarf = debuginfo::open_file(&sys.pid_path(pid, "exe"))
+            .ok()
+            .map(|mut f| {
+                f.label = key.clone();
+                // Where a .gnu_debuglink is looked for: beside the executable, in its root.
+                f.dir = exe.parent().map(|d| {
+                    sys.pid_path(pid, "root")
+                        .join(d.strip_prefix("/").unwrap_or(d))
+                });
+                f
+            })
+            .and_then(|exe| debuginfo::locate(&exe).ok())
+            .map(|found| std::rc::Rc::new(found.dwarf));
+        self.programs.borrow_mut().insert(key, dwarf.clone());
+        dwarf
+    }
+
+    /// With --type: a note when no waiter's debuginfo had the type.
+    fn missing_note(&self, rows: &[LockWait]) -> Option<String> {
+        let want = self.want.as_ref()?;
+        let futex_rows = rows.iter().filter(|r| r.offset.is_some()).count();
+        (futex_rows > 0 && rows.iter().all(|r| r.member.is_none())).then(|| {
+            format!(
+                "no waiter's debug information names a member of {:?} at its lock's offset \
+                 (build with -g, or give --debug-file)",
+                want.name
+            )
+        })
+    }
+}
+
+/// Name the member holding each row's lock, from debuginfo: the `--type` laid at the object's
+/// start, or the one struct of the waiter's program that puts a lock type there.
+pub fn name_members(sys: &Sys, rows: &mut [LockWait], types: &Types) {
+    for r in rows.iter_mut().filter(|r| r.call == "futex") {
+        let Some(offset) = r.offset else {
+            continue;
+        };
+        let own;
+        let dwarf: &Dwarf = match &types.given {
+            Some(d) => d,
+            None => match types.of(sys, r.pid) {
+                Some(d) => {
+                    own = d;
+                    &own
+                }
+                None => continue,
+            },
+        };
+        match &types.want {
+            Some(want) => r.member = lockmember::named(dwarf, want, offset),
+            None => {
+                let guesses = lockmember::guesses(dwarf, offset);
+                match guesses.as_slice() {
+                    [one] => r.member = Some(one.clone()),
+                    [] => {}
+                    many => add_note(
+                        r,
+                        &format!(
+                            "debuginfo: it could be {} (say which with --type)",
+                            many.iter()
+                                .take(3)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Find and judge every wait of these processes (all when None).
@@ -422,6 +556,16 @@ pub fn judge(rows: &mut [LockWait]) {
         let o = r.owner.as_ref().filter(|o| o.alive)?;
         by_tid.get(&o.tid).copied()
     };
+    // Failing that, some other blocked thread of the owner's process (which the owner thread
+    // may be waiting for: a join, a condition variable).
+    let next_in_process = |r: &LockWait| -> Option<usize> {
+        next(r).or_else(|| {
+            let o = r.owner.as_ref().filter(|o| o.alive)?;
+            // Not the waiter's own process: a thread waiting on a sibling that runs is no cycle.
+            rows.iter()
+                .position(|w| Some(w.pid) == o.pid && w.pid != r.pid)
+        })
+    };
     let verdicts: Vec<(String, Option<Vec<i32>>, Option<String>)> = (0..rows.len())
         .map(|i| {
             let r = &rows[i];
@@ -469,6 +613,7 @@ pub fn judge(rows: &mut [LockWait]) {
                     owner_text(end),
                 )
             });
+            let behind = behind.or_else(|| possible_cycle(rows, i, &next_in_process));
             (own_verdict(r), None, behind)
         })
         .collect();
@@ -479,6 +624,34 @@ pub fn judge(rows: &mut [LockWait]) {
             add_note(r, &b);
         }
     }
+}
+
+/// A cycle back to row `i` when an owner's process counts for its thread: not proof (the owner
+/// thread itself is not blocked on a lock we see), so a note, not the verdict.
+fn possible_cycle(
+    rows: &[LockWait],
+    i: usize,
+    next: &dyn Fn(&LockWait) -> Option<usize>,
+) -> Option<String> {
+    let mut path = vec![i];
+    let mut cur = i;
+    while let Some(j) = next(&rows[cur]) {
+        if j == i {
+            let mut names: Vec<String> = path.iter().map(|&k| rows[k].pid.to_string()).collect();
+            names.push(rows[i].pid.to_string());
+            return Some(format!(
+                "possibly a cycle through other threads: {} (an owner thread is not itself \
+                 blocked on a lock here, but another thread of its process is)",
+                names.join(" waits on ")
+            ));
+        }
+        if path.contains(&j) {
+            return None;
+        }
+        path.push(j);
+        cur = j;
+    }
+    None
 }
 
 /// A waiter as the cycle text names it: its pid, and its tid when that differs.
@@ -588,6 +761,34 @@ mod tests {
         // Behind the cycle but not in it.
         assert_eq!(rows[2].verdict, OWNER_ALIVE);
         assert!(rows[2].note.as_deref().unwrap().contains("30 waits on 10"));
+    }
+
+    #[test]
+    fn a_cycle_through_another_thread_is_only_a_note() {
+        // 10 waits on thread 21 of process 20, which is not blocked here; thread 22 of process
+        // 20 waits on 10.
+        let mut rows = vec![
+            row(10, Some((21, true)), false),
+            row(20, Some((10, true)), false),
+        ];
+        rows[0].owner.as_mut().unwrap().pid = Some(20);
+        rows[1].tid = 22;
+        judge(&mut rows);
+        assert_eq!(rows[0].verdict, OWNER_ALIVE);
+        assert!(rows[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("possibly a cycle through other threads: 10 waits on 20 waits on 10"));
+    }
+
+    #[test]
+    fn a_thread_waiting_on_a_running_sibling_is_no_cycle() {
+        let mut rows = vec![row(10, Some((11, true)), false)];
+        rows[0].owner.as_mut().unwrap().pid = Some(10);
+        judge(&mut rows);
+        assert_eq!(rows[0].verdict, OWNER_ALIVE);
+        assert_eq!(rows[0].note, None);
     }
 
     #[test]

@@ -6,18 +6,25 @@
 
 pub mod bpf;
 pub mod cgroup;
+pub mod debuginfo;
 pub mod devshm;
+pub mod dwarf;
 pub mod elf;
 pub mod ftok;
+pub mod held;
 pub mod inventory;
 pub mod ipc;
+pub mod lockmember;
 pub mod lockword;
+pub mod logind;
 pub mod mappings;
 pub mod maps;
+pub mod mounts;
 pub mod ns;
 pub mod procs;
 pub mod remove;
 pub mod remove_ipc;
+pub mod residency;
 pub mod smaps;
 pub mod sysv;
 pub mod trace;
