@@ -603,8 +603,8 @@ fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, Option<PathBuf>, O
             .and_then(|dir| root::open_beneath(dir.as_fd(), Path::new(name), OFlag::O_PATH));
         match inside {
             Ok(fd) => {
-                let inner = sys.shm_in_root.as_ref().unwrap_or(&sys.shm_dir).join(name);
-                return Ok((sys.shm_dir.join(name), Some(inner), fd));
+                let inner = sys.shm_dir.join(name);
+                return Ok((inner.clone(), Some(inner), fd));
             }
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(refused(&e)),
             Err(_) => {}

@@ -182,12 +182,6 @@ fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<Root>> {
         add(PathBuf::from(d), full);
     }
     // As named inside the root the walk opens them in.
-    add(
-        ctx.sys
-            .shm_in_root
-            .clone()
-            .unwrap_or_else(|| ctx.sys.shm_dir.clone()),
-        full,
-    );
+    add(ctx.sys.shm_dir.clone(), full);
     Ok(roots)
 }

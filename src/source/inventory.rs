@@ -73,7 +73,12 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
-    let (files, unlisted) = shm_files(sys);
+    let (mut files, unlisted) = shm_files(sys);
+    // Every other mount namespace's own /dev/shm, once per device.
+    let (mounts, unreadable_mounts) = sys.other_dev_shms();
+    for m in &mounts {
+        files.extend(m.files.iter().cloned());
+    }
     let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
@@ -89,8 +94,10 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
         }
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
-    inv.unreadable_namespaces = unreadable;
+    inv.unreadable_namespaces = unreadable + unreadable_mounts;
     inv.shm_dir_unlisted = unlisted;
+    inv.mounts = mounts;
+    keep_own_mount(sys, &mut inv);
     if opts.messaging {
         // Semaphores and queues of our own IPC namespace only.
         inv.segments.extend(super::ipc::rows(sys, &scan));
@@ -104,10 +111,7 @@ fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
     match sys.shm_files() {
         Ok(files) => (files, None),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
-        Err(e) => {
-            let shown = sys.shm_in_root.as_deref().unwrap_or(&sys.shm_dir);
-            (Vec::new(), Some(super::root::describe(shown, &e)))
-        }
+        Err(e) => (Vec::new(), Some(super::root::describe(&sys.shm_dir, &e))),
     }
 }
 

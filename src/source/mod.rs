@@ -38,7 +38,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Sys {
     pub proc_root: PathBuf,
-    /// Where to list POSIX objects (with `--ns`, inside the target's root).
+    /// Where to list POSIX objects. With `--ns`, the target's own name for it, resolved
+    /// beneath its pinned root ([`Sys::open_shm_dir`]); rows are named as the target names them.
     pub shm_dir: PathBuf,
     /// How /dev/shm is named in maps (the processes' own view), whatever `shm_dir` is.
     pub shm_maps_dir: PathBuf,
@@ -53,9 +54,6 @@ pub struct Sys {
     /// With `--ns PID`: that process's root, pinned and opened once; every path inside the
     /// target is resolved beneath it ([`root`]). Without, paths are resolved from `/`.
     pub pinned_root: Option<std::sync::Arc<root::Root>>,
-    /// With `--ns PID`: where the shm directory is inside that root (`shm_dir` is how it is
-    /// shown, through `/proc/PID/root`).
-    pub shm_in_root: Option<PathBuf>,
 }
 
 impl Default for Sys {
@@ -75,7 +73,6 @@ impl Sys {
             all_ipc_namespaces: false,
             mqueue_dir: PathBuf::from("/dev/mqueue"),
             pinned_root: None,
-            shm_in_root: None,
         }
     }
 
@@ -83,9 +80,9 @@ impl Sys {
     /// through no symlink; on the host, as configured (`--shm-dir`, trusted like `/` itself).
     /// Names below it are then reached only through this fd.
     pub fn open_shm_dir(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        match (&self.pinned_root, &self.shm_in_root) {
-            (Some(root), Some(inner)) => root.open_dir(inner),
-            _ => open_dir(&self.shm_dir),
+        match &self.pinned_root {
+            Some(root) => root.open_dir(&self.shm_dir),
+            None => open_dir(&self.shm_dir),
         }
     }
 

@@ -2,9 +2,12 @@
 //! `--all-namespaces` lists each distinct one (by device) once, with its files named as the
 //! container names them; `--ns PID` shows that container's only.
 
+use super::devshm::ShmFile;
+use super::root::{self, Root};
 use super::Sys;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::os::fd::AsFd;
 
 /// Another mount namespace's /dev/shm.
 #[derive(Debug, Clone, Serialize)]
@@ -36,13 +39,16 @@ impl Sys {
         found
     }
 
-    /// The device of the /dev/shm being listed, when it can be told.
+    /// The device of the /dev/shm being listed (the target's with `--ns`), when it can be told.
     pub fn listed_shm_dev(&self) -> Option<u64> {
-        use std::os::unix::fs::MetadataExt;
-        if self.ns_root.is_some() {
-            return None;
-        }
-        std::fs::metadata(&self.shm_dir).ok().map(|m| m.dev())
+        let fd = self.open_shm_dir().ok()?;
+        root::stat_fd(fd.as_fd()).ok().map(|st| st.dev)
+    }
+
+    /// The files of the /dev/shm being listed ([`Sys::shm_files`]), named as its processes name
+    /// them; none when it cannot be read.
+    pub fn listed_shm_files(&self) -> Vec<ShmFile> {
+        self.shm_files().unwrap_or_default()
     }
 
     /// A name for the container a process runs in, or the process itself.
@@ -52,5 +58,56 @@ impl Sys {
             Some(c) if c.is_container() => c.to_string(),
             _ => format!("pid {pid} ({})", self.comm(pid)),
         }
+    }
+}
+
+impl Sys {
+    /// Every /dev/shm other than ours, once per device, with its files and its size and use;
+    /// and how many mount namespaces could not be looked into.
+    pub fn other_dev_shms(&self) -> (Vec<ShmMount>, usize) {
+        let own = self.listed_shm_dev();
+        let own_ns = self.ns_inode(None, "mnt");
+        let mut seen: HashSet<u64> = own.into_iter().collect();
+        let mut out = Vec::new();
+        let mut unreadable = 0;
+        for (ns, pid) in self.mount_namespaces() {
+            if Some(ns) == own_ns {
+                continue;
+            }
+            // Beneath that process's pidfd-pinned root, through no symlink.
+            let opened =
+                Root::of_pid(&self.proc_root, pid).and_then(|r| r.open_dir(&self.shm_maps_dir));
+            let Ok(fd) = opened else {
+                unreadable += 1;
+                continue;
+            };
+            let Ok(st) = root::stat_fd(fd.as_fd()) else {
+                continue;
+            };
+            if !seen.insert(st.dev) {
+                continue;
+            }
+            let Ok(vfs) = nix::sys::statvfs::fstatvfs(&fd) else {
+                continue;
+            };
+            #[allow(clippy::unnecessary_cast)]
+            let frag = vfs.fragment_size() as u64;
+            #[allow(clippy::unnecessary_cast)]
+            let (blocks, free, avail) = (
+                vfs.blocks() as u64,
+                vfs.blocks_free() as u64,
+                vfs.blocks_available() as u64,
+            );
+            out.push(ShmMount {
+                name: self.container_name(pid),
+                pid,
+                dev: st.dev,
+                size: blocks * frag,
+                used: blocks.saturating_sub(free) * frag,
+                available: avail * frag,
+                files: super::devshm::list(fd.as_fd(), &self.shm_maps_dir).unwrap_or_default(),
+            });
+        }
+        (out, unreadable)
     }
 }

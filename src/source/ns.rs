@@ -8,7 +8,6 @@ use super::Sys;
 use anyhow::Context;
 use nix::sched::{setns, CloneFlags};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 impl Sys {
     /// How a path as the process we look from (`--ns PID`) names it is shown from our side
@@ -91,12 +90,9 @@ impl Sys {
                 "cannot join the IPC namespace of pid {pid}: {e}"
             ))),
         })?;
-        // Shown as reached from our side; resolved beneath the pinned root.
-        let shown = self.pid_path(pid, "root");
-        let inner = self.shm_dir.strip_prefix("/").unwrap_or(&self.shm_dir);
-        self.shm_in_root = Some(Path::new("/").join(inner));
-        self.shm_dir = shown.join(inner);
-        self.ns_root = Some(shown);
+        // shm_dir keeps the target's own name for it (rows are named as the target names
+        // them); it is resolved beneath the pinned root, never through /proc/PID/root by string.
+        self.ns_root = Some(self.pid_path(pid, "root"));
         self.pinned_root = Some(std::sync::Arc::new(root));
         self.only_own_ns = true;
         Ok(())
