@@ -310,3 +310,21 @@ fn a_negative_key_parses_with_a_space_too() {
         assert!(!spaced.2.contains("unexpected argument"), "{spaced:?}");
     }
 }
+
+/// `--json` on a terminal: names with U+202E (right-to-left override) and U+009B (CSI on xterm)
+/// come out as `\u202e` and `\u009b`, never raw (issue 13, finding 6).
+#[test]
+fn json_on_a_terminal_escapes_c1_and_bidi_characters() {
+    let obj = PosixObj::named("json\u{202e}bidi\u{9b}c1".as_bytes(), 4096, 3);
+    let name = obj.path.file_name().unwrap().to_string_lossy().into_owned();
+    let Some(text) = crate::table::on_pty(200, &["ls", "--json", "--kind", "posix"], &[]) else {
+        return skip("script(1) is not installed");
+    };
+    assert!(!text.contains('\u{202e}'), "raw U+202E on the terminal");
+    assert!(!text.contains('\u{9b}'), "raw U+009B on the terminal");
+    let escaped = name
+        .replace('\u{202e}', "\\u202e")
+        .replace('\u{9b}', "\\u009b");
+    assert!(text.contains(&escaped), "{escaped:?} not in the output");
+    drop(obj);
+}
