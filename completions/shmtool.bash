@@ -37,6 +37,9 @@ _shmtool() {
             shmtool,maps)
                 cmd="shmtool__subcmd__maps"
                 ;;
+            shmtool,restore)
+                cmd="shmtool__subcmd__restore"
+                ;;
             shmtool,rm)
                 cmd="shmtool__subcmd__rm"
                 ;;
@@ -64,6 +67,9 @@ _shmtool() {
             shmtool__subcmd__help,maps)
                 cmd="shmtool__subcmd__help__subcmd__maps"
                 ;;
+            shmtool__subcmd__help,restore)
+                cmd="shmtool__subcmd__help__subcmd__restore"
+                ;;
             shmtool__subcmd__help,rm)
                 cmd="shmtool__subcmd__help__subcmd__rm"
                 ;;
@@ -80,7 +86,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits help"
+            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,7 +174,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits help"
+            opts="ls show maps key dump watch rm limits restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +258,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help__subcmd__maps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -360,7 +380,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --all --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --sort --reverse --all-namespaces --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,7 +391,7 @@ _shmtool() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem" -- "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -379,6 +399,18 @@ _shmtool() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verdict)
+                    COMPREPLY=($(compgen -W "in-use idle leaked unknown" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -423,8 +455,30 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__restore)
+            opts="-h -V --json --color --ns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -435,6 +489,26 @@ _shmtool() {
                     return 0
                     ;;
                 --posix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

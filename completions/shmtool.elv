@@ -33,6 +33,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
@@ -40,19 +41,24 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
-            cand --stale 'Only objects that look leaked'
+            cand --stale 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+            cand --idle 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+            cand --programs 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
             cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -61,19 +67,24 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
-            cand --stale 'Only objects that look leaked'
+            cand --stale 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+            cand --idle 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+            cand --programs 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
             cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
             cand --reverse 'Reverse the sort order'
             cand --all-namespaces 'List the System V segments of every IPC namespace found under /proc (needs root)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -155,9 +166,14 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;rm'= {
             cand --key 'Remove the segment with this key (repeatable)'
             cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
+            cand --user 'With --stale: only objects owned by this user (name or uid)'
+            cand --kind 'With --stale: only objects of these kinds (repeat or separate with commas)'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
+            cand --backup 'Save each object''s bytes and metadata in this directory before removing it (`shmtool restore FILE` brings it back)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
-            cand --stale 'Remove every object `ls --stale` lists'
+            cand --stale 'Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before'
             cand -n 'Show what would be removed; remove nothing'
             cand --dry-run 'Show what would be removed; remove nothing'
             cand -f 'Remove segments that still have attachers (they go when the last one detaches)'
@@ -180,6 +196,15 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;restore'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print what was restored as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;help'= {
             cand ls 'List every shared-memory object with the processes attached to it'
             cand show 'Show one object in full: every field and every attaching process'
@@ -189,6 +214,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;help;ls'= {
@@ -206,6 +232,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;restore'= {
         }
         &'shmtool;help;help'= {
         }

@@ -63,6 +63,8 @@ pub enum Command {
     Rm(RmArgs),
     /// Show the kernel's shared-memory limits and current use of each.
     Limits(LimitsArgs),
+    /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
+    Restore(RestoreArgs),
     /// Write man pages and shell completions (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -94,6 +96,34 @@ pub enum KindArg {
     Anon,
     File,
     Deleted,
+    Psem,
+}
+
+/// A verdict, as `--verdict` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    /// Some process maps it, holds it open or is attached.
+    #[value(name = "in-use", alias = "in_use", alias = "inuse")]
+    InUse,
+    /// Nobody holds it now, but something alive could come back for it.
+    Idle,
+    /// Nobody holds it and nothing alive can or will (what --stale lists and removes).
+    Leaked,
+    /// shmtool could not see enough to tell (processes it cannot read, pids it cannot place).
+    Unknown,
+}
+
+/// Which objects `ls` lists and `rm --stale` removes: every filter must match.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopeArgs {
+    /// Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd's
+    /// name, a file's path, or a System V key ("0x…").
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last
+    /// IPC_SET, a file's birth time (else its last modification), by the wall clock.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,9 +158,21 @@ pub struct LsArgs {
     /// Only objects owned by this user (name or uid).
     #[arg(long)]
     pub user: Option<String>,
-    /// Only objects that look leaked.
+    /// Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column.
     #[arg(long)]
     pub stale: bool,
+    /// Only idle objects (nobody holds them now, but something alive could come back for
+    /// them), with a WHY column.
+    #[arg(long, conflicts_with = "stale")]
+    pub idle: bool,
+    /// Only objects with these verdicts (repeat or separate with commas), with a WHY column.
+    #[arg(long, value_enum, value_delimiter = ',', conflicts_with_all = ["stale", "idle"])]
+    pub verdict: Vec<VerdictArg>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Add a PROGRAM column: the well-known program each /dev/shm object belongs to.
+    #[arg(long)]
+    pub programs: bool,
     /// Also list read-only shared file mappings (r--s), such as font and locale caches.
     #[arg(long, short = 'a')]
     pub all: bool,
@@ -291,9 +333,21 @@ pub struct RmArgs {
     /// Remove this POSIX object: a plain name inside /dev/shm (repeatable).
     #[arg(long = "posix", value_name = "NAME")]
     pub posix: Vec<String>,
-    /// Remove every object `ls --stale` lists.
+    /// Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before.
     #[arg(long)]
     pub stale: bool,
+    /// With --stale: only objects owned by this user (name or uid).
+    #[arg(long, requires = "stale")]
+    pub user: Option<String>,
+    /// With --stale: only objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', requires = "stale")]
+    pub kind: Vec<KindArg>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Save each object's bytes and metadata in this directory before removing it
+    /// (`shmtool restore FILE` brings it back).
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
     /// Show what would be removed; remove nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -304,6 +358,18 @@ pub struct RmArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool rm --stale --yes --backup /var/tmp/shm-backup\n  shmtool restore /var/tmp/shm-backup/posix-myapp-1.shmbak"
+)]
+pub struct RestoreArgs {
+    /// A backup file written by `rm --backup DIR`.
+    pub file: PathBuf,
+    /// Print what was restored as JSON.
     #[arg(long)]
     pub json: bool,
 }

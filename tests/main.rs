@@ -21,4 +21,5 @@ mod prometheus;
 mod races;
 mod rm;
 mod scan;
+mod verdicts;
 mod watch;

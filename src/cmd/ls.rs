@@ -1,11 +1,11 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
+use super::scope::Scope;
 use super::{note, Ctx, Run};
 use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
-use crate::error::Error;
-use crate::model::{Kind, Segment};
+use crate::model::{Kind, Segment, Verdict};
 use crate::render::segments::{self, View};
-use crate::source::inventory::{self, Inventory, Options};
+use crate::source::inventory::{Inventory, Options};
 use crate::source::users::Users;
 use std::io::Write;
 
@@ -18,6 +18,7 @@ impl From<KindArg> for Kind {
             KindArg::Anon => Kind::Anon,
             KindArg::File => Kind::File,
             KindArg::Deleted => Kind::Deleted,
+            KindArg::Psem => Kind::Psem,
         }
     }
 }
@@ -34,6 +35,9 @@ pub fn report_hidden(inv: &Inventory) {
             "{} process(es) could not be read; their attachments are not shown{hint}",
             inv.hidden_procs
         ));
+    }
+    for e in &inv.owner_rule_errors {
+        note(&format!("owner rules: {e} (line ignored)"));
     }
     if inv.unreadable_namespaces > 0 {
         note(&format!(
@@ -87,15 +91,17 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
 
 impl Run for LsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
-        let uid = match &self.user {
-            Some(u) => Some(
-                Users::resolve(u).ok_or_else(|| Error::BadInput(format!("no such user: {u}")))?,
-            ),
-            None => None,
-        };
+        let mut verdicts: Vec<Verdict> = self.verdict.iter().map(|&v| v.into()).collect();
+        if self.stale {
+            verdicts.push(Verdict::Leaked);
+        }
+        if self.idle {
+            verdicts.push(Verdict::Idle);
+        }
+        let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, verdicts)?;
         let mut sys = ctx.sys.clone();
         sys.all_ipc_namespaces = self.all_namespaces;
-        let inv = inventory::gather(
+        let inv = super::gather(
             &sys,
             Options {
                 include_readonly_files: self.all,
@@ -104,14 +110,12 @@ impl Run for LsArgs {
         )?;
         report_hidden(&inv);
         let inv_hidden = inv.hidden_procs;
-        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
+        let now = now();
         let mut rows: Vec<Segment> = inv
             .segments
             .into_iter()
-            .filter(|s| kinds.is_empty() || kinds.contains(&s.kind))
+            .filter(|s| scope.matches(&sys, s, now))
             .filter(|s| self.pid.is_empty() || s.holder_pids().iter().any(|p| self.pid.contains(p)))
-            .filter(|s| uid.is_none() || s.uid == uid)
-            .filter(|s| !self.stale || s.stale)
             .collect();
         let users = Users::default();
         sort_rows(&mut rows, self.sort, &users);
@@ -129,10 +133,11 @@ impl Run for LsArgs {
         let view = View {
             color: ctx.color,
             exact_bytes: self.out.bytes,
-            now: now(),
+            now,
             owner: &owner,
             namespaces: self.all_namespaces,
-            reasons: self.stale,
+            reasons: !scope.verdicts.is_empty(),
+            programs: self.programs,
         };
         segments::write_table(out, &rows, &view)?;
         Ok(())

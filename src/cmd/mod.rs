@@ -6,7 +6,9 @@ pub mod key;
 pub mod limits;
 pub mod ls;
 pub mod maps;
+pub mod restore;
 pub mod rm;
+pub mod scope;
 pub mod show;
 pub mod watch;
 
@@ -45,6 +47,16 @@ pub trait Run {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()>;
 }
 
+/// Gather the inventory and put its verdicts into words (the JSON `stale_reason`).
+pub fn gather(
+    sys: &Sys,
+    opts: crate::source::inventory::Options,
+) -> anyhow::Result<crate::source::inventory::Inventory> {
+    let mut inv = crate::source::inventory::gather(sys, opts)?;
+    crate::render::verdict::annotate(&mut inv.segments);
+    Ok(inv)
+}
+
 /// Say something once on stderr that is not an error (e.g. how much was hidden from us).
 pub fn note(msg: &str) {
     eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
@@ -66,5 +78,6 @@ pub fn with_view<R>(
         owner: &owner,
         namespaces: false,
         reasons: false,
+        programs: false,
     })
 }

@@ -11,6 +11,7 @@ pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
+pub mod verdict;
 pub mod watch;
 
 use std::io::Write;

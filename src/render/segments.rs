@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
 use super::table::{TableWriter, Tone};
-use crate::model::{Kind, Segment};
+use crate::model::{Kind, Segment, Verdict};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -15,8 +15,10 @@ pub struct View<'a> {
     pub owner: &'a dyn Fn(u32) -> String,
     /// Show each System V segment's IPC namespace.
     pub namespaces: bool,
-    /// Add a WHY column: why a row is stale, or who keeps a removed segment alive.
+    /// Add a WHY column: the reason for each row's verdict.
     pub reasons: bool,
+    /// Add a PROGRAM column: the well-known program each object belongs to.
+    pub programs: bool,
 }
 
 /// At most this many attachers are named in an `ls` cell; the rest are counted.
@@ -61,22 +63,17 @@ fn attached_cell(seg: &Segment) -> String {
     parts.join(" ")
 }
 
-/// The word(s) in the STATE column, and their tone.
+/// The word(s) in the STATE column: the verdict, then the kernel's status words; and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
-    let mut words: Vec<&str> = seg.status.iter().map(String::as_str).collect();
-    if seg.stale {
-        words.insert(0, "stale");
-    }
-    let tone = if seg.stale {
-        Tone::Bad
-    } else if !words.is_empty() {
-        Tone::Warn
-    } else {
-        Tone::Plain
+    let mut words: Vec<&str> = vec![seg.verdict.as_str()];
+    words.extend(seg.status.iter().map(String::as_str));
+    let tone = match seg.verdict {
+        Verdict::Leaked => Tone::Bad,
+        Verdict::Idle | Verdict::Unknown => Tone::Warn,
+        Verdict::InUse if seg.status.is_empty() => Tone::Plain,
+        Verdict::InUse => Tone::Warn,
     };
-    if words.is_empty() {
-        ("-".into(), tone)
-    } else {
+    {
         (words.join(","), tone)
     }
 }
@@ -120,6 +117,9 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
     if view.namespaces {
         headers.insert(1, ("IPCNS", true));
     }
+    if view.programs {
+        headers.push(("PROGRAM", false));
+    }
     if view.reasons {
         headers.push(("WHY", false));
     }
@@ -155,9 +155,15 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         if view.namespaces {
             cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
         }
+        if view.programs {
+            cells.push((opt(seg.evidence.owner_program.as_ref()), Tone::Plain));
+        }
         if view.reasons {
-            let why = seg.stale_reason.as_ref().or(seg.note.as_ref());
-            cells.push((opt(why), Tone::Plain));
+            let why = match &seg.note {
+                Some(n) if seg.status.iter().any(|s| s == "dest") => n.clone(),
+                _ => super::verdict::reason(seg),
+            };
+            cells.push((why, Tone::Plain));
         }
         t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
     }
@@ -233,9 +239,21 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("device:inode", format!("{d}:{i}"));
     }
     let (state, _) = state_cell(seg);
-    add("state", state);
-    if let Some(r) = &seg.stale_reason {
-        add("why stale", r.clone());
+    add("verdict", state);
+    add("why", super::verdict::reason(seg));
+    if let Some(p) = &seg.evidence.owner_program {
+        add("program", p.clone());
+    }
+    if !seg.evidence.unreadable.is_empty() {
+        add(
+            "could not read",
+            seg.evidence
+                .unreadable
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
     }
     if let Some(n) = &seg.note {
         add("note", n.clone());
@@ -335,7 +353,13 @@ mod snapshots {
         posix.perms = Some("600".into());
         posix.ctime = Some(1_000_000 - 30);
         posix.stale = true;
-        posix.stale_reason = Some("no process maps it or holds it open".into());
+        posix.verdict = Verdict::Leaked;
+        posix.evidence.rule = crate::model::Rule::NoHolder;
+        sysv.verdict = Verdict::InUse;
+        sysv.evidence.rule = crate::model::Rule::Mapped;
+        sysv.evidence.holders = vec![4242, 4250];
+        dest.verdict = Verdict::InUse;
+        dest.evidence.rule = crate::model::Rule::MarkedForRemoval;
         vec![sysv, dest, posix]
     }
 
@@ -348,6 +372,7 @@ mod snapshots {
             owner: &owner,
             namespaces,
             reasons,
+            programs: false,
         };
         let mut out = Vec::new();
         write_table(&mut out, &rows(), &view).unwrap();
@@ -374,6 +399,7 @@ mod snapshots {
             owner: &owner,
             namespaces: false,
             reasons: false,
+            programs: false,
         };
         let mut out = Vec::new();
         let mut seg = rows().remove(0);

@@ -2,12 +2,12 @@
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
 use super::devshm::{self, ShmFile};
+use super::judge::Judge;
 use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
 use crate::model::{hex_addr, key_string, Attacher, FdHolder, Kind, Segment};
-use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -34,11 +34,9 @@ pub struct Inventory {
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
     pub unreadable_namespaces: usize,
+    /// Lines of user owner-rule files that could not be used.
+    pub owner_rule_errors: Vec<String>,
 }
-
-/// The seconds of slack when comparing a process's start time with a segment's times: both are
-/// whole seconds, and start times are rounded through clock ticks and the boot time.
-const CLOCK_SLACK: i64 = 2;
 
 /// Gather everything.
 pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
@@ -232,7 +230,8 @@ pub fn assemble(
     }
 
     let mut segments: Vec<Segment> = Vec::new();
-    let lives = Lives::new(sys);
+    let judge = Judge::new(sys, &scan.denied_pids);
+    inv.owner_rule_errors = judge.owner_rule_errors().to_vec();
     // With --ns, what only processes of other namespaces map is not part of that view; POSIX
     // objects listed from its /dev/shm are, mapped or not.
     let in_view = |seg: &Segment| {
@@ -243,12 +242,18 @@ pub fn assemble(
     posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
-        judge_sysv(&lives, &mut seg, rec);
+        judge.sysv(&mut seg, rec);
+        if rec.is_dest() {
+            seg.note = Some(dest_note(sys, &seg, rec));
+        }
         segments.push(seg);
     }
-    let mut posix: Vec<Segment> = posix.into_values().collect();
-    judge_posix(sys, &mut posix, scan.denied);
-    segments.extend(posix);
+    for (_, mut seg) in posix {
+        let name = shm_name(sys, &seg);
+        seg.kind = shm_kind(&name);
+        judge.shm_file(&mut seg, &name);
+        segments.push(seg);
+    }
     for (_, mut seg) in others {
         if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
             stat_through_mapping(sys, &mut seg);
@@ -259,6 +264,7 @@ pub fn assemble(
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
         }
+        judge.held(&mut seg);
         segments.push(seg);
     }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
@@ -266,6 +272,47 @@ pub fn assemble(
     inv.foreign_ns_pids = foreign;
     inv.segments = segments;
     inv
+}
+
+/// Who keeps a segment marked for removal alive.
+fn dest_note(sys: &Sys, seg: &Segment, rec: &ShmRecord) -> String {
+    let holders = seg.attacher_pids();
+    if holders.is_empty() {
+        format!(
+            "marked for removal; freed when its {} attacher(s) detach",
+            rec.nattch
+        )
+    } else {
+        format!(
+            "marked for removal but still held, freed when these detach: {}",
+            sys.describe_pids(&holders)
+        )
+    }
+}
+
+/// An object's name relative to the shm directory (as listed, or as its holders' maps name it).
+pub fn shm_name(sys: &Sys, seg: &Segment) -> String {
+    let path = seg.path.as_deref().unwrap_or("");
+    for dir in [&sys.shm_dir, &sys.shm_maps_dir] {
+        let dir = dir.to_string_lossy();
+        let dir = dir.trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+            return rest.to_string();
+        }
+    }
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+/// The kind of a file in the shm directory: `shm_open` names are flat, so anything below a
+/// subdirectory is a plain `file`; `sem_open` makes `sem.NAME`.
+pub fn shm_kind(name: &str) -> Kind {
+    if name.contains('/') {
+        Kind::File
+    } else if name.starts_with("sem.") && name.len() > 4 {
+        Kind::Psem
+    } else {
+        Kind::Posix
+    }
 }
 
 pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
@@ -487,124 +534,6 @@ fn fill_sizes(seg: &mut Segment) {
         })
         .max()
         .unwrap_or(0);
-}
-
-/// Whether `pid` no longer names the process that did something at `since`: it is gone, or
-/// its number was reused by a process that started afterwards.
-fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
-    if pid <= 0 {
-        return true;
-    }
-    match lives.start_time(pid) {
-        None => !lives.sys.alive(pid),
-        Some(started) => started > since + CLOCK_SLACK,
-    }
-}
-
-/// Start times of processes, each read once: thousands of segments made by one process would
-/// otherwise read its stat thousands of times.
-struct Lives<'a> {
-    sys: &'a Sys,
-    boot: Option<i64>,
-    seen: std::cell::RefCell<HashMap<i32, Option<i64>>>,
-}
-
-impl<'a> Lives<'a> {
-    fn new(sys: &'a Sys) -> Lives<'a> {
-        Lives {
-            sys,
-            boot: sys.boot_time(),
-            seen: Default::default(),
-        }
-    }
-
-    fn start_time(&self, pid: i32) -> Option<i64> {
-        *self.seen.borrow_mut().entry(pid).or_insert_with(|| {
-            self.boot
-                .and_then(|b| self.sys.start_time_since_boot(pid, b))
-        })
-    }
-}
-
-fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
-    let sys = lives.sys;
-    seg.attachers
-        .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
-    if rec.is_dest() {
-        // The kernel frees it when the last attacher leaves: not a leak, but say who holds it.
-        let holders = seg.attacher_pids();
-        seg.note = Some(if holders.is_empty() {
-            format!(
-                "marked for removal; freed when its {} attacher(s) detach",
-                rec.nattch
-            )
-        } else {
-            format!(
-                "marked for removal but still held, freed when these detach: {}",
-                sys.describe_pids(&holders)
-            )
-        });
-        return;
-    }
-    if rec.nattch != 0 {
-        return;
-    }
-    let last_use = rec.atime.max(rec.dtime);
-    let creator_gone = gone_since(lives, rec.cpid, rec.ctime);
-    let last_gone = gone_since(
-        lives,
-        rec.lpid,
-        if last_use > 0 { last_use } else { rec.ctime },
-    );
-    if !(creator_gone && last_gone) {
-        return;
-    }
-    seg.stale = true;
-    let who = if rec.cpid == rec.lpid || rec.lpid == 0 {
-        format!("creator {} is gone", rec.cpid)
-    } else {
-        format!("creator {} and last user {} are gone", rec.cpid, rec.lpid)
-    };
-    let when = if rec.atime > 0 {
-        format!("nobody attached since {}", local_time(rec.atime))
-    } else {
-        format!("never attached since it was made {}", local_time(rec.ctime))
-    };
-    seg.stale_reason = Some(format!("{who}; {when}"));
-}
-
-fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
-    for seg in segs.iter_mut() {
-        seg.attachers
-            .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
-        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
-        if !seg.attachers.is_empty() {
-            continue;
-        }
-        // Holders come from the scan's fd pass (the same walk that read maps).
-        let mut open_by: Vec<i32> = seg.fd_holders.iter().map(|h| h.pid).collect();
-        open_by.dedup();
-        if !open_by.is_empty() {
-            seg.note = Some(format!(
-                "not mapped, but open in {}",
-                sys.describe_pids(&open_by)
-            ));
-            continue;
-        }
-        seg.stale = true;
-        let since = seg.ctime.map(local_time).unwrap_or_default();
-        // Processes we may not read could still hold it; say so rather than withhold the
-        // verdict (in some sandboxes even root cannot read pid 1, and a verdict that never
-        // comes is of no use).
-        let caveat = if hidden > 0 {
-            format!(" ({hidden} process(es) could not be checked)")
-        } else {
-            String::new()
-        };
-        seg.stale_reason = Some(format!(
-            "no process maps it or holds it open; made {since}{caveat}"
-        ));
-    }
 }
 
 /// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.

@@ -4,13 +4,16 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod backup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod judge;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
+pub mod owners;
 pub mod procs;
 pub mod remove;
 pub mod smaps;
