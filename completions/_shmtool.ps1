@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)')
+            [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -48,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--verdict', '--verdict', [CompletionResultType]::ParameterName, 'Only objects with these verdicts (repeat or separate with commas), with a WHY column')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock')
+            [CompletionResult]::new('--ipc', '--ipc', [CompletionResultType]::ParameterName, 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
@@ -75,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--verdict', '--verdict', [CompletionResultType]::ParameterName, 'Only objects with these verdicts (repeat or separate with commas), with a WHY column')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock')
+            [CompletionResult]::new('--ipc', '--ipc', [CompletionResultType]::ParameterName, 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort by this column')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
@@ -135,16 +138,16 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
             [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
-            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
             [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of standard output')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -157,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'A System V segment by key')
             [CompletionResult]::new('--ftok', '--ftok', [CompletionResultType]::ParameterName, 'A System V segment by ftok(PATH, PROJ_ID)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A POSIX object (/dev/shm name) or any file')
-            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)')
             [CompletionResult]::new('--length', '--length', [CompletionResultType]::ParameterName, 'Read at most this many bytes (default: to the end of the mapping or object)')
             [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment')
             [CompletionResult]::new('--layout-repeat', '--layout-repeat', [CompletionResultType]::ParameterName, 'With --layout: decode this many structs one after another (at least 1)')
@@ -192,8 +195,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -219,6 +222,18 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'shmtool;locks' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only locks in objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'shmtool;help' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List every shared-memory object with the processes attached to it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one object in full: every field and every attaching process')
@@ -229,6 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)')
+            [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -257,6 +273,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;restore' {
+            break
+        }
+        'shmtool;help;locks' {
             break
         }
         'shmtool;help;help' {

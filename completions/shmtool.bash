@@ -31,6 +31,9 @@ _shmtool() {
             shmtool,list)
                 cmd="shmtool__subcmd__ls"
                 ;;
+            shmtool,locks)
+                cmd="shmtool__subcmd__locks"
+                ;;
             shmtool,ls)
                 cmd="shmtool__subcmd__ls"
                 ;;
@@ -61,6 +64,9 @@ _shmtool() {
             shmtool__subcmd__help,limits)
                 cmd="shmtool__subcmd__help__subcmd__limits"
                 ;;
+            shmtool__subcmd__help,locks)
+                cmd="shmtool__subcmd__help__subcmd__locks"
+                ;;
             shmtool__subcmd__help,ls)
                 cmd="shmtool__subcmd__help__subcmd__ls"
                 ;;
@@ -86,7 +92,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore help"
+            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +180,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits restore help"
+            opts="ls show maps key dump watch rm limits restore locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +236,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help__subcmd__limits)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__locks)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -379,8 +399,38 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__locks)
+            opts="-h -V --json --pid --kind --color --ns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -W "sysv posix psem memfd anon file deleted sem" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --ipc --sort --reverse --all-namespaces --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,7 +441,7 @@ _shmtool() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem sem msg mqueue" -- "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -412,6 +462,10 @@ _shmtool() {
                     ;;
                 --older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ipc)
+                    COMPREPLY=($(compgen -W "shm all" -- "${cur}"))
                     return 0
                     ;;
                 --sort)
@@ -497,7 +551,7 @@ _shmtool() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem sem msg mqueue" -- "${cur}"))
                     return 0
                     ;;
                 --name)

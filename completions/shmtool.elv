@@ -34,6 +34,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
             cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;ls'= {
@@ -44,6 +45,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
             cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
             cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
+            cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
@@ -70,6 +72,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
             cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
             cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
+            cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
@@ -126,16 +129,16 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --key 'A System V segment by key'
             cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
             cand --path 'A POSIX object (/dev/shm name) or any file'
-            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
             cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
             cand --format 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)'
-            cand -o 'Write to this file instead of standard output'
-            cand --output 'Write to this file instead of standard output'
+            cand -o 'Write to this new file (mode 0600) instead of standard output; see --force'
+            cand --output 'Write to this new file (mode 0600) instead of standard output; see --force'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
-            cand --force 'Allow raw bytes to a terminal'
+            cand --force 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written'
             cand --json 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -147,7 +150,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --key 'A System V segment by key'
             cand --ftok 'A System V segment by ftok(PATH, PROJ_ID)'
             cand --path 'A POSIX object (/dev/shm name) or any file'
-            cand --offset 'Start this many bytes after ADDR or the object''s start'
+            cand --offset 'Start this many bytes after ADDR or the object''s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)'
             cand --length 'Read at most this many bytes (default: to the end of the mapping or object)'
             cand --layout 'Decode as a C struct, e.g. ''id:i32,name:char[20],sex:char'', laid out with C alignment'
             cand --layout-repeat 'With --layout: decode this many structs one after another (at least 1)'
@@ -181,8 +184,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
             cand --json 'Print the summary as JSON'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -205,6 +208,17 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;locks'= {
+            cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
+            cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;help'= {
             cand ls 'List every shared-memory object with the processes attached to it'
             cand show 'Show one object in full: every field and every attaching process'
@@ -215,6 +229,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
             cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+            cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shmtool;help;ls'= {
@@ -234,6 +249,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;limits'= {
         }
         &'shmtool;help;restore'= {
+        }
+        &'shmtool;help;locks'= {
         }
         &'shmtool;help;help'= {
         }

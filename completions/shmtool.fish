@@ -40,6 +40,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch li
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
@@ -50,7 +51,10 @@ memfd\t''
 anon\t''
 file\t''
 deleted\t''
-psem\t''"
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l user -d 'Only objects owned by this user (name or uid)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l verdict -d 'Only objects with these verdicts (repeat or separate with commas), with a WHY column' -r -f -a "in-use\t'Some process maps it, holds it open or is attached'
@@ -59,6 +63,8 @@ leaked\t'Nobody holds it and nothing alive can or will (what --stale lists and r
 unknown\t'shmtool could not see enough to tell (processes it cannot read, pids it cannot place)'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
+all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l sort -d 'Sort by this column' -r -f -a "kind\t''
 id\t''
 key\t''
@@ -91,7 +97,10 @@ memfd\t''
 anon\t''
 file\t''
 deleted\t''
-psem\t''"
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l user -d 'Only objects owned by this user (name or uid)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l verdict -d 'Only objects with these verdicts (repeat or separate with commas), with a WHY column' -r -f -a "in-use\t'Some process maps it, holds it open or is attached'
@@ -100,6 +109,8 @@ leaked\t'Nobody holds it and nothing alive can or will (what --stale lists and r
 unknown\t'shmtool could not see enough to tell (processes it cannot read, pids it cannot place)'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
+all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l sort -d 'Sort by this column' -r -f -a "kind\t''
 id\t''
 key\t''
@@ -154,19 +165,19 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l shmid -d 'A Sys
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l key -d 'A System V segment by key' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s o -l output -d 'Write to this new file (mode 0600) instead of standard output; see --force' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'
@@ -174,7 +185,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A Sy
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l key -d 'A System V segment by key' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ftok -d 'A System V segment by ftok(PATH, PROJ_ID)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POSIX object (/dev/shm name) or any file' -r -F
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
@@ -196,7 +207,10 @@ memfd\t''
 anon\t''
 file\t''
 deleted\t''
-psem\t''"
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l backup -d 'Save each object\'s bytes and metadata in this directory before removing it (`shmtool restore FILE` brings it back)' -r -F
@@ -209,7 +223,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l json -d 'Print the summary as JSON'
-complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
@@ -226,13 +240,30 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l ns -d 'Look 
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l json -d 'Print what was restored as JSON'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "dump" -d 'Copy live shared memory out, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "watch" -d 'Watch live shared memory change, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l pid -d 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l kind -d 'Only locks in objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
+posix\t''
+psem\t''
+memfd\t''
+anon\t''
+file\t''
+deleted\t''
+sem\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

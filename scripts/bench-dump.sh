@@ -72,15 +72,15 @@ read -r SHMID SHMID2 <"$WORK/shmid"
 echo "== dump $SIZE_MIB MiB vs cat (into a tmpfs file), $RUNS runs each"
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/h.json" \
     -n cat "cat $SRC > $OUT" \
-    -n "dump --path" "$BIN dump --path $SRC --format raw -o $OUT" \
-    -n "dump --shmid" "$BIN dump --shmid $SHMID --format raw -o $OUT" \
-    -n "dump --shmid (shmat)" "$BIN dump --shmid $SHMID2 --format raw -o $OUT 2>/dev/null"
+    -n "dump --path" "$BIN dump --path $SRC --format raw --force -o $OUT" \
+    -n "dump --shmid" "$BIN dump --shmid $SHMID --format raw --force -o $OUT" \
+    -n "dump --shmid (shmat)" "$BIN dump --shmid $SHMID2 --format raw --force -o $OUT 2>/dev/null"
 
 peak_rss() { # peak RSS in MiB of a command
     /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}'
 }
-RSS_PATH=$(peak_rss "$BIN" dump --path "$SRC" --format raw -o "$OUT")
-RSS_SHMID=$(peak_rss "$BIN" dump --shmid "$SHMID" --format raw -o "$OUT")
+RSS_PATH=$(peak_rss "$BIN" dump --path "$SRC" --format raw --force -o "$OUT")
+RSS_SHMID=$(peak_rss "$BIN" dump --shmid "$SHMID" --format raw --force -o "$OUT")
 RSS_CAT=$(peak_rss sh -c "cat $SRC > $OUT")
 
 # watch: a WATCH_MIB object, refreshed at 10 Hz for WATCH_SECS seconds.

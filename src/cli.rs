@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long, default_value = "/dev/shm", global = true, hide = true)]
     pub shm_dir: PathBuf,
 
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    #[arg(long, default_value = "/dev/mqueue", global = true, hide = true)]
+    pub mqueue_dir: PathBuf,
+
     /// Look from inside the IPC namespace (and at the /dev/shm) of this process, as
     /// `nsenter -t PID -i -m` would: a container's segments, by the ids it knows them by.
     #[arg(long, value_name = "PID", global = true)]
@@ -65,6 +69,21 @@ pub enum Command {
     Limits(LimitsArgs),
     /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
     Restore(RestoreArgs),
+    /// Show who waits on whom: threads blocked on locks in shared memory, and their owners.
+    ///
+    /// Every thread blocked in futex(2) on an address in shared memory (a pthread mutex, a
+    /// semaphore, a hand-rolled lock), or in semop(2) on a System V semaphore set: the object and
+    /// offset of the lock, the lock word, and for a glibc mutex its owner thread, whether that owner
+    /// is alive, whether the mutex is robust, and whether waiters form a deadlock cycle.
+    ///
+    /// Read-only: the lock words are read with process_vm_readv; nobody is stopped or signalled.
+    ///
+    /// Verdicts: `owner dead (not robust: waits forever)`; `owner dead (robust: next lock gets
+    /// EOWNERDEAD)` (the kernel marked the word); `owner dead (robust, but the kernel did not mark
+    /// it: waits forever)`; `owner alive`; `cycle: A waits on B waits on A`; `no owner (semaphore:
+    /// waits for a post)`; `no owner (condition variable: waits for a signal)`; `unknown (…)` for
+    /// words that look like none of these.
+    Locks(LocksArgs),
     /// Write man pages and shell completions (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -96,7 +115,23 @@ pub enum KindArg {
     Anon,
     File,
     Deleted,
+    /// POSIX named semaphores (/dev/shm/sem.NAME).
     Psem,
+    /// System V semaphore sets.
+    Sem,
+    /// System V message queues.
+    Msg,
+    /// POSIX message queues.
+    Mqueue,
+}
+
+/// Which IPC objects `ls` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IpcArg {
+    /// Shared memory only.
+    Shm,
+    /// Shared memory, semaphore sets, and System V and POSIX message queues.
+    All,
 }
 
 /// A verdict, as `--verdict` takes it.
@@ -176,6 +211,10 @@ pub struct LsArgs {
     /// Also list read-only shared file mappings (r--s), such as font and locale caches.
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// Which IPC objects: shared memory only (the default), or all (adding semaphore sets and
+    /// message queues, which `--kind sem,msg,mqueue` also asks for).
+    #[arg(long, value_enum, default_value_t = IpcArg::Shm)]
+    pub ipc: IpcArg,
     /// Sort by this column.
     #[arg(long, value_enum, default_value_t = SortKey::Kind)]
     pub sort: SortKey,
@@ -255,9 +294,10 @@ pub struct TargetArgs {
     /// A POSIX object (/dev/shm name) or any file.
     #[arg(long, conflicts_with = "pid")]
     pub path: Option<PathBuf>,
-    /// Start this many bytes after ADDR or the object's start.
-    #[arg(long, default_value = "0")]
-    pub offset: String,
+    /// Start this many bytes after ADDR or the object's start (bytes, 0x hex, or k/M/G; at
+    /// most 2^63-1, the largest file offset).
+    #[arg(long, default_value = "0", value_parser = parse_offset)]
+    pub offset: u64,
     /// Read at most this many bytes (default: to the end of the mapping or object).
     #[arg(long)]
     pub length: Option<String>,
@@ -290,10 +330,12 @@ pub struct DumpArgs {
     /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,
-    /// Write to this file instead of standard output.
+    /// Write to this new file (mode 0600) instead of standard output; see --force.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Allow raw bytes to a terminal.
+    /// Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink,
+    /// or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL,
+    /// O_NOFOLLOW). The object being dumped is never written.
     #[arg(long)]
     pub force: bool,
     /// Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one
@@ -381,6 +423,28 @@ pub struct LimitsArgs {
     pub out: OutputArgs,
 }
 
+/// Object kinds `locks --kind` accepts: those of `ls`, and `sem` for System V semaphore sets.
+pub const LOCK_KINDS: [&str; 8] = [
+    "sysv", "posix", "psem", "memfd", "anon", "file", "deleted", "sem",
+];
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+)]
+pub struct LocksArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only waits of these processes, or on locks these processes hold (repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only locks in objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(LOCK_KINDS))]
+    pub kind: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Directory for man pages.
@@ -393,6 +457,18 @@ pub struct GenerateArgs {
 
 /// Parse the process's arguments. Usage errors become one line on stderr and exit code 2;
 /// `--help` and `--version` print as usual and exit 0.
+/// `--offset`: a size no file or mapping can exceed (`off_t` is signed), so that no address or
+/// file position computed from it can wrap; anything larger is a usage error.
+fn parse_offset(text: &str) -> Result<u64, String> {
+    let n = crate::units::parse_size(text)?;
+    if n > i64::MAX as u64 {
+        return Err(format!(
+            "{text} is larger than any file or mapping can be (at most 0x7fffffffffffffff)"
+        ));
+    }
+    Ok(n)
+}
+
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
     match try_parse(std::env::args_os().collect()) {

@@ -24,6 +24,12 @@ pub enum Kind {
     Deleted,
     /// A POSIX named semaphore (`/dev/shm/sem.NAME`).
     Psem,
+    /// A System V semaphore set (`/proc/sysvipc/sem`).
+    Sem,
+    /// A System V message queue (`/proc/sysvipc/msg`).
+    Msg,
+    /// A POSIX message queue (a file of the mqueue filesystem, /dev/mqueue).
+    Mqueue,
 }
 
 impl Kind {
@@ -37,8 +43,18 @@ impl Kind {
         Kind::Psem,
     ];
 
+    /// The kinds that are not shared memory: listed only when asked for (`--kind`, `--ipc all`).
+    pub const MESSAGING: [Kind; 3] = [Kind::Sem, Kind::Msg, Kind::Mqueue];
+
+    pub fn is_messaging(self) -> bool {
+        Kind::MESSAGING.contains(&self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::Sem => "sem",
+            Kind::Msg => "msg",
+            Kind::Mqueue => "mqueue",
             Kind::Sysv => "sysv",
             Kind::Posix => "posix",
             Kind::Memfd => "memfd",
@@ -62,9 +78,11 @@ pub struct Attacher {
     pub pid: i32,
     pub comm: String,
     /// First address, as `"0x…"`.
-    pub start: String,
+    #[serde(with = "hex")]
+    pub start: u64,
     /// One past the last address, as `"0x…"`.
-    pub end: String,
+    #[serde(with = "hex")]
+    pub end: u64,
     /// As maps prints them, e.g. `rw-s`.
     pub perms: String,
     /// Offset of the mapping into the object.
@@ -73,6 +91,10 @@ pub struct Attacher {
     /// The process is in another IPC namespace than the one listed.
     #[serde(default)]
     pub other_ipc_ns: bool,
+    /// The container or service the process belongs to (from its cgroup), e.g.
+    /// `docker:4f3c1b2a9d8e`, `pod:<uid>/<id>`, `nginx.service`, `session 3`.
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 /// A process holding the object through an open file descriptor (mapped or not).
@@ -81,6 +103,23 @@ pub struct FdHolder {
     pub pid: i32,
     pub comm: String,
     pub fd: i32,
+    /// As [`Attacher::container`].
+    #[serde(default)]
+    pub container: Option<String>,
+}
+
+/// Counts that only the messaging kinds have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcCounts {
+    /// Semaphores in a set.
+    pub nsems: Option<u64>,
+    /// Messages waiting in a queue (System V; POSIX queues do not say without opening them).
+    pub messages: Option<u64>,
+    /// Last sender and last receiver of a System V queue.
+    pub last_send_pid: Option<i32>,
+    pub last_recv_pid: Option<i32>,
+    /// The process registered with mq_notify on a POSIX queue.
+    pub notify_pid: Option<i32>,
 }
 
 /// One shared-memory object, a row of `ls` and the body of `show`.
@@ -88,15 +127,17 @@ pub struct FdHolder {
 pub struct Segment {
     pub kind: Kind,
     pub id: Option<i64>,
-    pub key: Option<String>,
-    pub former_key: Option<String>,
+    #[serde(with = "opt_key")]
+    pub key: Option<u32>,
+    #[serde(with = "opt_key")]
+    pub former_key: Option<u32>,
     pub path: Option<String>,
     pub size: u64,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
-    pub perms: Option<String>,
+    pub perms: Option<Mode>,
     pub nattch: Option<u64>,
-    pub status: Vec<String>,
+    pub status: Vec<Status>,
     pub cpid: Option<i32>,
     pub lpid: Option<i32>,
     /// Last attach, seconds since the epoch (sysv), or null when never.
@@ -113,15 +154,18 @@ pub struct Segment {
     pub rss: Option<u64>,
     pub swap: Option<u64>,
     /// Device and inode that identify the object in maps, as `"MAJ:MIN"` and a number.
-    pub dev: Option<String>,
+    pub dev: Option<Dev>,
     pub inode: Option<u64>,
     pub attachers: Vec<Attacher>,
     /// Processes holding it through an open fd (memfds and /dev/shm files), mapped or not.
     #[serde(default)]
     pub fd_holders: Vec<FdHolder>,
-    /// The containers or services of the processes that map or hold it (from their cgroups).
+    /// The containers (not host services) of the processes that map or hold it, distinct.
     #[serde(default)]
     pub containers: Vec<String>,
+    /// Semaphore sets and message queues: their counts (null for shared memory).
+    #[serde(default)]
+    pub ipc: Option<IpcCounts>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
     /// True only when `verdict` is leaked.
@@ -166,6 +210,7 @@ impl Segment {
             attachers: Vec::new(),
             fd_holders: Vec::new(),
             containers: Vec::new(),
+            ipc: None,
             ipc_ns: None,
             stale: false,
             stale_reason: None,
@@ -197,8 +242,13 @@ impl Segment {
     }
 
     /// The key the user knows: the current one, or for a removed segment the one it was made with.
-    pub fn known_key(&self) -> Option<&str> {
-        self.former_key.as_deref().or(self.key.as_deref())
+    pub fn known_key(&self) -> Option<u32> {
+        self.former_key.or(self.key)
+    }
+
+    /// Whether the kernel has marked it for removal (`IPC_RMID` with attachers left).
+    pub fn is_dest(&self) -> bool {
+        self.status.contains(&Status::Dest)
     }
 }
 
@@ -284,8 +334,13 @@ pub enum Rule {
     CreatorAndLastUserGone,
     /// A /dev/shm object of a well-known program that no longer runs, and nobody holds it.
     OwnerProgramGone,
-    /// A /dev/shm object nobody maps or holds open, all possible holders seen.
+    /// A /dev/shm object (or POSIX queue) nobody maps or holds open, all possible holders seen.
     NoHolder,
+    /// A semaphore set or message queue whose every recorded user is gone.
+    LastUsersGone,
+    /// A semaphore set or message queue with no proof either way (never used, waiters, a user
+    /// alive): left alone.
+    NotProven,
 }
 
 /// What became of a pid a System V segment names (creator or last user).
@@ -338,11 +393,13 @@ pub struct Evidence {
 /// One line of `/proc/<pid>/maps`, with smaps figures when they were read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
-    pub start: String,
-    pub end: String,
+    #[serde(with = "hex")]
+    pub start: u64,
+    #[serde(with = "hex")]
+    pub end: u64,
     pub perms: String,
     pub offset: u64,
-    pub dev: String,
+    pub dev: Dev,
     pub inode: u64,
     pub path: Option<String>,
     /// A shared-memory kind for shared mappings; for private ones `heap`, `stack`,
@@ -362,4 +419,272 @@ pub fn hex_addr(addr: u64) -> String {
 /// Format a System V key as ipcs prints it.
 pub fn key_string(key: u32) -> String {
     format!("0x{key:08x}")
+}
+
+/// The shared object a lock lives in, named as `ls` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockObject {
+    /// An `ls` kind, or `sem` for a System V semaphore set.
+    pub kind: String,
+    /// shmid or semid.
+    pub id: Option<i64>,
+    #[serde(with = "opt_key")]
+    pub key: Option<u32>,
+    pub path: Option<String>,
+}
+
+/// The process and thread holding a lock, as far as the lock word says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockOwner {
+    pub tid: i32,
+    /// The process the thread belongs to, when it is alive.
+    pub pid: Option<i32>,
+    pub comm: Option<String>,
+    pub alive: bool,
+    /// Whether that process maps the object the lock is in (a process that does not may hold a
+    /// reused tid).
+    pub maps_object: Option<bool>,
+    /// The thread's state as /proc prints it (`S (sleeping)`, `T (stopped)`, …), when alive.
+    pub state: Option<String>,
+}
+
+/// One thread blocked on a lock in shared memory: a row of `locks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockWait {
+    pub pid: i32,
+    pub tid: i32,
+    pub comm: String,
+    /// `futex`, `semop` or `semtimedop`.
+    pub call: String,
+    /// The futex op as futex(2) names it (`FUTEX_WAIT`, …), null for semop.
+    pub op: Option<String>,
+    /// The futex address in the waiter, as `"0x…"`.
+    #[serde(with = "opt_hex")]
+    pub address: Option<u64>,
+    pub object: Option<LockObject>,
+    /// Offset of the lock word in the object.
+    pub offset: Option<u64>,
+    /// `mutex`, `semaphore`, `condvar`, `futex` (a word that looks like none of them), or
+    /// `sysv-sem`.
+    pub lock: String,
+    /// The futex word now, as `"0x%08x"`.
+    pub word: Option<String>,
+    /// The value the waiter went to sleep expecting.
+    pub expected: Option<String>,
+    /// glibc mutex type (`normal`, `recursive`, `errorcheck`, `adaptive`).
+    pub mutex_type: Option<String>,
+    pub robust: Option<bool>,
+    pub pshared: Option<bool>,
+    /// Priority inheritance.
+    pub pi: Option<bool>,
+    /// For a robust mutex: the kernel set FUTEX_OWNER_DIED in the word.
+    pub owner_died: Option<bool>,
+    pub owner: Option<LockOwner>,
+    /// System V: semaphore number, the operation waited on, the value now and the last pid.
+    pub sem_num: Option<u16>,
+    pub sem_op: Option<i16>,
+    pub sem_value: Option<i32>,
+    pub sem_last_pid: Option<i32>,
+    /// The struct member holding the lock, from debuginfo.
+    pub member: Option<String>,
+    /// `owner dead (not robust: waits forever)`, `owner alive`, `cycle: A waits on B waits on A`, …
+    pub verdict: String,
+    /// The threads of a wait-for cycle this waiter is part of, starting with itself.
+    pub cycle: Option<Vec<i32>>,
+    /// Anything else worth knowing, one line.
+    pub note: Option<String>,
+}
+
+/// A device number (`st_dev`), written as maps and the contract write it: `"MAJ:MIN"` in hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dev(pub u64);
+
+impl Dev {
+    pub fn from_parts(major: u32, minor: u32) -> Dev {
+        Dev(libc::makedev(major, minor))
+    }
+}
+
+impl fmt::Display for Dev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02x}:{:02x}", libc::major(self.0), libc::minor(self.0))
+    }
+}
+
+impl std::str::FromStr for Dev {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Dev, String> {
+        let bad = || format!("not a device number (MAJ:MIN in hex): {s:?}");
+        let (maj, min) = s.split_once(':').ok_or_else(bad)?;
+        let maj = u32::from_str_radix(maj, 16).map_err(|_| bad())?;
+        let min = u32::from_str_radix(min, 16).map_err(|_| bad())?;
+        Ok(Dev::from_parts(maj, min))
+    }
+}
+
+impl Serialize for Dev {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dev {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dev, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Permission bits, written as ipcs writes them: octal digits (`"644"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mode(pub u32);
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:o}", self.0)
+    }
+}
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mode, D::Error> {
+        let text = String::deserialize(d)?;
+        u32::from_str_radix(&text, 8)
+            .map(Mode)
+            .map_err(|_| serde::de::Error::custom(format!("not an octal mode: {text:?}")))
+    }
+}
+
+/// A System V segment's state flags, as `ipcs` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Marked for removal (`SHM_DEST`): freed when the last attacher detaches.
+    Dest,
+    /// Locked in memory (`SHM_LOCKED`).
+    Locked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Dest => "dest",
+            Status::Locked => "locked",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Serde for addresses: `"0x…"` strings in JSON, `u64` in the model.
+pub mod hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("0x{v:x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not a 0x address: {text:?}")))
+    }
+
+    pub(super) fn parse(text: &str) -> Option<u64> {
+        u64::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+    }
+}
+
+/// Serde for optional addresses (see [`hex`]).
+pub mod opt_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(&format_args!("0x{v:x}")),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| {
+                super::hex::parse(&t)
+                    .ok_or_else(|| serde::de::Error::custom(format!("not a 0x address: {t:?}")))
+            })
+            .transpose()
+    }
+}
+
+/// Serde for System V keys: `"0x%08x"` strings in JSON (as ipcs prints them), `u32` in the model.
+pub mod opt_key {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(k) => s.collect_str(&format_args!("0x{k:08x}")),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| {
+                t.strip_prefix("0x")
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| serde::de::Error::custom(format!("not a 0x key: {t:?}")))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+
+    #[test]
+    fn typed_fields_serialise_to_the_contract_strings_and_back() {
+        let mut s = Segment::new(Kind::Sysv);
+        s.key = Some(0x6f20d677);
+        s.former_key = Some(1);
+        s.perms = Some(Mode(0o644));
+        s.status = vec![Status::Dest];
+        s.dev = Some(Dev::from_parts(0, 0x1b));
+        s.attachers.push(Attacher {
+            pid: 1,
+            comm: "x".into(),
+            start: 0x7f00_0000_1000,
+            end: 0x7f00_0000_3000,
+            perms: "rw-s".into(),
+            offset: 0,
+            other_ipc_ns: false,
+            container: None,
+        });
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["key"], "0x6f20d677");
+        assert_eq!(v["former_key"], "0x00000001");
+        assert_eq!(v["perms"], "644");
+        assert_eq!(v["status"], serde_json::json!(["dest"]));
+        assert_eq!(v["dev"], "00:1b");
+        assert_eq!(v["attachers"][0]["start"], "0x7f0000001000");
+        assert_eq!(v["attachers"][0]["end"], "0x7f0000003000");
+        let back: Segment = serde_json::from_value(v).unwrap();
+        assert_eq!(back, s);
+        let mut none = Segment::new(Kind::Posix);
+        none.key = None;
+        let v = serde_json::to_value(&none).unwrap();
+        assert!(v["key"].is_null() && v["dev"].is_null() && v["perms"].is_null());
+        assert_eq!(serde_json::from_value::<Segment>(v).unwrap(), none);
+        assert_eq!("fd:01".parse::<Dev>().unwrap(), Dev::from_parts(0xfd, 1));
+        assert!("x".parse::<Dev>().is_err());
+    }
 }

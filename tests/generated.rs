@@ -96,7 +96,9 @@ fn committed_man_pages_and_completions_are_current() {
 fn every_man_page_has_examples_exit_status_and_see_also() {
     let pages = files(&repo().join("man"));
     assert!(pages.contains_key("shmtool.1"));
-    for sub in ["ls", "show", "maps", "key", "dump", "watch", "rm", "limits"] {
+    for sub in [
+        "ls", "show", "maps", "key", "dump", "watch", "rm", "limits", "locks",
+    ] {
         assert!(pages.contains_key(&format!("shmtool-{sub}.1")), "{sub}");
     }
     for (name, text) in &pages {

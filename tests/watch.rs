@@ -60,48 +60,138 @@ fn seed_writer_is_seen_counting_up_by_address_and_by_path() {
     }
 }
 
+/// Wait until the file's bytes differ from `from` (the writer moved on).
+fn wait_for_change(file: &std::path::Path, from: &[u8]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read(file).unwrap() == from {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// `watch --json --count 2` of the writer's file: the first state, then (shmtool stopped at
+/// `watch:shown` until the writer has moved on) one refresh that must see a change.
+fn two_json_lines(file: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let path = file.to_str().unwrap();
+    let mut args = vec![
+        "watch",
+        "--path",
+        path,
+        "--json",
+        "--interval",
+        "10ms",
+        "--count",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let child = start_paused(&args, "watch:shown");
+    wait_for_change(file, &std::fs::read(file).unwrap());
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "the first state and one change: {out}");
+    lines
+}
+
 #[test]
 fn json_lines_name_time_offset_old_and_new() {
     let dir = tempfile::tempdir().unwrap();
     let Some((_prog, file)) = writer(dir.path(), None) else {
         return;
     };
-    let path = file.to_str().unwrap();
+    let lines = two_json_lines(&file, &[]);
+    assert_eq!(lines[0]["initial"], true);
+    assert_eq!(lines[0]["hex"].as_str().unwrap().len(), 2 * 28);
+    let v = &lines[1];
+    assert!(v.get("initial").is_none(), "{v}");
+    assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    assert!(v["changed_bytes"].as_u64().unwrap() >= 1, "{v}");
+    let c = &v["changes"][0];
+    assert_eq!(c["offset"], 0, "{v}");
+    assert!(c["address"].as_str().unwrap().starts_with("0x"), "{v}");
+    assert_ne!(c["old"], c["new"]);
+    assert_eq!(
+        c["old"].as_str().unwrap().len(),
+        c["new"].as_str().unwrap().len()
+    );
+    // With a layout, the decoded record comes along: every record first, then the changed one.
+    let lines = two_json_lines(&file, &["--layout", STU]);
+    let id = |v: &serde_json::Value| v["records"][0]["fields"]["id"].as_i64().unwrap();
+    assert_eq!(lines[0]["records"][0]["fields"]["name"], "hqx");
+    assert_eq!(lines[1]["records"][0]["fields"]["name"], "hqx");
+    assert!(id(&lines[1]) > id(&lines[0]), "{lines:?}");
+}
+
+#[test]
+fn the_first_state_is_printed_in_every_mode() {
+    let obj = PosixObj::new(64, 63);
+    let bytes = pattern(63, 64);
+    let hexs: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Nothing changes: --count 3 prints the first state and nothing more.
     let (code, out, err) = run(&[
         "watch",
         "--path",
-        path,
+        &obj.name,
         "--json",
-        "--interval",
-        "100ms",
         "--count",
-        "5",
+        "3",
+        "--interval",
+        "10ms",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.lines().count() >= 1, "{out}");
-    for line in out.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["time"].as_str().unwrap().ends_with('Z'));
-        let c = &v["changes"][0];
-        assert_eq!(c["offset"], 0, "{line}");
-        assert_ne!(c["old"], c["new"]);
-    }
-    // With a layout, the decoded record comes along.
-    let (code, out, _) = run(&[
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["initial"], true);
+    assert_eq!(v["hex"], hexs.as_str());
+    assert_eq!(v["changes"].as_array().unwrap().len(), 0);
+    // Lines: the target, then its bytes as hex rows.
+    let (code, out, err) = run(&[
         "watch",
         "--path",
-        path,
-        "--json",
-        "--layout",
-        STU,
-        "--interval",
-        "100ms",
+        &obj.name,
         "--count",
-        "5",
+        "3",
+        "--interval",
+        "10ms",
     ]);
-    assert_eq!(code, 0);
-    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(first["records"][0]["fields"]["name"], "hqx");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].ends_with(": 64 bytes"), "{out}");
+    assert!(lines[0].contains(&obj.name), "{out}");
+    assert!(
+        lines[1].starts_with(&format!("00000000  {:02x} {:02x}", bytes[0], bytes[1])),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 6, "four rows and the end address: {out}");
+    // With a layout, every record.
+    let (code, out, err) = run(&[
+        "watch",
+        "--path",
+        &obj.name,
+        "--layout",
+        "a:u8,b:u8",
+        "--layout-repeat",
+        "2",
+        "--count",
+        "3",
+        "--interval",
+        "10ms",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains(&format!("[0] a={} b={}", bytes[0], bytes[1])),
+        "{out}"
+    );
 }
 
 #[test]
@@ -292,4 +382,177 @@ pub fn wait_until_it_catches(pid: i32, sig: i32) {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// Run shmtool under a `rows`x`cols` pseudo-terminal (util-linux `script`) with `env` set;
+/// `then` gets shmtool's pid once it runs. Returns (exit code, transcript), or None without
+/// `script`.
+fn in_sized_pty(
+    rows: u16,
+    cols: u16,
+    env: &[(&str, &str)],
+    args: &str,
+    then: impl FnOnce(i32, i32),
+) -> Option<(i32, Vec<u8>)> {
+    let bin = env!("CARGO_BIN_EXE_shmtool");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("stty rows {rows} cols {cols}; exec {bin} {args}"),
+        "/dev/null",
+    ])
+    .env_remove("NO_COLOR")
+    .env("TERM", "xterm")
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Ok(child) = cmd.spawn() else {
+        skip("script (util-linux) is not installed");
+        return None;
+    };
+    let script = child.id() as i32;
+    then(script, shmtool_under(script));
+    let out = child.wait_with_output().unwrap();
+    Some((out.status.code().unwrap_or(-1), out.stdout))
+}
+
+/// Process state letter (R, S, T, …) from /proc/PID/stat.
+fn state(pid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s[s.rfind(')')? + 1..]
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+fn wait_for_state(pid: i32, want: impl Fn(char) -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state(pid).is_some_and(&want) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} never {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The transcript's lines as a terminal shows them: escape sequences removed.
+fn visible_lines(out: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ params final(@..~)
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
+}
+
+const ENTER: &str = "\x1b[?1049h";
+const LEAVE: &str = "\x1b[?25h\x1b[?1049l";
+
+#[test]
+fn at_80x24_nothing_wraps_and_ctrl_z_then_fg_restores_and_redraws() {
+    let obj = PosixObj::new(4096, 64);
+    let h = Holder::spawn(&[Hold::File(obj.path.clone())]);
+    // pid and a 12-digit address: the header is longer than 80 columns, 16-byte rows too.
+    let args = format!("watch {} {:#x} --interval 20ms", h.pid, h.addrs[0]);
+    let Some((code, out)) = in_sized_pty(24, 80, &[], &args, |script, pid| {
+        wait_until_it_catches(pid, libc::SIGTSTP);
+        unsafe { libc::kill(pid, libc::SIGTSTP) };
+        wait_for_state(pid, |s| s == 'T', "stopped");
+        // `fg`: continue it (and script, should it have stopped along with its child).
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        if state(script) == Some('T') {
+            unsafe { libc::kill(script, libc::SIGCONT) };
+        }
+        wait_for_state(pid, |s| s != 'T', "continued");
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    }) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(code, 130, "{text:?}");
+    // Entered, left on Ctrl-Z, entered again and redrawn on fg, left at the end.
+    let first = text.find(ENTER).expect("entered the screen");
+    let left = first + text[first..].find(LEAVE).expect("left on Ctrl-Z");
+    let back = left + text[left..].find(ENTER).expect("entered again on fg");
+    assert!(text[back..].contains("\x1b[H"), "not redrawn: {text:?}");
+    assert!(text.trim_end().ends_with(LEAVE), "{text:?}");
+    // No line reaches the last column, so none wraps and nothing scrolls.
+    for line in visible_lines(&out) {
+        assert!(
+            line.chars().count() < 80,
+            "{} columns: {line:?}",
+            line.chars().count()
+        );
+    }
+    assert!(text.contains('…'), "the header was not cut: {text:?}");
+}
+
+#[test]
+fn no_color_redraws_without_colour_and_every_ending_signal_restores_the_terminal() {
+    let obj = PosixObj::new(256, 65);
+    let args = format!("watch --path {} --interval 20ms", obj.name);
+    for (sig, env) in [
+        (libc::SIGINT, &[("NO_COLOR", "1")][..]),
+        (libc::SIGTERM, &[][..]),
+        (libc::SIGHUP, &[][..]),
+        (libc::SIGQUIT, &[][..]),
+    ] {
+        let Some((code, out)) = in_sized_pty(24, 80, env, &args, |_, pid| {
+            wait_until_it_catches(pid, sig);
+            unsafe { libc::kill(pid, sig) };
+        }) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(code, 128 + sig, "signal {sig}: {text:?}");
+        assert!(text.contains(ENTER), "signal {sig}: {text:?}");
+        assert!(text.trim_end().ends_with(LEAVE), "signal {sig}: {text:?}");
+        if !env.is_empty() {
+            // A redrawn screen, but no colour: no SGR colour codes (30-49, 90-107, 38/48;…).
+            let colour = regex_free_colour_codes(&text);
+            assert!(colour.is_empty(), "NO_COLOR printed colour {colour:?}");
+        }
+    }
+}
+
+/// SGR parameters that set a colour, found in `text`.
+fn regex_free_colour_codes(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for part in text.split("\x1b[").skip(1) {
+        let Some(end) = part.find(|c: char| ('@'..='~').contains(&c)) else {
+            continue;
+        };
+        if &part[end..end + 1] != "m" {
+            continue;
+        }
+        for p in part[..end].split(';') {
+            if let Ok(n) = p.parse::<u32>() {
+                if (30..=49).contains(&n) || (90..=107).contains(&n) {
+                    found.push(part[..end].to_string());
+                }
+            }
+        }
+    }
+    found
 }

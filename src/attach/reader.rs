@@ -156,6 +156,18 @@ impl Reader {
         }
     }
 
+    /// The (device, inode) of the object read, when it is read as a file.
+    pub fn object_id(&self) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let file = match self {
+            Reader::File { file, .. } => file,
+            Reader::Shm { file: Some(f), .. } => f,
+            _ => return None,
+        };
+        let md = file.metadata().ok()?;
+        Some((md.dev(), md.ino()))
+    }
+
     /// Fill `buf` from position `pos` (relative to the target's first byte). Returns how many
     /// bytes were read: fewer than asked when the object ends early (truncated, or pages that
     /// are no longer backed).

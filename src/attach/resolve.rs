@@ -205,7 +205,7 @@ fn maps_or_error(sys: &Sys, pid: i32) -> anyhow::Result<Vec<MapLine>> {
 }
 
 fn map_files_path(sys: &Sys, pid: i32, m: &MapLine) -> PathBuf {
-    sys.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end))
+    sys.map_files_path(pid, m.start, m.end)
 }
 
 /// Open the object behind a mapping through `/proc/<pid>/map_files` (root only), checking that

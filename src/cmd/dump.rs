@@ -17,7 +17,7 @@ pub fn selector(args: &TargetArgs) -> Result<(Selector, Window), Error> {
     let size =
         |what: &str, t: &str| parse_size(t).map_err(|e| Error::BadInput(format!("{what}: {e}")));
     let win = Window {
-        offset: size("--offset", &args.offset)?,
+        offset: args.offset,
         length: args
             .length
             .as_deref()
@@ -123,9 +123,10 @@ impl Run for DumpArgs {
         let mut file;
         let (out, pal): (&mut dyn Write, Palette) = match &self.output {
             Some(p) => {
-                file = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| {
-                    anyhow::Error::from(e).context(format!("creating {}", p.display()))
-                })?);
+                file = std::io::BufWriter::with_capacity(
+                    reader::CHUNK,
+                    open_output(ctx, p, &target, self.force)?,
+                );
                 (&mut file, Palette { on: false })
             }
             None => (out, ctx.palette()),
@@ -163,4 +164,77 @@ impl Run for DumpArgs {
         }
         Ok(())
     }
+}
+
+/// Open `-o PATH` for writing. Without `--force`: never the object being dumped, never inside
+/// /dev/shm (where a file is a live shared-memory object to someone), and only a new file,
+/// made `0600` with `O_EXCL|O_NOFOLLOW` (memory is often private; a symlink planted at the
+/// name is not followed). With `--force`, an existing file is overwritten (still created
+/// `0600` when new). The object being dumped is never written, even with `--force`:
+/// truncating it would make its mappers die of SIGBUS.
+fn open_output(
+    ctx: &Ctx,
+    path: &std::path::Path,
+    target: &Target,
+    force: bool,
+) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let shown = path.display();
+    let is_source = target
+        .reader
+        .object_id()
+        .is_some_and(|src| std::fs::metadata(path).is_ok_and(|md| (md.dev(), md.ino()) == src));
+    if is_source {
+        return Err(Error::BadInput(format!(
+            "{shown} is the object being dumped; writing it would destroy what is read (choose another file)"
+        ))
+        .into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let in_shm = match (
+        std::fs::metadata(parent),
+        std::fs::metadata(&ctx.sys.shm_dir),
+    ) {
+        (Ok(dir), Ok(shm)) => dir.dev() == shm.dev(),
+        _ => false,
+    };
+    if in_shm && !force {
+        return Err(Error::BadInput(format!(
+            "refusing to write {shown} into /dev/shm, where files are live shared memory (use --force)"
+        ))
+        .into());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).mode(0o600).custom_flags(libc::O_CLOEXEC);
+    if !force {
+        let file = opts
+            .create_new(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                // O_CREAT|O_EXCL never follows a final symlink: it says EEXIST.
+                Some(libc::EEXIST | libc::ELOOP)
+                    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) =>
+                {
+                    anyhow::Error::from(Error::BadInput(format!(
+                        "{shown} is a symbolic link; refusing to follow it (use --force)"
+                    )))
+                }
+                Some(libc::EEXIST) => anyhow::Error::from(Error::BadInput(format!(
+                    "{shown} exists; refusing to overwrite it (use --force)"
+                ))),
+                _ => anyhow::Error::from(e).context(format!("creating {shown}")),
+            })?;
+        super::note(&format!(
+            "created {shown} (mode 0600, readable by its owner only)"
+        ));
+        return Ok(file);
+    }
+    opts.create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| anyhow::Error::from(e).context(format!("opening {shown}")))
 }

@@ -33,12 +33,9 @@ fn path_string(p: &Path) -> String {
 
 /// Segments that have `key` now, and those marked for removal that were made with it.
 fn with_key(inv: &Inventory, key: u32) -> (Option<&Segment>, Vec<&Segment>) {
-    let k = key_string(key);
     let sysv = || inv.segments.iter().filter(|s| s.kind == Kind::Sysv);
-    let now = sysv().find(|s| s.key.as_deref() == Some(k.as_str()));
-    let former = sysv()
-        .filter(|s| s.former_key.as_deref() == Some(k.as_str()))
-        .collect();
+    let now = sysv().find(|s| s.key == Some(key));
+    let former = sysv().filter(|s| s.former_key == Some(key)).collect();
     (now, former)
 }
 

@@ -28,6 +28,71 @@ pub struct Limits {
     /// Whether segments nobody attaches are removed when their creator exits.
     pub shm_rmid_forced: Option<bool>,
     pub dev_shm: Option<DevShm>,
+    /// Semaphore sets and message queues, System V and POSIX.
+    pub ipc: IpcLimits,
+}
+
+/// The limits of the other IPC objects and their use in this IPC namespace.
+#[derive(Debug, Default, Serialize)]
+pub struct IpcLimits {
+    /// Most semaphore sets (kernel.sem, 4th field).
+    pub semmni: Option<u64>,
+    /// Most semaphores in all sets together (kernel.sem, 2nd field).
+    pub semmns: Option<u64>,
+    /// Most semaphores in one set (kernel.sem, 1st field).
+    pub semmsl: Option<u64>,
+    pub sem_sets: u64,
+    pub semaphores: u64,
+    /// Most System V message queues (kernel.msgmni).
+    pub msgmni: Option<u64>,
+    pub msg_queues: u64,
+    /// Most bytes in one queue (kernel.msgmnb).
+    pub msgmnb: Option<u64>,
+    /// Most POSIX message queues (fs.mqueue.queues_max; root is exempt).
+    pub mqueue_queues_max: Option<u64>,
+    /// POSIX queues that exist (null when no mqueue filesystem is mounted to count them).
+    pub mqueues: Option<u64>,
+    /// Most messages in one POSIX queue, and largest message (fs.mqueue.msg_max, msgsize_max).
+    pub mqueue_msg_max: Option<u64>,
+    pub mqueue_msgsize_max: Option<u64>,
+}
+
+/// The four numbers of kernel.sem: SEMMSL SEMMNS SEMOPM SEMMNI.
+pub fn parse_kernel_sem(text: &str) -> Option<[u64; 4]> {
+    let v: Vec<u64> = text
+        .split_ascii_whitespace()
+        .map(|w| w.parse().ok())
+        .collect::<Option<_>>()?;
+    v.try_into().ok()
+}
+
+fn ipc_limits(ctx: &Ctx) -> IpcLimits {
+    let sys = &ctx.sys;
+    let read = |rel: &str| -> Option<u64> {
+        std::fs::read_to_string(sys.proc_root.join("sys").join(rel))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let sem = std::fs::read_to_string(sys.proc_root.join("sys/kernel/sem"))
+        .ok()
+        .and_then(|t| parse_kernel_sem(&t));
+    let sets = sys.sem_records();
+    IpcLimits {
+        semmsl: sem.map(|s| s[0]),
+        semmns: sem.map(|s| s[1]),
+        semmni: sem.map(|s| s[3]),
+        sem_sets: sets.len() as u64,
+        semaphores: sets.iter().map(|s| s.nsems).sum(),
+        msgmni: read("kernel/msgmni"),
+        msg_queues: sys.msg_records().len() as u64,
+        msgmnb: read("kernel/msgmnb"),
+        mqueue_queues_max: read("fs/mqueue/queues_max"),
+        mqueues: sys.mqueues().map(|q| q.len() as u64),
+        mqueue_msg_max: read("fs/mqueue/msg_max"),
+        mqueue_msgsize_max: read("fs/mqueue/msgsize_max"),
+    }
 }
 
 /// Size and use of the /dev/shm filesystem.
@@ -108,6 +173,7 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
         segments: recs.len() as u64,
         shm_rmid_forced: read_u64(ctx, "shm_rmid_forced").map(|v| v != 0),
         dev_shm,
+        ipc: ipc_limits(ctx),
     })
 }
 
@@ -235,6 +301,52 @@ pub fn write_table(
             "files in it".into(),
         ]);
     }
+    let i = &l.ipc;
+    let count = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    t.row(&[
+        "semmni".to_string(),
+        count(i.semmni),
+        i.sem_sets.to_string(),
+        pct(i.sem_sets, i.semmni),
+        "number of System V semaphore sets".into(),
+    ]);
+    t.row(&[
+        "semmns".to_string(),
+        count(i.semmns),
+        i.semaphores.to_string(),
+        pct(i.semaphores, i.semmns),
+        format!(
+            "semaphores in all sets together (at most {} per set)",
+            count(i.semmsl)
+        ),
+    ]);
+    t.row(&[
+        "msgmni".to_string(),
+        count(i.msgmni),
+        i.msg_queues.to_string(),
+        pct(i.msg_queues, i.msgmni),
+        format!(
+            "number of System V message queues (each up to {})",
+            i.msgmnb
+                .map(|b| size_cell(b, exact_bytes))
+                .unwrap_or_else(|| "-".into())
+        ),
+    ]);
+    t.row(&[
+        "mqueue queues_max".to_string(),
+        count(i.mqueue_queues_max),
+        count(i.mqueues),
+        i.mqueues
+            .map(|q| pct(q, i.mqueue_queues_max))
+            .unwrap_or_else(|| "-".into()),
+        format!(
+            "POSIX message queues (root is exempt; each up to {} messages of {})",
+            count(i.mqueue_msg_max),
+            i.mqueue_msgsize_max
+                .map(|b| size_cell(b, exact_bytes))
+                .unwrap_or_else(|| "-".into())
+        ),
+    ]);
     t.write(out)?;
     if let Some(d) = l.dev_shm.as_ref().filter(|d| d.nearly_full()) {
         writeln!(
@@ -297,6 +409,7 @@ mod tests {
             shmmni: Some(4096),
             segments: 3,
             shm_rmid_forced: Some(true),
+            ipc: IpcLimits::default(),
             dev_shm: Some(DevShm {
                 path: "/dev/shm".into(),
                 size: 1 << 30,
@@ -327,6 +440,16 @@ mod tests {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect()
+    }
+
+    #[test]
+    fn kernel_sem_fields() {
+        assert_eq!(
+            parse_kernel_sem("32000\t1024000000\t500\t32000\n"),
+            Some([32000, 1024000000, 500, 32000])
+        );
+        assert_eq!(parse_kernel_sem("1 2 3"), None);
+        assert_eq!(parse_kernel_sem("a b c d"), None);
     }
 
     #[test]
@@ -396,7 +519,13 @@ mod tests {
         assert_eq!(&row(&text, "shmmni")[..4], ["shmmni", "-", "3", "-"]);
         assert!(!text.contains("/dev/shm"));
         assert!(!text.contains("shm_rmid_forced"));
-        assert_eq!(text.lines().count(), 4);
+        // Header, three System V shm rows, four rows for semaphores and queues.
+        assert_eq!(text.lines().count(), 8);
+        assert_eq!(&row(&text, "semmni")[..4], ["semmni", "-", "0", "-"]);
+        assert_eq!(
+            &row(&text, "mqueue queues_max")[..4],
+            ["mqueue queues_max", "-", "-", "-"]
+        );
     }
 
     #[test]

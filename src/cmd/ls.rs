@@ -2,7 +2,7 @@
 
 use super::scope::Scope;
 use super::{note, Ctx, Run};
-use crate::cli::{KindArg, LsArgs, LsFormat, SortKey};
+use crate::cli::{IpcArg, KindArg, LsArgs, LsFormat, SortKey};
 use crate::model::{Kind, Segment, Verdict};
 use crate::render::segments::{self, View};
 use crate::source::inventory::{Inventory, Options};
@@ -19,6 +19,9 @@ impl From<KindArg> for Kind {
             KindArg::File => Kind::File,
             KindArg::Deleted => Kind::Deleted,
             KindArg::Psem => Kind::Psem,
+            KindArg::Sem => Kind::Sem,
+            KindArg::Msg => Kind::Msg,
+            KindArg::Mqueue => Kind::Mqueue,
         }
     }
 }
@@ -101,14 +104,23 @@ impl Run for LsArgs {
         let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, verdicts)?;
         let mut sys = ctx.sys.clone();
         sys.all_ipc_namespaces = self.all_namespaces;
+        // Semaphores and message queues only when asked for: `ls` is about shared memory.
+        let messaging = self.ipc == IpcArg::All || scope.kinds.iter().any(|k| k.is_messaging());
         let inv = super::gather(
             &sys,
             Options {
                 include_readonly_files: self.all,
                 exact_memfds: false,
+                messaging,
             },
         )?;
         report_hidden(&inv);
+        if messaging && !sys.has_mqueue_fs() {
+            note(&format!(
+                "POSIX message queues not listed: no mqueue filesystem at {} (mount -t mqueue none {0})",
+                sys.mqueue_dir.display()
+            ));
+        }
         let inv_hidden = inv.hidden_procs;
         let now = now();
         let mut rows: Vec<Segment> = inv

@@ -4,6 +4,7 @@ pub mod dump;
 pub mod generate;
 pub mod key;
 pub mod limits;
+pub mod locks;
 pub mod ls;
 pub mod maps;
 pub mod restore;
@@ -30,8 +31,10 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let stdout_tty = std::io::stdout().is_terminal();
+        let mut sys = Sys::new(&cli.proc_root, &cli.shm_dir);
+        sys.mqueue_dir = cli.mqueue_dir.clone();
         Ctx {
-            sys: Sys::new(&cli.proc_root, &cli.shm_dir),
+            sys,
             color: color::decide(cli.color, stdout_tty),
             stdout_tty,
         }

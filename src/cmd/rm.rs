@@ -15,6 +15,7 @@ use crate::model::{key_string, Kind, Segment, Verdict};
 use crate::render::rm::{self as render, Outcome, RmResult, RmSummary};
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::remove::{self, PosixIdentity, Refusal, SysvIdentity};
+use crate::source::remove_ipc::{self, MsgIdentity, SemIdentity};
 use crate::source::Sys;
 use crate::source::{backup, judge};
 use std::collections::HashSet;
@@ -75,6 +76,10 @@ enum Why {
 enum Ident {
     Sysv(SysvIdentity),
     Posix(PosixIdentity),
+    Sem(SemIdentity),
+    Msg(MsgIdentity),
+    /// A POSIX message queue: a file of the mqueue filesystem.
+    Mqueue(PosixIdentity),
 }
 
 #[derive(Debug, Clone)]
@@ -92,7 +97,7 @@ impl Target {
             result,
             kind: self.seg.kind,
             id: self.seg.id,
-            key: self.seg.key.clone(),
+            key: self.seg.key.map(key_string),
             path: self.seg.path.clone(),
             size: self.seg.size,
             reason,
@@ -110,6 +115,10 @@ impl Target {
             (Ident::Sysv(i), _) => format!("shmid {}", i.shmid),
             (Ident::Posix(_), Some(p)) => p.clone(),
             (Ident::Posix(p), None) => p.rel.display().to_string(),
+            (Ident::Sem(i), _) => format!("semid {}", i.semid),
+            (Ident::Msg(i), _) => format!("msqid {}", i.msqid),
+            (Ident::Mqueue(_), Some(p)) => p.clone(),
+            (Ident::Mqueue(p), None) => p.rel.display().to_string(),
         }
     }
 }
@@ -117,7 +126,7 @@ impl Target {
 fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
     Some(SysvIdentity {
         shmid: i32::try_from(seg.id?).ok()?,
-        key: crate::units::parse_key(seg.key.as_deref()?).ok()?,
+        key: seg.key?,
         cpid: seg.cpid.unwrap_or(0),
         ctime: seg.ctime.unwrap_or(0),
     })
@@ -135,6 +144,40 @@ fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
         rel: path.strip_prefix(shm_dir).ok()?.to_path_buf(),
         dev,
         ino,
+    })
+}
+
+/// A stale set as it is now, if it is still the one that was judged (same key, change time and
+/// last operation).
+fn sem_ident(seg: &Segment) -> Option<SemIdentity> {
+    let now = remove_ipc::sem_now(i32::try_from(seg.id?).ok()?).ok()?;
+    let key = seg.key?;
+    let same =
+        now.key == key && Some(now.ctime) == seg.ctime && now.otime == seg.atime.unwrap_or(0);
+    same.then_some(now)
+}
+
+/// A stale queue as it is now, if it is still the one that was judged.
+fn msg_ident(seg: &Segment) -> Option<MsgIdentity> {
+    let now = remove_ipc::msg_now(i32::try_from(seg.id?).ok()?).ok()?;
+    let key = seg.key?;
+    let ipc = seg.ipc.as_ref()?;
+    let same = now.key == key
+        && Some(now.ctime) == seg.ctime
+        && now.stime == seg.atime.unwrap_or(0)
+        && now.rtime == seg.dtime.unwrap_or(0)
+        && Some(now.lspid) == ipc.last_send_pid
+        && Some(now.lrpid) == ipc.last_recv_pid;
+    same.then_some(now)
+}
+
+/// A POSIX queue's file inside the mqueue filesystem, by name, device and inode.
+fn mqueue_ident(seg: &Segment, dir: &Path) -> Option<PosixIdentity> {
+    let path = PathBuf::from(seg.path.as_deref()?);
+    Some(PosixIdentity {
+        rel: path.strip_prefix(dir).ok()?.to_path_buf(),
+        dev: inventory::posix_dev(seg)?,
+        ino: seg.inode?,
     })
 }
 
@@ -158,9 +201,9 @@ fn resolve_asked(
     }
     for &key in keys {
         let k = key_string(key);
-        match sysv().find(|s| s.key.as_deref() == Some(k.as_str())) {
+        match sysv().find(|s| s.key == Some(key)) {
             Some(s) => found.push(s),
-            None => match sysv().find(|s| s.former_key.as_deref() == Some(k.as_str())) {
+            None => match sysv().find(|s| s.former_key == Some(key)) {
                 Some(s) => problems.push(format!(
                     "no System V segment has key {k} now; shmid {} was made with it and is already marked for removal",
                     s.id.unwrap_or(-1)
@@ -252,6 +295,9 @@ fn stale_targets(ctx: &Ctx, inv: &Inventory, scope: &Scope) -> Vec<Target> {
             let ident = match s.kind {
                 Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
                 Kind::Posix | Kind::Psem => Ident::Posix(posix_ident(s, &ctx.sys.shm_dir)?),
+                Kind::Sem => Ident::Sem(sem_ident(s)?),
+                Kind::Msg => Ident::Msg(msg_ident(s)?),
+                Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
                 _ => return None,
             };
             Some(Target {
@@ -279,12 +325,12 @@ fn backup(
     let meta = backup::Meta {
         kind: t.seg.kind,
         name,
-        key: t.seg.key.clone(),
+        key: t.seg.key.map(key_string),
         shmid: t.seg.id,
         size,
         uid: t.seg.uid,
         gid: t.seg.gid,
-        perms: t.seg.perms.clone(),
+        perms: t.seg.perms.map(|m| format!("{:o}", m.0)),
         saved_at: super::ls::now(),
     };
     backup::write(dir, &meta, read_at).map_err(|e| Refusal::Backup(e.to_string()))
@@ -409,6 +455,14 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
                 )
             }
         }),
+        Ident::Sem(i) => {
+            remove_ipc::remove_sem(i).map(|()| t.result(Outcome::Removed, stale_reason()))
+        }
+        Ident::Msg(i) => {
+            remove_ipc::remove_msg(i).map(|()| t.result(Outcome::Removed, stale_reason()))
+        }
+        Ident::Mqueue(p) => remove::remove_posix(&sys.mqueue_dir, p)
+            .map(|()| t.result(Outcome::Removed, stale_reason())),
         Ident::Posix(p) => remove::remove_posix_with(&sys.shm_dir, p, |dir, hidden| {
             posix_last_look(t, args, sys, dir, hidden, &mut saved)
         })
@@ -463,7 +517,13 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
 /// Look again after the listing (and the question on the terminal): each leaked object must
 /// still be there, the same object, and still leaked; otherwise it is kept and the reason said.
 fn recheck_stale(ctx: &Ctx, targets: &[Target]) -> anyhow::Result<Vec<Option<RmResult>>> {
-    let again = super::gather(&ctx.sys, Options::default())?;
+    let again = super::gather(
+        &ctx.sys,
+        Options {
+            messaging: true,
+            ..Options::default()
+        },
+    )?;
     Ok(targets
         .iter()
         .map(|t| {
@@ -477,6 +537,10 @@ fn recheck_stale(ctx: &Ctx, targets: &[Target]) -> anyhow::Result<Vec<Option<RmR
                 }
                 _ => false,
             });
+            // Semaphore sets and queues are re-checked by their own removal (remove_ipc).
+            if !matches!(t.ident, Ident::Sysv(_) | Ident::Posix(_)) {
+                return None;
+            }
             match now {
                 None => Some(t.result(Outcome::Kept, Some(Refusal::Gone.to_string()))),
                 Some(s) if s.verdict != Verdict::Leaked => Some(t.result(
@@ -535,7 +599,14 @@ impl Run for RmArgs {
         }
 
         let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, Vec::new())?;
-        let inv = super::gather(&ctx.sys, Options::default())?;
+        let inv = super::gather(
+            &ctx.sys,
+            Options {
+                // Leaked semaphore sets and message queues are removed by --stale too.
+                messaging: self.stale,
+                ..Options::default()
+            },
+        )?;
         let (mut targets, problems) = resolve_asked(self, ctx, &inv, &keys, &names);
         if !problems.is_empty() {
             return Err(

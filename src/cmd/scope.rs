@@ -78,7 +78,9 @@ impl Scope {
 fn name_matches(sys: &Sys, seg: &Segment, glob: &str) -> bool {
     let g = |s: &str| crate::units::glob_match(glob, s);
     match seg.kind {
-        Kind::Sysv => seg.known_key().is_some_and(g),
+        Kind::Sysv => seg
+            .known_key()
+            .is_some_and(|k| g(&crate::model::key_string(k))),
         Kind::Memfd => seg
             .path
             .as_deref()

@@ -44,11 +44,9 @@ pub fn parse_id(id: &str) -> Result<Wanted, Error> {
 }
 
 fn addr_in(seg: &Segment, pid: i32, addr: u64) -> bool {
-    seg.attachers.iter().any(|a| {
-        a.pid == pid
-            && parse_hex_addr(&a.start).is_some_and(|s| s <= addr)
-            && parse_hex_addr(&a.end).is_some_and(|e| addr < e)
-    })
+    seg.attachers
+        .iter()
+        .any(|a| a.pid == pid && a.start <= addr && addr < a.end)
 }
 
 /// Find the one object `wanted` names.
@@ -58,12 +56,9 @@ pub fn find<'a>(rows: &'a [Segment], wanted: &Wanted, shm_dir: &str) -> Option<&
         Wanted::Shmid(n) => sysv()
             .find(|s| s.id == Some(*n))
             .or_else(|| find(rows, &Wanted::Name(n.to_string()), shm_dir)),
-        Wanted::Key(k) => {
-            let k = crate::model::key_string(*k);
-            sysv()
-                .find(|s| s.key.as_deref() == Some(&k))
-                .or_else(|| sysv().find(|s| s.former_key.as_deref() == Some(&k)))
-        }
+        Wanted::Key(k) => sysv()
+            .find(|s| s.key == Some(*k))
+            .or_else(|| sysv().find(|s| s.former_key == Some(*k))),
         Wanted::At { pid, addr } => rows.iter().find(|s| addr_in(s, *pid, *addr)),
         Wanted::Name(name) => {
             let in_shm = format!("{}/{}", shm_dir.trim_end_matches('/'), name);
@@ -88,6 +83,7 @@ impl Run for ShowArgs {
             Options {
                 include_readonly_files: true,
                 exact_memfds: true,
+                messaging: false,
             },
         )?;
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();
@@ -105,12 +101,19 @@ impl Run for ShowArgs {
             .into());
         };
         report_hidden(&inv);
+        let waiters = super::locks::waiters_on(&ctx.sys, &inv, seg);
         if self.out.json {
-            return crate::render::write_json(out, seg);
+            // An `ls` row, plus the threads blocked on locks in it.
+            let mut row = serde_json::to_value(seg)?;
+            if let Some(fields) = row.as_object_mut() {
+                fields.insert("waiters".into(), serde_json::to_value(&waiters)?);
+            }
+            return crate::render::write_json(out, &row);
         }
         super::with_view(ctx, self.out.bytes, |view| {
             segments::write_detail(out, seg, view)
         })?;
+        crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
         Ok(())
     }
 }

@@ -1,57 +1,96 @@
 //! `shmtool watch`: read the target every interval and show what changed — a redrawn screen on a
 //! colour terminal, one line per changing refresh otherwise, JSON Lines with `--json`.
 //!
-//! Memory is the region once (the previous snapshot) plus one chunk: each refresh reads a chunk,
-//! compares it with the snapshot, and copies it over only where it differs.
+//! Memory is bounded whatever the region: up to [`COPY_LIMIT`] it is the region once (the
+//! previous snapshot) plus one chunk, and each refresh reads a chunk, compares it with the
+//! snapshot, and copies it over only where it differs. Above that, watch keeps a copy of the
+//! first [`HEAD`] bytes (what a screen shows) and one 64-bit hash per block of the rest: a
+//! changed block is reported whole, without its old bytes (`"old": null` in JSON).
 
 use super::dump::{layout, layout_span, open_target, short_read};
 use super::{Ctx, Run};
-use crate::attach::{reader, Target};
+use crate::attach::{reader, Target, CHUNK};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Exit};
-use crate::render::hex::{addr_width, ROW};
-use crate::render::layout::{Decoded, Layout};
+use crate::render::color::{chosen, ColorChoice};
+use crate::render::hex::addr_width;
+use crate::render::layout::{Layout, RecordView};
 use crate::render::watch::{
-    term, write_change_line, write_json, write_record_lines, Change, Refresh, Screen,
+    row_bytes, term, write_change_line, write_first_state, write_json, write_record_lines, Change,
+    Refresh, Screen,
 };
 use crate::units::{human_size, parse_duration};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest interval: below this a watch is a busy loop.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
-/// The most watch holds a copy of without an explicit --length.
+/// The most watch reads each refresh without an explicit --length.
 const MAX_REGION: u64 = 1 << 30;
+/// The largest region kept as a byte-for-byte copy; above it, blocks are hashed.
+pub const COPY_LIMIT: u64 = 256 << 20;
+/// Bytes at the start of a hashed region that are still kept as a copy (for the screen).
+const HEAD: usize = 64 << 10;
 /// Changed bytes kept per refresh for printing; more are counted, not kept.
 const MAX_KEPT: u64 = 1 << 20;
+/// Runs of changes kept per refresh; more are counted, not kept.
+const MAX_RUNS: usize = 1 << 16;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Signals caught and not yet handled, one bit each (bit = signal number).
+static PENDING: AtomicU64 = AtomicU64::new(0);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    PENDING.fetch_or(1 << sig, Ordering::SeqCst);
 }
 
-/// Ctrl-C and SIGTERM end the loop cleanly, so the terminal is restored.
-fn catch_signals() {
+/// Take the pending signals.
+fn take_signals() -> u64 {
+    PENDING.swap(0, Ordering::SeqCst)
+}
+
+/// The signals that end a watch: it then restores the terminal and exits with 128 + signal.
+const ENDING: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Catch every signal that ends or stops a watch, so that the terminal is restored first
+/// (and, after SIGCONT, taken back and redrawn); SIGWINCH redraws at the new size.
+fn catch_signals(screen: bool) {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let act = SigAction::new(
         SigHandler::Handler(on_signal),
-        SaFlags::empty(),
+        SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic.
+    let mut sigs = vec![
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ];
+    if screen {
+        sigs.extend([Signal::SIGTSTP, Signal::SIGCONT, Signal::SIGWINCH]);
+    }
+    for sig in sigs {
+        // SAFETY: the handler only does an atomic read-modify-write, which is
+        // async-signal-safe.
         let _ = unsafe { sigaction(sig, &act) };
     }
 }
 
+/// Stop as Ctrl-Z asks, after the caller has restored the terminal. SIGSTOP cannot be caught,
+/// so we stop at once; the shell sees a stopped job as after SIGTSTP.
+fn stop_now() {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Redraw in place (a terminal with colour on: escapes are allowed).
+    /// Redraw in place (a terminal, unless `--color never` or TERM=dumb): colour when colour is
+    /// on, reverse video for changes under NO_COLOR.
     Screen,
-    /// One line per refresh that changed something.
+    /// The first state, then one line per refresh that changed something.
     Lines,
+    /// The first state, then one JSON object per refresh that changed something.
     Json,
 }
 
@@ -84,22 +123,42 @@ fn clocks(t: SystemTime) -> (String, String) {
     )
 }
 
-/// Terminal rows, or 24 when unknown.
-fn term_rows() -> usize {
-    // SAFETY: TIOCGWINSZ fills the winsize we own.
+/// Terminal (rows, columns), or 24x80 when unknown.
+fn term_size() -> (usize, usize) {
+    // SAFETY: winsize is plain old data; TIOCGWINSZ writes only into the one we own.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to our winsize for this ioctl.
     let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_row > 0 {
-        ws.ws_row as usize
+    let rows = if ok && ws.ws_row > 0 { ws.ws_row } else { 24 };
+    let cols = if ok && ws.ws_col > 0 { ws.ws_col } else { 80 };
+    (rows as usize, cols as usize)
+}
+
+/// Keep a change in `r` if the budget allows, else mark the refresh truncated.
+fn keep(r: &mut Refresh, c: Change) {
+    let size = (c.new.len() + c.old.as_ref().map_or(0, Vec::len)) as u64;
+    if r.kept + size <= MAX_KEPT && r.changes.len() < MAX_RUNS {
+        r.kept += size;
+        r.changes.push(c);
     } else {
-        24
+        r.truncated = true;
     }
 }
 
 /// Compare `new` with `old` (at offset `pos`), record the runs that differ, and update `old`.
-pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) {
+/// Returns the steps taken (blocks and bytes compared, runs recorded): linear in the input,
+/// however many runs there are, which a test pins.
+pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) -> u64 {
+    const SKIP: usize = 64;
+    let mut steps = 0u64;
     let mut i = 0;
     while i < new.len() {
+        steps += 1;
+        // Equal stretches go by a block at a time (memcmp).
+        if i + SKIP <= new.len() && old[i..i + SKIP] == new[i..i + SKIP] {
+            i += SKIP;
+            continue;
+        }
         if old[i] == new[i] {
             i += 1;
             continue;
@@ -107,20 +166,124 @@ pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) {
         let start = i;
         while i < new.len() && old[i] != new[i] {
             i += 1;
+            steps += 1;
         }
         r.changed_bytes += (i - start) as u64;
-        let kept: u64 = r.changes.iter().map(|c| c.new.len() as u64).sum();
-        if kept < MAX_KEPT {
-            r.changes.push(Change {
+        keep(
+            r,
+            Change {
                 offset: pos + start as u64,
-                old: old[start..i].to_vec(),
+                old: Some(old[start..i].to_vec()),
                 new: new[start..i].to_vec(),
-            });
-        } else {
-            r.truncated = true;
-        }
+            },
+        );
     }
     old.copy_from_slice(new);
+    steps
+}
+
+/// A 64-bit hash of a block, four lanes wide so that it runs near memory speed. Not
+/// cryptographic: it only has to notice that a block changed.
+pub fn block_hash(b: &[u8]) -> u64 {
+    const K: [u64; 4] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+        0x85eb_ca77_c2b2_ae63,
+    ];
+    let mut lanes = K;
+    let mut words = b.chunks_exact(32);
+    for w in &mut words {
+        for (l, (lane, k)) in lanes.iter_mut().zip(K).enumerate() {
+            let v = u64::from_le_bytes(w[l * 8..l * 8 + 8].try_into().unwrap_or_default());
+            *lane = (*lane ^ v).wrapping_mul(k).rotate_left(29);
+        }
+    }
+    let mut h = b.len() as u64;
+    for lane in lanes {
+        h = (h ^ lane).wrapping_mul(K[0]).rotate_left(31);
+    }
+    for &x in words.remainder() {
+        h = (h ^ x as u64).wrapping_mul(K[1]);
+    }
+    h ^ (h >> 32)
+}
+
+/// What watch remembers of the region between refreshes (see the module comment).
+struct Snapshot {
+    /// The first bytes (all of them up to [`COPY_LIMIT`]), diffed byte for byte.
+    exact: Vec<u8>,
+    /// Size of a hashed block (a power of two, at most one read chunk); 0 when nothing is
+    /// hashed.
+    block: usize,
+    /// One hash per block after `exact`.
+    hashes: Vec<u64>,
+}
+
+impl Snapshot {
+    fn new(len: u64) -> Snapshot {
+        if len <= COPY_LIMIT {
+            return Snapshot {
+                exact: vec![0; len as usize],
+                block: 0,
+                hashes: Vec::new(),
+            };
+        }
+        // At most 2^21 blocks (16 MiB of hashes), each at least a page.
+        let block = ((len >> 21) as usize)
+            .next_power_of_two()
+            .clamp(4096, CHUNK);
+        // A multiple of the block, so that blocks never straddle a read chunk.
+        let exact = HEAD.max(block);
+        Snapshot {
+            exact: vec![0; exact],
+            block,
+            hashes: vec![0; (len - exact as u64).div_ceil(block as u64) as usize],
+        }
+    }
+
+    /// Take in a chunk read at `pos`; with `r`, record what changed since the last time.
+    fn update(&mut self, pos: u64, bytes: &[u8], mut r: Option<&mut Refresh>) {
+        let split = (self.exact.len() as u64)
+            .saturating_sub(pos)
+            .min(bytes.len() as u64);
+        let (head, rest) = bytes.split_at(split as usize);
+        if !head.is_empty() {
+            let old = &mut self.exact[pos as usize..pos as usize + head.len()];
+            match r.as_deref_mut() {
+                Some(r) if old != head => {
+                    diff_into(old, head, pos, r);
+                }
+                Some(_) => {}
+                None => old.copy_from_slice(head),
+            }
+        }
+        let mut at = pos + split;
+        for b in rest.chunks(self.block.max(1)) {
+            let i = ((at - self.exact.len() as u64) / self.block as u64) as usize;
+            let h = block_hash(b);
+            if let Some(r) = r.as_deref_mut() {
+                if self.hashes[i] != h {
+                    r.changed_bytes += b.len() as u64;
+                    keep(
+                        r,
+                        Change {
+                            offset: at,
+                            old: None,
+                            new: b.to_vec(),
+                        },
+                    );
+                }
+            }
+            self.hashes[i] = h;
+            at += b.len() as u64;
+        }
+    }
+
+    /// The bytes kept as a copy (the whole region unless it is hashed).
+    fn bytes(&self) -> &[u8] {
+        &self.exact
+    }
 }
 
 /// Whether any change touches `[start, end)`.
@@ -133,7 +296,7 @@ struct Watcher<'a> {
     ctx: &'a Ctx,
     target: Target,
     len: u64,
-    snapshot: Vec<u8>,
+    snapshot: Snapshot,
     layout: Option<Layout>,
     mode: Mode,
 }
@@ -143,7 +306,7 @@ impl Watcher<'_> {
     fn first_read(&mut self) -> anyhow::Result<()> {
         let snap = &mut self.snapshot;
         let s = reader::stream(&self.target.reader, self.len, |pos, b| {
-            snap[pos as usize..pos as usize + b.len()].copy_from_slice(b);
+            snap.update(pos, b, None);
             Ok(())
         })?;
         if s.is_short() {
@@ -161,10 +324,7 @@ impl Watcher<'_> {
         };
         let snap = &mut self.snapshot;
         let streamed = reader::stream(&self.target.reader, self.len, |pos, b| {
-            let old = &mut snap[pos as usize..pos as usize + b.len()];
-            if old != b {
-                diff_into(old, b, pos, &mut r);
-            }
+            snap.update(pos, b, Some(&mut r));
             Ok(())
         });
         let s = match streamed {
@@ -204,18 +364,19 @@ impl Watcher<'_> {
         }
     }
 
-    /// Decode record `i` from the snapshot.
-    fn decode(&self, l: &Layout, i: usize) -> (u64, Vec<Decoded>) {
+    /// Record `i`'s bytes from the snapshot (padded to a whole record) and address.
+    fn record_bytes(&self, l: &Layout, i: usize) -> (u64, Vec<u8>) {
         let off = i * l.stride();
-        let end = (off + l.stride()).min(self.snapshot.len());
-        let mut bytes = self.snapshot[off..end].to_vec();
+        let snap = self.snapshot.bytes();
+        let end = (off + l.stride()).min(snap.len());
+        let mut bytes = snap[off..end].to_vec();
         bytes.resize(l.stride(), 0);
-        let addr = self.target.base + off as u64;
-        (addr, l.decode(&bytes, addr, &|_| None))
+        (self.target.base + off as u64, bytes)
     }
 
-    /// Records whose bytes changed in `r` (all of them when `r` is None).
-    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, Vec<Decoded>)> {
+    /// Records whose bytes changed in `r` (all of them when `r` is None): index, address,
+    /// bytes. Decoded only as they are written.
+    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, Vec<u8>)> {
         let Some(l) = &self.layout else {
             return Vec::new();
         };
@@ -225,8 +386,8 @@ impl Watcher<'_> {
                 r.is_none_or(|r| touched(&r.changes, off, off + l.size() as u64))
             })
             .map(|i| {
-                let (addr, d) = self.decode(l, i);
-                (i, addr, d)
+                let (addr, b) = self.record_bytes(l, i);
+                (i, addr, b)
             })
             .collect()
     }
@@ -239,25 +400,39 @@ impl Watcher<'_> {
         rate: f64,
         first: bool,
     ) -> anyhow::Result<()> {
-        match self.mode {
-            Mode::Screen => self.draw(out, r, n, rate)?,
-            Mode::Json if r.changed_bytes > 0 => {
-                let recs = self.changed_records(Some(r));
-                let view: Vec<(u64, u64, &[Decoded])> = recs
-                    .iter()
-                    .map(|(i, a, d)| (*i as u64, *a, d.as_slice()))
-                    .collect();
-                write_json(out, self.target.base, r, &view)?;
+        let no_hint = |_: u64| None;
+        match (self.mode, &self.layout) {
+            (Mode::Screen, _) => self.draw(out, r, n, rate)?,
+            (Mode::Json, _) if first || r.changed_bytes > 0 => {
+                let recs = self.changed_records((!first).then_some(r));
+                let views: Vec<RecordView> = match &self.layout {
+                    Some(l) => recs
+                        .iter()
+                        .map(|(i, a, b)| RecordView::new(l, b, *a, *i as u64, &no_hint))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let initial = first.then(|| self.snapshot.bytes());
+                write_json(out, self.target.base, r, initial, &views)?;
             }
-            Mode::Lines if first || r.changed_bytes > 0 => {
-                if self.layout.is_some() {
-                    let recs = self.changed_records((!first).then_some(r));
-                    let view: Vec<(usize, &[Decoded])> =
-                        recs.iter().map(|(i, _, d)| (*i, d.as_slice())).collect();
-                    write_record_lines(out, &r.clock, &view, self.record_count() > 1)?;
-                } else if !first {
-                    write_change_line(out, self.target.base, r)?;
-                }
+            (Mode::Lines, Some(l)) if first || r.changed_bytes > 0 => {
+                let recs = self.changed_records((!first).then_some(r));
+                let views: Vec<(usize, RecordView)> = recs
+                    .iter()
+                    .map(|(i, a, b)| (*i, RecordView::new(l, b, *a, *i as u64, &no_hint)))
+                    .collect();
+                write_record_lines(out, &r.clock, &views, self.record_count() > 1)?;
+            }
+            (Mode::Lines, None) if first => write_first_state(
+                out,
+                &r.clock,
+                &crate::text::escape(&self.target.label),
+                self.target.base,
+                self.len,
+                self.snapshot.bytes(),
+            )?,
+            (Mode::Lines, None) if r.changed_bytes > 0 => {
+                write_change_line(out, self.target.base, r)?
             }
             _ => {}
         }
@@ -266,23 +441,24 @@ impl Watcher<'_> {
     }
 
     fn draw(&self, out: &mut dyn Write, r: &Refresh, n: u64, rate: f64) -> anyhow::Result<()> {
-        let rows = term_rows().saturating_sub(3).max(1);
+        let (term_rows, cols) = term_size();
+        // The header, a blank line, the rows, and one line free so that nothing scrolls.
+        let rows = term_rows.saturating_sub(3).max(1);
+        let width = addr_width(self.target.base + self.len);
+        let per_row = row_bytes(width, cols);
+        let snap = self.snapshot.bytes();
         let shown = match &self.layout {
-            Some(l) => (rows * l.stride()).min(self.snapshot.len()),
-            None => (rows * ROW).min(self.snapshot.len()),
+            Some(l) => (rows * l.stride()).min(snap.len()),
+            None => (rows * per_row).min(snap.len()),
         };
         let header = format!(
-            "{}  {}  refresh {n}  {} changed ({}/s){}",
+            "{}  {}  #{n}  {} changed ({}/s){}",
             self.target.label,
             r.clock,
             human_size(r.changed_bytes),
             human_size(rate as u64),
-            if shown < self.snapshot.len() {
-                format!(
-                    "  showing {} of {}",
-                    human_size(shown as u64),
-                    human_size(self.len)
-                )
+            if (shown as u64) < self.len {
+                format!("  {} of {}", human_size(shown as u64), human_size(self.len))
             } else {
                 String::new()
             }
@@ -295,18 +471,19 @@ impl Watcher<'_> {
             }
         }
         let screen = Screen {
-            header: crate::render::sanitize::escape(&header),
+            header: crate::text::escape(&header),
             pal: self.ctx.palette(),
             rows,
+            cols,
             base: self.target.base,
-            width: addr_width(self.target.base + self.len),
-            data: &self.snapshot[..shown],
+            width,
+            data: &snap[..shown],
             changed: &changed,
         };
         match &self.layout {
             None => screen.write_hex(out)?,
             Some(l) => {
-                let recs: Vec<(Vec<Decoded>, Vec<bool>)> = (0..self.record_count().min(rows))
+                let recs: Vec<(u64, Vec<u8>, Vec<bool>)> = (0..self.record_count().min(rows))
                     .map(|i| {
                         let base = (i * l.stride()) as u64;
                         let mask = l
@@ -317,17 +494,43 @@ impl Watcher<'_> {
                                 touched(&r.changes, s, s + f.size() as u64)
                             })
                             .collect();
-                        (self.decode(l, i).1, mask)
+                        let (addr, bytes) = self.record_bytes(l, i);
+                        (addr, bytes, mask)
                     })
                     .collect();
-                let view: Vec<(&[Decoded], Vec<bool>)> = recs
+                let no_hint = |_: u64| None;
+                let views: Vec<(RecordView, Vec<bool>)> = recs
                     .iter()
-                    .map(|(d, m)| (d.as_slice(), m.clone()))
+                    .enumerate()
+                    .map(|(i, (a, b, m))| {
+                        (RecordView::new(l, b, *a, i as u64, &no_hint), m.clone())
+                    })
                     .collect();
-                screen.write_records(out, &view)?;
+                screen.write_records(out, &views)?;
             }
         }
         Ok(())
+    }
+
+    /// Handle the signals that arrived: Ok(true) to redraw, Err to end the watch (128 + signal).
+    fn on_signals(&self, out: &mut dyn Write) -> anyhow::Result<bool> {
+        let got = take_signals();
+        if got == 0 {
+            return Ok(false);
+        }
+        if let Some(&sig) = ENDING.iter().find(|&&s| got & (1 << s) != 0) {
+            return Err(Exit(128 + sig as u8).into());
+        }
+        if got & (1 << libc::SIGTSTP) != 0 {
+            // Ctrl-Z: give the shell its screen back, stop, and take ours back on fg.
+            write!(out, "{}", term::LEAVE)?;
+            out.flush()?;
+            stop_now();
+            write!(out, "{}", term::ENTER)?;
+            return Ok(true);
+        }
+        // SIGCONT (after a stop we did not see) or SIGWINCH.
+        Ok(self.mode == Mode::Screen)
     }
 
     /// Refresh until the count is reached, a signal arrives, or the target goes away.
@@ -349,11 +552,13 @@ impl Watcher<'_> {
         let start = Instant::now();
         let mut last = start;
         let mut n = 1u64;
+        // What the screen shows now, to redraw it after a stop or a resize.
+        let mut shown = initial;
         while count.is_none_or(|c| n < c) {
             let due = start + interval * n as u32;
             while Instant::now() < due {
-                if INTERRUPTED.load(Ordering::SeqCst) {
-                    return Err(Exit(130).into());
+                if self.on_signals(out)? {
+                    self.draw(out, &shown, n, 0.0)?;
                 }
                 std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
             }
@@ -366,6 +571,9 @@ impl Watcher<'_> {
             let rate = r.changed_bytes as f64 / (now - last).as_secs_f64().max(1e-3);
             last = now;
             self.emit(out, &r, n, rate, false)?;
+            if self.mode == Mode::Screen {
+                shown = r;
+            }
         }
         Ok(())
     }
@@ -396,22 +604,32 @@ impl Run for WatchArgs {
             ))
             .into());
         }
+        // A terminal is redrawn unless told `--color never` (then no escape byte at all) or
+        // TERM=dumb; NO_COLOR only takes the colour away.
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let mode = if self.json {
             Mode::Json
-        } else if ctx.stdout_tty && ctx.color {
+        } else if ctx.stdout_tty && !dumb && chosen() != ColorChoice::Never {
             Mode::Screen
         } else {
             Mode::Lines
         };
+        if lay.is_some() && len > COPY_LIMIT {
+            return Err(Error::BadInput(format!(
+                "--layout decodes at most {} of records in watch; give a smaller --layout-repeat",
+                human_size(COPY_LIMIT)
+            ))
+            .into());
+        }
         let mut w = Watcher {
             ctx,
-            snapshot: vec![0; len as usize],
+            snapshot: Snapshot::new(len),
             target,
             len,
             layout: lay,
             mode,
         };
-        catch_signals();
+        catch_signals(mode == Mode::Screen);
         if mode == Mode::Screen {
             write!(out, "{}", term::ENTER)?;
         }
@@ -437,12 +655,80 @@ mod tests {
         assert_eq!(r.changed_bytes, 3);
         assert_eq!(r.changes.len(), 2);
         assert_eq!(r.changes[0].offset, 101);
-        assert_eq!(r.changes[1].old, b"ef");
+        assert_eq!(r.changes[1].old.as_deref(), Some(&b"ef"[..]));
         assert_eq!(r.changes[1].new, b"YZ");
         assert!(touched(&r.changes, 104, 106));
         assert!(touched(&r.changes, 100, 102));
         assert!(!touched(&r.changes, 102, 104));
         assert!(!touched(&r.changes, 106, 200));
+    }
+
+    /// Every 16th byte of `n` bytes changed.
+    fn every_16th(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let old = vec![0u8; n];
+        let new: Vec<u8> = (0..n).map(|i| u8::from(i % 16 == 0)).collect();
+        (old, new)
+    }
+
+    #[test]
+    fn a_diff_of_n_runs_does_linear_work_and_keeps_a_bounded_list() {
+        // 64 KiB, 256 KiB, 1 MiB and 16 MiB with every 16th byte changed, fed in read-sized
+        // chunks: the work per byte is the same at every size.
+        let mut per_byte = Vec::new();
+        for n in [64 << 10, 256 << 10, 1 << 20, 16 << 20] {
+            let (mut old, new) = every_16th(n);
+            let mut r = Refresh::default();
+            let mut steps = 0;
+            for (k, (o, c)) in old.chunks_mut(CHUNK).zip(new.chunks(CHUNK)).enumerate() {
+                steps += diff_into(o, c, (k * CHUNK) as u64, &mut r);
+            }
+            assert_eq!(r.changed_bytes, n as u64 / 16);
+            assert!(r.changes.len() <= MAX_RUNS && r.kept <= MAX_KEPT);
+            assert_eq!(r.truncated, n / 16 > MAX_RUNS, "{n}");
+            per_byte.push(steps as f64 / n as f64);
+        }
+        let (lo, hi) = per_byte
+            .iter()
+            .fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        assert!(hi <= 1.5 * lo, "work per byte grows: {per_byte:?}");
+        assert!(hi <= 2.0, "more than two steps a byte: {per_byte:?}");
+    }
+
+    #[test]
+    fn hashed_regions_report_changed_blocks_without_old_bytes() {
+        let len = COPY_LIMIT + (8 << 20);
+        let mut snap = Snapshot::new(len);
+        assert!(snap.block >= 4096 && snap.exact.len() == HEAD);
+        assert!(snap.hashes.len() <= 1 << 21);
+        // Memory is the head and the hashes, not the region.
+        assert!(snap.exact.len() + snap.hashes.len() * 8 < 8 << 20);
+        let chunk = vec![0u8; CHUNK];
+        let mut pos = 0;
+        while pos < len {
+            let n = (len - pos).min(CHUNK as u64) as usize;
+            snap.update(pos, &chunk[..n], None);
+            pos += n as u64;
+        }
+        // One byte changes far into the region, and one in the head.
+        let mut r = Refresh::default();
+        let far = 200u64 << 20;
+        let k = far / CHUNK as u64 * CHUNK as u64;
+        let mut changed = chunk.clone();
+        changed[(far - k) as usize] = 1;
+        snap.update(k, &changed, Some(&mut r));
+        let mut head = chunk.clone();
+        head[10] = 9;
+        snap.update(0, &head, Some(&mut r));
+        assert_eq!(r.changes.len(), 2, "{:?}", r.changes.len());
+        let block = &r.changes[0];
+        assert_eq!(block.old, None);
+        assert_eq!(block.offset, far / snap.block as u64 * snap.block as u64);
+        assert_eq!(block.new.len(), snap.block);
+        assert_eq!(r.changes[1].old.as_deref(), Some(&[0u8][..]));
+        // Unchanged since: nothing to report.
+        let mut r = Refresh::default();
+        snap.update(k, &changed, Some(&mut r));
+        assert!(r.changes.is_empty() && r.changed_bytes == 0);
     }
 
     #[test]

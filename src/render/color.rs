@@ -10,8 +10,17 @@ pub enum ColorChoice {
     Never,
 }
 
+static CHOSEN: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// The `--color` choice [`decide`] was first given (Auto before that): `watch` redraws a
+/// terminal without colour under NO_COLOR, but not after an explicit `--color never`.
+pub fn chosen() -> ColorChoice {
+    CHOSEN.get().copied().unwrap_or(ColorChoice::Auto)
+}
+
 /// Decide whether to colour standard output.
 pub fn decide(choice: ColorChoice, stdout_is_tty: bool) -> bool {
+    let _ = CHOSEN.set(choice);
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -53,10 +53,23 @@ pub fn write_row(
     changed: Option<&[bool]>,
     pal: Palette,
 ) -> io::Result<()> {
-    let mut line = String::with_capacity(width + 4 * ROW + 8);
+    write_row_of(out, addr, width, bytes, changed, pal, ROW)
+}
+
+/// [`write_row`] with `per_row` bytes a row (16, or fewer to fit a narrow terminal).
+pub fn write_row_of(
+    out: &mut dyn Write,
+    addr: u64,
+    width: usize,
+    bytes: &[u8],
+    changed: Option<&[bool]>,
+    pal: Palette,
+    per_row: usize,
+) -> io::Result<()> {
+    let mut line = String::with_capacity(width + 4 * per_row + 8);
     line.push_str(&format!("{addr:0width$x}  "));
     let hot = |i: usize| changed.is_some_and(|c| c.get(i).copied().unwrap_or(false));
-    for i in 0..ROW {
+    for i in 0..per_row {
         if i == 8 {
             line.push(' ');
         }

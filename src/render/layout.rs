@@ -606,6 +606,184 @@ pub fn record_json(index: u64, addr: u64, fields: &[Decoded]) -> Value {
     json!({"index": index, "address": format!("{addr:#x}"), "fields": obj, "hints": hints})
 }
 
+/// Pointer hints kept per record; more are counted.
+const MAX_HINTS: usize = 64;
+
+/// One record, decoded while it is written: arrays element by element, so that a record of
+/// millions of elements (`x:u8[67108864]`) costs its bytes and one element at a time, not a
+/// decoded copy of every element. Writes text ([`RecordView::write_text`]) or serialises as
+/// the same JSON object as [`record_json`].
+pub struct RecordView<'a> {
+    layout: &'a Layout,
+    /// The record's bytes (at least [`Layout::size`]).
+    bytes: &'a [u8],
+    addr: u64,
+    index: u64,
+    hint: HintFn<'a>,
+    /// (field, hint) pairs found so far, and how many more were not kept.
+    hints: std::cell::RefCell<(Vec<(usize, String)>, u64)>,
+}
+
+impl<'a> RecordView<'a> {
+    pub fn new(
+        layout: &'a Layout,
+        bytes: &'a [u8],
+        addr: u64,
+        index: u64,
+        hint: HintFn<'a>,
+    ) -> RecordView<'a> {
+        RecordView {
+            layout,
+            bytes,
+            addr,
+            index,
+            hint,
+            hints: Default::default(),
+        }
+    }
+
+    /// Arrays of plain scalars are streamed; everything else is small and decoded whole.
+    fn streamed(f: &Field) -> bool {
+        f.meaning == Meaning::Plain
+            && !f.dims.is_empty()
+            && !(f.dims.len() == 1 && f.scalar == Scalar::Char)
+    }
+
+    fn keep_hints(&self, field: usize, found: Vec<String>) {
+        let mut h = self.hints.borrow_mut();
+        for x in found {
+            if h.0.len() < MAX_HINTS {
+                h.0.push((field, x));
+            } else {
+                h.1 += 1;
+            }
+        }
+    }
+
+    /// Decode field `i` whole (not streamed).
+    fn whole(&self, i: usize) -> (String, Value) {
+        let f = &self.layout.fields[i];
+        let raw = &self.bytes[f.offset..f.offset + f.size()];
+        let mut found = Vec::new();
+        let d = decode_field(f, raw, self.addr + f.offset as u64, self.hint, &mut found);
+        self.keep_hints(i, found);
+        d
+    }
+
+    /// Each element of field `i`'s outermost dimension, decoded in turn.
+    fn elements(&self, i: usize) -> impl Iterator<Item = (String, Value)> + '_ {
+        let f = &self.layout.fields[i];
+        let raw = &self.bytes[f.offset..f.offset + f.size()];
+        let each = (raw.len() / f.dims[0].max(1)).max(1);
+        raw.chunks_exact(each).enumerate().map(move |(k, r)| {
+            let mut found = Vec::new();
+            let at = self.addr + (f.offset + k * each) as u64;
+            let d = decode_dims(
+                f.scalar,
+                f.order,
+                &f.dims[1..],
+                r,
+                at,
+                self.hint,
+                &mut found,
+            );
+            self.keep_hints(i, found);
+            d
+        })
+    }
+
+    /// `id=10 name="hqx" sex='m'` (no newline), changed fields highlighted per `changed`.
+    pub fn write_text(
+        &self,
+        out: &mut dyn Write,
+        changed: Option<&[bool]>,
+        pal: Palette,
+    ) -> io::Result<()> {
+        for (i, f) in self.layout.fields.iter().enumerate() {
+            let hot = changed.is_some_and(|c| c.get(i).copied().unwrap_or(false));
+            let paint = |t: &str| if hot { pal.changed(t) } else { t.to_string() };
+            if i > 0 {
+                out.write_all(b" ")?;
+            }
+            write!(out, "{}=", f.name)?;
+            if Self::streamed(f) {
+                out.write_all(b"[")?;
+                for (k, (text, _)) in self.elements(i).enumerate() {
+                    if k > 0 {
+                        out.write_all(b", ")?;
+                    }
+                    out.write_all(paint(&text).as_bytes())?;
+                }
+                out.write_all(b"]")?;
+            } else {
+                out.write_all(paint(&self.whole(i).0).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The hint lines found while writing (`  ^ field: hint`), at most [`MAX_HINTS`] and a
+    /// count of the rest.
+    pub fn hint_lines(&self) -> Vec<String> {
+        let h = self.hints.borrow();
+        let mut lines: Vec<String> =
+            h.0.iter()
+                .map(|(i, x)| format!("  ^ {}: {x}", self.layout.fields[*i].name))
+                .collect();
+        if h.1 > 0 {
+            lines.push(format!("  ^ and {} more", h.1));
+        }
+        lines
+    }
+}
+
+/// The `fields` object of a [`RecordView`], serialised field by field.
+struct FieldsView<'r, 'a>(&'r RecordView<'a>);
+
+/// One streamed array field, serialised element by element.
+struct ElementsView<'r, 'a>(&'r RecordView<'a>, usize);
+
+impl serde::Serialize for ElementsView<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.0.elements(self.1).map(|(_, v)| v))
+    }
+}
+
+impl serde::Serialize for FieldsView<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = &self.0.layout.fields;
+        let mut m = ser.serialize_map(Some(fields.len()))?;
+        for (i, f) in fields.iter().enumerate() {
+            if RecordView::streamed(f) {
+                m.serialize_entry(&f.name, &ElementsView(self.0, i))?;
+            } else {
+                m.serialize_entry(&f.name, &self.0.whole(i).1)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for RecordView<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(Some(4))?;
+        m.serialize_entry("index", &self.index)?;
+        m.serialize_entry("address", &format!("{:#x}", self.addr))?;
+        // Fields first: decoding them finds the hints.
+        m.serialize_entry("fields", &FieldsView(self))?;
+        let h = self.hints.borrow();
+        let mut hints: Vec<&str> = h.0.iter().map(|(_, x)| x.as_str()).collect();
+        let more = format!("and {} more", h.1);
+        if h.1 > 0 {
+            hints.push(&more);
+        }
+        m.serialize_entry("hints", &hints)?;
+        m.end()
+    }
+}
+
 /// Streams records out of chunks: text lines, or JSON Lines.
 pub struct LayoutWriter<'a> {
     layout: &'a Layout,
@@ -642,21 +820,18 @@ impl<'a> LayoutWriter<'a> {
 
     fn record(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let addr = self.base + self.index * self.layout.stride() as u64;
-        let fields = self.layout.decode(&self.buf, addr, self.hint);
+        let view = RecordView::new(self.layout, &self.buf, addr, self.index, self.hint);
         if self.json {
-            serde_json::to_writer(&mut *out, &record_json(self.index, addr, &fields))?;
+            serde_json::to_writer(&mut *out, &view)?;
             writeln!(out)?;
         } else {
             if self.numbered {
                 write!(out, "[{}] ", self.index)?;
             }
-            writeln!(out, "{}", format_record(&fields, None, self.pal))?;
-            for h in fields
-                .iter()
-                .flat_map(|f| f.hints.iter().map(move |h| (f, h)))
-            {
-                let text = format!("  ^ {}: {}", h.0.name, h.1);
-                writeln!(out, "{}", self.pal.warn(&text))?;
+            view.write_text(out, None, self.pal)?;
+            writeln!(out)?;
+            for line in view.hint_lines() {
+                writeln!(out, "{}", self.pal.warn(&line))?;
             }
         }
         self.buf.clear();
@@ -1012,5 +1187,30 @@ mod props {
             let decoded = layout.decode(&rec, 0x1000, &|_| None);
             prop_assert_eq!(decoded.len(), layout.fields.len());
         }
+    }
+
+    #[test]
+    fn a_streamed_record_reads_as_the_whole_one() {
+        let l = Layout::parse("id:i32,name:char[8],v:u16[3],m:i8[2][2],p:ptr").unwrap();
+        let mut b = vec![0u8; l.stride()];
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (i * 37 % 251) as u8;
+        }
+        b[4..8].copy_from_slice(b"abc\0");
+        let hint = |v: u64| v.is_multiple_of(3).then(|| format!("hint {v:#x}"));
+        let whole = l.decode(&b, 0x1000, &hint);
+        let view = RecordView::new(&l, &b, 0x1000, 7, &hint);
+        let mut text = Vec::new();
+        view.write_text(&mut text, None, Palette { on: false })
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            format_record(&whole, None, Palette { on: false })
+        );
+        let view = RecordView::new(&l, &b, 0x1000, 7, &hint);
+        assert_eq!(
+            serde_json::to_value(&view).unwrap(),
+            record_json(7, 0x1000, &whole)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The table of `maps`: one row a mapping and a total row, as pmap's.
 
 use super::table::{TableWriter, Tone};
-use crate::model::{Kind, Mapping};
+use crate::model::{hex_addr, Kind, Mapping};
 use crate::units::size_cell;
 use std::io::Write;
 
@@ -41,11 +41,11 @@ pub fn write_table(
     let opt = |v: Option<u64>| v.map(size).unwrap_or_else(|| "-".into());
     for r in rows {
         let cells = [
-            r.start.clone(),
-            r.end.clone(),
+            hex_addr(r.start),
+            hex_addr(r.end),
             r.perms.clone(),
             format!("0x{:x}", r.offset),
-            r.dev.clone(),
+            r.dev.to_string(),
             r.inode.to_string(),
             size(r.size),
             opt(r.rss),

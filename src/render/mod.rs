@@ -5,6 +5,7 @@ pub mod color;
 pub mod hex;
 pub mod key;
 pub mod layout;
+pub mod locks;
 pub mod maps;
 pub mod prometheus;
 pub mod rm;

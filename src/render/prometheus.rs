@@ -1,7 +1,7 @@
 //! The node_exporter textfile-collector format (Prometheus text exposition format 0.0.4), so a
 //! fleet is monitored with the Prometheus it already runs.
 
-use crate::model::{Kind, Segment};
+use crate::model::{key_string, Kind, Segment};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -32,8 +32,8 @@ fn labels(seg: &Segment, owner: &dyn Fn(u32) -> String) -> String {
         _ => String::new(),
     };
     let _ = write!(l, ",id=\"{}\"", escape_label(&id));
-    let key = seg.known_key().unwrap_or("");
-    let _ = write!(l, ",key=\"{}\"", escape_label(key));
+    let key = seg.known_key().map(key_string).unwrap_or_default();
+    let _ = write!(l, ",key=\"{}\"", escape_label(&key));
     let who = seg.uid.map(owner).unwrap_or_default();
     let _ = write!(l, ",owner=\"{}\"", escape_label(&who));
     let path = seg.path.as_deref().unwrap_or("");

@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
 use super::table::{TableWriter, Tone};
-use crate::model::{Kind, Segment, Verdict};
+use crate::model::{hex_addr, key_string, Kind, Segment, Verdict};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -63,10 +63,18 @@ fn attached_cell(seg: &Segment) -> String {
     parts.join(" ")
 }
 
+fn container_cell(seg: &Segment) -> String {
+    match seg.containers.len() {
+        0 => "-".into(),
+        1..=2 => seg.containers.join(" "),
+        n => format!("{} +{} more", seg.containers[..2].join(" "), n - 2),
+    }
+}
+
 /// The word(s) in the STATE column: the verdict, then the kernel's status words; and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
     let mut words: Vec<&str> = vec![seg.verdict.as_str()];
-    words.extend(seg.status.iter().map(String::as_str));
+    words.extend(seg.status.iter().map(|s| s.as_str()));
     let tone = match seg.verdict {
         Verdict::Leaked => Tone::Bad,
         Verdict::Idle | Verdict::Unknown => Tone::Warn,
@@ -80,9 +88,18 @@ fn state_cell(seg: &Segment) -> (String, Tone) {
 
 /// A name for the NAME column: path, memfd name, or the key a removed segment was made with.
 pub fn name_cell(seg: &Segment) -> String {
+    if let Some(ipc) = &seg.ipc {
+        match (ipc.nsems, ipc.messages) {
+            (Some(n), _) => return format!("({n} semaphore{})", if n == 1 { "" } else { "s" }),
+            (_, Some(n)) if seg.path.is_none() => {
+                return format!("({n} message{})", if n == 1 { "" } else { "s" })
+            }
+            _ => {}
+        }
+    }
     match (&seg.path, &seg.former_key) {
         (Some(p), _) => p.clone(),
-        (None, Some(k)) => format!("(was {k})"),
+        (None, Some(k)) => format!("(was {})", key_string(*k)),
         (None, None) => "-".into(),
     }
 }
@@ -117,6 +134,12 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
     if view.namespaces {
         headers.insert(1, ("IPCNS", true));
     }
+    // Only when some holder runs in a container: on a host without any, the column is noise.
+    let containers = rows.iter().any(|s| !s.containers.is_empty());
+    if containers {
+        let name_at = headers.len() - 1;
+        headers.insert(name_at, ("CONTAINER", false));
+    }
     if view.programs {
         headers.push(("PROGRAM", false));
     }
@@ -133,7 +156,10 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         let mut cells = vec![
             (seg.kind.to_string(), Tone::Plain),
             (opt(seg.id), Tone::Plain),
-            (seg.key.clone().unwrap_or_else(|| "-".into()), Tone::Plain),
+            (
+                seg.key.map(key_string).unwrap_or_else(|| "-".into()),
+                Tone::Plain,
+            ),
             (size_cell(seg.size, view.exact_bytes), Tone::Plain),
             (
                 seg.rss
@@ -152,6 +178,10 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
             (state, tone),
             (name_cell(seg), Tone::Plain),
         ];
+        if containers {
+            let name_at = cells.len() - 1;
+            cells.insert(name_at, (container_cell(seg), Tone::Plain));
+        }
         if view.namespaces {
             cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
         }
@@ -160,7 +190,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
         }
         if view.reasons {
             let why = match &seg.note {
-                Some(n) if seg.status.iter().any(|s| s == "dest") => n.clone(),
+                Some(n) if seg.is_dest() => n.clone(),
                 _ => super::verdict::reason(seg),
             };
             cells.push((why, Tone::Plain));
@@ -195,13 +225,41 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     add("kind", seg.kind.to_string());
     if seg.kind == Kind::Sysv {
         add("shmid", opt(seg.id));
-        add("key", opt(seg.key.as_ref()));
-        if let Some(k) = &seg.former_key {
-            add("former key", k.clone());
+        add("key", opt(seg.key.map(key_string)));
+        if let Some(k) = seg.former_key {
+            add("former key", key_string(k));
         }
+    }
+    if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        add(
+            if seg.kind == Kind::Sem {
+                "semid"
+            } else {
+                "msqid"
+            },
+            opt(seg.id),
+        );
+        add("key", opt(seg.key.as_ref()));
     }
     if let Some(p) = &seg.path {
         add("path", p.clone());
+    }
+    if let Some(ipc) = &seg.ipc {
+        if let Some(n) = ipc.nsems {
+            add("semaphores", n.to_string());
+        }
+        if let Some(n) = ipc.messages {
+            add("messages", n.to_string());
+        }
+        if let Some(p) = ipc.last_send_pid {
+            add("last sender", p.to_string());
+        }
+        if let Some(p) = ipc.last_recv_pid {
+            add("last receiver", p.to_string());
+        }
+        if let Some(p) = ipc.notify_pid.filter(|&p| p > 0) {
+            add("notify pid", p.to_string());
+        }
     }
     add("size", size(Some(seg.size)));
     add(
@@ -222,12 +280,24 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("attached", time(seg.atime));
         add("detached", time(seg.dtime));
         add("changed", time(seg.ctime));
+    } else if matches!(seg.kind, Kind::Sem | Kind::Msg) {
+        let (a, d) = if seg.kind == Kind::Sem {
+            ("last operation", None)
+        } else {
+            ("last send", Some("last receive"))
+        };
+        add(a, time(seg.atime));
+        if let Some(d) = d {
+            add(d, time(seg.dtime));
+        }
+        add("changed", time(seg.ctime));
     } else if let Some(t) = seg.ctime {
         match seg.ctime_source.as_deref() {
             Some("mtime") => add(
                 "modified",
                 format!("{} (no birth time kept)", local_time(t)),
             ),
+            Some("ipc_ctime") => add("changed", local_time(t)),
             _ => add("created", local_time(t)),
         }
     }
@@ -266,13 +336,24 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "{line}")?;
     }
     writeln!(out)?;
+    let with_containers = seg
+        .attachers
+        .iter()
+        .map(|a| &a.container)
+        .chain(seg.fd_holders.iter().map(|h| &h.container))
+        .any(|c| c.is_some());
     if !seg.fd_holders.is_empty() {
-        let mut t = TableWriter::new(
-            &[("PID", true), ("COMMAND", false), ("FD", true)],
-            view.color,
-        );
+        let mut headers = vec![("PID", true), ("COMMAND", false), ("FD", true)];
+        if with_containers {
+            headers.push(("CONTAINER", false));
+        }
+        let mut t = TableWriter::new(&headers, view.color);
         for h in &seg.fd_holders {
-            t.row(&[h.pid.to_string(), h.comm.clone(), h.fd.to_string()]);
+            let mut cells = vec![h.pid.to_string(), h.comm.clone(), h.fd.to_string()];
+            if with_containers {
+                cells.push(opt(h.container.as_ref()));
+            }
+            t.row(&cells);
         }
         writeln!(out, "open by:")?;
         t.write(out)?;
@@ -282,32 +363,34 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         writeln!(out, "no process maps it")?;
         return Ok(());
     }
-    let mut t = TableWriter::new(
-        &[
-            ("PID", true),
-            ("COMMAND", false),
-            ("START", false),
-            ("END", false),
-            ("SIZE", true),
-            ("PERMS", false),
-            ("OFFSET", true),
-        ],
-        view.color,
-    );
+    let mut headers = vec![
+        ("PID", true),
+        ("COMMAND", false),
+        ("START", false),
+        ("END", false),
+        ("SIZE", true),
+        ("PERMS", false),
+        ("OFFSET", true),
+    ];
+    if with_containers {
+        headers.push(("CONTAINER", false));
+    }
+    let mut t = TableWriter::new(&headers, view.color);
     for a in &seg.attachers {
-        let len = crate::units::parse_hex_addr(&a.end)
-            .zip(crate::units::parse_hex_addr(&a.start))
-            .map(|(e, s)| e.saturating_sub(s))
-            .unwrap_or(0);
-        t.row(&[
+        let len = a.end.saturating_sub(a.start);
+        let mut cells = vec![
             a.pid.to_string(),
             a.comm.clone(),
-            a.start.clone(),
-            a.end.clone(),
+            hex_addr(a.start),
+            hex_addr(a.end),
             size_cell(len, view.exact_bytes),
             a.perms.clone(),
             format!("0x{:x}", a.offset),
-        ]);
+        ];
+        if with_containers {
+            cells.push(opt(a.container.as_ref()));
+        }
+        t.row(&cells);
     }
     t.write(out)
 }
@@ -315,42 +398,43 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::model::Attacher;
+    use crate::model::{Attacher, Mode, Status};
 
     fn rows() -> Vec<Segment> {
         let mut sysv = Segment::new(Kind::Sysv);
         sysv.id = Some(32822);
-        sysv.key = Some("0x6f20d677".into());
+        sysv.key = Some(0x6f20d677);
         sysv.size = 65536;
         sysv.uid = Some(0);
-        sysv.perms = Some("644".into());
+        sysv.perms = Some(Mode(0o644));
         sysv.nattch = Some(2);
         sysv.ctime = Some(1_000_000 - 7200);
         for (pid, comm) in [(4242, "writer"), (4250, "reader")] {
             sysv.attachers.push(Attacher {
                 pid,
                 comm: comm.into(),
-                start: "0x7f0000000000".into(),
-                end: "0x7f0000010000".into(),
+                start: 0x7f0000000000,
+                end: 0x7f0000010000,
                 perms: "rw-s".into(),
                 offset: 0,
                 other_ipc_ns: pid == 4250,
+                container: None,
             });
         }
         let mut dest = Segment::new(Kind::Sysv);
         dest.id = Some(7);
-        dest.key = Some("0x00000000".into());
-        dest.former_key = Some("0x51570001".into());
+        dest.key = Some(0);
+        dest.former_key = Some(0x51570001);
         dest.size = 4096;
         dest.uid = Some(1000);
-        dest.perms = Some("600".into());
+        dest.perms = Some(Mode(0o600));
         dest.nattch = Some(1);
-        dest.status = vec!["dest".into()];
+        dest.status = vec![Status::Dest];
         let mut posix = Segment::new(Kind::Posix);
         posix.path = Some("/dev/shm/psm_\u{1b}[31mred".into());
         posix.size = 1 << 20;
         posix.uid = Some(1000);
-        posix.perms = Some("600".into());
+        posix.perms = Some(Mode(0o600));
         posix.ctime = Some(1_000_000 - 30);
         posix.stale = true;
         posix.verdict = Verdict::Leaked;

@@ -105,6 +105,14 @@ pub fn reason(seg: &Segment) -> String {
         Rule::OwnerProgramGone => format!(
             "a {program} object, and no {program} process of its owner runs; no process maps it or holds it open"
         ),
+        Rule::LastUsersGone => seg
+            .stale_reason
+            .clone()
+            .unwrap_or_else(|| "every process that used it is gone".into()),
+        Rule::NotProven => format!(
+            "not proven leaked{}",
+            seg.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        ),
         Rule::NoHolder => {
             "no process maps it or holds it open, and every process that could was seen".into()
         }
@@ -126,7 +134,12 @@ fn pid_named(creator: Option<&PidCheck>, last: Option<&PidCheck>, state: PidStat
 pub fn annotate(rows: &mut [Segment]) {
     for seg in rows {
         seg.stale = seg.verdict == Verdict::Leaked;
-        seg.stale_reason = seg.stale.then(|| reason(seg));
+        seg.stale_reason = if seg.stale {
+            // Semaphore sets and queues come with their own words.
+            seg.stale_reason.clone().or_else(|| Some(reason(seg)))
+        } else {
+            None
+        };
     }
 }
 

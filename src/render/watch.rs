@@ -2,8 +2,8 @@
 //! something when piped (or with colour off), JSON Lines with `--json`.
 
 use super::color::Palette;
-use super::hex::{write_row, ROW};
-use super::layout::{format_record, record_json, Decoded};
+use super::hex::{write_row_of, ROW};
+use super::layout::RecordView;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -11,7 +11,9 @@ use std::io::{self, Write};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub offset: u64,
-    pub old: Vec<u8>,
+    /// The bytes before; None for a block of a region too large to keep a copy of, whose
+    /// change was seen by its hash (`watch` keeps one hash per block there).
+    pub old: Option<Vec<u8>>,
     pub new: Vec<u8>,
 }
 
@@ -28,6 +30,9 @@ pub struct Refresh {
     pub changes: Vec<Change>,
     /// Some changes were left out of `changes`.
     pub truncated: bool,
+    /// Bytes held in `changes` (old and new), kept as they are added so that a refresh with
+    /// many runs stays linear.
+    pub kept: u64,
 }
 
 fn hexs(b: &[u8]) -> String {
@@ -51,12 +56,20 @@ pub fn write_change_line(out: &mut dyn Write, base: u64, r: &Refresh) -> io::Res
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        line.push_str(&format!(
-            " {:#x} {}{more} -> {}{more};",
-            base + c.offset,
-            spaced(&c.old[..n]),
-            spaced(&c.new[..n])
-        ));
+        match &c.old {
+            Some(old) => line.push_str(&format!(
+                " {:#x} {}{more} -> {}{more};",
+                base + c.offset,
+                spaced(&old[..n]),
+                spaced(&c.new[..n])
+            )),
+            None => line.push_str(&format!(
+                " {:#x} block of {} bytes -> {}{more};",
+                base + c.offset,
+                c.new.len(),
+                spaced(&c.new[..n])
+            )),
+        }
     }
     if r.changes.len() > LINE_RUNS || r.truncated {
         line.push_str(" ...");
@@ -68,17 +81,41 @@ pub fn write_change_line(out: &mut dyn Write, base: u64, r: &Refresh) -> io::Res
 pub fn write_record_lines(
     out: &mut dyn Write,
     clock: &str,
-    records: &[(usize, &[Decoded])],
+    records: &[(usize, RecordView)],
     numbered: bool,
 ) -> io::Result<()> {
-    for (i, fields) in records {
-        let idx = if numbered {
-            format!("[{i}] ")
-        } else {
-            String::new()
-        };
-        let text = format_record(fields, None, Palette { on: false });
-        writeln!(out, "{clock}  {idx}{text}")?;
+    for (i, view) in records {
+        write!(out, "{clock}  ")?;
+        if numbered {
+            write!(out, "[{i}] ")?;
+        }
+        view.write_text(out, None, Palette { on: false })?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Bytes of the first state shown in line mode; the rest is counted.
+pub const FIRST_SHOWN: usize = 4096;
+
+/// The first state in line mode, without a layout: a line naming the target, then its first
+/// bytes as hex rows (identical rows folded).
+pub fn write_first_state(
+    out: &mut dyn Write,
+    clock: &str,
+    label: &str,
+    base: u64,
+    len: u64,
+    head: &[u8],
+) -> io::Result<()> {
+    use super::hex::{HexWriter, Sink};
+    writeln!(out, "{clock}  {label}: {len} bytes")?;
+    let shown = &head[..head.len().min(FIRST_SHOWN)];
+    let mut w = HexWriter::new(base, len, Palette { on: false }, &|_| None);
+    w.write(out, shown)?;
+    w.finish(out)?;
+    if (shown.len() as u64) < len {
+        writeln!(out, "... {} more bytes", len - shown.len() as u64)?;
     }
     Ok(())
 }
@@ -87,26 +124,38 @@ pub fn write_record_lines(
 struct JsonChange {
     offset: u64,
     address: String,
-    old: String,
+    /// null for a block seen changed by its hash (regions above watch's copy limit).
+    old: Option<String>,
     new: String,
 }
 
 #[derive(Serialize)]
 struct JsonRefresh<'a> {
     time: &'a str,
+    /// The first object: the state watch started from (its bytes in `hex`, or its records).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    initial: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hex: Option<String>,
     changed_bytes: u64,
     changes: Vec<JsonChange>,
     truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    records: Option<Vec<serde_json::Value>>,
+    records: Option<&'a [RecordView<'a>]>,
 }
 
-/// One JSON Lines object for a refresh that changed something.
+/// Bytes of the first state given as `hex` in JSON; a larger region's first object has
+/// `truncated: true`.
+pub const FIRST_HEX: usize = 64 << 10;
+
+/// One JSON Lines object: a refresh that changed something, or with `initial` (the bytes
+/// watch started from), the first state.
 pub fn write_json(
     out: &mut dyn Write,
     base: u64,
     r: &Refresh,
-    records: &[(u64, u64, &[Decoded])],
+    initial: Option<&[u8]>,
+    records: &[RecordView],
 ) -> io::Result<()> {
     let changes: Vec<JsonChange> = r
         .changes
@@ -114,33 +163,98 @@ pub fn write_json(
         .map(|c| JsonChange {
             offset: c.offset,
             address: format!("{:#x}", base + c.offset),
-            old: hexs(&c.old),
+            old: c.old.as_deref().map(hexs),
             new: hexs(&c.new),
         })
         .collect();
+    let hex = initial
+        .filter(|_| records.is_empty())
+        .map(|b| hexs(&b[..b.len().min(FIRST_HEX)]));
     let v = JsonRefresh {
         time: &r.time,
+        initial: initial.is_some(),
+        truncated: r.truncated || initial.is_some_and(|b| b.len() > FIRST_HEX),
+        hex,
         changed_bytes: r.changed_bytes,
         changes,
-        truncated: r.truncated,
-        records: (!records.is_empty()).then(|| {
-            records
-                .iter()
-                .map(|(i, a, f)| record_json(*i, *a, f))
-                .collect()
-        }),
+        records: (!records.is_empty()).then_some(records),
     };
     serde_json::to_writer(&mut *out, &v)?;
     writeln!(out)
 }
 
-/// Control sequences for the redrawn screen (used only with colour on).
+/// Control sequences for the redrawn screen.
 pub mod term {
     pub const ENTER: &str = "\x1b[?1049h\x1b[?25l";
     pub const LEAVE: &str = "\x1b[?25h\x1b[?1049l";
     pub const HOME: &str = "\x1b[H";
     pub const CLEAR_LINE: &str = "\x1b[K";
     pub const CLEAR_BELOW: &str = "\x1b[J";
+    /// Reverse video: how changes are marked on a screen without colour (NO_COLOR).
+    pub const REVERSE: &str = "\x1b[7m";
+    pub const RESET: &str = "\x1b[0m";
+}
+
+/// Bytes per hex row that fit `cols` columns with an address column `width` wide: 16, 8 or 4
+/// (a row is `width + 5 + 4n` columns, plus one for the gap after eight). One column is left
+/// free so that a full row never wraps.
+pub fn row_bytes(width: usize, cols: usize) -> usize {
+    [ROW, 8, 4]
+        .into_iter()
+        .find(|&n| width + 5 + 4 * n + usize::from(n > 8) < cols)
+        .unwrap_or(4)
+}
+
+/// `text` cut to at most `cols - 1` columns (an ellipsis marks the cut); `text` is escaped,
+/// printable text (one column a character).
+pub fn fit(text: &str, cols: usize) -> String {
+    let max = cols.saturating_sub(1).max(1);
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// A writer that keeps at most `max` visible characters of what it is given, passing escape
+/// sequences through until the cut (so a long record never wraps a screen line).
+struct Clip {
+    buf: Vec<u8>,
+    visible: usize,
+    max: usize,
+    in_escape: bool,
+    cut: bool,
+}
+
+impl Write for Clip {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        for &b in data {
+            if self.cut {
+                break;
+            }
+            if self.in_escape {
+                self.buf.push(b);
+                // CSI sequences end with a byte in @..~ (after the '[').
+                if (0x40..=0x7e).contains(&b) && b != b'[' {
+                    self.in_escape = false;
+                }
+            } else if b == 0x1b {
+                self.in_escape = true;
+                self.buf.push(b);
+            } else if self.visible < self.max {
+                self.buf.push(b);
+                self.visible += 1;
+            } else {
+                self.cut = true;
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One screen: a header line, then hex rows (or records) with the changed bytes highlighted.
@@ -148,6 +262,8 @@ pub struct Screen<'a> {
     pub header: String,
     pub pal: Palette,
     pub rows: usize,
+    /// Terminal width: no line is longer than `cols - 1`.
+    pub cols: usize,
     pub base: u64,
     pub width: usize,
     pub data: &'a [u8],
@@ -156,39 +272,78 @@ pub struct Screen<'a> {
 }
 
 impl Screen<'_> {
+    /// How a changed byte or field looks: colour when on, reverse video otherwise.
+    fn mark(&self) -> Palette {
+        self.pal
+    }
+
+    fn marked(&self, line: Vec<u8>, hot: bool) -> Vec<u8> {
+        if hot && !self.pal.on {
+            let mut v = term::REVERSE.as_bytes().to_vec();
+            v.extend_from_slice(&line);
+            v.extend_from_slice(term::RESET.as_bytes());
+            v
+        } else {
+            line
+        }
+    }
+
     pub fn write_hex(&self, out: &mut dyn Write) -> io::Result<()> {
         self.start(out)?;
-        for (i, row) in self.data.chunks(ROW).take(self.rows).enumerate() {
-            let c = &self.changed[i * ROW..(i * ROW + row.len()).min(self.changed.len())];
+        let n = row_bytes(self.width, self.cols);
+        for (i, row) in self.data.chunks(n).take(self.rows).enumerate() {
+            let c = &self.changed[i * n..(i * n + row.len()).min(self.changed.len())];
             let mut line = Vec::with_capacity(128);
-            let addr = self.base + (i * ROW) as u64;
-            write_row(&mut line, addr, self.width, row, Some(c), self.pal)?;
+            let addr = self.base + (i * n) as u64;
+            if self.pal.on {
+                write_row_of(&mut line, addr, self.width, row, Some(c), self.mark(), n)?;
+            } else {
+                write_row_marked(&mut line, addr, self.width, row, c, n)?;
+            }
             out.write_all(line.strip_suffix(b"\n").unwrap_or(&line))?;
             self.end_line(out)?;
         }
         self.finish(out)
     }
 
-    /// Records, each with a mask of changed fields.
+    /// Records, each with a mask of changed fields; each line cut to the width.
     pub fn write_records(
         &self,
         out: &mut dyn Write,
-        records: &[(&[Decoded], Vec<bool>)],
+        records: &[(RecordView, Vec<bool>)],
     ) -> io::Result<()> {
         self.start(out)?;
         let numbered = records.len() > 1;
-        for (i, (fields, changed)) in records.iter().take(self.rows).enumerate() {
+        for (i, (view, changed)) in records.iter().take(self.rows).enumerate() {
+            let mut clip = Clip {
+                buf: Vec::new(),
+                visible: 0,
+                max: self.cols.saturating_sub(1).max(1),
+                in_escape: false,
+                cut: false,
+            };
             if numbered {
-                write!(out, "[{i}] ")?;
+                write!(clip, "[{i}] ")?;
             }
-            write!(out, "{}", format_record(fields, Some(changed), self.pal))?;
+            let hot = changed.iter().any(|&c| c);
+            if self.pal.on {
+                view.write_text(&mut clip, Some(changed), self.pal)?;
+            } else {
+                view.write_text(&mut clip, None, self.pal)?;
+            }
+            let mut line = clip.buf;
+            if self.pal.on {
+                line.extend_from_slice(term::RESET.as_bytes());
+            }
+            out.write_all(&self.marked(line, hot))?;
             self.end_line(out)?;
         }
         self.finish(out)
     }
 
     fn start(&self, out: &mut dyn Write) -> io::Result<()> {
-        write!(out, "{}{}", term::HOME, self.pal.header(&self.header))?;
+        let header = fit(&self.header, self.cols);
+        write!(out, "{}{}", term::HOME, self.pal.header(&header))?;
         self.end_line(out)?;
         self.end_line(out)
     }
@@ -203,6 +358,41 @@ impl Screen<'_> {
     }
 }
 
+/// A hex row without colour whose changed bytes are shown in reverse video.
+fn write_row_marked(
+    out: &mut Vec<u8>,
+    addr: u64,
+    width: usize,
+    bytes: &[u8],
+    changed: &[bool],
+    n: usize,
+) -> io::Result<()> {
+    let hot = |i: usize| changed.get(i).copied().unwrap_or(false);
+    write!(out, "{addr:0width$x}  ")?;
+    for i in 0..n {
+        if i == 8 {
+            out.push(b' ');
+        }
+        match bytes.get(i) {
+            Some(b) if hot(i) => write!(out, "{}{b:02x}{}", term::REVERSE, term::RESET)?,
+            Some(b) => write!(out, "{b:02x}")?,
+            None => out.extend_from_slice(b"  "),
+        }
+        out.push(b' ');
+    }
+    out.extend_from_slice(b" |");
+    for (i, &b) in bytes.iter().enumerate() {
+        let c = if (0x20..0x7f).contains(&b) { b } else { b'.' };
+        if hot(i) {
+            write!(out, "{}{}{}", term::REVERSE, c as char, term::RESET)?;
+        } else {
+            out.push(c);
+        }
+    }
+    out.extend_from_slice(b"|\n");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,16 +405,17 @@ mod tests {
             changes: vec![
                 Change {
                     offset: 4,
-                    old: vec![0x41],
+                    old: Some(vec![0x41]),
                     new: vec![0x42],
                 },
                 Change {
                     offset: 16,
-                    old: vec![0, 1],
+                    old: Some(vec![0, 1]),
                     new: vec![2, 3],
                 },
             ],
             truncated: false,
+            kept: 6,
         }
     }
 
@@ -241,7 +432,7 @@ mod tests {
     #[test]
     fn json_line() {
         let mut out = Vec::new();
-        write_json(&mut out, 0x1000, &refresh(), &[]).unwrap();
+        write_json(&mut out, 0x1000, &refresh(), None, &[]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["time"], "2026-11-22T05:00:00.000Z");
         assert_eq!(v["changes"][1]["offset"], 16);
@@ -249,5 +440,71 @@ mod tests {
         assert_eq!(v["changes"][1]["old"], "0001");
         assert_eq!(v["changes"][1]["new"], "0203");
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+    }
+
+    #[test]
+    fn rows_and_headers_fit_the_width() {
+        // 12-digit addresses (7f…): 16 bytes a row need 82 columns.
+        assert_eq!(row_bytes(12, 120), 16);
+        assert_eq!(row_bytes(12, 80), 8);
+        assert_eq!(row_bytes(8, 80), 16);
+        assert_eq!(row_bytes(12, 60), 8);
+        assert_eq!(row_bytes(12, 40), 4);
+        for (w, cols) in [(12, 80), (8, 80), (12, 60), (16, 100)] {
+            let n = row_bytes(w, cols);
+            let mut line = Vec::new();
+            write_row_of(
+                &mut line,
+                0,
+                w,
+                &[0x41; 16][..n],
+                None,
+                Palette { on: false },
+                n,
+            )
+            .unwrap();
+            assert!(line.len() - 1 < cols, "{w} {cols}: {}", line.len());
+        }
+        let long = "x".repeat(100);
+        assert_eq!(fit(&long, 80).chars().count(), 79);
+        assert!(fit(&long, 80).ends_with('…'));
+        assert_eq!(fit("short", 80), "short");
+    }
+
+    #[test]
+    fn first_json_line_carries_the_state() {
+        let r = Refresh::default();
+        let mut out = Vec::new();
+        write_json(&mut out, 0, &r, Some(&[1, 2, 255]), &[]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["initial"], true);
+        assert_eq!(v["hex"], "0102ff");
+        assert_eq!(v["changed_bytes"], 0);
+        let mut out = Vec::new();
+        write_json(&mut out, 0, &refresh(), None, &[]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v.get("initial").is_none() && v.get("hex").is_none());
+    }
+
+    #[test]
+    fn hashed_blocks_have_no_old_bytes() {
+        let mut r = refresh();
+        r.changes = vec![Change {
+            offset: 4096,
+            old: None,
+            new: vec![7; 4096],
+        }];
+        let mut out = Vec::new();
+        write_json(&mut out, 0, &r, None, &[]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["changes"][0]["old"].is_null());
+        assert_eq!(v["changes"][0]["new"].as_str().unwrap().len(), 8192);
+        let mut out = Vec::new();
+        write_change_line(&mut out, 0, &r).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.contains("0x1000 block of 4096 bytes -> 07 07"),
+            "{line}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{hex_addr, key_string, Attacher, FdHolder, Kind, Segment};
+use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -22,6 +22,8 @@ pub struct Options {
     /// Stat each memfd through `map_files` for its exact size, owner and resident bytes. One
     /// path lookup per memfd; a listing takes the size from the mappings instead.
     pub exact_memfds: bool,
+    /// Also gather semaphore sets and message queues (System V and POSIX).
+    pub messaging: bool,
 }
 
 /// The gathered state.
@@ -47,16 +49,20 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-sysv");
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
     crate::hooks::pause_point("inventory:after-devshm");
-    let scan = sys.scan(scan_options(opts))?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
-    Ok(assemble(sys, opts, &[(own, records)], files, &scan))
+    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    if opts.messaging {
+        add_messaging(sys, &scan, &mut inv);
+    }
+    Ok(inv)
 }
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     let files = devshm::list(&sys.shm_dir).unwrap_or_default();
-    let scan = sys.scan(scan_options(opts))?;
+    let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
     for (ns, pid) in sys.ipc_namespaces() {
@@ -72,13 +78,29 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable;
+    if opts.messaging {
+        // Semaphores and queues of our own IPC namespace only.
+        add_messaging(sys, &scan, &mut inv);
+    }
     Ok(inv)
+}
+
+/// Semaphore sets and message queues, with verdicts.
+fn add_messaging(sys: &Sys, scan: &Scan, inv: &mut Inventory) {
+    let judge = Judge::new(sys, &scan.denied_pids);
+    for mut seg in super::ipc::rows(sys, scan) {
+        judge.messaging(&mut seg);
+        inv.segments.push(seg);
+    }
 }
 
 /// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
 /// only an fd holds are rows.
-fn scan_options(_opts: Options) -> ScanOptions {
-    ScanOptions { fds: true }
+fn scan_options(sys: &Sys, opts: Options) -> ScanOptions {
+    ScanOptions {
+        fds: true,
+        mqueue_dev: opts.messaging.then(|| sys.mqueue_dev()).flatten(),
+    }
 }
 
 fn dev_t(m: &MapLine) -> u64 {
@@ -90,10 +112,11 @@ fn attacher(scan: &Scan, p: &ProcShared, m: &MapLine) -> Attacher {
         other_ipc_ns: !scan.same_ipc_ns(p),
         pid: p.pid,
         comm: p.comm.clone(),
-        start: hex_addr(m.start),
-        end: hex_addr(m.end),
+        start: m.start,
+        end: m.end,
         perms: m.perms_str(),
         offset: m.offset,
+        container: p.container.as_ref().map(|c| c.to_string()),
     }
 }
 
@@ -165,7 +188,7 @@ pub fn assemble(
                         continue;
                     };
                     if rec.key != key && rec.key == 0 && key != 0 {
-                        seg.former_key = Some(key_string(key));
+                        seg.former_key = Some(key);
                     } else if rec.key != key {
                         // Same inode, other key: a different object (e.g. a reused id).
                         continue;
@@ -208,13 +231,14 @@ pub fn assemble(
         if sys.only_own_ns && !scan.same_ipc_ns(p) {
             continue;
         }
-        for f in &p.fds {
+        for f in p.fds.iter().filter(|f| !f.mqueue) {
             let st = &f.stat;
             let id = (st.dev, st.inode);
             let holder = FdHolder {
                 pid: p.pid,
                 comm: p.comm.clone(),
                 fd: f.fd,
+                container: p.container.as_ref().map(|c| c.to_string()),
             };
             let seg = if let Some(seg) = posix.get_mut(&id) {
                 seg
@@ -267,6 +291,17 @@ pub fn assemble(
         judge.held(&mut seg);
         segments.push(seg);
     }
+    let in_container: HashSet<i32> = scan
+        .procs
+        .iter()
+        .filter(|p| p.container.as_ref().is_some_and(|c| c.is_container()))
+        .map(|p| p.pid)
+        .collect();
+    if !in_container.is_empty() {
+        for seg in &mut segments {
+            seg.containers = container_names(seg, &in_container);
+        }
+    }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
     foreign.sort_unstable();
     inv.foreign_ns_pids = foreign;
@@ -315,6 +350,25 @@ pub fn shm_kind(name: &str) -> Kind {
     }
 }
 
+/// The distinct containers of a row's holders, in order.
+fn container_names(seg: &Segment, in_container: &HashSet<i32>) -> Vec<String> {
+    let mut names: Vec<String> = seg
+        .attachers
+        .iter()
+        .filter(|a| in_container.contains(&a.pid))
+        .filter_map(|a| a.container.clone())
+        .chain(
+            seg.fd_holders
+                .iter()
+                .filter(|h| in_container.contains(&h.pid))
+                .filter_map(|h| h.container.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
     let dir = dir.strip_suffix(b"/").unwrap_or(dir);
     path.len() > dir.len() + 1 && path.starts_with(dir) && path[dir.len()] == b'/'
@@ -327,11 +381,11 @@ fn nonzero(t: i64) -> Option<i64> {
 fn sysv_segment(r: &ShmRecord) -> Segment {
     let mut s = Segment::new(Kind::Sysv);
     s.id = Some(r.shmid);
-    s.key = Some(key_string(r.key));
+    s.key = Some(r.key);
     s.size = r.size;
     s.uid = Some(r.uid);
     s.gid = Some(r.gid);
-    s.perms = Some(r.perms_string());
+    s.perms = Some(r.perms());
     s.nattch = Some(r.nattch);
     s.status = r.status();
     s.cpid = Some(r.cpid);
@@ -352,17 +406,13 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
-    s.perms = Some(format!("{:o}", f.mode & 0o777));
+    s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
     s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
     // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
     s.swap = tmpfs_swap();
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.dev),
-        libc::minor(f.dev)
-    ));
+    s.dev = Some(Dev(f.dev));
     s.inode = Some(f.inode);
     s
 }
@@ -391,7 +441,7 @@ fn apply_stat(seg: &mut Segment, st: &FileStat) {
     if seg.kind != Kind::Anon {
         seg.uid = Some(st.uid);
         seg.gid = Some(st.gid);
-        seg.perms = Some(format!("{:o}", st.mode & 0o777));
+        seg.perms = Some(Mode(st.mode & 0o777));
     }
     seg.ctime = Some(st.btime.unwrap_or(st.mtime));
     seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
@@ -421,11 +471,7 @@ fn fd_segment(f: &OpenFd) -> Segment {
     };
     let mut s = Segment::new(kind);
     s.path = Some(path);
-    s.dev = Some(format!(
-        "{:02x}:{:02x}",
-        libc::major(f.stat.dev),
-        libc::minor(f.stat.dev)
-    ));
+    s.dev = Some(Dev(f.stat.dev));
     s.inode = Some(f.stat.inode);
     if kind == Kind::Deleted {
         s.note = Some(SHM_NOTE.to_string());
@@ -439,17 +485,11 @@ fn fd_segment(f: &OpenFd) -> Segment {
 /// many processes map it. Left unknown where we may not look.
 fn stat_through_mapping(sys: &Sys, seg: &mut Segment) {
     for a in &seg.attachers {
-        let (Some(start), Some(end)) = (
-            crate::units::parse_hex_addr(&a.start),
-            crate::units::parse_hex_addr(&a.end),
-        ) else {
-            continue;
-        };
-        let link = sys.pid_path(a.pid, &format!("map_files/{start:x}-{end:x}"));
+        let link = sys.map_files_path(a.pid, a.start, a.end);
         if let Ok(md) = std::fs::metadata(&link) {
             if Some(md.ino()) == seg.inode {
                 let st = FileStat::from_metadata(&md);
-                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms.clone());
+                let (size, uid, gid, perms) = (seg.size, seg.uid, seg.gid, seg.perms);
                 apply_stat(seg, &st);
                 if seg.kind == Kind::Anon {
                     // The mappings give an anonymous object's size; its inode is kernel-made.
@@ -468,7 +508,7 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     if !path.is_empty() {
         s.path = Some(bytes_to_string(path));
     }
-    s.dev = Some(m.dev_string());
+    s.dev = Some(m.dev());
     s.inode = Some(m.inode);
     s
 }
@@ -488,7 +528,7 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         }
     };
     // The object itself, through the mapping: exact size and owner where we may look.
-    let link = sys.pid_path(p.pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+    let link = sys.map_files_path(p.pid, m.start, m.end);
     let md = match seg.kind {
         Kind::File => seg
             .path
@@ -527,22 +567,43 @@ fn fill_sizes(seg: &mut Segment) {
     seg.size = seg
         .attachers
         .iter()
-        .map(|a| {
-            let start = crate::units::parse_hex_addr(&a.start).unwrap_or(0);
-            let end = crate::units::parse_hex_addr(&a.end).unwrap_or(0);
-            a.offset + end.saturating_sub(start)
-        })
+        .map(|a| a.offset + a.end.saturating_sub(a.start))
         .max()
         .unwrap_or(0);
 }
 
-/// The device number of a row whose `dev` is `"MAJ:MIN"` in hex, as maps prints it.
+/// Whether `pid` no longer names a process: no process has it, or it is a zombie. A live pid
+/// is never counted as gone, whatever its start time says: start times go through the wall
+/// clock, which a clock step moves (see `source::judge`). Pid 0 (a process outside our pid
+/// namespace) is not gone either. `_since` is kept for the callers' sake.
+pub(crate) fn gone_since(lives: &Lives, pid: i32, _since: i64) -> bool {
+    pid > 0
+        && *lives
+            .seen
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| lives.sys.exited(pid))
+}
+
+/// Which pids have exited, each looked up once: thousands of objects made by one process would
+/// otherwise read its stat thousands of times.
+pub(crate) struct Lives<'a> {
+    pub(crate) sys: &'a Sys,
+    seen: std::cell::RefCell<HashMap<i32, bool>>,
+}
+
+impl<'a> Lives<'a> {
+    pub(crate) fn new(sys: &'a Sys) -> Lives<'a> {
+        Lives {
+            sys,
+            seen: Default::default(),
+        }
+    }
+}
+
+/// The device number of a row.
 pub fn posix_dev(s: &Segment) -> Option<u64> {
-    let (maj, min) = s.dev.as_deref()?.split_once(':')?;
-    Some(libc::makedev(
-        u32::from_str_radix(maj, 16).ok()?,
-        u32::from_str_radix(min, 16).ok()?,
-    ))
+    s.dev.map(|d| d.0)
 }
 
 /// Look up one object by what a user types for `show`.

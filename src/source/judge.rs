@@ -124,6 +124,8 @@ pub struct Judge<'a> {
     pids: RefCell<HashMap<i32, (PidState, Option<i64>)>>,
     unreadable: Vec<Unreadable>,
     all_visible: bool,
+    /// We list the init IPC namespace (its inode is fixed), or cannot tell.
+    init_ipc_ns: bool,
     owners: Owners,
     procs: ProcTable,
 }
@@ -137,6 +139,8 @@ impl<'a> Judge<'a> {
             pids: RefCell::default(),
             unreadable,
             all_visible: procfs_shows_every_process(sys),
+            init_ipc_ns: std::fs::read_link(sys.proc_root.join("self/ns/ipc"))
+                .map_or(true, |l| l.as_os_str() == "ipc:[4026531839]"),
             owners: Owners::load(),
             procs: ProcTable::read(sys),
         }
@@ -294,6 +298,63 @@ impl<'a> Judge<'a> {
         set(seg, verdict, ev);
     }
 
+    /// Judge a semaphore set or message queue (rows of `source::ipc`, which says `stale` when
+    /// every process that used it is gone), or a POSIX message queue.
+    pub fn messaging(&self, seg: &mut Segment) {
+        let mut ev = Evidence {
+            holders: seg.holder_pids(),
+            ..Evidence::default()
+        };
+        if seg.kind == Kind::Mqueue {
+            if !ev.holders.is_empty() || seg.note.is_some() {
+                ev.rule = Rule::OpenFd;
+                return set(seg, Verdict::InUse, ev);
+            }
+            // mq_open needs no mount: in the init IPC namespace any process could open it by
+            // name (credentials permitting). In another one (a container's), a process outside
+            // can reach the queue only through a mount of that namespace's mqueue filesystem,
+            // which its mountinfo would list. (What this misses: an unreadable process inside
+            // the same non-init IPC namespace that never mounted /dev/mqueue.)
+            let mode = seg.perms.map(|m| m.0).unwrap_or(0o777);
+            let dev = super::inventory::posix_dev(seg);
+            ev.unreadable = self
+                .unreadable
+                .iter()
+                .filter(|u| {
+                    self.init_ipc_ns
+                        || match (&u.mounts, dev) {
+                            (Some(m), Some(d)) => m.contains(&d),
+                            _ => true,
+                        }
+                })
+                .filter(|u| could_open(u.creds.as_ref(), seg.uid, seg.gid, mode))
+                .map(|u| u.pid)
+                .collect();
+            ev.processes_not_visible = !self.all_visible;
+            let (verdict, rule) = if !ev.unreadable.is_empty() {
+                (Verdict::Unknown, Rule::UnreadableProcesses)
+            } else if !self.all_visible {
+                (Verdict::Unknown, Rule::ProcessesNotVisible)
+            } else {
+                (Verdict::Leaked, Rule::NoHolder)
+            };
+            ev.rule = rule;
+            let keep_reason = seg.stale_reason.take();
+            set(seg, verdict, ev);
+            seg.stale_reason = keep_reason.filter(|_| seg.stale);
+            return;
+        }
+        if seg.stale {
+            ev.rule = Rule::LastUsersGone;
+            set(seg, Verdict::Leaked, ev);
+        } else {
+            ev.rule = Rule::NotProven;
+            let reason = seg.stale_reason.take();
+            set(seg, Verdict::Unknown, ev);
+            seg.stale_reason = reason.filter(|_| seg.stale);
+        }
+    }
+
     /// Unreadable processes that could hold this /dev/shm object (see the module comment).
     pub fn possible_holders(&self, seg: &Segment) -> Vec<i32> {
         could_hold(&self.unreadable, seg)
@@ -317,11 +378,7 @@ fn read_unreadable(sys: &Sys, denied: &[i32]) -> Vec<Unreadable> {
 
 fn could_hold(unreadable: &[Unreadable], seg: &Segment) -> Vec<i32> {
     let dev = super::inventory::posix_dev(seg);
-    let mode = seg
-        .perms
-        .as_deref()
-        .and_then(|p| u32::from_str_radix(p, 8).ok())
-        .unwrap_or(0o777);
+    let mode = seg.perms.map(|m| m.0).unwrap_or(0o777);
     unreadable
         .iter()
         .filter(|u| match (&u.mounts, dev) {
@@ -336,7 +393,10 @@ fn could_hold(unreadable: &[Unreadable], seg: &Segment) -> Vec<i32> {
 /// Who holds one /dev/shm object right now, looked up afresh: the pids that map it or hold it
 /// open, and the pids we could not read that could (for the last-moment check before removal).
 pub fn holders_now(sys: &Sys, seg: &Segment, dev: u64, ino: u64) -> (Vec<i32>, Vec<i32>) {
-    let Ok(scan) = sys.scan(super::procs::ScanOptions { fds: true }) else {
+    let Ok(scan) = sys.scan(super::procs::ScanOptions {
+        fds: true,
+        mqueue_dev: None,
+    }) else {
         // Without a walk of /proc nothing is proven.
         return (Vec::new(), vec![0]);
     };

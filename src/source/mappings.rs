@@ -7,7 +7,7 @@ use super::procs::ReadError;
 use super::smaps::SmapsEntry;
 use super::{bytes_to_string, Sys};
 use crate::error::Error;
-use crate::model::{hex_addr, Kind, Mapping};
+use crate::model::{Kind, Mapping};
 use std::os::unix::ffi::OsStrExt;
 
 /// What a mapping is. Shared mappings get the contract's shared-memory kinds, the same as
@@ -49,11 +49,11 @@ pub fn kind_of(m: &MapLine, shm_dir: &[u8], named_as_is: impl Fn(&MapLine) -> bo
 pub fn to_mapping(e: &SmapsEntry, kind: String) -> Mapping {
     let m = &e.map;
     Mapping {
-        start: hex_addr(m.start),
-        end: hex_addr(m.end),
+        start: m.start,
+        end: m.end,
         perms: m.perms_str(),
         offset: m.offset,
-        dev: m.dev_string(),
+        dev: m.dev(),
         inode: m.inode,
         path: (!m.path.is_empty()).then(|| bytes_to_string(&m.path)),
         kind,

@@ -60,8 +60,8 @@ impl MapLine {
         String::from_utf8_lossy(&self.perms).into_owned()
     }
 
-    pub fn dev_string(&self) -> String {
-        format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
+    pub fn dev(&self) -> crate::model::Dev {
+        crate::model::Dev::from_parts(self.dev_major, self.dev_minor)
     }
 
     /// Classify the path. `" (deleted)"` is ambiguous (a file may be named so); callers that
@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(sysv.start, 0x7f1c2a000000);
         assert_eq!(sysv.end, 0x7f1c2a001000);
         assert_eq!(&sysv.perms, b"rw-s");
-        assert_eq!(sysv.dev_string(), "00:01");
+        assert_eq!(sysv.dev().to_string(), "00:01");
         assert_eq!(sysv.inode, 32822);
         assert_eq!(sysv.path_kind(), PathKind::Sysv { key: 0x6f20d677 });
         assert_eq!(all[5].offset, 0x1000);

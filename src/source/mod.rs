@@ -5,20 +5,25 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod backup;
+pub mod cgroup;
 pub mod devshm;
 pub mod elf;
 pub mod ftok;
 pub mod inventory;
+pub mod ipc;
 pub mod judge;
+pub mod lockword;
 pub mod mappings;
 pub mod maps;
 pub mod ns;
 pub mod owners;
 pub mod procs;
 pub mod remove;
+pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
 pub mod users;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +41,8 @@ pub struct Sys {
     pub only_own_ns: bool,
     /// With `--all-namespaces`: System V segments of every IPC namespace.
     pub all_ipc_namespaces: bool,
+    /// Where the mqueue filesystem (POSIX message queues) is mounted.
+    pub mqueue_dir: PathBuf,
 }
 
 impl Default for Sys {
@@ -53,6 +60,7 @@ impl Sys {
             ns_root: None,
             only_own_ns: false,
             all_ipc_namespaces: false,
+            mqueue_dir: PathBuf::from("/dev/mqueue"),
         }
     }
 
@@ -63,6 +71,12 @@ impl Sys {
             p.push(rest);
         }
         p
+    }
+
+    /// `/proc/<pid>/map_files/<start>-<end>`: the object behind one mapping, reachable (with
+    /// CAP_SYS_ADMIN) even when its name is gone or ambiguous.
+    pub fn map_files_path(&self, pid: i32, start: u64, end: u64) -> PathBuf {
+        self.pid_path(pid, &format!("map_files/{start:x}-{end:x}"))
     }
 
     /// Every System V segment in the namespace this process sees.

@@ -53,6 +53,8 @@ pub struct OpenFd {
     pub path: Vec<u8>,
     pub deleted: bool,
     pub memfd: bool,
+    /// A POSIX message queue (the fd's file is on the mqueue filesystem).
+    pub mqueue: bool,
     pub stat: FileStat,
 }
 
@@ -61,6 +63,8 @@ pub struct OpenFd {
 pub struct ScanOptions {
     /// Also read each process's fd table (same pass, same threads) for fds on shared memory.
     pub fds: bool,
+    /// With `fds`: also keep fds on the mqueue filesystem of this device (POSIX queues).
+    pub mqueue_dev: Option<u64>,
 }
 
 /// The shared mappings of one process.
@@ -75,6 +79,8 @@ pub struct ProcShared {
     pub maps: Vec<MapLine>,
     /// Open fds on memfds and /dev/shm files (only when the scan was asked for them).
     pub fds: Vec<OpenFd>,
+    /// The container or service it runs in, from /proc/PID/cgroup.
+    pub container: Option<super::cgroup::Container>,
 }
 
 /// Result of one walk over /proc.
@@ -170,6 +176,12 @@ impl Sys {
         let mut buf = Vec::new();
         self.read_pid_file(pid, "maps", &mut buf)?;
         Ok(maps::parse(&buf))
+    }
+
+    /// The container or service a process runs in (None: the host's root cgroup, or gone).
+    pub fn container_of(&self, pid: i32, buf: &mut Vec<u8>) -> Option<super::cgroup::Container> {
+        self.read_pid_file(pid, "cgroup", buf).ok()?;
+        super::cgroup::parse(std::str::from_utf8(buf).ok()?)
     }
 
     /// The process's command name, or `?` if it went away.
@@ -336,7 +348,7 @@ impl Sys {
             let mut shared = Vec::new();
             maps::parse_shared(&buf, &mut shared);
             let fds = if opts.fds {
-                match self.shm_fds(pid, &shm_dir) {
+                match self.shm_fds(pid, &shm_dir, opts.mqueue_dev) {
                     Ok(fds) => fds,
                     Err(ReadError::Denied) => {
                         denied.push(pid);
@@ -362,6 +374,7 @@ impl Sys {
                 ipc_ns: self.ns_inode(Some(pid), "ipc"),
                 maps: shared,
                 fds,
+                container: self.container_of(pid, &mut buf),
             });
         }
         (out, denied)
@@ -372,7 +385,7 @@ impl Sys {
     /// we may not, keep the newline reading.
     pub(crate) fn disambiguate_paths(&self, pid: i32, maps: &mut [MapLine]) {
         for m in maps.iter_mut().filter(|m| m.path.contains(&b'\n')) {
-            let link = self.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
+            let link = self.map_files_path(pid, m.start, m.end);
             if let Ok(exact) = std::fs::read_link(link) {
                 m.path = std::os::unix::ffi::OsStrExt::as_bytes(exact.as_os_str()).to_vec();
             }
@@ -381,7 +394,12 @@ impl Sys {
 
     /// The open fds of one process that are on shared memory: memfds, and files in the shm
     /// directory (deleted or not). One readlink per fd; stat only for those kept.
-    fn shm_fds(&self, pid: i32, shm_dir: &[u8]) -> Result<Vec<OpenFd>, ReadError> {
+    fn shm_fds(
+        &self,
+        pid: i32,
+        shm_dir: &[u8],
+        mqueue_dev: Option<u64>,
+    ) -> Result<Vec<OpenFd>, ReadError> {
         let dir = self.pid_path(pid, "fd");
         let entries = std::fs::read_dir(&dir).map_err(classify_io)?;
         let mut out = Vec::new();
@@ -396,7 +414,12 @@ impl Sys {
             let target = target.as_os_str().as_bytes();
             // Cheap test first: most fds are sockets, pipes and regular files elsewhere.
             let memfd = target.starts_with(b"/memfd:");
-            if !memfd && !super::inventory::in_dir(target, shm_dir) {
+            // mq_open's fds name the queue as `/NAME`, relative to the mqueue filesystem.
+            let maybe_mq = mqueue_dev.is_some()
+                && target.len() > 1
+                && !target[1..].contains(&b'/')
+                && !target.ends_with(b" (deleted)");
+            if !memfd && !maybe_mq && !super::inventory::in_dir(target, shm_dir) {
                 continue;
             }
             let (path, deleted) = match target.strip_suffix(b" (deleted)") {
@@ -407,6 +430,10 @@ impl Sys {
             let Ok(md) = std::fs::metadata(entry.path()) else {
                 continue;
             };
+            let mqueue = maybe_mq && Some(md.dev()) == mqueue_dev;
+            if maybe_mq && !mqueue && !super::inventory::in_dir(target, shm_dir) {
+                continue;
+            }
             if !md.file_type().is_file() {
                 continue;
             }
@@ -415,6 +442,7 @@ impl Sys {
                 path: path.to_vec(),
                 deleted,
                 memfd,
+                mqueue,
                 stat: FileStat::from_metadata(&md),
             });
         }

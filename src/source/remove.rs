@@ -156,25 +156,29 @@ pub struct PosixIdentity {
 /// Intermediate directories are opened without following symlinks, so nothing outside `dir`
 /// can be reached whatever the name holds.
 pub fn remove_posix(dir: &Path, listed: &PosixIdentity) -> Result<(), Refusal> {
-    remove_posix_with(dir, listed, |_, _| Ok(()))
+    let (fd, last_name) = open_listed(dir, listed)?;
+    nix::unistd::unlinkat(
+        fd.as_fd(),
+        last_name.as_os_str(),
+        nix::unistd::UnlinkatFlags::NoRemoveDir,
+    )
+    .map_err(errno)
 }
 
-/// Unlink a listed object with a last look in between: the name is first renamed (atomically,
-/// never over another file) to a hidden name in the same directory, so that nobody can open
-/// it by name any more; then `last` looks for mappers and openers (anyone who opened it
-/// before the rename is visible now) and may save a backup, reading it through the directory
-/// fd and the hidden name. If `last` refuses, the name is put back; otherwise the hidden name is
-/// unlinked.
-pub fn remove_posix_with(
-    dir: &Path,
-    listed: &PosixIdentity,
-    last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
-) -> Result<(), Refusal> {
-    let errno = |e: nix::Error| match e {
+fn errno(e: nix::Error) -> Refusal {
+    match e {
         nix::Error::ENOENT => Refusal::Gone,
         nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
         other => Refusal::Os(other.desc().to_string()),
-    };
+    }
+}
+
+/// Open the directory holding a listed object (never following a symlink on the way) and check
+/// that its name still has the listed device and inode.
+fn open_listed(
+    dir: &Path,
+    listed: &PosixIdentity,
+) -> Result<(OwnedFd, std::ffi::OsString), Refusal> {
     let comps: Vec<&std::ffi::OsStr> = listed
         .rel
         .components()
@@ -203,6 +207,22 @@ pub fn remove_posix_with(
             listed.rel.display()
         )));
     }
+    Ok((fd, last_name.to_os_string()))
+}
+
+/// Unlink a listed object with a last look in between: the name is first renamed (atomically,
+/// never over another file) to a hidden name in the same directory, so that nobody can open
+/// it by name any more; then `last` looks for mappers and openers (anyone who opened it
+/// before the rename is visible now) and may save a backup, reading it through the directory
+/// fd and the hidden name. If `last` refuses, the name is put back; otherwise the hidden name is
+/// unlinked.
+pub fn remove_posix_with(
+    dir: &Path,
+    listed: &PosixIdentity,
+    last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let (fd, last_name) = open_listed(dir, listed)?;
+    let last_name = last_name.as_os_str();
     let hidden = std::ffi::OsString::from(format!(
         ".shmtool-removing.{}.{}",
         std::process::id(),

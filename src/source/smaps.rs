@@ -335,7 +335,7 @@ mod tests {
 
         let posix = find(&all, 0x7f4b44658000);
         assert_eq!(posix.map.path, b"/dev/shm/cap-test");
-        assert_eq!(posix.map.dev_string(), "00:1b");
+        assert_eq!(posix.map.dev().to_string(), "00:1b");
         assert_eq!(posix.figures.rss, 4 * KB);
     }
 

@@ -4,6 +4,7 @@
 //! 65536 or more, as in any rootless container, makes the whole parse fail) and reads the octal
 //! perms column as decimal. This one keeps every column at its kernel width.
 
+use crate::model::{Mode, Status};
 use std::io::BufRead;
 
 /// The DEST bit in `perms`: marked for removal, freed when the last attacher detaches.
@@ -45,18 +46,18 @@ impl ShmRecord {
     }
 
     /// Permission bits as ipcs prints them (`644`).
-    pub fn perms_string(&self) -> String {
-        format!("{:o}", self.mode & 0o777)
+    pub fn perms(&self) -> Mode {
+        Mode(self.mode & 0o777)
     }
 
     /// `dest`, `locked`, as the contract's `status` array.
-    pub fn status(&self) -> Vec<String> {
+    pub fn status(&self) -> Vec<Status> {
         let mut s = Vec::new();
         if self.is_dest() {
-            s.push("dest".to_string());
+            s.push(Status::Dest);
         }
         if self.is_locked() {
-            s.push("locked".to_string());
+            s.push(Status::Locked);
         }
         s
     }
@@ -158,7 +159,7 @@ mod tests {
         let a = &recs[0];
         assert_eq!(a.key, 0x6f20d677);
         assert_eq!(a.shmid, 32822);
-        assert_eq!(a.perms_string(), "644");
+        assert_eq!(a.perms().to_string(), "644");
         assert_eq!(a.size, 65536);
         assert_eq!((a.cpid, a.lpid, a.nattch), (4242, 4250, 2));
         assert_eq!(
@@ -174,12 +175,12 @@ mod tests {
         let recs = parse(CAPTURED.as_bytes()).unwrap();
         let b = &recs[1];
         assert_eq!(b.uid, 165536);
-        assert_eq!(b.perms_string(), "600");
-        assert_eq!(b.status(), vec!["dest"]);
+        assert_eq!(b.perms().to_string(), "600");
+        assert_eq!(b.status(), vec![Status::Dest]);
         let c = &recs[2];
         assert_eq!(c.key, 0x9100_0000);
-        assert_eq!(c.status(), vec!["dest", "locked"]);
-        assert_eq!(c.perms_string(), "666");
+        assert_eq!(c.status(), vec![Status::Dest, Status::Locked]);
+        assert_eq!(c.perms().to_string(), "666");
     }
 
     #[test]
