@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -98,6 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;show' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'A `trace --log` file to take the object''s history from (used when it exists)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
@@ -222,6 +225,42 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'shmtool;trace' {
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only calls made by these processes')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only calls made by this user (name or uid)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose path or name matches this glob (`*`, `?`), e.g. ''psm_*''')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only the System V segment with this key')
+            [CompletionResult]::new('--shmid', '--shmid', [CompletionResultType]::ParameterName, 'Only the System V segment with this shmid')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s, 5m')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many events (after filtering)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)')
+            [CompletionResult]::new('--log-size', '--log-size', [CompletionResultType]::ParameterName, 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)')
+            [CompletionResult]::new('--log-keep', '--log-keep', [CompletionResultType]::ParameterName, 'How many rotated logs to keep')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines: one object per event')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no events on standard output (with --log, for a service)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shmtool;history' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'The log `trace --log` writes')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines, as the log holds them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'shmtool;locks' {
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only locks in objects of these kinds (repeat or separate with commas)')
@@ -244,6 +283,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove System V segments and POSIX objects, refusing those still in use')
             [CompletionResult]::new('limits', 'limits', [CompletionResultType]::ParameterValue, 'Show the kernel''s shared-memory limits and current use of each')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Log shared-memory lifecycle events machine-wide as they happen (needs root)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'One object''s whole life, from a `trace --log` file')
             [CompletionResult]::new('locks', 'locks', [CompletionResultType]::ParameterValue, 'Show who waits on whom: threads blocked on locks in shared memory, and their owners')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -273,6 +314,12 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             break
         }
         'shmtool;help;restore' {
+            break
+        }
+        'shmtool;help;trace' {
+            break
+        }
+        'shmtool;help;history' {
             break
         }
         'shmtool;help;locks' {

@@ -22,6 +22,9 @@ _shmtool() {
             shmtool,help)
                 cmd="shmtool__subcmd__help"
                 ;;
+            shmtool,history)
+                cmd="shmtool__subcmd__history"
+                ;;
             shmtool,key)
                 cmd="shmtool__subcmd__key"
                 ;;
@@ -49,6 +52,9 @@ _shmtool() {
             shmtool,show)
                 cmd="shmtool__subcmd__show"
                 ;;
+            shmtool,trace)
+                cmd="shmtool__subcmd__trace"
+                ;;
             shmtool,watch)
                 cmd="shmtool__subcmd__watch"
                 ;;
@@ -57,6 +63,9 @@ _shmtool() {
                 ;;
             shmtool__subcmd__help,help)
                 cmd="shmtool__subcmd__help__subcmd__help"
+                ;;
+            shmtool__subcmd__help,history)
+                cmd="shmtool__subcmd__help__subcmd__history"
                 ;;
             shmtool__subcmd__help,key)
                 cmd="shmtool__subcmd__help__subcmd__key"
@@ -82,6 +91,9 @@ _shmtool() {
             shmtool__subcmd__help,show)
                 cmd="shmtool__subcmd__help__subcmd__show"
                 ;;
+            shmtool__subcmd__help,trace)
+                cmd="shmtool__subcmd__help__subcmd__trace"
+                ;;
             shmtool__subcmd__help,watch)
                 cmd="shmtool__subcmd__help__subcmd__watch"
                 ;;
@@ -92,7 +104,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore locks help"
+            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,7 +192,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits restore locks help"
+            opts="ls show maps key dump watch rm limits restore trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +220,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -333,6 +359,20 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__help__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -340,6 +380,32 @@ _shmtool() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__history)
+            opts="-h -V --log --json --color --ns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -582,12 +648,90 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --log --json --bytes --color --ns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__trace)
+            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "sysv posix psem memfd file" -- "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -W "create open attach detach remove set unlink memfd mmap resize exit" -- "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shmid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

@@ -34,6 +34,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
             cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+            cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+            cand history 'One object''s whole life, from a `trace --log` file'
             cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -92,6 +94,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --version 'Print version'
         }
         &'shmtool;show'= {
+            cand --log 'A `trace --log` file to take the object''s history from (used when it exists)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
@@ -208,6 +211,40 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shmtool;trace'= {
+            cand --kind 'Only objects of these kinds (repeat or separate with commas)'
+            cand --event 'Only events of these kinds (repeat or separate with commas)'
+            cand --pid 'Only calls made by these processes'
+            cand --user 'Only calls made by this user (name or uid)'
+            cand --name 'Only objects whose path or name matches this glob (`*`, `?`), e.g. ''psm_*'''
+            cand --key 'Only the System V segment with this key'
+            cand --shmid 'Only the System V segment with this shmid'
+            cand --duration 'Stop after this long, e.g. 30s, 5m'
+            cand -c 'Stop after this many events (after filtering)'
+            cand --count 'Stop after this many events (after filtering)'
+            cand --log 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)'
+            cand --log-size 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)'
+            cand --log-keep 'How many rotated logs to keep'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON Lines: one object per event'
+            cand -q 'Print no events on standard output (with --log, for a service)'
+            cand --quiet 'Print no events on standard output (with --log, for a service)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;history'= {
+            cand --log 'The log `trace --log` writes'
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print JSON Lines, as the log holds them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shmtool;locks'= {
             cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
             cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
@@ -229,6 +266,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
             cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+            cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+            cand history 'One object''s whole life, from a `trace --log` file'
             cand locks 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -249,6 +288,10 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;limits'= {
         }
         &'shmtool;help;restore'= {
+        }
+        &'shmtool;help;trace'= {
+        }
+        &'shmtool;help;history'= {
         }
         &'shmtool;help;locks'= {
         }

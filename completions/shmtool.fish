@@ -40,6 +40,8 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch li
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
@@ -134,6 +136,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l log -d 'A `trace --log` file to take the object\'s history from (used when it exists)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -240,6 +243,48 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l ns -d 'Look 
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l json -d 'Print what was restored as JSON'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
+posix\t''
+psem\t''
+memfd\t''
+file\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l event -d 'Only events of these kinds (repeat or separate with commas)' -r -f -a "create\t'shmget or shm_open made a new object'
+open\t'shmget or shm_open found an existing one'
+attach\t'shmat'
+detach\t'shmdt'
+remove\t'shmctl(IPC_RMID)'
+set\t'shmctl(IPC_SET)'
+unlink\t'A /dev/shm name removed (shm_unlink, sem_unlink, rm)'
+memfd\t'memfd_create'
+mmap\t'mmap(MAP_SHARED) of a shared-memory fd'
+resize\t'ftruncate of a shared-memory fd'
+exit\t'A process exited still holding the object'"
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l pid -d 'Only calls made by these processes' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l user -d 'Only calls made by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l name -d 'Only objects whose path or name matches this glob (`*`, `?`), e.g. \'psm_*\'' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l key -d 'Only the System V segment with this key' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l shmid -d 'Only the System V segment with this shmid' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l duration -d 'Stop after this long, e.g. 30s, 5m' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s c -l count -d 'Stop after this many events (after filtering)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l log -d 'Also append every event shown, as JSON Lines, to this file (read by `history` and `show`)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l log-size -d 'Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l log-keep -d 'How many rotated logs to keep' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l json -d 'Print JSON Lines: one object per event'
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s q -l quiet -d 'Print no events on standard output (with --log, for a service)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l log -d 'The log `trace --log` writes' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l json -d 'Print JSON Lines, as the log holds them'
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l pid -d 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l kind -d 'Only locks in objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''
@@ -256,14 +301,16 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l ns -d 'Look fr
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s V -l version -d 'Print version'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -69,6 +69,10 @@ pub enum Command {
     Limits(LimitsArgs),
     /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
     Restore(RestoreArgs),
+    /// Log shared-memory lifecycle events machine-wide as they happen (needs root).
+    Trace(TraceArgs),
+    /// One object's whole life, from a `trace --log` file.
+    History(HistoryArgs),
     /// Show who waits on whom: threads blocked on locks in shared memory, and their owners.
     ///
     /// Every thread blocked in futex(2) on an address in shared memory (a pthread mutex, a
@@ -233,6 +237,9 @@ pub struct LsArgs {
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
     pub id: String,
+    /// A `trace --log` file to take the object's history from (used when it exists).
+    #[arg(long, value_name = "FILE", env = "SHMTOOL_LOG", default_value = DEFAULT_LOG)]
+    pub log: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -421,6 +428,111 @@ pub struct RestoreArgs {
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Kinds of object `trace` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceKind {
+    Sysv,
+    Posix,
+    Psem,
+    Memfd,
+    File,
+}
+
+/// Events `trace` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceEventArg {
+    /// shmget or shm_open made a new object.
+    Create,
+    /// shmget or shm_open found an existing one.
+    Open,
+    /// shmat.
+    Attach,
+    /// shmdt.
+    Detach,
+    /// shmctl(IPC_RMID).
+    Remove,
+    /// shmctl(IPC_SET).
+    Set,
+    /// A /dev/shm name removed (shm_unlink, sem_unlink, rm).
+    Unlink,
+    /// memfd_create.
+    Memfd,
+    /// mmap(MAP_SHARED) of a shared-memory fd.
+    Mmap,
+    /// ftruncate of a shared-memory fd.
+    Resize,
+    /// A process exited still holding the object.
+    Exit,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet"
+)]
+pub struct TraceArgs {
+    /// Print JSON Lines: one object per event.
+    #[arg(long)]
+    pub json: bool,
+    /// Only objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub kind: Vec<TraceKind>,
+    /// Only events of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub event: Vec<TraceEventArg>,
+    /// Only calls made by these processes.
+    #[arg(long, value_delimiter = ',')]
+    pub pid: Vec<i32>,
+    /// Only calls made by this user (name or uid).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only objects whose path or name matches this glob (`*`, `?`), e.g. 'psm_*'.
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// Only the System V segment with this key.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only the System V segment with this shmid.
+    #[arg(long)]
+    pub shmid: Option<i64>,
+    /// Stop after this long, e.g. 30s, 5m.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Stop after this many events (after filtering).
+    #[arg(long, short = 'c')]
+    pub count: Option<u64>,
+    /// Also append every event shown, as JSON Lines, to this file (read by `history` and
+    /// `show`).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Rotate the log when it would grow past this size (FILE becomes FILE.1, and so on).
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub log_size: String,
+    /// How many rotated logs to keep.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub log_keep: u32,
+    /// Print no events on standard output (with --log, for a service).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where `trace --log` writes by default, and `history` and `show` read.
+pub const DEFAULT_LOG: &str = "/var/log/shmtool/trace.jsonl";
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "ID is a shmid (123), a key (0x6f20d677), or a POSIX or memfd name (/dev/shm/x, x,\nmemfd:x). Rotated logs (FILE.1, FILE.2, ...) are read too, oldest first.\n\nEXAMPLES:\n  shmtool history 32822\n  shmtool history psm_0b4f2a --log ./trace.jsonl\n  shmtool history 0x6f20d677 --json"
+)]
+pub struct HistoryArgs {
+    /// shmid, key (0x…), or POSIX or memfd name.
+    pub id: String,
+    /// The log `trace --log` writes.
+    #[arg(long, value_name = "FILE", env = "SHMTOOL_LOG", default_value = DEFAULT_LOG)]
+    pub log: PathBuf,
+    /// Print JSON Lines, as the log holds them.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Object kinds `locks --kind` accepts: those of `ls`, and `sem` for System V semaphore sets.

@@ -18,6 +18,9 @@ pub enum Error {
     BadInput(String),
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// An object that no longer exists, with what the trace log says became of it.
+    #[error("{0}")]
+    Gone(String),
     /// The target went away while we worked on it: a process exited, a segment was removed, a
     /// file was replaced. `what` names it ("process 4242"), `how` says what happened ("exited").
     #[error("{what} {how}")]

@@ -421,6 +421,41 @@ pub fn key_string(key: u32) -> String {
     format!("0x{key:08x}")
 }
 
+/// One shared-memory lifecycle event, as `trace --json` prints it and `trace --log` stores it
+/// (one JSON object per line). Absent values are `null`, never missing keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// Wall-clock time, RFC 3339 in UTC with nanoseconds.
+    pub time: String,
+    /// CLOCK_MONOTONIC nanoseconds: events are ordered by this.
+    pub mono_ns: u64,
+    /// create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.
+    pub event: String,
+    /// The process (thread group id) that made the call.
+    pub pid: i32,
+    /// The thread that made it.
+    pub tid: i32,
+    pub comm: String,
+    pub uid: u32,
+    pub user: String,
+    /// The container the caller runs in, when shmtool can name it (not yet: always null).
+    pub container: Option<String>,
+    /// The object's kind as `ls` names it: sysv, posix, psem, memfd, file.
+    pub kind: String,
+    /// shmid (sysv).
+    pub id: Option<i64>,
+    /// System V key as "0x%08x".
+    pub key: Option<String>,
+    /// Path under /dev/shm, `memfd:NAME`, or a file's path.
+    pub path: Option<String>,
+    /// Bytes: the size asked for (shmget, ftruncate) or mapped (mmap).
+    pub size: Option<u64>,
+    /// Where it was attached or mapped, as "0x…".
+    pub addr: Option<String>,
+    /// The call's flags or mode in words (e.g. "IPC_CREAT|0600", "read-only").
+    pub detail: Option<String>,
+}
+
 /// The shared object a lock lives in, named as `ls` names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockObject {

@@ -24,5 +24,6 @@ mod prometheus;
 mod races;
 mod rm;
 mod scan;
+mod trace;
 mod verdicts;
 mod watch;

@@ -2,6 +2,7 @@
 
 pub mod dump;
 pub mod generate;
+pub mod history;
 pub mod key;
 pub mod limits;
 pub mod locks;
@@ -11,6 +12,7 @@ pub mod restore;
 pub mod rm;
 pub mod scope;
 pub mod show;
+pub mod trace;
 pub mod watch;
 
 use crate::cli::Cli;

@@ -93,6 +93,14 @@ impl Run for ShowArgs {
                     return Err(Error::NoSuchProcess(pid).into());
                 }
             }
+            if let Some(how) = super::history::removal(&self.log, &wanted, &shm_dir) {
+                let what = match wanted {
+                    Wanted::Shmid(n) => Error::NoSuchShmid(n).to_string(),
+                    Wanted::Key(k) => Error::NoSuchKey(crate::model::key_string(k)).to_string(),
+                    _ => Error::NoSuchObject(self.id.clone()).to_string(),
+                };
+                return Err(Error::Gone(format!("{what}: {how}")).into());
+            }
             return Err(match wanted {
                 Wanted::Shmid(n) => Error::NoSuchShmid(n),
                 Wanted::Key(k) => Error::NoSuchKey(crate::model::key_string(k)),
@@ -114,6 +122,32 @@ impl Run for ShowArgs {
             segments::write_detail(out, seg, view)
         })?;
         crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
+        self.write_history(out, seg, &shm_dir)?;
+        Ok(())
+    }
+}
+
+impl ShowArgs {
+    /// The object's past from the trace log, when there is one.
+    fn write_history(
+        &self,
+        out: &mut dyn Write,
+        seg: &Segment,
+        shm_dir: &str,
+    ) -> anyhow::Result<()> {
+        let wanted = match (seg.kind, seg.id, &seg.path) {
+            (Kind::Sysv, Some(id), _) => Wanted::Shmid(id),
+            (_, _, Some(path)) => Wanted::Name(path.clone()),
+            _ => return Ok(()),
+        };
+        let lines = super::history::story(&self.log, &wanted, shm_dir);
+        if lines.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "\nHistory (trace log {}):", self.log.display())?;
+        for l in lines {
+            writeln!(out, "  {}", crate::render::sanitize::escape(&l))?;
+        }
         Ok(())
     }
 }

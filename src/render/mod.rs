@@ -12,6 +12,7 @@ pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
+pub mod trace;
 pub mod verdict;
 pub mod watch;
 

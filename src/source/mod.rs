@@ -5,6 +5,7 @@
 //! trees; real runs use `/proc` and `/dev/shm`.
 
 pub mod backup;
+pub mod bpf;
 pub mod cgroup;
 pub mod devshm;
 pub mod elf;
@@ -22,6 +23,7 @@ pub mod remove;
 pub mod remove_ipc;
 pub mod smaps;
 pub mod sysv;
+pub mod trace;
 pub mod users;
 pub mod waits;
 

@@ -1,0 +1,385 @@
+//! From system calls to lifecycle events: which object each call touched, whether a `shmget` or
+//! `shm_open` created or found it, which segment a `shmdt` address was, what a process still held
+//! when it exited. Pure bookkeeping over [`RawEvent`]s, testable without a kernel.
+
+use crate::model::{hex_addr, key_string, TraceEvent};
+use crate::source::trace::{Call, RawEvent};
+use std::collections::{HashMap, HashSet};
+
+/// An object as events name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Obj {
+    pub kind: &'static str,
+    pub id: Option<i64>,
+    pub key: Option<u32>,
+    pub path: Option<String>,
+}
+
+/// What is known so far about the machine's objects and who holds them.
+#[derive(Debug, Default)]
+pub struct Interp {
+    shm_keys: HashMap<i64, u32>,
+    posix: HashSet<String>,
+    attached: HashMap<(i32, u64), i64>,
+    fds: HashMap<(i32, i32), Obj>,
+    holdings: HashMap<i32, Vec<Obj>>,
+    /// Where POSIX objects live, as processes name it.
+    pub shm_dir: String,
+}
+
+const IPC_CREAT: u64 = 0o1000;
+const IPC_EXCL: u64 = 0o2000;
+const SHM_RDONLY: u64 = 0o10000;
+const O_ACCMODE: u64 = 3;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_TRUNC: u64 = 0o1000;
+const AT_REMOVEDIR: u64 = 0x200;
+const PROT_WRITE: u64 = 2;
+
+impl Interp {
+    pub fn new(shm_dir: &str) -> Interp {
+        Interp {
+            shm_dir: shm_dir.trim_end_matches('/').to_string(),
+            ..Interp::default()
+        }
+    }
+
+    /// A segment that exists now (before tracing started).
+    pub fn know_segment(&mut self, shmid: i64, key: u32) {
+        self.shm_keys.insert(shmid, key);
+    }
+
+    /// A /dev/shm file that exists now.
+    pub fn know_path(&mut self, path: &str) {
+        self.posix.insert(path.to_string());
+    }
+
+    /// `pid` holds `obj` now (an attacher found when tracing started).
+    pub fn know_holder(&mut self, pid: i32, obj: Obj) {
+        let held = self.holdings.entry(pid).or_default();
+        if !held.contains(&obj) {
+            held.push(obj);
+        }
+    }
+
+    pub fn sysv(&self, shmid: i64) -> Obj {
+        Obj {
+            kind: "sysv",
+            id: Some(shmid),
+            key: self.shm_keys.get(&shmid).copied(),
+            path: None,
+        }
+    }
+
+    /// The object a path under /dev/shm names: `psem` for `sem.*`, `file` in a subdirectory.
+    pub fn path_obj(&self, path: &str) -> Obj {
+        let name = path
+            .strip_prefix(&self.shm_dir)
+            .and_then(|r| r.strip_prefix('/'))
+            .unwrap_or(path);
+        let kind = if name.contains('/') {
+            "file"
+        } else if name.starts_with("sem.") {
+            "psem"
+        } else {
+            "posix"
+        };
+        Obj {
+            kind,
+            id: None,
+            key: None,
+            path: Some(path.to_string()),
+        }
+    }
+
+    /// The events one call makes (none for calls that touched nothing we follow).
+    pub fn feed(&mut self, e: &RawEvent) -> Vec<(String, Obj, Extra)> {
+        let a = &e.args;
+        let text = || crate::source::bytes_to_string(e.text.as_deref().unwrap_or_default());
+        let mut out = Vec::new();
+        match e.call {
+            Call::Shmget => {
+                let (key, shmid) = (a[0] as u32, e.ret);
+                let found = self.shm_keys.contains_key(&shmid);
+                self.shm_keys.insert(shmid, key);
+                let event = if found { "open" } else { "create" };
+                let extra = Extra {
+                    size: Some(a[1]),
+                    detail: Some(ipc_flags(a[2])),
+                    ..Extra::default()
+                };
+                out.push((event.into(), self.sysv(shmid), extra));
+            }
+            Call::Shmat => {
+                let shmid = a[0] as i32 as i64;
+                self.attached.insert((e.pid, e.ret as u64), shmid);
+                let obj = self.sysv(shmid);
+                self.know_holder(e.pid, obj.clone());
+                let ro = a[2] & SHM_RDONLY != 0;
+                let extra = Extra {
+                    addr: Some(e.ret as u64),
+                    detail: Some(if ro { "read-only" } else { "read-write" }.into()),
+                    ..Extra::default()
+                };
+                out.push(("attach".into(), obj, extra));
+            }
+            Call::Shmdt => {
+                let addr = a[0];
+                let obj = match self.attached.remove(&(e.pid, addr)) {
+                    Some(shmid) => {
+                        let obj = self.sysv(shmid);
+                        if let Some(held) = self.holdings.get_mut(&e.pid) {
+                            if let Some(i) = held.iter().position(|o| *o == obj) {
+                                held.remove(i);
+                            }
+                        }
+                        obj
+                    }
+                    // Attached before tracing started: the address is all the call says.
+                    None => Obj {
+                        kind: "sysv",
+                        id: None,
+                        key: None,
+                        path: None,
+                    },
+                };
+                let extra = Extra {
+                    addr: Some(addr),
+                    ..Extra::default()
+                };
+                out.push(("detach".into(), obj, extra));
+            }
+            Call::Shmctl => {
+                let shmid = a[0] as i32 as i64;
+                let obj = self.sysv(shmid);
+                let event = if a[1] & 0xff == 0 { "remove" } else { "set" };
+                out.push((event.into(), obj, Extra::default()));
+            }
+            Call::Openat | Call::Open => {
+                let flags = if e.call == Call::Openat { a[2] } else { a[1] };
+                let path = text();
+                let obj = self.path_obj(&path);
+                let created = flags & O_CREAT != 0 && !self.posix.contains(&path);
+                self.posix.insert(path);
+                self.fds.insert((e.pid, e.ret as i32), obj.clone());
+                let event = if created { "create" } else { "open" };
+                let extra = Extra {
+                    detail: Some(open_flags(flags)),
+                    ..Extra::default()
+                };
+                out.push((event.into(), obj, extra));
+            }
+            Call::Unlink | Call::Unlinkat => {
+                if e.call == Call::Unlinkat && a[2] & AT_REMOVEDIR != 0 {
+                    return out;
+                }
+                let path = text();
+                self.posix.remove(&path);
+                out.push(("unlink".into(), self.path_obj(&path), Extra::default()));
+            }
+            Call::MemfdCreate => {
+                let obj = Obj {
+                    kind: "memfd",
+                    id: None,
+                    key: None,
+                    path: Some(format!("memfd:{}", text())),
+                };
+                self.fds.insert((e.pid, e.ret as i32), obj.clone());
+                out.push(("memfd".into(), obj, Extra::default()));
+            }
+            Call::Mmap => {
+                let fd = a[4] as i32;
+                let obj = self.fd_obj(e.pid, fd);
+                self.know_holder(e.pid, obj.clone());
+                let extra = Extra {
+                    size: Some(a[1]),
+                    addr: Some(e.ret as u64),
+                    detail: Some(
+                        if a[2] & PROT_WRITE != 0 {
+                            "read-write"
+                        } else {
+                            "read-only"
+                        }
+                        .into(),
+                    ),
+                };
+                out.push(("mmap".into(), obj, extra));
+            }
+            Call::Ftruncate => {
+                let obj = self.fd_obj(e.pid, a[0] as i32);
+                let extra = Extra {
+                    size: Some(a[1]),
+                    ..Extra::default()
+                };
+                out.push(("resize".into(), obj, extra));
+            }
+            Call::Exit => {
+                self.attached.retain(|(pid, _), _| *pid != e.pid);
+                self.fds.retain(|(pid, _), _| *pid != e.pid);
+                for obj in self.holdings.remove(&e.pid).unwrap_or_default() {
+                    out.push(("exit".into(), obj, Extra::default()));
+                }
+            }
+        }
+        out
+    }
+
+    fn fd_obj(&self, pid: i32, fd: i32) -> Obj {
+        self.fds.get(&(pid, fd)).cloned().unwrap_or(Obj {
+            kind: "file",
+            id: None,
+            key: None,
+            path: None,
+        })
+    }
+}
+
+/// The parts of an event besides who and what.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    pub size: Option<u64>,
+    pub addr: Option<u64>,
+    pub detail: Option<String>,
+}
+
+/// Build the event a user sees.
+pub fn event(
+    e: &RawEvent,
+    name: String,
+    obj: Obj,
+    extra: Extra,
+    user: String,
+    wall_offset_ns: i128,
+) -> TraceEvent {
+    TraceEvent {
+        time: crate::units::rfc3339(e.mono_ns as i128 + wall_offset_ns),
+        mono_ns: e.mono_ns,
+        event: name,
+        pid: e.pid,
+        tid: e.tid,
+        comm: crate::source::bytes_to_string(&e.comm),
+        uid: e.uid,
+        user,
+        container: None,
+        kind: obj.kind.to_string(),
+        id: obj.id,
+        key: obj.key.map(key_string),
+        path: obj.path,
+        size: extra.size,
+        addr: extra.addr.map(hex_addr),
+        detail: extra.detail,
+    }
+}
+
+fn ipc_flags(f: u64) -> String {
+    let mut parts = Vec::new();
+    if f & IPC_CREAT != 0 {
+        parts.push("IPC_CREAT".to_string());
+    }
+    if f & IPC_EXCL != 0 {
+        parts.push("IPC_EXCL".to_string());
+    }
+    parts.push(format!("{:04o}", f & 0o777));
+    parts.join("|")
+}
+
+fn open_flags(f: u64) -> String {
+    let mut parts = vec![match f & O_ACCMODE {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        _ => "O_RDWR",
+    }];
+    for (bit, name) in [
+        (O_CREAT, "O_CREAT"),
+        (O_EXCL, "O_EXCL"),
+        (O_TRUNC, "O_TRUNC"),
+    ] {
+        if f & bit != 0 {
+            parts.push(name);
+        }
+    }
+    parts.join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(call: Call, pid: i32, args: [u64; 6], ret: i64, text: Option<&str>) -> RawEvent {
+        RawEvent {
+            call,
+            pid,
+            tid: pid,
+            uid: 0,
+            mono_ns: 1,
+            comm: b"t".to_vec(),
+            args,
+            ret,
+            cgroup: 0,
+            text: text.map(|t| t.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_segment_life() {
+        let mut i = Interp::new("/dev/shm");
+        let names = |v: Vec<(String, Obj, Extra)>| {
+            v.into_iter()
+                .map(|(n, o, _)| (n, o.id, o.key))
+                .collect::<Vec<_>>()
+        };
+        let get = raw(Call::Shmget, 5, [0x1234, 4096, 0o1600, 0, 0, 0], 7, None);
+        assert_eq!(
+            names(i.feed(&get)),
+            [("create".into(), Some(7), Some(0x1234))]
+        );
+        assert_eq!(
+            names(i.feed(&get)),
+            [("open".into(), Some(7), Some(0x1234))]
+        );
+        let at = raw(Call::Shmat, 5, [7, 0, 0, 0, 0, 0], 0x7000, None);
+        assert_eq!(
+            names(i.feed(&at)),
+            [("attach".into(), Some(7), Some(0x1234))]
+        );
+        let dt = raw(Call::Shmdt, 5, [0x7000, 0, 0, 0, 0, 0], 0, None);
+        assert_eq!(
+            names(i.feed(&dt)),
+            [("detach".into(), Some(7), Some(0x1234))]
+        );
+        // Detached: exiting holds nothing.
+        assert!(i.feed(&raw(Call::Exit, 5, [0; 6], 0, None)).is_empty());
+        let rm = raw(Call::Shmctl, 6, [7, 0, 0, 0, 0, 0], 0, None);
+        assert_eq!(
+            names(i.feed(&rm)),
+            [("remove".into(), Some(7), Some(0x1234))]
+        );
+    }
+
+    #[test]
+    fn posix_objects_by_fd() {
+        let mut i = Interp::new("/dev/shm");
+        let open = raw(
+            Call::Openat,
+            9,
+            [0, 0, 0o102, 0, 0, 0],
+            3,
+            Some("/dev/shm/x"),
+        );
+        let v = i.feed(&open);
+        assert_eq!((v[0].0.as_str(), v[0].1.kind), ("create", "posix"));
+        assert_eq!(v[0].2.detail.as_deref(), Some("O_RDWR|O_CREAT"));
+        let map = raw(Call::Mmap, 9, [0, 8192, 3, 1, 3, 0], 0x5000, None);
+        let v = i.feed(&map);
+        assert_eq!(v[0].1.path.as_deref(), Some("/dev/shm/x"));
+        assert_eq!(v[0].2.size, Some(8192));
+        let v = i.feed(&raw(Call::Exit, 9, [0; 6], 0, None));
+        assert_eq!(
+            (v[0].0.as_str(), v[0].1.path.as_deref()),
+            ("exit", Some("/dev/shm/x"))
+        );
+        assert_eq!(i.path_obj("/dev/shm/sem.q").kind, "psem");
+        assert_eq!(i.path_obj("/dev/shm/d/f").kind, "file");
+    }
+}

@@ -1,0 +1,754 @@
+//! The kernel side of `shmtool trace`: small eBPF programs on syscall tracepoints that record
+//! shared-memory system calls with their caller, and the reader of what they record.
+//!
+//! Why eBPF on tracepoints, loaded by hand: plain perf tracepoint samples carry every number a
+//! system call is given or returns, but only a pointer for a path, and nothing about the caller
+//! but its pid; uid and name must then be looked up in /proc afterwards, which races the process
+//! (a `shm_open`/`shm_unlink` pair from a short-lived process is gone by then). A program of a few
+//! dozen instructions reads all of it at the moment of the call: the path (`bpf_probe_read_user_str`),
+//! uid, comm and a CLOCK_MONOTONIC time, and drops uninteresting calls in the kernel (`openat` of
+//! anything outside /dev/shm, private `mmap`s, `shmctl` other than IPC_RMID/IPC_SET, `ftruncate`
+//! and `mmap` of fds that are not shared-memory objects). It needs no compiler, no kernel headers
+//! and no crate beyond libc: the instructions are assembled in `source::bpf`. fanotify was the
+//! other candidate for POSIX names; it reports pids but not uids, cannot see memfds, and needs a
+//! mark per /dev/shm. Measured overhead is in scripts/bench-trace.sh and the README.
+//!
+//! Each enter program stores the call's arguments under the thread's id in a hash map; the
+//! matching exit program adds the return value and time and sends the record to user space, so
+//! one record per call arrives, complete, and failed calls can be dropped.
+
+use super::bpf::{self, helper, Asm, Map, Record, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// Which call a record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Call {
+    Shmget = 1,
+    Shmat = 2,
+    Shmdt = 3,
+    Shmctl = 4,
+    Openat = 5,
+    Open = 6,
+    Unlink = 7,
+    Unlinkat = 8,
+    MemfdCreate = 9,
+    Mmap = 10,
+    Ftruncate = 11,
+    /// `sched_process_exit` of a whole process (group_dead).
+    Exit = 12,
+}
+
+impl Call {
+    fn from_u32(n: u32) -> Option<Call> {
+        use Call::*;
+        [
+            Shmget,
+            Shmat,
+            Shmdt,
+            Shmctl,
+            Openat,
+            Open,
+            Unlink,
+            Unlinkat,
+            MemfdCreate,
+            Mmap,
+            Ftruncate,
+            Exit,
+        ]
+        .into_iter()
+        .find(|c| *c as u32 == n)
+    }
+}
+
+/// The record layout shared by the programs and [`decode`].
+mod layout {
+    pub const TAG: i16 = 0;
+    pub const PID_TGID: i16 = 8;
+    pub const UID_GID: i16 = 16;
+    pub const TIME: i16 = 24;
+    pub const COMM: i16 = 32;
+    pub const ARGS: i16 = 48;
+    pub const RET: i16 = 96;
+    pub const CGROUP: i16 = 104;
+    pub const STR: i16 = 112;
+    pub const STR_LEN: i32 = 256;
+    /// A record without a string.
+    pub const SHORT: i32 = 112;
+    /// A record with a string.
+    pub const LONG: i32 = 368;
+}
+
+/// One system call (or process exit) as recorded in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    pub call: Call,
+    /// Process (thread group) id.
+    pub pid: i32,
+    pub tid: i32,
+    pub uid: u32,
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub mono_ns: u64,
+    pub comm: Vec<u8>,
+    pub args: [u64; 6],
+    pub ret: i64,
+    pub cgroup: u64,
+    /// The path or name argument, for calls that have one.
+    pub text: Option<Vec<u8>>,
+}
+
+/// Turn one record's bytes into an event; None for anything malformed.
+pub fn decode(b: &[u8]) -> Option<RawEvent> {
+    use layout::*;
+    let u64_at = |o: i16| -> Option<u64> {
+        let o = o as usize;
+        Some(u64::from_ne_bytes(b.get(o..o + 8)?.try_into().ok()?))
+    };
+    let tag = u32::from_ne_bytes(b.get(0..4)?.try_into().ok()?);
+    let call = Call::from_u32(tag)?;
+    let pid_tgid = u64_at(PID_TGID)?;
+    let mut args = [0u64; 6];
+    for (i, a) in args.iter_mut().enumerate() {
+        *a = u64_at(ARGS + 8 * i as i16)?;
+    }
+    let cstr = |s: &[u8]| s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())].to_vec();
+    let text = (b.len() >= LONG as usize).then(|| cstr(&b[STR as usize..LONG as usize]));
+    Some(RawEvent {
+        call,
+        pid: (pid_tgid >> 32) as i32,
+        tid: pid_tgid as u32 as i32,
+        uid: u64_at(UID_GID)? as u32,
+        mono_ns: u64_at(TIME)?,
+        comm: cstr(b.get(COMM as usize..COMM as usize + 16)?),
+        args,
+        ret: u64_at(RET)? as i64,
+        cgroup: u64_at(CGROUP)?,
+        text,
+    })
+}
+
+/// A test applied to one argument in the enter program: the call is recorded only when
+/// `(arg & mask) == value`.
+#[derive(Debug, Clone, Copy)]
+struct ArgTest {
+    arg: usize,
+    mask: i32,
+    value: i32,
+}
+
+/// What to do with one system call.
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    call: Call,
+    /// Tracepoint name without `sys_enter_`/`sys_exit_`.
+    syscall: &'static str,
+    /// How many arguments it has: a program may not read past its tracepoint's record (the
+    /// kernel refuses to attach it, EACCES).
+    nargs: usize,
+    /// Read this argument as a user string.
+    string: Option<usize>,
+    /// Keep only strings under /dev/shm/.
+    devshm_only: bool,
+    test: Option<ArgTest>,
+    /// Keep only calls whose fd argument (this one) was returned by a recorded open or memfd.
+    tracked_fd: Option<usize>,
+    /// The return value is an fd to remember (open, memfd_create).
+    returns_fd: bool,
+}
+
+const fn spec(call: Call, syscall: &'static str, nargs: usize) -> Spec {
+    Spec {
+        call,
+        syscall,
+        nargs,
+        string: None,
+        devshm_only: false,
+        test: None,
+        tracked_fd: None,
+        returns_fd: false,
+    }
+}
+
+fn specs() -> Vec<Spec> {
+    vec![
+        spec(Call::Shmget, "shmget", 3),
+        spec(Call::Shmat, "shmat", 3),
+        spec(Call::Shmdt, "shmdt", 1),
+        Spec {
+            // IPC_RMID (0) and IPC_SET (1), with or without IPC_64 (0x100).
+            test: Some(ArgTest {
+                arg: 1,
+                mask: !0x101,
+                value: 0,
+            }),
+            ..spec(Call::Shmctl, "shmctl", 3)
+        },
+        Spec {
+            string: Some(1),
+            devshm_only: true,
+            returns_fd: true,
+            ..spec(Call::Openat, "openat", 4)
+        },
+        Spec {
+            string: Some(0),
+            devshm_only: true,
+            returns_fd: true,
+            ..spec(Call::Open, "open", 3)
+        },
+        Spec {
+            string: Some(0),
+            devshm_only: true,
+            ..spec(Call::Unlink, "unlink", 1)
+        },
+        Spec {
+            string: Some(1),
+            devshm_only: true,
+            ..spec(Call::Unlinkat, "unlinkat", 3)
+        },
+        Spec {
+            string: Some(0),
+            returns_fd: true,
+            ..spec(Call::MemfdCreate, "memfd_create", 2)
+        },
+        Spec {
+            // MAP_SHARED (or MAP_SHARED_VALIDATE) without MAP_ANONYMOUS.
+            test: Some(ArgTest {
+                arg: 3,
+                mask: 0x21,
+                value: 0x01,
+            }),
+            tracked_fd: Some(4),
+            ..spec(Call::Mmap, "mmap", 6)
+        },
+        Spec {
+            tracked_fd: Some(0),
+            ..spec(Call::Ftruncate, "ftruncate", 2)
+        },
+    ]
+}
+
+/// Stack frame of the enter programs: the record, then the fd-map key.
+const REC: i16 = -(layout::LONG as i16);
+const FD_KEY: i16 = REC - 8;
+
+/// `r1 = (tgid << 32) | (fd & 0xffffffff)` with the fd in `fd_reg` and pid_tgid in `r2`.
+fn fd_key(a: &mut Asm, fd_reg: u8) {
+    a.rsh_imm(R2, 32).lsh_imm(R2, 32);
+    a.mov_reg(R1, fd_reg).lsh_imm(R1, 32).rsh_imm(R1, 32);
+    a.or_reg(R1, R2);
+}
+
+fn enter_prog(s: &Spec, pending: &Map, fds: &Map, read_str: i32) -> Vec<bpf::Insn> {
+    use layout::*;
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    // sys_enter_* records hold the arguments from offset 16, 8 bytes each.
+    let arg = |i: usize| 16 + 8 * i as i16;
+    if let Some(t) = s.test {
+        a.load(Size::DW, R1, R6, arg(t.arg))
+            .and_imm(R1, t.mask)
+            .jne_imm(R1, t.value, "out");
+    }
+    if let Some(i) = s.tracked_fd {
+        a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
+        a.load(Size::DW, R3, R6, arg(i));
+        fd_key(&mut a, R3);
+        a.store(Size::DW, R10, FD_KEY, R1);
+        a.load_map(R1, fds.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, FD_KEY as i32)
+            .call(helper::MAP_LOOKUP_ELEM)
+            .jeq_imm(R0, 0, "out");
+    }
+    // The map copies the whole value: every byte of it must be written first.
+    for off in (0..LONG as i16).step_by(8) {
+        a.store_imm(Size::DW, R10, REC + off, 0);
+    }
+    a.store_imm(Size::W, R10, REC + TAG, s.call as i32);
+    if let Some(i) = s.string {
+        a.mov_reg(R1, R10)
+            .add_imm(R1, (REC + STR) as i32)
+            .mov_imm(R2, STR_LEN)
+            .load(Size::DW, R3, R6, arg(i))
+            .call(read_str);
+        if s.devshm_only {
+            a.load(Size::DW, R1, R10, REC + STR)
+                .load_imm64(R2, u64::from_le_bytes(*b"/dev/shm"))
+                .jne_reg(R1, R2, "out")
+                .load(Size::B, R1, R10, REC + STR + 8)
+                .jne_imm(R1, b'/' as i32, "out");
+        }
+    }
+    a.call(helper::GET_CURRENT_PID_TGID)
+        .store(Size::DW, R10, REC + PID_TGID, R0);
+    a.call(helper::GET_CURRENT_UID_GID)
+        .store(Size::DW, R10, REC + UID_GID, R0);
+    a.mov_reg(R1, R10)
+        .add_imm(R1, (REC + COMM) as i32)
+        .mov_imm(R2, 16)
+        .call(helper::GET_CURRENT_COMM);
+    for i in 0..s.nargs {
+        a.load(Size::DW, R1, R6, arg(i))
+            .store(Size::DW, R10, REC + ARGS + 8 * i as i16, R1);
+    }
+    a.load_map(R1, pending.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, (REC + PID_TGID) as i32)
+        .mov_reg(R3, R10)
+        .add_imm(R3, REC as i32)
+        .mov_imm(R4, 0)
+        .call(helper::MAP_UPDATE_ELEM);
+    a.label("out").mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+fn exit_prog(s: &Spec, pending: &Map, fds: &Map, out: &Map) -> Vec<bpf::Insn> {
+    use layout::*;
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    a.call(helper::GET_CURRENT_PID_TGID)
+        .store(Size::DW, R10, -8, R0);
+    a.load_map(R1, pending.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, -8)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jeq_imm(R0, 0, "out")
+        .mov_reg(R7, R0);
+    // A record left by another call of this thread (it cannot normally happen) is dropped.
+    a.load(Size::W, R1, R7, TAG)
+        .jne_imm(R1, s.call as i32, "forget");
+    a.load(Size::DW, R1, R6, 16).store(Size::DW, R7, RET, R1);
+    // Failed calls changed nothing.
+    a.jslt_imm(R1, 0, "forget");
+    a.call(helper::KTIME_GET_NS).store(Size::DW, R7, TIME, R0);
+    a.call(helper::GET_CURRENT_CGROUP_ID)
+        .store(Size::DW, R7, CGROUP, R0);
+    if s.returns_fd {
+        a.load(Size::DW, R2, R7, PID_TGID)
+            .load(Size::DW, R3, R7, RET);
+        fd_key(&mut a, R3);
+        a.store(Size::DW, R10, -16, R1)
+            .store_imm(Size::DW, R10, -24, 1);
+        a.load_map(R1, fds.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, -16)
+            .mov_reg(R3, R10)
+            .add_imm(R3, -24)
+            .mov_imm(R4, 0)
+            .call(helper::MAP_UPDATE_ELEM);
+    }
+    let size = if s.string.is_some() { LONG } else { SHORT };
+    a.mov_reg(R1, R6)
+        .load_map(R2, out.raw())
+        .load_imm64(R3, 0xffff_ffff) // BPF_F_CURRENT_CPU
+        .mov_reg(R4, R7)
+        .mov_imm(R5, size)
+        .call(helper::PERF_EVENT_OUTPUT);
+    a.label("forget")
+        .load_map(R1, pending.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, -8)
+        .call(helper::MAP_DELETE_ELEM);
+    a.label("out").mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// `close(fd)` forgets a remembered fd, so a number reused for another file is not mistaken.
+fn close_prog(fds: &Map) -> Vec<bpf::Insn> {
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
+    a.load(Size::DW, R3, R6, 16);
+    fd_key(&mut a, R3);
+    a.store(Size::DW, R10, -8, R1);
+    a.load_map(R1, fds.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, -8)
+        .call(helper::MAP_DELETE_ELEM);
+    a.mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// `sched_process_exit` for the last thread of a process (`group_dead` at `group_dead_off`).
+fn process_exit_prog(out: &Map, group_dead_off: Option<i16>) -> Vec<bpf::Insn> {
+    use layout::*;
+    let rec = -(SHORT as i16);
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    if let Some(off) = group_dead_off {
+        a.load(Size::B, R1, R6, off).jeq_imm(R1, 0, "out");
+    }
+    for off in (0..SHORT as i16).step_by(8) {
+        a.store_imm(Size::DW, R10, rec + off, 0);
+    }
+    a.store_imm(Size::W, R10, rec + TAG, Call::Exit as i32);
+    a.call(helper::GET_CURRENT_PID_TGID)
+        .store(Size::DW, R10, rec + PID_TGID, R0);
+    a.call(helper::GET_CURRENT_UID_GID)
+        .store(Size::DW, R10, rec + UID_GID, R0);
+    a.call(helper::KTIME_GET_NS)
+        .store(Size::DW, R10, rec + TIME, R0);
+    a.call(helper::GET_CURRENT_CGROUP_ID)
+        .store(Size::DW, R10, rec + CGROUP, R0);
+    a.mov_reg(R1, R10)
+        .add_imm(R1, (rec + COMM) as i32)
+        .mov_imm(R2, 16)
+        .call(helper::GET_CURRENT_COMM);
+    a.mov_reg(R1, R6)
+        .load_map(R2, out.raw())
+        .load_imm64(R3, 0xffff_ffff)
+        .mov_reg(R4, R10)
+        .add_imm(R4, rec as i32)
+        .mov_imm(R5, SHORT)
+        .call(helper::PERF_EVENT_OUTPUT);
+    a.label("out").mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// Why tracing cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("tracing needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): {0}")]
+    Privilege(String),
+    #[error("this kernel cannot trace system calls ({0})")]
+    Kernel(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn classify(what: &str, e: std::io::Error) -> TraceError {
+    let msg = format!("{what}: {e}");
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => TraceError::Privilege(msg),
+        Some(libc::ENOSYS) => TraceError::Kernel(format!("{msg}; needs CONFIG_BPF_SYSCALL")),
+        _ => TraceError::Other(msg),
+    }
+}
+
+/// Where the tracepoints are: tracefs, or tracefs inside debugfs; mounted here when neither is
+/// (`mounted` says so).
+#[derive(Debug)]
+pub struct Tracefs {
+    pub events: PathBuf,
+    pub mounted: Option<PathBuf>,
+}
+
+pub fn find_tracefs() -> Result<Tracefs, TraceError> {
+    for dir in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
+        let events = Path::new(dir).join("events");
+        if events.join("syscalls").is_dir() {
+            return Ok(Tracefs {
+                events,
+                mounted: None,
+            });
+        }
+    }
+    let dir = Path::new("/sys/kernel/tracing");
+    if dir.is_dir() {
+        // SAFETY: constant NUL-terminated strings; no data argument.
+        let rc = unsafe {
+            libc::mount(
+                c"nodev".as_ptr(),
+                c"/sys/kernel/tracing".as_ptr(),
+                c"tracefs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        let r = if rc == 0 {
+            Ok(())
+        } else {
+            Err(nix::Error::last())
+        };
+        match r {
+            Ok(()) => {
+                let events = dir.join("events");
+                if events.join("syscalls").is_dir() {
+                    return Ok(Tracefs {
+                        events,
+                        mounted: Some(dir.into()),
+                    });
+                }
+                return Err(TraceError::Kernel(
+                    "tracefs has no syscall tracepoints; needs CONFIG_FTRACE_SYSCALLS".into(),
+                ));
+            }
+            Err(nix::Error::EPERM) | Err(nix::Error::EACCES) => {
+                return Err(TraceError::Privilege(
+                    "tracefs is not mounted and mounting it at /sys/kernel/tracing was refused"
+                        .into(),
+                ))
+            }
+            Err(nix::Error::ENODEV) => {}
+            Err(e) => {
+                return Err(TraceError::Other(format!(
+                    "mounting tracefs at /sys/kernel/tracing: {e}"
+                )))
+            }
+        }
+    }
+    Err(TraceError::Kernel(
+        "no tracefs; needs CONFIG_TRACING and CONFIG_FTRACE_SYSCALLS".into(),
+    ))
+}
+
+fn tracepoint_id(events: &Path, group: &str, name: &str) -> Result<u64, TraceError> {
+    let path = events.join(group).join(name).join("id");
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            TraceError::Privilege(format!("reading {}: {e}", path.display()))
+        }
+        _ => TraceError::Kernel(format!("no tracepoint {group}/{name}")),
+    })?;
+    text.trim()
+        .parse()
+        .map_err(|_| TraceError::Other(format!("unreadable {}", path.display())))
+}
+
+/// The offset of `field` in a tracepoint's format file.
+fn field_offset(events: &Path, group: &str, name: &str, field: &str) -> Option<i16> {
+    let text = std::fs::read_to_string(events.join(group).join(name).join("format")).ok()?;
+    parse_field_offset(&text, field)
+}
+
+pub fn parse_field_offset(format: &str, field: &str) -> Option<i16> {
+    format.lines().find_map(|l| {
+        let mut parts = l.trim().split(';');
+        let decl = parts.next()?.trim().strip_prefix("field:")?;
+        let ident = decl.rsplit(' ').next()?;
+        if ident != field {
+            return None;
+        }
+        parts.find_map(|p| p.trim().strip_prefix("offset:")?.parse().ok())
+    })
+}
+
+/// Everything loaded into the kernel; detached and freed when dropped.
+#[derive(Debug)]
+pub struct Tracer {
+    rings: Vec<Ring>,
+    _links: Vec<OwnedFd>,
+    _progs: Vec<OwnedFd>,
+    _maps: Vec<Map>,
+    pub mounted: Option<PathBuf>,
+}
+
+fn possible_cpus() -> usize {
+    std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|s| {
+            s.trim()
+                .split(',')
+                .filter_map(|r| r.rsplit('-').next()?.parse::<usize>().ok())
+                .max()
+        })
+        .map(|n| n + 1)
+        .unwrap_or(1)
+}
+
+impl Tracer {
+    /// Load and attach everything. `pages` is each CPU ring's size in pages (a power of two).
+    pub fn start(pages: usize) -> Result<Tracer, TraceError> {
+        let ncpu = possible_cpus();
+        let out = Map::create(MAP_PERF, 4, 4, ncpu as u32, "shmtool_out")
+            .map_err(|e| classify("creating a BPF map", e))?;
+        let pending = Map::create(
+            bpf::MAP_HASH,
+            8,
+            layout::LONG as u32,
+            16384,
+            "shmtool_calls",
+        )
+        .map_err(|e| classify("creating a BPF map", e))?;
+        let fds = Map::create(bpf::MAP_HASH, 8, 8, 65536, "shmtool_fds")
+            .map_err(|e| classify("creating a BPF map", e))?;
+        // After the first bpf(2) call, so that a missing privilege is named as such.
+        let tracefs = find_tracefs()?;
+        let ev = &tracefs.events;
+
+        let mut rings = Vec::new();
+        for cpu in 0..ncpu {
+            match Ring::open(cpu as i32, pages, (pages * 4096 / 8) as u32) {
+                Ok(ring) => {
+                    out.update(&(cpu as u32).to_ne_bytes(), &ring.raw_fd().to_ne_bytes())
+                        .map_err(|e| classify("registering a ring", e))?;
+                    rings.push(ring);
+                }
+                // Possible but offline CPUs have no ring.
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
+                Err(e) => return Err(classify("opening a perf ring", e)),
+            }
+        }
+
+        // probe_read_user_str arrived in 5.5; older kernels read user strings with the
+        // generic helper.
+        let mut read_str = helper::PROBE_READ_USER_STR;
+        let mut progs = Vec::new();
+        let mut links = Vec::new();
+        let load = |insns: &[bpf::Insn], name: &str| {
+            bpf::load_tracepoint_prog(insns, name).map_err(|e| classify("loading eBPF", e))
+        };
+        for s in specs() {
+            let enter_id = tracepoint_id(ev, "syscalls", &format!("sys_enter_{}", s.syscall));
+            let exit_id = tracepoint_id(ev, "syscalls", &format!("sys_exit_{}", s.syscall));
+            let (enter_id, exit_id) = match (enter_id, exit_id) {
+                (Ok(a), Ok(b)) => (a, b),
+                // Newer architectures have no open/unlink; everything else must be there.
+                (Err(TraceError::Kernel(_)), _) if matches!(s.call, Call::Open | Call::Unlink) => {
+                    continue
+                }
+                (Err(e), _) | (_, Err(e)) => return Err(e),
+            };
+            let enter = match load(&enter_prog(&s, &pending, &fds, read_str), "shmtool_enter") {
+                Err(TraceError::Other(_))
+                    if s.string.is_some() && read_str != helper::PROBE_READ_STR =>
+                {
+                    read_str = helper::PROBE_READ_STR;
+                    load(&enter_prog(&s, &pending, &fds, read_str), "shmtool_enter")?
+                }
+                r => r?,
+            };
+            let exit = load(&exit_prog(&s, &pending, &fds, &out), "shmtool_exit")?;
+            links.push(attach(enter_id, &enter)?);
+            links.push(attach(exit_id, &exit)?);
+            progs.push(enter);
+            progs.push(exit);
+        }
+        let close = load(&close_prog(&fds), "shmtool_close")?;
+        links.push(attach(
+            tracepoint_id(ev, "syscalls", "sys_enter_close")?,
+            &close,
+        )?);
+        progs.push(close);
+        let group_dead = field_offset(ev, "sched", "sched_process_exit", "group_dead");
+        let exit = load(&process_exit_prog(&out, group_dead), "shmtool_pexit")?;
+        links.push(attach(
+            tracepoint_id(ev, "sched", "sched_process_exit")?,
+            &exit,
+        )?);
+        progs.push(exit);
+        Ok(Tracer {
+            rings,
+            _links: links,
+            _progs: progs,
+            _maps: vec![out, pending, fds],
+            mounted: tracefs.mounted,
+        })
+    }
+
+    /// Wait up to `timeout_ms` for records, then take every record waiting on every CPU.
+    /// Returns the CLOCK_MONOTONIC time just before the rings were read: every record stamped
+    /// earlier than that was already in its ring, so events older than it can be put in order.
+    pub fn poll(&mut self, timeout_ms: i32, out: &mut Vec<Record>) -> std::io::Result<u64> {
+        let mut pfds: Vec<libc::pollfd> = self
+            .rings
+            .iter()
+            .map(|r| libc::pollfd {
+                fd: r.raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: pfds is a valid array of pollfd for the call's duration.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        let now = monotonic_ns();
+        for ring in &mut self.rings {
+            ring.drain(out);
+        }
+        Ok(now)
+    }
+}
+
+const MAP_PERF: u32 = bpf::MAP_PERF_EVENT_ARRAY;
+
+fn attach(id: u64, prog: &OwnedFd) -> Result<OwnedFd, TraceError> {
+    bpf::attach_tracepoint(id, prog).map_err(|e| classify("attaching to a tracepoint", e))
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds (the clock `bpf_ktime_get_ns` reads).
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CLOCK_REALTIME now, in nanoseconds since the epoch.
+pub fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to write.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXIT_FORMAT: &str = "name: sched_process_exit\nID: 369\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:bool group_dead;\toffset:32;\tsize:1;\tsigned:0;\n";
+
+    #[test]
+    fn field_offsets_from_a_captured_format() {
+        assert_eq!(parse_field_offset(EXIT_FORMAT, "group_dead"), Some(32));
+        assert_eq!(parse_field_offset(EXIT_FORMAT, "pid"), Some(24));
+        assert_eq!(parse_field_offset(EXIT_FORMAT, "prio"), None);
+    }
+
+    #[test]
+    fn records_decode() {
+        let mut b = vec![0u8; layout::LONG as usize];
+        b[0..4].copy_from_slice(&(Call::Openat as u32).to_ne_bytes());
+        b[8..16].copy_from_slice(&((77u64 << 32) | 78).to_ne_bytes());
+        b[16..24].copy_from_slice(&1000u64.to_ne_bytes());
+        b[24..32].copy_from_slice(&5u64.to_ne_bytes());
+        b[32..36].copy_from_slice(b"prog");
+        b[96..104].copy_from_slice(&3i64.to_ne_bytes());
+        b[112..125].copy_from_slice(b"/dev/shm/abc\0");
+        let e = decode(&b).unwrap();
+        assert_eq!(
+            (e.pid, e.tid, e.uid, e.mono_ns, e.ret),
+            (77, 78, 1000, 5, 3)
+        );
+        assert_eq!(e.comm, b"prog");
+        assert_eq!(e.text.as_deref(), Some(&b"/dev/shm/abc"[..]));
+        assert!(decode(&b[..50]).is_none());
+        assert!(decode(&b[..layout::SHORT as usize]).unwrap().text.is_none());
+    }
+
+    #[test]
+    fn programs_assemble() {
+        // Label fixups panic if a program jumps to a label it never places.
+        let fake = || Map {
+            fd: std::fs::File::open("/dev/null").unwrap().into(),
+        };
+        let (p, f, o) = (fake(), fake(), fake());
+        for s in specs() {
+            assert!(enter_prog(&s, &p, &f, helper::PROBE_READ_USER_STR).len() < 200);
+            assert!(exit_prog(&s, &p, &f, &o).len() < 100);
+        }
+        assert!(process_exit_prog(&o, Some(32)).len() < 100);
+        assert!(close_prog(&f).len() < 30);
+    }
+
+    #[test]
+    fn the_kernel_accepts_the_programs() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED: loading eBPF needs root");
+            return;
+        }
+        let mut t = Tracer::start(8).unwrap();
+        let mut recs = Vec::new();
+        t.poll(0, &mut recs).unwrap();
+    }
+}
