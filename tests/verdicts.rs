@@ -484,3 +484,357 @@ fn holder_an_unprivileged_user_cannot_read_makes_unknown() {
         "removed although a process it could not see maps it"
     );
 }
+
+/// PostgreSQL's binary directory (Debian's layout), if installed.
+fn pg_bin() -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("postgres").exists() && b.join("initdb").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// A PostgreSQL server run as uid 65534 in temporary directories; stopped on drop.
+struct Postgres {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    sock: std::path::PathBuf,
+    port: String,
+    _dir: tempfile::TempDir,
+}
+
+fn as_nobody(program: &std::path::Path) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(program);
+    c.uid(65534).gid(65534).env("HOME", "/tmp").current_dir("/");
+    c
+}
+
+impl Postgres {
+    fn start(bin: &std::path::Path) -> Postgres {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("shmtool-pg")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = dir.path().join("data");
+        let sock = dir.path().join("sock");
+        for d in [&data, &sock] {
+            std::fs::create_dir(d).unwrap();
+            nix::unistd::chown(
+                d.as_path(),
+                Some(nix::unistd::Uid::from_raw(65534)),
+                Some(nix::unistd::Gid::from_raw(65534)),
+            )
+            .unwrap();
+        }
+        let out = as_nobody(&bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = (20000 + std::process::id() % 20000).to_string();
+        let pg = Postgres {
+            bin: bin.to_path_buf(),
+            data,
+            sock,
+            port,
+            _dir: dir,
+        };
+        let opts = format!(
+            "-k {} -p {} -c listen_addresses= -c dynamic_shared_memory_type=posix -c fsync=off",
+            pg.sock.display(),
+            pg.port
+        );
+        let log = pg.data.join("log");
+        let out = as_nobody(&pg.bin.join("pg_ctl"))
+            .args(["-w", "-t", "120", "-D"])
+            .arg(&pg.data)
+            .args(["-o", &opts, "-l"])
+            .arg(&log)
+            .arg("start")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        pg
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        let out = as_nobody(&self.bin.join("psql"))
+            .args([
+                "-X", "-q", "-t", "-A", "-U", "postgres", "-d", "postgres", "-h",
+            ])
+            .arg(&self.sock)
+            .args(["-p", &self.port, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_nobody(&self.bin.join("pg_ctl"))
+            .args(["-w", "-m", "immediate", "-D"])
+            .arg(&self.data)
+            .arg("stop")
+            .output();
+    }
+}
+
+fn pg_segments() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("PostgreSQL.")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn postgresql_dynamic_shared_memory_is_never_leaked() {
+    if !is_root() {
+        return skip("needs root to run PostgreSQL as another user in private namespaces");
+    }
+    if pg_bin().is_none() {
+        return skip("PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    run_isolated("verdicts::inner_postgresql");
+}
+
+#[test]
+#[ignore = "run by postgresql_dynamic_shared_memory_is_never_leaked"]
+fn inner_postgresql() {
+    if !enter_isolated() {
+        return;
+    }
+    let pg = Postgres::start(&pg_bin().unwrap());
+    let at_start = pg_segments();
+    // The issue's repro: statistics for thousands of tables outgrow the stats area, which then
+    // lives in dynamic shared memory segments backends map only while they use them.
+    let mut tables = 0;
+    while pg_segments().len() <= at_start.len() && tables < 12000 {
+        pg.sql(&format!(
+            "DO $$ BEGIN FOR i IN {} .. {} LOOP \
+             EXECUTE format('create table t_%s (a int)', i); \
+             EXECUTE format('insert into t_%s values (1)', i); END LOOP; END $$;",
+            tables + 1,
+            tables + 2000
+        ));
+        tables += 2000;
+        pg.sql("select pg_stat_force_next_flush(); select count(*) from pg_stat_user_tables");
+    }
+    let segs = pg_segments();
+    assert!(
+        segs.len() > at_start.len(),
+        "no dynamic shared memory segment appeared after {tables} tables: {segs:?}"
+    );
+    let rows = ls_json(&["--programs"]);
+    let mut unmapped = 0;
+    for p in &segs {
+        let r = row(&rows, p);
+        assert_ne!(
+            r["verdict"], "leaked",
+            "a live PostgreSQL's segment called leaked: {r}"
+        );
+        assert_eq!(r["evidence"]["owner_program"], "PostgreSQL", "{r}");
+        if r["verdict"] == "idle" {
+            assert_eq!(r["evidence"]["rule"], "owner_program_alive", "{r}");
+            unmapped += 1;
+        }
+    }
+    eprintln!("{} PostgreSQL segments, {unmapped} idle", segs.len());
+    assert!(
+        unmapped >= 1,
+        "the repro's segment (mapped by nobody between uses) did not show up: {segs:?}"
+    );
+    // rm --stale leaves every one of them, and the server keeps answering.
+    let (code, out, err) = run(&["rm", "--stale", "--yes", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    for p in &segs {
+        assert!(p.exists(), "{} removed: {out}", p.display());
+    }
+    assert_eq!(pg.sql("select count(*) from t_1").trim(), "1");
+    drop(pg);
+    println!("INNER-OK");
+}
+
+/// An MIT-SHM client of the x11vnc kind: two IPC_PRIVATE segments, attached by itself and by
+/// the X server (XShmAttach), never marked for removal. Prints their shmids, then waits.
+const MIT_SHM_CLIENT: &str = r#"
+#include <X11/Xlib.h>
+#include <X11/extensions/XShm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+int main(void) {
+    Display *d = XOpenDisplay(NULL);
+    if (!d) { fprintf(stderr, "cannot open display\n"); return 1; }
+    if (!XShmQueryExtension(d)) { fprintf(stderr, "no MIT-SHM\n"); return 2; }
+    for (int i = 0; i < 2; i++) {
+        XShmSegmentInfo *info = calloc(1, sizeof *info);
+        info->shmid = shmget(IPC_PRIVATE, 65536, IPC_CREAT | 0600);
+        info->shmaddr = shmat(info->shmid, NULL, 0);
+        info->readOnly = False;
+        if (!XShmAttach(d, info)) { fprintf(stderr, "XShmAttach failed\n"); return 3; }
+        XSync(d, False);
+        printf("%d\n", info->shmid);
+    }
+    fflush(stdout);
+    pause();
+    return 0;
+}
+"#;
+
+fn nattch(shmid: i32) -> Option<u64> {
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    (unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } == 0).then_some(ds.shm_nattch as u64)
+}
+
+#[test]
+fn mit_shm_segments_of_a_killed_client_are_leaked() {
+    if !is_root() {
+        return skip("needs root for private mount and IPC namespaces with an X server");
+    }
+    if output_if_installed(std::process::Command::new("Xvfb").arg("-help")).is_none() {
+        return skip("Xvfb is not installed (apt-get install xvfb)");
+    }
+    if !std::path::Path::new("/usr/include/X11/extensions/XShm.h").exists() {
+        return skip("libxext-dev is not installed");
+    }
+    run_isolated("verdicts::inner_mit_shm");
+}
+
+#[test]
+#[ignore = "run by mit_shm_segments_of_a_killed_client_are_leaked"]
+fn inner_mit_shm() {
+    if !enter_isolated() {
+        return;
+    }
+    // A private /tmp: the display socket and lock file are ours alone.
+    let r = unsafe {
+        libc::mount(
+            c"shmtool-test".as_ptr(),
+            c"/tmp".as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+            c"mode=1777".as_ptr().cast(),
+        )
+    };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    std::fs::create_dir("/tmp/.X11-unix").unwrap();
+    let build = tempfile::tempdir().unwrap();
+    let src = build.path().join("client.c");
+    std::fs::write(&src, MIT_SHM_CLIENT).unwrap();
+    let exe = build.path().join("mitshm-client");
+    let out = std::process::Command::new("gcc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .args(["-lXext", "-lX11"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let xvfb = Kill(
+        std::process::Command::new("Xvfb")
+            .args([":7", "-nolisten", "tcp", "-screen", "0", "320x240x24"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::path::Path::new("/tmp/.X11-unix/X7").exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = Kill(
+        std::process::Command::new(&exe)
+            .env("DISPLAY", ":7")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ids = Vec::new();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(client.0.stdout.take().unwrap()).lines();
+        for _ in 0..2 {
+            let line = lines.next().expect("client printed its shmids").unwrap();
+            ids.push(line.trim().parse::<i32>().unwrap());
+        }
+    }
+    let segs: Vec<SysvSeg> = ids.iter().map(|&id| SysvSeg::adopt(id, 0, 65536)).collect();
+    let rows = ls_json(&[]);
+    for &id in &ids {
+        let r = sysv_row(&rows, id);
+        assert_eq!(r["verdict"], "in use", "{r}");
+        assert_eq!(r["nattch"], 2, "client and X server: {r}");
+    }
+    // SIGKILL: no chance to detach or IPC_RMID. The X server notices the dead connection and
+    // detaches; nobody can find an IPC_PRIVATE segment again.
+    client.0.kill().unwrap();
+    client.0.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ids.iter().any(|&id| nattch(id) != Some(0)) {
+        assert!(Instant::now() < deadline, "the X server never detached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rows = ls_json(&[]);
+    for &id in &ids {
+        let r = sysv_row(&rows, id);
+        assert_eq!(r["verdict"], "leaked", "{r}");
+        assert_eq!(r["evidence"]["rule"], "private_creator_gone", "{r}");
+        assert!(
+            r["stale_reason"].as_str().unwrap().contains("IPC_PRIVATE"),
+            "{r}"
+        );
+    }
+    let (code, _, err) = run(&["rm", "--stale", "--yes", "--kind", "sysv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ids.iter().all(|&id| nattch(id).is_none()), "not removed");
+    drop(segs);
+    drop(xvfb);
+    println!("INNER-OK");
+}
