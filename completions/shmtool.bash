@@ -55,6 +55,9 @@ _shmtool() {
             shmtool,trace)
                 cmd="shmtool__subcmd__trace"
                 ;;
+            shmtool,types)
+                cmd="shmtool__subcmd__types"
+                ;;
             shmtool,watch)
                 cmd="shmtool__subcmd__watch"
                 ;;
@@ -94,6 +97,9 @@ _shmtool() {
             shmtool__subcmd__help,trace)
                 cmd="shmtool__subcmd__help__subcmd__trace"
                 ;;
+            shmtool__subcmd__help,types)
+                cmd="shmtool__subcmd__help__subcmd__types"
+                ;;
             shmtool__subcmd__help,watch)
                 cmd="shmtool__subcmd__help__subcmd__watch"
                 ;;
@@ -104,7 +110,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --help --version ls list show maps key dump watch rm limits restore trace history locks help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits restore types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,7 +132,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__dump)
-            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --format --output --force --json --color --ns --help --version"
+            opts="-o -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --format --output --force --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +170,18 @@ _shmtool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "hex raw text" -- "${cur}"))
                     return 0
@@ -192,7 +210,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits restore trace history locks help"
+            opts="ls show maps key dump watch rm limits restore types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +391,20 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__help__subcmd__types)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -388,7 +420,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__history)
-            opts="-h -V --log --json --color --ns --help --version"
+            opts="-h -V --log --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,7 +446,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__key)
-            opts="-h -V --find --in --json --bytes --color --ns --help --version"
+            opts="-h -V --find --in --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,7 +476,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --ns --help --version"
+            opts="-h -V --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -466,7 +498,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__locks)
-            opts="-h -V --json --pid --kind --color --ns --help --version"
+            opts="-h -V --json --pid --kind --type --debug-file --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +510,14 @@ _shmtool() {
                     ;;
                 --kind)
                     COMPREPLY=($(compgen -W "sysv posix psem memfd anon file deleted sem" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -496,12 +536,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-a -r -h -V --json --bytes --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --ipc --sort --reverse --all-namespaces --color --ns --help --version"
+            opts="-o -a -r -q -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --ipc --sort --reverse --all-namespaces --per-object --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json prometheus" -- "${cur}"))
                     return 0
@@ -554,7 +602,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__maps)
-            opts="-h -V --json --bytes --shared --color --ns --help --version"
+            opts="-h -V --json --bytes --shared --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,7 +624,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__restore)
-            opts="-h -V --json --color --ns --help --version"
+            opts="-h -V --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,7 +646,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -648,7 +696,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__show)
-            opts="-h -V --log --json --bytes --color --ns --help --version"
+            opts="-h -V --log --json --bytes --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -674,7 +722,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__trace)
-            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --help --version"
+            opts="-c -q -h -V --json --kind --event --pid --user --name --key --shmid --duration --count --log --log-size --log-keep --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,8 +795,34 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__types)
+            opts="-a -h -V --all --debug-file --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__watch)
-            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --interval --count --json --color --ns --help --version"
+            opts="-n -c -h -V --shmid --key --ftok --path --offset --length --layout --layout-repeat --type --debug-file --pid-for-types --interval --count --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -783,6 +857,18 @@ _shmtool() {
                     return 0
                     ;;
                 --layout-repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-for-types)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_shmtool_global_optspecs
-    string join \n color= ns= h/help V/version
+    string join \n color= ns= wide h/help V/version
 end
 
 function __fish_shmtool_needs_command
@@ -28,6 +28,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -l color -d 'When to use c
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_needs_command" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_needs_command" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_needs_command" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_needs_command" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
@@ -40,10 +41,12 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch li
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s o -l output -d 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
 prometheus\t''"
@@ -82,14 +85,21 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l noheadings -d 'Print no header line'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l idle -d 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l programs -d 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s o -l output -d 'Columns to show, separated by commas; `+COLS` adds to the default ones (see --list-columns)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l format -d 'Output format; `prometheus` writes the node_exporter textfile-collector format' -r -f -a "table\t''
 json\t''
 prometheus\t''"
@@ -128,12 +138,18 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l noheadings -d 'Print no header line'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l idle -d 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l programs -d 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l per-object -d 'With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key, owner, path); by default only aggregates, whose series do not churn'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s q -l quiet -d 'Print no notes on standard error (for cron and timers); errors are still printed'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l log -d 'A `trace --log` file to take the object\'s history from (used when it exists)' -r -F
@@ -143,6 +159,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -152,6 +169,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l ns -d 'Look fro
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l find -d 'Reverse: which files could have produced this key?' -r
@@ -162,6 +180,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l shmid -d 'A System V segment by shmid' -r
@@ -171,7 +190,10 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l path -d 'A POSI
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -d 'With --layout or --type: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l type -d 'Decode with the program\'s own type, from its debug information (DWARF): \'struct STU\', testmap, \'app::Rec\', \'STU[4]\' (four in a row)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l debug-file -d 'With --type: read types from this file (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l pid-for-types -d 'With --type: take types from this process\'s executable and libraries (for a segment nobody maps now)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"
@@ -182,6 +204,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l force -d 'Allow raw bytes to a terminal; with -o, overwrite an existing file, follow a symlink, or write into /dev/shm. Without it, -o only creates a new file (mode 0600, O_EXCL, O_NOFOLLOW). The object being dumped is never written'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l json -d 'Print JSON Lines: one {address, hex} object per 16-byte row, or with --layout one {index, address, fields, hints} object per record'
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l shmid -d 'A System V segment by shmid' -r
@@ -191,7 +214,10 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l path -d 'A POS
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l offset -d 'Start this many bytes after ADDR or the object\'s start (bytes, 0x hex, or k/M/G; at most 2^63-1, the largest file offset)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l length -d 'Read at most this many bytes (default: to the end of the mapping or object)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout -d 'Decode as a C struct, e.g. \'id:i32,name:char[20],sex:char\', laid out with C alignment' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l layout-repeat -d 'With --layout or --type: decode this many structs one after another (at least 1)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l type -d 'Decode with the program\'s own type, from its debug information (DWARF): \'struct STU\', testmap, \'app::Rec\', \'STU[4]\' (four in a row)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l debug-file -d 'With --type: read types from this file (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l pid-for-types -d 'With --type: take types from this process\'s executable and libraries (for a segment nobody maps now)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s n -l interval -d 'Time between refreshes, e.g. 1s, 250ms (at least 10ms)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s c -l count -d 'Stop after this many refreshes' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -199,6 +225,7 @@ always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l json -d 'Print JSON Lines: one object per refresh that changed something'
+complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
@@ -226,6 +253,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l json -d 'Print the summary as JSON'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -234,6 +262,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
@@ -241,8 +270,19 @@ always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l json -d 'Print what was restored as JSON'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l debug-file -d 'Read types from this file instead (a -g build, or a separate debug file)' -r -F
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s a -l all -d 'Also list the standard and C libraries\' own types (std::…, _IO_FILE, …)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l json -d 'Print a JSON array of {name, kind, size, members, file}'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand types" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l kind -d 'Only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''
 psem\t''
@@ -275,6 +315,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l json -d 'Print JSON Lines: one object per event'
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s q -l quiet -d 'Print no events on standard output (with --log, for a service)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l log -d 'The log `trace --log` writes' -r -F
@@ -283,6 +324,7 @@ always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l json -d 'Print JSON Lines, as the log holds them'
+complete -c shmtool -n "__fish_shmtool_using_subcommand history" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand history" -s h -l help -d 'Print help'
 complete -c shmtool -n "__fish_shmtool_using_subcommand history" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l pid -d 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)' -r
@@ -294,23 +336,27 @@ anon\t''
 file\t''
 deleted\t''
 sem\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l type -d 'The type laid out at the start of the objects (\'struct shared\', \'slot[16]\'): name the member that holds each lock from the waiter\'s debug information (DWARF)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l debug-file -d 'Read types from this file (a -g build, or a separate debug file) instead of each waiter\'s own program' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l json -d 'Print JSON instead of a table'
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s V -l version -d 'Print version'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

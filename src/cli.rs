@@ -41,6 +41,10 @@ pub struct Cli {
     #[arg(long, value_name = "PID", global = true)]
     pub ns: Option<i32>,
 
+    /// Do not fit tables to the terminal: print every column and every name in full.
+    #[arg(long, global = true)]
+    pub wide: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,6 +73,8 @@ pub enum Command {
     Limits(LimitsArgs),
     /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
     Restore(RestoreArgs),
+    /// List the struct, class and union types a program's debug information defines.
+    Types(TypesArgs),
     /// Log shared-memory lifecycle events machine-wide as they happen (needs root).
     Trace(TraceArgs),
     /// One object's whole life, from a `trace --log` file.
@@ -178,13 +184,34 @@ pub enum SortKey {
     Path,
 }
 
+/// How a table is laid out (lsipc's options).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TableArgs {
+    /// Columns to show, separated by commas; `+COLS` adds to the default ones
+    /// (see --list-columns).
+    #[arg(long = "output", short = 'o', value_name = "COLS")]
+    pub output: Option<String>,
+    /// Print no header line.
+    #[arg(long)]
+    pub noheadings: bool,
+    /// Raw output for scripts: one space between cells, spaces and backslashes in cells written
+    /// as \x20 and \x5c, nothing cut, no colour.
+    #[arg(long)]
+    pub raw: bool,
+    /// List the columns -o accepts, with what each shows, and exit.
+    #[arg(long)]
+    pub list_columns: bool,
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'"
+    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'\n  shmtool ls -o +RSS,CPID  the default columns and two more\n  shmtool ls --raw --noheadings -o ID,NAME  for scripts: split lines on spaces"
 )]
 pub struct LsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Output format; `prometheus` writes the node_exporter textfile-collector format.
     #[arg(long, value_enum, default_value_t = LsFormat::Table, conflicts_with = "json")]
     pub format: LsFormat,
@@ -228,6 +255,13 @@ pub struct LsArgs {
     /// List the System V segments of every IPC namespace found under /proc (needs root).
     #[arg(long, conflicts_with = "ns")]
     pub all_namespaces: bool,
+    /// With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key,
+    /// owner, path); by default only aggregates, whose series do not churn.
+    #[arg(long)]
+    pub per_object: bool,
+    /// Print no notes on standard error (for cron and timers); errors are still printed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -282,11 +316,12 @@ pub struct KeyArgs {
 /// Which object to read: a process address, or a System V / POSIX object.
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).multiple(false).args(["pid", "shmid", "key", "ftok", "path"])))]
+#[command(group(clap::ArgGroup::new("decode").multiple(false).args(["layout", "type_name"])))]
 pub struct TargetArgs {
     /// Process whose memory to read.
     #[arg(requires = "addr")]
     pub pid: Option<i32>,
-    /// Address in the process: hex (0x7f… or bare digits) or SYMBOL[+OFF].
+    /// Address in the process: hex (0x7f… or bare digits), a SYMBOL, or SYMBOL+OFF.
     #[arg(requires = "pid")]
     pub addr: Option<String>,
     /// A System V segment by shmid.
@@ -315,9 +350,25 @@ pub struct TargetArgs {
     /// char, long, double, uint32_t, size_t, `T *`); arrays T[N], T[N][M].
     #[arg(long, value_name = "SPEC")]
     pub layout: Option<String>,
-    /// With --layout: decode this many structs one after another (at least 1).
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "layout")]
+    /// With --layout or --type: decode this many structs one after another (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "decode")]
     pub layout_repeat: usize,
+    /// Decode with the program's own type, from its debug information (DWARF): 'struct STU',
+    /// testmap, 'app::Rec', 'STU[4]' (four in a row).
+    ///
+    /// Looked up in the target process's executable and libraries; for a System V segment or a
+    /// file, in those of the processes that map it. A stripped program's types are found in a
+    /// separate debug file by build-id (/usr/lib/debug/.build-id, debuginfod's cache) or
+    /// .gnu_debuglink. `shmtool types PID` lists the names.
+    #[arg(long = "type", value_name = "NAME")]
+    pub type_name: Option<String>,
+    /// With --type: read types from this file (a -g build, or a separate debug file).
+    #[arg(long, value_name = "FILE", requires = "type_name")]
+    pub debug_file: Option<PathBuf>,
+    /// With --type: take types from this process's executable and libraries (for a segment
+    /// nobody maps now).
+    #[arg(long, value_name = "PID", requires = "type_name")]
+    pub pid_for_types: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -542,7 +593,7 @@ pub const LOCK_KINDS: [&str; 8] = [
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --type 'struct shared'  name the member holding each lock\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
 )]
 pub struct LocksArgs {
     /// Print JSON instead of a table.
@@ -555,6 +606,39 @@ pub struct LocksArgs {
     /// Only locks in objects of these kinds (repeat or separate with commas).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(LOCK_KINDS))]
     pub kind: Vec<String>,
+    /// The type laid out at the start of the objects ('struct shared', 'slot[16]'): name the
+    /// member that holds each lock from the waiter's debug information (DWARF).
+    ///
+    /// Without it, a waiter built with -g (or with a separate debug file) still gets a member
+    /// when exactly one of its program's structs, laid at the object's start, puts a
+    /// pthread_mutex_t, pthread_cond_t, sem_t or other lock type there.
+    #[arg(long = "type", value_name = "NAME")]
+    pub type_name: Option<String>,
+    /// Read types from this file (a -g build, or a separate debug file) instead of each waiter's
+    /// own program.
+    #[arg(long, value_name = "FILE")]
+    pub debug_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Names are qualified (app::Rec); the standard and C libraries' own types are hidden\nunless --all. PATTERN is a substring, or a glob with * and ?.\n\nEXAMPLES:\n  shmtool types 4242            types of a running program and its libraries\n  shmtool types ./writer STU\n  shmtool types ./writer --json | jq '.[].name'\n  shmtool dump 4242 0x7f3a12c00000 --type 'struct STU'"
+)]
+pub struct TypesArgs {
+    /// A process id, or an ELF file (a program, a library or a separate debug file).
+    #[arg(value_name = "PID|FILE")]
+    pub target: String,
+    /// Only types whose name contains this (or matches it, with * and ?).
+    pub pattern: Option<String>,
+    /// Also list the standard and C libraries' own types (std::…, _IO_FILE, …).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Read types from this file instead (a -g build, or a separate debug file).
+    #[arg(long, value_name = "FILE")]
+    pub debug_file: Option<PathBuf>,
+    /// Print a JSON array of {name, kind, size, members, file}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -653,8 +737,22 @@ fn usage_error_line(e: &clap::Error) -> String {
     if line.is_empty() {
         line = "invalid usage".into();
     }
-    let line = line.trim_start_matches("error: ");
-    format!("{} (try 'shmtool --help')", crate::text::escape(line))
+    let mut line = line.trim_start_matches("error: ").to_string();
+    // clap's "a similar subcommand exists" tip sits below the first paragraph: keep it.
+    use clap::error::{ContextKind, ContextValue};
+    for kind in [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg] {
+        let names: Vec<String> = match e.get(kind) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => continue,
+        };
+        if !names.is_empty() {
+            let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            line.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+            break;
+        }
+    }
+    format!("{} (try 'shmtool --help')", crate::text::escape(&line))
 }
 
 #[cfg(test)]

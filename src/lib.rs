@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod cli;
 pub mod cmd;
+pub mod complete;
 pub mod error;
 pub mod hooks;
 pub mod model;
@@ -35,6 +36,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Rm(a) => a.run(&ctx, &mut out),
         cli::Command::Limits(a) => a.run(&ctx, &mut out),
         cli::Command::Restore(a) => a.run(&ctx, &mut out),
+        cli::Command::Types(a) => a.run(&ctx, &mut out),
         cli::Command::Trace(a) => a.run(&ctx, &mut out),
         cli::Command::History(a) => a.run(&ctx, &mut out),
         cli::Command::Locks(a) => a.run(&ctx, &mut out),

@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A completion request from the shell (SHMTOOL_COMPLETE set) is answered here and exits.
+    shmtool::complete::complete_if_asked();
     let cli = match shmtool::cli::parse() {
         Ok(cli) => cli,
         Err(code) => return code,

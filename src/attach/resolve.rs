@@ -498,6 +498,12 @@ fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<PathBuf> {
             return Ok(inside);
         }
     }
+    // Every path ls and show print: a memfd or a deleted file is opened through a holder.
+    if let Some(printed) = p.to_str() {
+        if let Some(link) = sys.held_path(printed)? {
+            return Ok(link);
+        }
+    }
     Err(Error::NoSuchObject(p.display().to_string()).into())
 }
 

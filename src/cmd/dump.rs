@@ -82,6 +82,20 @@ pub fn layout(args: &TargetArgs) -> Result<Option<Layout>, Error> {
         .transpose()
 }
 
+/// The records to decode: `--layout`'s (already parsed), or `--type`'s from the program's
+/// debuginfo; and how many in a row.
+pub fn decoding(
+    ctx: &Ctx,
+    args: &TargetArgs,
+    target: &Target,
+    lay: Option<Layout>,
+) -> anyhow::Result<(Option<Layout>, usize)> {
+    Ok(match super::types::type_layout(ctx, args, target)? {
+        Some((l, n)) => (Some(l), n),
+        None => (lay, args.layout_repeat),
+    })
+}
+
 /// Bytes `count` records of `lay` take in `target`: all of them, or as many as fit. A target
 /// too small for even one record is an error.
 pub fn layout_span(target: &Target, lay: &Layout, count: usize) -> Result<u64, Error> {
@@ -120,6 +134,7 @@ impl Run for DumpArgs {
             .into());
         }
         let target = open_target(ctx, &self.target)?;
+        let (lay, count) = decoding(ctx, &self.target, &target, lay)?;
         let mut file;
         let (out, pal): (&mut dyn Write, Palette) = match &self.output {
             Some(p) => {
@@ -140,7 +155,6 @@ impl Run for DumpArgs {
         let hint = |v: u64| regions.hint(v);
         let (want, mut sink): (u64, Box<dyn Sink + '_>) = match (&lay, format, self.json) {
             (Some(lay), _, json) => {
-                let count = self.target.layout_repeat;
                 let want = layout_span(&target, lay, count)?;
                 let w = LayoutWriter::new(lay, target.base, count, pal, &hint, json);
                 (want, Box::new(w))

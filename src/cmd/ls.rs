@@ -3,8 +3,10 @@
 use super::scope::Scope;
 use super::{note, Ctx, Run};
 use crate::cli::{IpcArg, KindArg, LsArgs, LsFormat, SortKey};
+use crate::error::Error;
 use crate::model::{Kind, Segment, Verdict};
 use crate::render::segments::{self, View};
+use crate::render::table::Style;
 use crate::source::inventory::{Inventory, Options};
 use crate::source::users::Users;
 use std::io::Write;
@@ -39,13 +41,16 @@ pub fn report_hidden(inv: &Inventory) {
             inv.hidden_procs
         ));
     }
-    for e in &inv.owner_rule_errors {
-        note(&format!("owner rules: {e} (line ignored)"));
-    }
     if inv.unreadable_namespaces > 0 {
         note(&format!(
             "{} IPC namespace(s) could not be joined (run as root)",
             inv.unreadable_namespaces
+        ));
+    }
+    if inv.other_mount_objects > 0 {
+        note(&format!(
+            "{} object(s) in other mount namespaces' /dev/shm not listed here (see --all-namespaces, --ns PID)",
+            inv.other_mount_objects
         ));
     }
     if !inv.foreign_ns_pids.is_empty() {
@@ -94,6 +99,21 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
 
 impl Run for LsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        super::set_quiet(self.quiet);
+        if self.table.list_columns {
+            return list_columns(out);
+        }
+        if let Some(spec) = &self.table.output {
+            // A column that does not exist is a usage error (exit 2), as clap's are, found
+            // before the scan.
+            if let Err(e) = segments::check_columns(spec) {
+                eprintln!(
+                    "shmtool: error: {} (try 'shmtool --help')",
+                    crate::text::escape(&e)
+                );
+                return Err(crate::error::Exit(2).into());
+            }
+        }
         let mut verdicts: Vec<Verdict> = self.verdict.iter().map(|&v| v.into()).collect();
         if self.stale {
             verdicts.push(Verdict::Leaked);
@@ -102,10 +122,17 @@ impl Run for LsArgs {
             verdicts.push(Verdict::Idle);
         }
         let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, verdicts)?;
+        // A pid that names no process is a mistake, not an empty answer.
+        for &pid in &self.pid {
+            if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
+                return Err(Error::NoSuchProcess(pid).into());
+            }
+        }
         let mut sys = ctx.sys.clone();
         sys.all_ipc_namespaces = self.all_namespaces;
+        let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         // Semaphores and message queues only when asked for: `ls` is about shared memory.
-        let messaging = self.ipc == IpcArg::All || scope.kinds.iter().any(|k| k.is_messaging());
+        let messaging = self.ipc == IpcArg::All || kinds.iter().any(|k| k.is_messaging());
         let inv = super::gather(
             &sys,
             Options {
@@ -139,7 +166,15 @@ impl Run for LsArgs {
             return crate::render::write_json(out, &rows);
         }
         if self.format == LsFormat::Prometheus {
-            crate::render::prometheus::write(out, &rows, &owner, inv_hidden)?;
+            let machine = machine_facts(ctx);
+            let o = crate::render::prometheus::Options {
+                owner: &owner,
+                hidden: inv_hidden,
+                kinds: &kinds,
+                per_object: self.per_object,
+                machine: &machine,
+            };
+            crate::render::prometheus::write(out, &rows, &o)?;
             return Ok(());
         }
         let view = View {
@@ -151,7 +186,53 @@ impl Run for LsArgs {
             reasons: !scope.verdicts.is_empty(),
             programs: self.programs,
         };
-        segments::write_table(out, &rows, &view)?;
+        let (cols, chosen) = segments::ls_columns_for(self.table.output.as_deref(), &view, &rows)
+            .map_err(Error::BadInput)?;
+        let style = Style {
+            color: ctx.color && !self.table.raw,
+            headings: !self.table.noheadings,
+            raw: self.table.raw,
+            width: crate::render::table::width(),
+            may_drop: !chosen,
+        };
+        segments::write_table_with(out, &rows, &view, &cols, &style)?;
         Ok(())
     }
+}
+
+/// /dev/shm's filesystem and the System V limits, for the metrics (no second scan).
+fn machine_facts(ctx: &Ctx) -> crate::render::prometheus::Machine {
+    let Ok(l) = super::limits::gather_with(ctx, false) else {
+        return Default::default();
+    };
+    let d = l.dev_shm.as_ref();
+    crate::render::prometheus::Machine {
+        dev_shm_size: d.map(|d| d.size),
+        dev_shm_used: d.map(|d| d.used),
+        dev_shm_inodes: d.map(|d| d.inodes),
+        dev_shm_inodes_used: d.map(|d| d.inodes_used),
+        shmmax: l.shmmax,
+        largest_segment: Some(l.largest_segment),
+        shmall_pages: l.shmall_pages,
+        used_pages: Some(l.used_pages),
+        shmmni: l.shmmni,
+        segments: Some(l.segments),
+    }
+}
+
+/// `ls --list-columns`: every column's name and what it shows; the default ones marked.
+fn list_columns(out: &mut dyn Write) -> anyhow::Result<()> {
+    for c in segments::LS_COLUMNS {
+        let default = if segments::LS_DEFAULT.contains(&c.name) {
+            "*"
+        } else {
+            " "
+        };
+        writeln!(out, "{:<9}{default} {}", c.name, c.about)?;
+    }
+    writeln!(
+        out,
+        "\n* shown by default; IPCNS is added by --all-namespaces, WHY by --stale, --idle and --verdict, PROGRAM by --programs"
+    )?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod rm;
 pub mod scope;
 pub mod show;
 pub mod trace;
+pub mod types;
 pub mod watch;
 
 use crate::cli::Cli;
@@ -33,6 +34,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cli: &Cli) -> Ctx {
         let stdout_tty = std::io::stdout().is_terminal();
+        crate::render::table::set_width(if cli.wide {
+            None
+        } else {
+            crate::render::table::terminal_width()
+        });
         let mut sys = Sys::new(&cli.proc_root, &cli.shm_dir);
         sys.mqueue_dir = cli.mqueue_dir.clone();
         Ctx {
@@ -62,8 +68,18 @@ pub fn gather(
     Ok(inv)
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silence [`note`] from now on (`ls --quiet`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Say something once on stderr that is not an error (e.g. how much was hidden from us).
 pub fn note(msg: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
 }
 

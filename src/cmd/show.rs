@@ -9,6 +9,7 @@ use crate::render::segments;
 use crate::source::inventory::Options;
 use crate::units::{parse_hex_addr, parse_key};
 use std::io::Write;
+use std::path::{Component, Path, PathBuf};
 
 /// What the user typed for ID, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,28 +50,126 @@ fn addr_in(seg: &Segment, pid: i32, addr: u64) -> bool {
         .any(|a| a.pid == pid && a.start <= addr && addr < a.end)
 }
 
-/// Find the one object `wanted` names.
-pub fn find<'a>(rows: &'a [Segment], wanted: &Wanted, shm_dir: &str) -> Option<&'a Segment> {
+/// `rel` against `cwd`, with `.` and `..` taken lexically (a path ls prints is absolute and
+/// normal; symlinks in the user's path are not followed, as the shell's `cd` does not).
+pub fn absolute(cwd: &Path, rel: &str) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in cwd.join(rel).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every object `wanted` could name, most literal reading first: exactly one is an answer,
+/// several an ambiguity the user must settle.
+pub fn candidates<'a>(
+    rows: &'a [Segment],
+    wanted: &Wanted,
+    shm_dir: &str,
+    cwd: Option<&Path>,
+) -> Vec<&'a Segment> {
     let sysv = || rows.iter().filter(|s| s.kind == Kind::Sysv);
-    match wanted {
-        Wanted::Shmid(n) => sysv()
-            .find(|s| s.id == Some(*n))
-            .or_else(|| find(rows, &Wanted::Name(n.to_string()), shm_dir)),
-        Wanted::Key(k) => sysv()
-            .find(|s| s.key == Some(*k))
-            .or_else(|| sysv().find(|s| s.former_key == Some(*k))),
-        Wanted::At { pid, addr } => rows.iter().find(|s| addr_in(s, *pid, *addr)),
+    let found: Vec<&Segment> = match wanted {
+        Wanted::Shmid(n) => {
+            let by_id: Vec<&Segment> = sysv().filter(|s| s.id == Some(*n)).collect();
+            if by_id.is_empty() {
+                return candidates(rows, &Wanted::Name(n.to_string()), shm_dir, cwd);
+            }
+            by_id
+        }
+        Wanted::Key(k) => {
+            let now: Vec<&Segment> = sysv().filter(|s| s.key == Some(*k)).collect();
+            if now.is_empty() {
+                sysv().filter(|s| s.former_key == Some(*k)).collect()
+            } else {
+                now
+            }
+        }
+        Wanted::At { pid, addr } => rows.iter().filter(|s| addr_in(s, *pid, *addr)).collect(),
         Wanted::Name(name) => {
-            let in_shm = format!("{}/{}", shm_dir.trim_end_matches('/'), name);
-            let memfd = format!("memfd:{name}");
+            let exact: Vec<&Segment> = rows
+                .iter()
+                .filter(|s| s.path.as_deref() == Some(name.as_str()))
+                .collect();
+            if !exact.is_empty() {
+                return exact;
+            }
+            let mut readings = vec![
+                format!("{}/{}", shm_dir.trim_end_matches('/'), name),
+                format!("memfd:{name}"),
+            ];
+            if let Some(cwd) = cwd.filter(|_| !name.starts_with('/')) {
+                readings.push(absolute(cwd, name).to_string_lossy().into_owned());
+            }
             rows.iter()
-                .find(|s| s.path.as_deref() == Some(name.as_str()))
-                .or_else(|| {
-                    rows.iter().find(|s| {
-                        s.path.as_deref() == Some(in_shm.as_str())
-                            || s.path.as_deref() == Some(memfd.as_str())
-                    })
+                .filter(|s| {
+                    s.path
+                        .as_deref()
+                        .is_some_and(|p| readings.iter().any(|r| r == p))
                 })
+                .collect()
+        }
+    };
+    found
+}
+
+/// How to tell apart the candidates of an ambiguous ID, one short phrase each.
+fn candidate_label(s: &Segment) -> String {
+    match (s.kind, s.id) {
+        (Kind::Sysv, Some(id)) => format!("shmid {id}"),
+        _ => {
+            let at = s
+                .attachers
+                .first()
+                .map(|a| format!("{}:{}", a.pid, crate::model::hex_addr(a.start)))
+                .or_else(|| {
+                    s.fd_holders
+                        .first()
+                        .map(|h| format!("pid {} fd {}", h.pid, h.fd))
+                });
+            format!(
+                "{} {}{}",
+                s.kind,
+                s.path.as_deref().unwrap_or("-"),
+                at.map(|a| format!(" ({a})")).unwrap_or_default()
+            )
+        }
+    }
+}
+
+/// The one object `wanted` names; several are an error that lists them.
+pub fn find<'a>(
+    rows: &'a [Segment],
+    wanted: &Wanted,
+    shm_dir: &str,
+    cwd: Option<&Path>,
+) -> Result<Option<&'a Segment>, Error> {
+    let found = candidates(rows, wanted, shm_dir, cwd);
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(Some(found[0])),
+        n => {
+            let how = match wanted {
+                Wanted::Key(_) | Wanted::Shmid(_) => "show one by its shmid",
+                _ => "show one by PID:ADDR",
+            };
+            let list: Vec<String> = found.iter().map(|s| candidate_label(s)).collect();
+            Err(Error::BadInput(format!(
+                "{} names {n} objects: {}; {how}",
+                match wanted {
+                    Wanted::Key(k) => crate::model::key_string(*k),
+                    Wanted::Name(n) => n.clone(),
+                    Wanted::Shmid(n) => n.to_string(),
+                    Wanted::At { pid, addr } => format!("{pid}:{addr:#x}"),
+                },
+                list.join(", ")
+            )))
         }
     }
 }
@@ -87,7 +186,8 @@ impl Run for ShowArgs {
             },
         )?;
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();
-        let Some(seg) = find(&inv.segments, &wanted, &shm_dir) else {
+        let cwd = std::env::current_dir().ok();
+        let Some(seg) = find(&inv.segments, &wanted, &shm_dir, cwd.as_deref())? else {
             if let Wanted::At { pid, .. } = wanted {
                 if !ctx.sys.alive(pid) {
                     return Err(Error::NoSuchProcess(pid).into());
@@ -123,8 +223,29 @@ impl Run for ShowArgs {
         })?;
         crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
         self.write_history(out, seg, &shm_dir)?;
+        write_remove_ipc_risk(out, seg, ctx)?;
         Ok(())
     }
+}
+
+/// Warn when logind will remove this object at its owner's logout.
+fn write_remove_ipc_risk(out: &mut dyn Write, seg: &Segment, ctx: &Ctx) -> anyhow::Result<()> {
+    if !matches!(seg.kind, Kind::Sysv | Kind::Posix) {
+        return Ok(());
+    }
+    let Some(uid) = seg.uid else { return Ok(()) };
+    let Some(setting) = crate::source::logind::read(&crate::source::logind::root()) else {
+        return Ok(());
+    };
+    if setting.at_risk(uid) {
+        let owner = format!(
+            "{} (uid {uid})",
+            crate::source::users::Users::default().name(uid)
+        );
+        let line = crate::render::risk::remove_ipc_warning(&setting, &owner);
+        writeln!(out, "\n{}", ctx.palette().warn(&line))?;
+    }
+    Ok(())
 }
 
 impl ShowArgs {
@@ -155,6 +276,85 @@ impl ShowArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows() -> Vec<Segment> {
+        let mut out = Vec::new();
+        for id in [5, 7] {
+            let mut s = Segment::new(Kind::Sysv);
+            s.id = Some(id);
+            s.key = Some(0);
+            out.push(s);
+        }
+        let mut keyed = Segment::new(Kind::Sysv);
+        keyed.id = Some(9);
+        keyed.key = Some(0x1234);
+        out.push(keyed);
+        for ino in [1, 2] {
+            let mut m = Segment::new(Kind::Memfd);
+            m.path = Some("memfd:pool".into());
+            m.inode = Some(ino);
+            out.push(m);
+        }
+        let mut f = Segment::new(Kind::File);
+        f.path = Some("/srv/app/data.bin".into());
+        out.push(f);
+        let mut p = Segment::new(Kind::Posix);
+        p.path = Some("/dev/shm/x".into());
+        out.push(p);
+        out
+    }
+
+    #[test]
+    fn ambiguous_ids_list_their_candidates() {
+        let rows = rows();
+        let err = find(&rows, &Wanted::Key(0), "/dev/shm", None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("0x00000000 names 2 objects"), "{msg}");
+        assert!(msg.contains("shmid 5") && msg.contains("shmid 7"), "{msg}");
+        let err = find(&rows, &Wanted::Name("pool".into()), "/dev/shm", None).unwrap_err();
+        assert!(err.to_string().contains("names 2 objects"), "{err}");
+        let err = find(&rows, &Wanted::Name("memfd:pool".into()), "/dev/shm", None);
+        assert!(err.is_err());
+        // One answer is an answer.
+        let one = find(&rows, &Wanted::Key(0x1234), "/dev/shm", None).unwrap();
+        assert_eq!(one.unwrap().id, Some(9));
+        assert!(
+            find(&rows, &Wanted::Name("nothing".into()), "/dev/shm", None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_cwd() {
+        let rows = rows();
+        let cwd = Path::new("/srv/app/logs");
+        for rel in ["../data.bin", "./../data.bin"] {
+            let found = find(&rows, &Wanted::Name(rel.into()), "/dev/shm", Some(cwd)).unwrap();
+            assert_eq!(found.unwrap().path.as_deref(), Some("/srv/app/data.bin"));
+        }
+        let found = find(
+            &rows,
+            &Wanted::Name("data.bin".into()),
+            "/dev/shm",
+            Some(Path::new("/srv/app")),
+        )
+        .unwrap();
+        assert!(found.is_some());
+        // In /dev/shm, "x" is the same object by both readings: not ambiguous.
+        let found = find(
+            &rows,
+            &Wanted::Name("x".into()),
+            "/dev/shm",
+            Some(Path::new("/dev/shm")),
+        )
+        .unwrap();
+        assert!(found.is_some());
+        assert_eq!(
+            absolute(Path::new("/a/b"), "../../../c"),
+            PathBuf::from("/c")
+        );
+    }
 
     #[test]
     fn ids() {

@@ -7,7 +7,7 @@
 //! first [`HEAD`] bytes (what a screen shows) and one 64-bit hash per block of the rest: a
 //! changed block is reported whole, without its old bytes (`"old": null` in JSON).
 
-use super::dump::{layout, layout_span, open_target, short_read};
+use super::dump::{decoding, layout, layout_span, open_target, short_read};
 use super::{Ctx, Run};
 use crate::attach::{reader, Target, CHUNK};
 use crate::cli::WatchArgs;
@@ -591,8 +591,9 @@ impl Run for WatchArgs {
         }
         let lay = layout(&self.target)?;
         let target = open_target(ctx, &self.target)?;
+        let (lay, count) = decoding(ctx, &self.target, &target, lay)?;
         let len = match &lay {
-            Some(l) => layout_span(&target, l, self.target.layout_repeat)?,
+            Some(l) => layout_span(&target, l, count)?,
             None => target.len,
         };
         if len > MAX_REGION && self.target.length.is_none() {

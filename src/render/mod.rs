@@ -8,11 +8,13 @@ pub mod layout;
 pub mod locks;
 pub mod maps;
 pub mod prometheus;
+pub mod risk;
 pub mod rm;
 pub mod sanitize;
 pub mod segments;
 pub mod table;
 pub mod trace;
+pub mod types;
 pub mod verdict;
 pub mod watch;
 

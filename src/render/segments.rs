@@ -1,6 +1,6 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
-use super::table::{TableWriter, Tone};
+use super::table::{write_streamed, ColumnSpec, Style, TableWriter, Tone, Trunc};
 use crate::model::{hex_addr, key_string, Kind, Segment, Verdict};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
@@ -81,8 +81,14 @@ fn state_cell(seg: &Segment) -> (String, Tone) {
         Verdict::InUse if seg.status.is_empty() => Tone::Plain,
         Verdict::InUse => Tone::Warn,
     };
-    {
-        (words.join(","), tone)
+    (words.join(","), tone)
+}
+
+/// The WHY cell: who keeps a removed segment, or the reason for the verdict.
+fn why_cell(seg: &Segment) -> String {
+    match &seg.note {
+        Some(n) if seg.is_dest() => n.clone(),
+        _ => super::verdict::reason(seg),
     }
 }
 
@@ -115,92 +121,332 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// The `ls` table.
-pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
-    let mut headers = vec![
-        ("KIND", false),
-        ("ID", true),
-        ("KEY", false),
-        ("SIZE", true),
-        ("RSS", true),
-        ("OWNER", false),
-        ("PERMS", false),
-        ("NATTCH", true),
-        ("ATTACHED", false),
-        ("AGE", true),
-        ("STATE", false),
-        ("NAME", false),
-    ];
+/// One column `ls` can show (`-o`, `--list-columns`).
+pub struct LsColumn {
+    /// Its name for `-o` and its header.
+    pub name: &'static str,
+    /// One line for `--list-columns` and the man page.
+    pub about: &'static str,
+    pub spec: ColumnSpec,
+    /// Append the cell's raw text for a row; return its tone.
+    pub cell: fn(&Segment, &View, &mut String) -> Tone,
+}
+
+const fn col(
+    name: &'static str,
+    right: bool,
+    trunc: Trunc,
+    drop: u8,
+    about: &'static str,
+    cell: fn(&Segment, &View, &mut String) -> Tone,
+) -> LsColumn {
+    LsColumn {
+        name,
+        about,
+        spec: ColumnSpec::new(name, right, trunc, drop),
+        cell,
+    }
+}
+
+fn put<T: std::fmt::Display>(buf: &mut String, v: Option<T>) -> Tone {
+    use std::fmt::Write as _;
+    match v {
+        Some(v) => {
+            let _ = write!(buf, "{v}");
+        }
+        None => buf.push('-'),
+    }
+    Tone::Plain
+}
+
+/// Every column of the `ls` table, in the order `--list-columns` prints them.
+pub const LS_COLUMNS: &[LsColumn] = &[
+    col(
+        "KIND",
+        false,
+        Trunc::Never,
+        0,
+        "kind of object: sysv, posix, memfd, anon, file, deleted, sem, msg, mqueue",
+        |s, _, b| {
+            b.push_str(s.kind.as_str());
+            Tone::Plain
+        },
+    ),
+    col(
+        "IPCNS",
+        true,
+        Trunc::Never,
+        0,
+        "IPC namespace (inode) of a System V segment",
+        |s, _, b| put(b, s.ipc_ns),
+    ),
+    col("ID", true, Trunc::Never, 0, "System V shmid", |s, _, b| {
+        put(b, s.id)
+    }),
+    col(
+        "KEY",
+        false,
+        Trunc::Never,
+        2,
+        "System V key as the kernel reports it now",
+        |s, _, b| put(b, s.key.map(key_string)),
+    ),
+    col(
+        "SIZE",
+        true,
+        Trunc::Never,
+        0,
+        "size (binary units, or bytes with --bytes)",
+        |s, v, b| {
+            b.push_str(&size_cell(s.size, v.exact_bytes));
+            Tone::Plain
+        },
+    ),
+    col("RSS", true, Trunc::Never, 0, "resident bytes", |s, v, b| {
+        put(b, s.rss.map(|r| size_cell(r, v.exact_bytes)))
+    }),
+    col(
+        "SWAP",
+        true,
+        Trunc::Never,
+        0,
+        "swapped-out bytes",
+        |s, v, b| put(b, s.swap.map(|r| size_cell(r, v.exact_bytes))),
+    ),
+    col(
+        "OWNER",
+        false,
+        Trunc::End,
+        3,
+        "owner's user name",
+        |s, v, b| put(b, s.uid.map(v.owner)),
+    ),
+    col("UID", true, Trunc::Never, 0, "owner's uid", |s, _, b| {
+        put(b, s.uid)
+    }),
+    col(
+        "PERMS",
+        false,
+        Trunc::Never,
+        6,
+        "octal permissions, as ipcs prints them",
+        |s, _, b| put(b, s.perms.as_ref()),
+    ),
+    col(
+        "NATTCH",
+        true,
+        Trunc::Never,
+        5,
+        "attach count (System V: the kernel's; others: processes seen)",
+        |s, _, b| {
+            b.push_str(&nattch_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "CPID",
+        true,
+        Trunc::Never,
+        0,
+        "creator pid (System V)",
+        |s, _, b| put(b, s.cpid),
+    ),
+    col(
+        "LPID",
+        true,
+        Trunc::Never,
+        0,
+        "last attach/detach pid (System V)",
+        |s, _, b| put(b, s.lpid),
+    ),
+    col(
+        "ATTACHED",
+        false,
+        Trunc::End,
+        0,
+        "attaching processes as PID(COMMAND), * in another IPC namespace",
+        |s, _, b| {
+            b.push_str(&attached_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "AGE",
+        true,
+        Trunc::Never,
+        4,
+        "time since creation or last change",
+        |s, v, b| put(b, s.ctime.map(|t| human_age(v.now - t))),
+    ),
+    col(
+        "STATE",
+        false,
+        Trunc::End,
+        0,
+        "verdict (in use, idle, leaked, unknown), then dest (marked for removal), locked",
+        |s, _, b| {
+            let (text, tone) = state_cell(s);
+            b.push_str(&text);
+            tone
+        },
+    ),
+    col(
+        "INODE",
+        true,
+        Trunc::Never,
+        0,
+        "inode that identifies the object in maps",
+        |s, _, b| put(b, s.inode),
+    ),
+    col(
+        "CONTAINER",
+        false,
+        Trunc::End,
+        0,
+        "containers of the processes that map or hold it",
+        |s, _, b| {
+            b.push_str(&container_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "NAME",
+        false,
+        Trunc::Middle,
+        0,
+        "path, POSIX name, memfd name, or the key a removed segment had",
+        |s, _, b| {
+            b.push_str(&name_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "WHY",
+        false,
+        Trunc::End,
+        0,
+        "the reason for the verdict, or who keeps a removed segment",
+        |s, _, b| {
+            b.push_str(&why_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "PROGRAM",
+        false,
+        Trunc::End,
+        0,
+        "the well-known program a /dev/shm object belongs to (see the README's owners table)",
+        |s, _, b| put(b, s.evidence.owner_program.as_ref()),
+    ),
+];
+
+/// The columns `ls` shows without `-o`.
+pub const LS_DEFAULT: &[&str] = &[
+    "KIND", "ID", "KEY", "SIZE", "RSS", "OWNER", "PERMS", "NATTCH", "ATTACHED", "AGE", "STATE",
+    "NAME",
+];
+
+/// The column with this name (any case).
+pub fn ls_column(name: &str) -> Option<&'static LsColumn> {
+    LS_COLUMNS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// The default columns, with IPCNS after KIND for `--all-namespaces`, CONTAINER before NAME
+/// when some holder runs in a container, and WHY for `--stale`.
+pub fn ls_default_columns(view: &View, rows: &[Segment]) -> Vec<&'static LsColumn> {
+    let mut names: Vec<&str> = LS_DEFAULT.to_vec();
     if view.namespaces {
-        headers.insert(1, ("IPCNS", true));
+        names.insert(1, "IPCNS");
     }
     // Only when some holder runs in a container: on a host without any, the column is noise.
-    let containers = rows.iter().any(|s| !s.containers.is_empty());
-    if containers {
-        let name_at = headers.len() - 1;
-        headers.insert(name_at, ("CONTAINER", false));
+    if rows.iter().any(|s| !s.containers.is_empty()) {
+        names.insert(names.len() - 1, "CONTAINER");
     }
     if view.programs {
-        headers.push(("PROGRAM", false));
+        names.push("PROGRAM");
     }
     if view.reasons {
-        headers.push(("WHY", false));
+        names.push("WHY");
     }
-    let mut t = TableWriter::new(&headers, view.color);
-    for seg in rows {
-        let (state, tone) = state_cell(seg);
-        let age = seg
-            .ctime
-            .map(|t| human_age(view.now - t))
-            .unwrap_or_else(|| "-".into());
-        let mut cells = vec![
-            (seg.kind.to_string(), Tone::Plain),
-            (opt(seg.id), Tone::Plain),
-            (
-                seg.key.map(key_string).unwrap_or_else(|| "-".into()),
-                Tone::Plain,
-            ),
-            (size_cell(seg.size, view.exact_bytes), Tone::Plain),
-            (
-                seg.rss
-                    .map(|r| size_cell(r, view.exact_bytes))
-                    .unwrap_or_else(|| "-".into()),
-                Tone::Plain,
-            ),
-            (
-                seg.uid.map(view.owner).unwrap_or_else(|| "-".into()),
-                Tone::Plain,
-            ),
-            (opt(seg.perms.as_ref()), Tone::Plain),
-            (nattch_cell(seg), Tone::Plain),
-            (attached_cell(seg), Tone::Plain),
-            (age, Tone::Plain),
-            (state, tone),
-            (name_cell(seg), Tone::Plain),
-        ];
-        if containers {
-            let name_at = cells.len() - 1;
-            cells.insert(name_at, (container_cell(seg), Tone::Plain));
+    names.into_iter().filter_map(ls_column).collect()
+}
+
+/// Whether `-o SPEC` names only columns that exist, and at least one.
+pub fn check_columns(spec: &str) -> Result<(), String> {
+    let list = spec.strip_prefix('+').unwrap_or(spec);
+    let mut any = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if ls_column(name).is_none() {
+            return Err(format!(
+                "unknown column {name:?} (shmtool ls --list-columns lists them)"
+            ));
         }
-        if view.namespaces {
-            cells.insert(1, (opt(seg.ipc_ns), Tone::Plain));
-        }
-        if view.programs {
-            cells.push((opt(seg.evidence.owner_program.as_ref()), Tone::Plain));
-        }
-        if view.reasons {
-            let why = match &seg.note {
-                Some(n) if seg.is_dest() => n.clone(),
-                _ => super::verdict::reason(seg),
-            };
-            cells.push((why, Tone::Plain));
-        }
-        t.row_toned(cells.iter().map(|(s, tone)| (s.as_str(), *tone)));
+        any = true;
     }
-    t.write(out)?;
-    if rows
-        .iter()
-        .any(|s| s.attachers.iter().any(|a| a.other_ipc_ns))
+    if !any {
+        return Err(format!("no column named in {spec:?}"));
+    }
+    Ok(())
+}
+
+/// The columns `-o SPEC` asks for: `A,B` replaces the defaults, `+A,B` adds to them. Returns
+/// the columns and whether they were chosen by the user (then none is left out to fit).
+pub fn ls_columns_for(
+    spec: Option<&str>,
+    view: &View,
+    rows: &[Segment],
+) -> Result<(Vec<&'static LsColumn>, bool), String> {
+    let Some(spec) = spec else {
+        return Ok((ls_default_columns(view, rows), false));
+    };
+    let (mut cols, list) = match spec.strip_prefix('+') {
+        Some(rest) => (ls_default_columns(view, rows), rest),
+        None => (Vec::new(), spec),
+    };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let c = ls_column(name)
+            .ok_or_else(|| format!("unknown column {name:?} (see shmtool ls --list-columns)"))?;
+        if !cols.iter().any(|x| std::ptr::eq(*x, c)) {
+            cols.push(c);
+        }
+    }
+    if cols.is_empty() {
+        return Err(format!("no columns in {spec:?}"));
+    }
+    Ok((cols, !spec.starts_with('+')))
+}
+
+/// The `ls` table with its default columns, fitted to the terminal.
+pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::io::Result<()> {
+    let cols = ls_default_columns(view, rows);
+    let style = Style {
+        may_drop: true,
+        ..Style::new(view.color)
+    };
+    write_table_with(out, rows, view, &cols, &style)
+}
+
+/// The `ls` table with these columns, written in two passes without holding any cell.
+pub fn write_table_with(
+    out: &mut dyn Write,
+    rows: &[Segment],
+    view: &View,
+    cols: &[&LsColumn],
+    style: &Style,
+) -> std::io::Result<()> {
+    let specs: Vec<ColumnSpec> = cols.iter().map(|c| c.spec).collect();
+    write_streamed(out, &specs, rows, style, |seg, i, buf| {
+        (cols[i].cell)(seg, view, buf)
+    })?;
+    let attached = cols.iter().any(|c| c.name == "ATTACHED");
+    if attached
+        && !style.raw
+        && rows
+            .iter()
+            .any(|s| s.attachers.iter().any(|a| a.other_ipc_ns))
     {
         writeln!(out, "* process in another IPC namespace")?;
     }
@@ -209,7 +455,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[Segment], view: &View) -> std::i
 
 /// The `show` page: every field, then every attacher.
 pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io::Result<()> {
-    let mut fields = TableWriter::new(&[("FIELD", false), ("VALUE", false)], false);
+    let mut fields = TableWriter::new(&[("FIELD", false), ("VALUE", false)], false).unlimited();
     let size = |b: Option<u64>| {
         b.map(|b| {
             if view.exact_bytes {

@@ -38,6 +38,11 @@ pub struct Inventory {
     pub unreadable_namespaces: usize,
     /// Lines of user owner-rule files that could not be used.
     pub owner_rule_errors: Vec<String>,
+    /// Objects of a /dev/shm other than the one listed (another mount namespace's, seen in its
+    /// processes' maps and fds), left out.
+    pub other_mount_objects: usize,
+    /// With all namespaces: every other /dev/shm (by device) that was listed.
+    pub mounts: Vec<super::mounts::ShmMount>,
 }
 
 /// Gather everything.
@@ -53,6 +58,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    keep_own_mount(sys, &mut inv);
     if opts.messaging {
         add_messaging(sys, &scan, &mut inv);
     }
@@ -182,7 +188,8 @@ pub fn assemble(
                     // The /SYSV name and the inode together: memfds and shared anonymous memory
                     // live on the same device and their inodes can equal a shmid.
                     let Some((seg, rec)) = sysv.get_mut(&(proc_ns, m.inode as i64)) else {
-                        if proc_ns != own_ns {
+                        // With --ns one namespace was chosen: the others are not news.
+                        if proc_ns != own_ns && !sys.only_own_ns {
                             foreign.insert(p.pid);
                         }
                         continue;
@@ -288,6 +295,9 @@ pub fn assemble(
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
         }
+        if seg.rss.is_none() && matches!(seg.kind, Kind::File | Kind::Deleted) {
+            super::residency::of_mapped_file(sys, &mut seg);
+        }
         judge.held(&mut seg);
         segments.push(seg);
     }
@@ -348,6 +358,52 @@ pub fn shm_kind(name: &str) -> Kind {
     } else {
         Kind::Posix
     }
+}
+
+/// Whether a row is an object of a /dev/shm (a file there, or one deleted from there).
+fn on_a_dev_shm(sys: &Sys, seg: &Segment) -> bool {
+    let shm = sys.shm_maps_dir.as_os_str().as_bytes();
+    match seg.kind {
+        Kind::Posix | Kind::Psem => true,
+        Kind::Deleted | Kind::File => seg
+            .path
+            .as_deref()
+            .is_some_and(|p| in_dir(p.as_bytes(), shm)),
+        _ => false,
+    }
+}
+
+/// Rows on a /dev/shm other than the listed one (its device) belong to another mount
+/// namespace: with `--all-namespaces` they are kept when that /dev/shm was listed, named by the
+/// container that has it; otherwise they are left out (with `--ns`, that is the host's) and
+/// counted.
+pub(crate) fn keep_own_mount(sys: &Sys, inv: &mut Inventory) {
+    let Some(listed) = sys.listed_shm_dev() else {
+        return;
+    };
+    let names: HashMap<u64, String> = inv.mounts.iter().map(|m| (m.dev, m.name.clone())).collect();
+    let mut dropped = 0;
+    inv.segments.retain_mut(|seg| {
+        if !on_a_dev_shm(sys, seg) {
+            return true;
+        }
+        let Some(dev) = seg.dev.map(|d| d.0) else {
+            return true;
+        };
+        if dev == listed {
+            return true;
+        }
+        if let Some(name) = names.get(&dev) {
+            seg.shm_mount = Some(name.clone());
+            if seg.containers.is_empty() {
+                seg.containers = vec![name.clone()];
+            }
+            return true;
+        }
+        dropped += 1;
+        false
+    });
+    inv.other_mount_objects = dropped;
 }
 
 /// The distinct containers of a row's holders, in order.
