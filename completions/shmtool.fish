@@ -160,7 +160,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look fro
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
@@ -170,7 +170,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print 
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l find -d 'Reverse: which files could have produced this key?' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l in -d 'With --find: directories to search (repeatable)' -r -F
@@ -263,7 +263,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look f
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
