@@ -540,6 +540,10 @@ pub struct RestoreArgs {
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Also each container's own /dev/shm (every mount namespace's, once per device), side by
+    /// side with the host's (needs root).
+    #[arg(long)]
+    pub all_namespaces: bool,
 }
 
 /// Kinds of object `trace` reports.
