@@ -38,6 +38,9 @@ pub struct Inventory {
     pub unreadable_namespaces: usize,
     /// Lines of user owner-rule files that could not be used.
     pub owner_rule_errors: Vec<String>,
+    /// Why the shm directory could not be listed (e.g. a container's `/dev` is a symlink,
+    /// which is not followed); None when it was, or when it does not exist.
+    pub shm_dir_unlisted: Option<String>,
     /// Objects of a /dev/shm other than the one listed (another mount namespace's, seen in its
     /// processes' maps and fds), left out.
     pub other_mount_objects: usize,
@@ -52,12 +55,13 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let files = sys.listed_shm_files();
+    let (files, unlisted) = shm_files(sys);
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    inv.shm_dir_unlisted = unlisted;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
         add_messaging(sys, &scan, &mut inv);
@@ -67,7 +71,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
-    let mut files = sys.listed_shm_files();
+    let (mut files, unlisted) = shm_files(sys);
     // Every other mount namespace's own /dev/shm, once per device.
     let (mounts, unreadable_mounts) = sys.other_dev_shms();
     for m in &mounts {
@@ -89,6 +93,7 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable + unreadable_mounts;
+    inv.shm_dir_unlisted = unlisted;
     inv.mounts = mounts;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
@@ -104,6 +109,16 @@ fn add_messaging(sys: &Sys, scan: &Scan, inv: &mut Inventory) {
     for mut seg in super::ipc::rows(sys, scan) {
         judge.messaging(&mut seg);
         inv.segments.push(seg);
+    }
+}
+
+/// The files of the shm directory, listed through its fd ([`Sys::open_shm_dir`]); a missing
+/// directory is empty, any other failure is said.
+fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
+    match sys.shm_files() {
+        Ok(files) => (files, None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
+        Err(e) => (Vec::new(), Some(super::root::describe(&sys.shm_dir, &e))),
     }
 }
 

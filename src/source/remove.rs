@@ -5,11 +5,12 @@
 //! mean "remove the segment I was shown as 32822". Each removal first re-reads the object
 //! (IPC_STAT, or fstatat without following symlinks) and compares what identifies it.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path};
 
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::Mode;
+use nix::fcntl::OFlag;
+
+use super::root::{self, Stat};
 
 /// What identifies a System V segment across time: shmids are reused, but not together with
 /// the same key, creator pid and change time.
@@ -152,62 +153,72 @@ pub struct PosixIdentity {
     pub ino: u64,
 }
 
-/// Unlink a listed object inside `dir` if that name still has the same device and inode.
-/// Intermediate directories are opened without following symlinks, so nothing outside `dir`
-/// can be reached whatever the name holds.
-pub fn remove_posix(dir: &Path, listed: &PosixIdentity) -> Result<(), Refusal> {
-    let (fd, last_name) = open_listed(dir, listed)?;
+/// Unlink a listed object beneath the open directory `dir` if that name still has the same
+/// device and inode. Every component is resolved beneath `dir` through no symlink, no `..` and
+/// no other mount ([`root::open_beneath`]), so nothing outside `dir` can be reached whatever the
+/// name holds. Returns the object as it was just before (its link count says whether this was
+/// the last name; its allocated bytes, what that frees).
+pub fn remove_posix(dir: BorrowedFd<'_>, listed: &PosixIdentity) -> Result<Stat, Refusal> {
+    let (fd, last, st) = open_listed(dir, listed)?;
     nix::unistd::unlinkat(
         fd.as_fd(),
-        last_name.as_os_str(),
+        last.as_os_str(),
         nix::unistd::UnlinkatFlags::NoRemoveDir,
     )
-    .map_err(errno)
+    .map_err(|e| posix_errno(listed, e))?;
+    Ok(st)
 }
 
-fn errno(e: nix::Error) -> Refusal {
+fn posix_errno(listed: &PosixIdentity, e: nix::Error) -> Refusal {
     match e {
         nix::Error::ENOENT => Refusal::Gone,
         nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        nix::Error::ELOOP | nix::Error::EXDEV => Refusal::Os(format!(
+            "{} is reached through a symbolic link or another mount now; not following it",
+            listed.rel.display()
+        )),
         other => Refusal::Os(other.desc().to_string()),
     }
 }
 
-/// Open the directory holding a listed object (never following a symlink on the way) and check
-/// that its name still has the listed device and inode.
+/// Open the directory a listed object is in, beneath `dir`, and check that its name still has
+/// the listed device and inode: (that directory, the name, the object's stat).
 fn open_listed(
-    dir: &Path,
+    dir: BorrowedFd<'_>,
     listed: &PosixIdentity,
-) -> Result<(OwnedFd, std::ffi::OsString), Refusal> {
-    let comps: Vec<&std::ffi::OsStr> = listed
+) -> Result<(OwnedFd, std::ffi::OsString, Stat), Refusal> {
+    let errno = |e: nix::Error| match e {
+        nix::Error::ENOENT => Refusal::Gone,
+        nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        nix::Error::ELOOP | nix::Error::EXDEV => Refusal::Os(format!(
+            "{} is reached through a symbolic link or another mount now; not following it",
+            listed.rel.display()
+        )),
+        other => Refusal::Os(other.desc().to_string()),
+    };
+    let io_errno =
+        |e: std::io::Error| errno(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
+    let plain = listed
         .rel
         .components()
-        .map(|c| match c {
-            Component::Normal(n) => Ok(n),
-            _ => Err(Refusal::Os(format!(
-                "{} is not a plain name inside the shm directory",
-                listed.rel.display()
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
-    let Some((last_name, parents)) = comps.split_last() else {
-        return Err(Refusal::Os("empty name".into()));
-    };
-    let dir_flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
-    let mut fd: OwnedFd = nix::fcntl::open(dir, dir_flags, Mode::empty()).map_err(errno)?;
-    for p in parents {
-        fd = nix::fcntl::openat(fd.as_fd(), *p, dir_flags, Mode::empty()).map_err(errno)?;
-    }
-    let last_name: &std::ffi::OsStr = last_name;
-    let st = nix::sys::stat::fstatat(fd.as_fd(), last_name, AtFlags::AT_SYMLINK_NOFOLLOW)
-        .map_err(errno)?;
-    if (st.st_dev, st.st_ino) != (listed.dev, listed.ino) {
+        .all(|c| matches!(c, Component::Normal(_)));
+    let last = listed.rel.file_name().filter(|_| plain).ok_or_else(|| {
+        Refusal::Os(format!(
+            "{} is not a plain name inside the shm directory",
+            listed.rel.display()
+        ))
+    })?;
+    let parent = listed.rel.parent().unwrap_or(Path::new(""));
+    let fd: OwnedFd =
+        root::open_beneath(dir, parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(io_errno)?;
+    let st = root::stat_at(fd.as_fd(), last).map_err(io_errno)?;
+    if (st.dev, st.ino) != (listed.dev, listed.ino) {
         return Err(Refusal::Os(format!(
             "{} now names a different file than the one listed",
             listed.rel.display()
         )));
     }
-    Ok((fd, last_name.to_os_string()))
+    Ok((fd, last.to_os_string(), st))
 }
 
 /// Unlink a listed object with a last look in between: the name is first renamed (atomically,
@@ -217,36 +228,35 @@ fn open_listed(
 /// fd and the hidden name. If `last` refuses, the name is put back; otherwise the hidden name is
 /// unlinked.
 pub fn remove_posix_with(
-    dir: &Path,
+    dir: BorrowedFd<'_>,
     listed: &PosixIdentity,
     last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
-) -> Result<(), Refusal> {
-    let (fd, last_name) = open_listed(dir, listed)?;
-    let last_name = last_name.as_os_str();
+) -> Result<Stat, Refusal> {
+    let errno = |e: nix::Error| posix_errno(listed, e);
+    let (fd, name, st) = open_listed(dir, listed)?;
     let hidden = std::ffi::OsString::from(format!(
         ".shmtool-removing.{}.{}",
         std::process::id(),
         listed.ino
     ));
-    rename_noreplace(&fd, last_name, &hidden).map_err(errno)?;
+    rename_noreplace(&fd, &name, &hidden).map_err(errno)?;
     crate::hooks::pause_point("rm:hidden");
-    // The hidden name must still be the listed file (nothing can have replaced it: the rename
-    // does not overwrite, and the name is ours).
-    let verdict =
-        match nix::sys::stat::fstatat(fd.as_fd(), hidden.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
-        {
-            Ok(st) if (st.st_dev, st.st_ino) == (listed.dev, listed.ino) => last(&fd, &hidden),
-            Ok(_) => Err(Refusal::Os("the file changed under its hidden name".into())),
-            Err(e) => Err(errno(e)),
-        };
+    // The hidden name must still be the listed file (nothing can replace it: the rename does
+    // not overwrite, and the name is ours).
+    let verdict = match root::stat_at(fd.as_fd(), &hidden) {
+        Ok(now) if (now.dev, now.ino) == (listed.dev, listed.ino) => last(&fd, &hidden),
+        Ok(_) => Err(Refusal::Os("the file changed under its hidden name".into())),
+        Err(e) => Err(Refusal::Os(e.to_string())),
+    };
     match verdict {
         Ok(()) => nix::unistd::unlinkat(
             fd.as_fd(),
             hidden.as_os_str(),
             nix::unistd::UnlinkatFlags::NoRemoveDir,
         )
+        .map(|()| st)
         .map_err(errno),
-        Err(refusal) => match rename_noreplace(&fd, &hidden, last_name) {
+        Err(refusal) => match rename_noreplace(&fd, &hidden, &name) {
             Ok(()) => Err(refusal),
             Err(_) => Err(Refusal::Os(format!(
                 "{refusal}; and its name was taken meanwhile, so it is kept as {}",
