@@ -203,6 +203,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool;rm' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Remove the segment with this key (repeatable)')
             [CompletionResult]::new('--posix', '--posix', [CompletionResultType]::ParameterName, 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)')
+            [CompletionResult]::new('--sem', '--sem', [CompletionResultType]::ParameterName, 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force')
+            [CompletionResult]::new('--msg', '--msg', [CompletionResultType]::ParameterName, 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force')
+            [CompletionResult]::new('--mqueue', '--mqueue', [CompletionResultType]::ParameterName, 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--stale', '--stale', [CompletionResultType]::ParameterName, 'Remove every object `ls --stale` lists')

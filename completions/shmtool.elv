@@ -192,6 +192,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;rm'= {
             cand --key 'Remove the segment with this key (repeatable)'
             cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
+            cand --sem 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force'
+            cand --msg 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force'
+            cand --mqueue 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --stale 'Remove every object `ls --stale` lists'

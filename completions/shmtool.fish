@@ -211,6 +211,9 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l sem -d 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l msg -d 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l mqueue -d 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
