@@ -214,6 +214,9 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool;rm' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Remove the segment with this key (repeatable)')
             [CompletionResult]::new('--posix', '--posix', [CompletionResultType]::ParameterName, 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)')
+            [CompletionResult]::new('--sem', '--sem', [CompletionResultType]::ParameterName, 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force')
+            [CompletionResult]::new('--msg', '--msg', [CompletionResultType]::ParameterName, 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force')
+            [CompletionResult]::new('--mqueue', '--mqueue', [CompletionResultType]::ParameterName, 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'With --stale: only objects owned by this user (name or uid)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'With --stale: only objects of these kinds (repeat or separate with commas)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")')

@@ -646,7 +646,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --wide --help --version"
+            opts="-n -f -y -h -V --key --posix --sem --msg --mqueue --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,6 +657,18 @@ _shmtool() {
                     return 0
                     ;;
                 --posix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sem)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --msg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

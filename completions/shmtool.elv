@@ -203,6 +203,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;rm'= {
             cand --key 'Remove the segment with this key (repeatable)'
             cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
+            cand --sem 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force'
+            cand --msg 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force'
+            cand --mqueue 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force'
             cand --user 'With --stale: only objects owned by this user (name or uid)'
             cand --kind 'With --stale: only objects of these kinds (repeat or separate with commas)'
             cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'

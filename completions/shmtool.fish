@@ -230,6 +230,9 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l sem -d 'Remove this System V semaphore set (repeatable); refused while a process that last operated on it lives or waits on it, unless --force' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l msg -d 'Remove this System V message queue (repeatable); refused while its last sender or receiver lives, unless --force' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l mqueue -d 'Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a process holds it open, unless --force' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l user -d 'With --stale: only objects owned by this user (name or uid)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l kind -d 'With --stale: only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
 posix\t''

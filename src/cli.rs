@@ -492,6 +492,18 @@ pub struct RmArgs {
     /// Remove this POSIX object: a plain name inside /dev/shm (repeatable).
     #[arg(long = "posix", value_name = "NAME")]
     pub posix: Vec<String>,
+    /// Remove this System V semaphore set (repeatable); refused while a process that last
+    /// operated on it lives or waits on it, unless --force.
+    #[arg(long = "sem", value_name = "SEMID")]
+    pub sems: Vec<i64>,
+    /// Remove this System V message queue (repeatable); refused while its last sender or
+    /// receiver lives, unless --force.
+    #[arg(long = "msg", value_name = "MSQID")]
+    pub msgs: Vec<i64>,
+    /// Remove this POSIX message queue (`/NAME` or `NAME`, repeatable); refused while a
+    /// process holds it open, unless --force.
+    #[arg(long = "mqueue", value_name = "NAME")]
+    pub mqueues: Vec<String>,
     /// Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before.
     #[arg(long)]
     pub stale: bool,

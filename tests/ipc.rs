@@ -283,6 +283,38 @@ fn queues_inner_private_namespace() {
     assert_eq!(ipcs("-q").len(), 1);
     assert!(mq_dir.path().join("shmtool-held").exists());
 
+    // Explicit removal: refused while in use (we last operated on them, we hold the queue open),
+    // done with --force; a set nobody ever used goes at once.
+    let rm = |extra: &[&str]| {
+        let mut args = dirs.to_vec();
+        args.push("rm");
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (used_s, used_m) = (used_sem.to_string(), used_q.to_string());
+    for what in [
+        &["--sem", used_s.as_str()][..],
+        &["--msg", used_m.as_str()],
+        &["--mqueue", "/shmtool-held"],
+    ] {
+        let (code, _, err) = rm(what);
+        assert_eq!(code, 1, "{what:?}: {err}");
+        assert!(err.contains("in use by"), "{err}");
+        assert!(err.contains(&me.to_string()), "{err}");
+    }
+    assert_eq!(ipcs("-s").len(), 2);
+    let (code, _, err) = rm(&["--sem", &fresh_sem.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = rm(&["--sem", &used_s, "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ipcs("-s").is_empty());
+    let (code, _, err) = rm(&["--msg", "999999"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no System V message queue with msqid 999999"),
+        "{err}"
+    );
+
     unsafe {
         libc::mq_close(held);
         libc::semctl(used_sem, 0, libc::IPC_RMID);

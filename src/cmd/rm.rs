@@ -188,6 +188,118 @@ fn mqueue_ident(seg: &Segment, dir: &Path) -> Option<PosixIdentity> {
     })
 }
 
+/// Semaphore sets and queues asked for by id or name, each with the processes that could
+/// still be using it (refused while there are any, unless --force).
+fn resolve_messaging(
+    args: &RmArgs,
+    ctx: &Ctx,
+    inv: &Inventory,
+    mq_names: &[&str],
+) -> (Vec<Target>, Vec<String>) {
+    let sys = &ctx.sys;
+    let mut found: Vec<(&Segment, String)> = Vec::new();
+    let mut problems = Vec::new();
+    let find = |kind: Kind, id: i64| {
+        inv.segments
+            .iter()
+            .find(|s| s.kind == kind && s.id == Some(id))
+    };
+    for &id in &args.sems {
+        match find(Kind::Sem, id) {
+            Some(s) => found.push((s, format!("semid {id}"))),
+            None => problems.push(format!("no System V semaphore set with semid {id}")),
+        }
+    }
+    for &id in &args.msgs {
+        match find(Kind::Msg, id) {
+            Some(s) => found.push((s, format!("msqid {id}"))),
+            None => problems.push(format!("no System V message queue with msqid {id}")),
+        }
+    }
+    for name in mq_names {
+        let path = sys.mqueue_dir.join(name);
+        let wanted = path.to_string_lossy();
+        match inv
+            .segments
+            .iter()
+            .find(|s| s.kind == Kind::Mqueue && s.path.as_deref() == Some(&*wanted))
+        {
+            Some(s) => found.push((s, format!("/{name}"))),
+            None => problems.push(format!("no POSIX message queue /{name}")),
+        }
+    }
+    let mut targets = Vec::new();
+    for (seg, label) in found {
+        let (ident, users) = match seg.kind {
+            Kind::Sem => {
+                let id = sem_ident(seg);
+                let id64 = seg.id.unwrap_or(-1);
+                let mut users: Vec<i32> = id
+                    .as_ref()
+                    .map(|i| {
+                        i.last_pids
+                            .iter()
+                            .copied()
+                            .filter(|&p| p > 0 && sys.alive(p))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let waiting = (0..seg.ipc.as_ref().and_then(|i| i.nsems).unwrap_or(0))
+                    .any(|n| crate::source::ipc::sem_waiters(id64, n).unwrap_or(0) > 0);
+                if waiting {
+                    users.push(0);
+                }
+                (id.map(Ident::Sem), users)
+            }
+            Kind::Msg => {
+                let id = msg_ident(seg);
+                let users = id
+                    .map(|i| {
+                        [i.lspid, i.lrpid]
+                            .into_iter()
+                            .filter(|&p| p > 0 && sys.alive(p))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (id.map(Ident::Msg), users)
+            }
+            _ => (
+                mqueue_ident(seg, &sys.mqueue_dir).map(Ident::Mqueue),
+                seg.holder_pids(),
+            ),
+        };
+        let Some(ident) = ident else {
+            problems.push(format!(
+                "{label} changed while it was being looked at; not removing it"
+            ));
+            continue;
+        };
+        let mut users = users;
+        users.sort_unstable();
+        users.dedup();
+        if !users.is_empty() && !args.force {
+            let named: Vec<i32> = users.iter().copied().filter(|&p| p > 0).collect();
+            let who = if named.is_empty() {
+                "processes waiting on it".to_string()
+            } else {
+                sys.describe_pids(&named)
+            };
+            problems.push(format!(
+                "{label} may be in use by {who} (--force removes it anyway)"
+            ));
+            continue;
+        }
+        users.retain(|&p| p > 0);
+        targets.push(Target {
+            seg: seg.clone(),
+            why: Why::Asked,
+            ident,
+            holders: users,
+        });
+    }
+    (targets, problems)
+}
+
 /// The explicit requests, resolved against the inventory; every problem found, not just the first.
 fn resolve_asked(
     args: &RmArgs,
@@ -602,9 +714,20 @@ impl Run for RmArgs {
             .iter()
             .map(|n| posix_name(n))
             .collect::<Result<Vec<_>, _>>()?;
-        if self.shmids.is_empty() && keys.is_empty() && names.is_empty() && !self.stale {
+        let mq_names = self
+            .mqueues
+            .iter()
+            .map(|n| posix_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let messaging = !self.sems.is_empty() || !self.msgs.is_empty() || !mq_names.is_empty();
+        if self.shmids.is_empty()
+            && keys.is_empty()
+            && names.is_empty()
+            && !messaging
+            && !self.stale
+        {
             return Err(usage_error(
-                "nothing to remove: give SHMIDs, --key KEY, --posix NAME or --stale",
+                "nothing to remove: give SHMIDs, --key KEY, --posix NAME, --sem, --msg, --mqueue or --stale",
             ));
         }
         let interactive = std::io::stdin().is_terminal();
@@ -619,11 +742,14 @@ impl Run for RmArgs {
             &ctx.sys,
             Options {
                 // Leaked semaphore sets and message queues are removed by --stale too.
-                messaging: self.stale,
+                messaging: self.stale || messaging,
                 ..Options::default()
             },
         )?;
-        let (mut targets, problems) = resolve_asked(self, ctx, &inv, &keys, &names);
+        let (mut targets, mut problems) = resolve_asked(self, ctx, &inv, &keys, &names);
+        let (more, more_problems) = resolve_messaging(self, ctx, &inv, &mq_names);
+        targets.extend(more);
+        problems.extend(more_problems);
         if !problems.is_empty() {
             return Err(
                 Error::BadInput(format!("{}; nothing removed", problems.join("; "))).into(),
