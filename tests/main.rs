@@ -27,6 +27,7 @@ mod races;
 mod removeipc;
 mod rm;
 mod scan;
+mod schema;
 mod table;
 mod trace;
 mod types;
