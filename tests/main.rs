@@ -33,4 +33,5 @@ mod schema;
 mod table;
 mod trace;
 mod types;
+mod verdicts;
 mod watch;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 /// Every field of a row has the type and shape the contract gives it.
 fn assert_well_formed(r: &Value) {
-    let kinds = ["sysv", "posix", "memfd", "anon", "file", "deleted"];
+    let kinds = ["sysv", "posix", "memfd", "anon", "file", "deleted", "psem"];
     assert!(kinds.contains(&r["kind"].as_str().unwrap()), "{r}");
     assert!(r["size"].is_u64(), "{r}");
     assert!(r["stale"].is_boolean(), "{r}");
@@ -131,7 +131,7 @@ fn unprivileged_user_sees_every_segment_and_a_note() {
     assert!(notes[0].contains("root"), "{err}");
     // It says why, and which processes: the first few by pid and command name.
     assert!(notes[0].contains("permission denied"), "{err}");
-    assert!(notes[0].contains("maps): "), "names the pids: {err}");
+    assert!(notes[0].contains("or fd): "), "names the pids: {err}");
 }
 
 /// A process in a new IPC namespace that makes a segment with the given key and shmid (set via

@@ -89,7 +89,7 @@ pub struct Scan {
     pub procs: Vec<ProcShared>,
     /// Processes whose maps we were not allowed to read.
     pub denied: usize,
-    /// Their pids, in order.
+    /// Their pids (maps or fd table unreadable), ascending: verdicts name them.
     pub denied_pids: Vec<i32>,
     /// Our own IPC namespace.
     pub self_ns: Option<u64>,
