@@ -14,6 +14,7 @@ pub mod ftok;
 pub mod held;
 pub mod inventory;
 pub mod ipc;
+pub mod lockmember;
 pub mod lockword;
 pub mod logind;
 pub mod mappings;
