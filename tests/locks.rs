@@ -769,9 +769,8 @@ fn waiter_on_a_condition_variable_in_shared_memory() {
         .unwrap_or(0);
     if !(25..41).contains(&minor) {
         assert_ne!(r["lock"], "mutex", "{r:#}");
-        fixtures::skip(&format!(
-            "condvar layout of glibc {version:?} is not recognised"
-        ));
+        // Not a skip: what this glibc gets (a futex, never a mutex) is what the test checks.
+        eprintln!("note: the condvar layout of glibc {version:?} is not recognised");
         return;
     }
     assert_eq!(r["lock"], "condvar");
