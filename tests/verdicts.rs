@@ -476,7 +476,8 @@ fn holder_an_unprivileged_user_cannot_read_makes_unknown() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("cannot read") && err.contains(&h.pid.to_string()),
+        // (the pids are named, the list cut after a few: the JSON evidence above has them all)
+        err.contains("cannot read") && err.contains("--force"),
         "{err}"
     );
     assert!(
