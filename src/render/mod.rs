@@ -15,6 +15,7 @@ pub mod segments;
 pub mod table;
 pub mod trace;
 pub mod types;
+pub mod verdict;
 pub mod watch;
 
 use std::io::Write;

@@ -89,6 +89,8 @@ pub struct Scan {
     pub procs: Vec<ProcShared>,
     /// Processes whose maps we were not allowed to read.
     pub denied: usize,
+    /// Their pids (maps or fd table unreadable), ascending: verdicts name them.
+    pub denied_pids: Vec<i32>,
     /// Our own IPC namespace.
     pub self_ns: Option<u64>,
 }
@@ -289,7 +291,7 @@ impl Sys {
             .unwrap_or(1)
             .clamp(1, 4)
             .min(pids.len() / 64 + 1);
-        let parts: Vec<(Vec<ProcShared>, usize)> = if threads <= 1 {
+        let parts: Vec<(Vec<ProcShared>, Vec<i32>)> = if threads <= 1 {
             vec![self.scan_some(pids.iter().copied(), opts)]
         } else {
             std::thread::scope(|s| {
@@ -313,9 +315,11 @@ impl Sys {
         };
         for (procs, denied) in parts {
             scan.procs.extend(procs);
-            scan.denied += denied;
+            scan.denied += denied.len();
+            scan.denied_pids.extend(denied);
         }
         scan.procs.sort_by_key(|p| p.pid);
+        scan.denied_pids.sort_unstable();
         Ok(scan)
     }
 
@@ -323,10 +327,10 @@ impl Sys {
         &self,
         pids: impl Iterator<Item = i32>,
         opts: ScanOptions,
-    ) -> (Vec<ProcShared>, usize) {
+    ) -> (Vec<ProcShared>, Vec<i32>) {
         let me = std::process::id() as i32;
         let mut out = Vec::new();
-        let mut denied = 0;
+        let mut denied = Vec::new();
         let mut buf = Vec::with_capacity(64 * 1024);
         let shm_dir = self.shm_maps_dir.as_os_str().as_bytes().to_vec();
         for pid in pids {
@@ -336,7 +340,7 @@ impl Sys {
             let maps_file = match self.open_and_read(pid, "maps", &mut buf) {
                 Ok(f) => f,
                 Err(ReadError::Denied) => {
-                    denied += 1;
+                    denied.push(pid);
                     continue;
                 }
                 Err(_) => continue,
@@ -351,7 +355,7 @@ impl Sys {
                 match self.shm_fds(pid, &shm_dir, opts.mqueue_dev) {
                     Ok(fds) => fds,
                     Err(ReadError::Denied) => {
-                        denied += 1;
+                        denied.push(pid);
                         Vec::new()
                     }
                     Err(_) => Vec::new(),
