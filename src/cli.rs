@@ -387,7 +387,7 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with_all = ["pid", "key", "ftok", "path"])]
     pub shmid: Option<i32>,
     /// A System V segment by key.
-    #[arg(long, conflicts_with_all = ["pid", "ftok", "path"])]
+    #[arg(long, conflicts_with_all = ["pid", "ftok", "path"], allow_negative_numbers = true)]
     pub key: Option<String>,
     /// A System V segment by ftok(PATH, PROJ_ID).
     #[arg(long, num_args = 2, value_names = ["PATH", "PROJ_ID"], conflicts_with_all = ["pid", "path"])]
@@ -487,7 +487,7 @@ pub struct RmArgs {
     /// shmids to remove.
     pub shmids: Vec<i32>,
     /// Remove the segment with this key (repeatable).
-    #[arg(long = "key", value_name = "KEY")]
+    #[arg(long = "key", value_name = "KEY", allow_negative_numbers = true)]
     pub keys: Vec<String>,
     /// Remove this POSIX object: a plain name inside /dev/shm (repeatable).
     #[arg(long = "posix", value_name = "NAME")]
@@ -607,7 +607,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "GLOB")]
     pub name: Option<String>,
     /// Only the System V segment with this key.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub key: Option<String>,
     /// Only the System V segment with this shmid.
     #[arg(long)]

@@ -125,6 +125,10 @@ pub(crate) fn classify_io(e: std::io::Error) -> ReadError {
     }
 }
 
+/// How many pids a message names before "and N more": a refusal with 4001 holders stays one
+/// readable line (`ls --json`/`show` list every one).
+pub const DESCRIBED_PIDS: usize = 10;
+
 impl Sys {
     /// Every process id under the proc root, ascending.
     pub fn pids(&self) -> std::io::Result<Vec<i32>> {
@@ -219,10 +223,16 @@ impl Sys {
 
     /// Processes as people read them: `4242 (writer), 4250 (reader)`.
     pub fn describe_pids(&self, pids: &[i32]) -> String {
-        pids.iter()
+        let shown = pids.len().min(DESCRIBED_PIDS);
+        let mut s = pids[..shown]
+            .iter()
             .map(|&p| format!("{p} ({})", self.comm(p)))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if pids.len() > shown {
+            s.push_str(&format!(" and {} more", pids.len() - shown));
+        }
+        s
     }
 
     /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
@@ -489,5 +499,21 @@ impl Sys {
             }
         }
         (found, denied)
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    #[test]
+    fn long_holder_lists_are_cut_with_and_n_more() {
+        let empty = tempfile::tempdir().unwrap();
+        let sys = super::Sys::new(empty.path(), empty.path());
+        let pids: Vec<i32> = (1..=4001).collect();
+        let s = sys.describe_pids(&pids);
+        assert!(s.ends_with(" and 3991 more"), "{s}");
+        assert_eq!(s.matches(", ").count(), super::DESCRIBED_PIDS - 1, "{s}");
+        assert!(s.len() < 300, "{s}");
+        let few = sys.describe_pids(&[7, 8]);
+        assert!(!few.contains("more"), "{few}");
     }
 }
