@@ -29,6 +29,7 @@ mod races;
 mod removeipc;
 mod rm;
 mod scan;
+mod schema;
 mod table;
 mod trace;
 mod types;

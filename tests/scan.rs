@@ -129,6 +129,9 @@ fn unprivileged_user_sees_every_segment_and_a_note() {
         .collect();
     assert_eq!(notes.len(), 1, "{err}");
     assert!(notes[0].contains("root"), "{err}");
+    // It says why, and which processes: the first few by pid and command name.
+    assert!(notes[0].contains("permission denied"), "{err}");
+    assert!(notes[0].contains("or fd): "), "names the pids: {err}");
 }
 
 /// A process in a new IPC namespace that makes a segment with the given key and shmid (set via

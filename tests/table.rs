@@ -211,3 +211,25 @@ fn help_wraps_between_words_at_80_columns() {
     }
     assert!(text.contains("struct"), "{text}");
 }
+
+#[test]
+fn key_find_shows_progress_on_a_terminal_only() {
+    let line = format!(
+        "{} key --find 0x01000001 --in /usr",
+        env!("CARGO_BIN_EXE_shmtool")
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("LC_ALL", "C")
+        .env("SHELL", "/bin/sh")
+        .stdin(Stdio::null());
+    let Some(out) = output_if_installed(&mut cmd) else {
+        return skip("script(1) is not installed (apt-get install bsdutils)");
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("searching: "), "{text}");
+    assert!(!text.contains('\u{1b}'), "no escape byte: {text:?}");
+    let (_, _, err) = run(&["key", "--find", "0x01000001", "--in", "/usr"]);
+    assert!(!err.contains("searching"), "{err}");
+}

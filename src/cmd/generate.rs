@@ -341,10 +341,12 @@ fn reference(roff: &mut Roff) {
     roff.text([roman(
         "Every listing command takes --json. ls --json is an array of objects, show --json \
          one such object. Absent values are null, never missing keys. Sizes are numbers of \
-         bytes; times are seconds since the epoch (UTC) as numbers; addresses and keys are \
-         strings (\"0x...\"), so that no 64-bit value loses precision in a reader that uses \
-         doubles. A JSON Schema for each command's output is in the doc/ directory of the \
-         source. The fields of an ls row:",
+         bytes; object times are seconds since the epoch (UTC) as numbers, stream lines \
+         (watch, trace) carry an RFC 3339 time; addresses and keys are strings (\"0x...\"). \
+         64-bit values are exact integers; limits --json also gives those that can pass 2^53 \
+         as decimal strings (shmmax_str, shmall_pages_str, shmall_bytes_str) for readers \
+         that parse numbers as doubles. A JSON Schema for each command's output is in \
+         doc/schema/ in the source. The fields of an ls row:",
     )]);
     for (field, ty, what) in LS_FIELDS {
         tagged(roff, [bold(*field), roman(format!(" ({ty})"))], what);

@@ -80,6 +80,7 @@ impl KeyArgs {
     }
 
     fn find(&self, ctx: &Ctx, key: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+        use std::io::IsTerminal;
         let key = crate::units::parse_key(key).map_err(Error::BadInput)?;
         let parts = KeyParts::of(key);
         if parts.proj_id == 0 {
@@ -107,7 +108,14 @@ impl KeyArgs {
         };
         // Every root is opened inside the root we look from (the target's with --ns).
         let open = |p: &Path| ctx.sys.open_path(p, Follow::InRoot);
+        let shown = std::io::stderr().is_terminal();
+        if shown {
+            let _ = ftok::PROGRESS.set(show_progress);
+        }
         let walk = ftok::find_files_in(&roots, &open, key, WalkLimits::default());
+        if shown {
+            clear_progress();
+        }
         if walk.entry_cap_hit {
             note(&format!(
                 "stopped after {} entries; narrow the search with --in DIR",
@@ -184,4 +192,38 @@ fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<Root>> {
     // As named inside the root the walk opens them in.
     add(ctx.sys.shm_dir.clone(), full);
     Ok(roots)
+}
+
+/// One progress line on a terminal's stderr, at most ten times a second: entries seen and the
+/// directory being read (escaped, cut to the terminal's width).
+fn show_progress(entries: u64, dir: &Path) {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+        return;
+    }
+    *last = Some(Instant::now());
+    let width = crate::render::table::terminal_width().unwrap_or(80).max(20);
+    let head = format!("searching: {entries} entries, in ");
+    let dir = crate::text::escape(&dir.to_string_lossy());
+    let room = width.saturating_sub(head.len() + 1);
+    let dir = crate::render::table::fit_cell(&dir, room, crate::render::table::Trunc::Middle);
+    // Spaces, not an erase escape: with colour off no escape byte is ever printed.
+    let line = format!("{head}{dir}");
+    let used = crate::render::table::display_width(&line);
+    let prev = PROGRESS_WIDTH.swap(used, std::sync::atomic::Ordering::Relaxed);
+    eprint!("\r{line}{}", " ".repeat(prev.saturating_sub(used)));
+}
+
+/// Width of the progress line last printed (to overwrite it).
+static PROGRESS_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Blank the progress line, leaving the cursor at its start.
+fn clear_progress() {
+    let prev = PROGRESS_WIDTH.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if prev > 0 {
+        eprint!("\r{}\r", " ".repeat(prev));
+    }
 }

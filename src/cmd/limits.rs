@@ -30,6 +30,12 @@ pub struct Limits {
     pub dev_shm: Option<DevShm>,
     /// Semaphore sets and message queues, System V and POSIX.
     pub ipc: IpcLimits,
+    /// shmmax, shmall_pages and shmall_bytes again as decimal strings: the kernel's defaults
+    /// (near 2^64) are exact in the numbers above, but a reader that parses JSON numbers as
+    /// doubles (JavaScript, jq) rounds anything past 2^53. Null when the number is null.
+    pub shmmax_str: Option<String>,
+    pub shmall_pages_str: Option<String>,
+    pub shmall_bytes_str: Option<String>,
     /// systemd-logind's RemoveIPC and what it would remove here; null without logind.
     pub remove_ipc: Option<IpcRisk>,
     /// With `--all-namespaces`: every container's own /dev/shm (null without).
@@ -223,10 +229,15 @@ pub fn gather_with(ctx: &Ctx, account_use: bool) -> anyhow::Result<Limits> {
             }
             d
         });
+    let shmmax = read_u64(ctx, "shmmax");
+    let shmall_bytes = shmall_pages.map(|p| p.saturating_mul(page_size));
     Ok(Limits {
-        shmmax: read_u64(ctx, "shmmax"),
+        shmmax_str: shmmax.map(|v| v.to_string()),
+        shmall_pages_str: shmall_pages.map(|v| v.to_string()),
+        shmall_bytes_str: shmall_bytes.map(|v| v.to_string()),
+        shmmax,
         largest_segment: recs.iter().map(|r| r.size).max().unwrap_or(0),
-        shmall_bytes: shmall_pages.map(|p| p.saturating_mul(page_size)),
+        shmall_bytes,
         shmall_pages,
         used_pages: recs.iter().map(|r| r.size.div_ceil(page_size)).sum(),
         page_size,
@@ -547,6 +558,9 @@ mod tests {
 
     fn sample() -> Limits {
         Limits {
+            shmmax_str: None,
+            shmall_pages_str: None,
+            shmall_bytes_str: None,
             shmmax: Some(32 << 20),
             largest_segment: 8 << 20,
             shmall_pages: Some(2048),

@@ -36,8 +36,30 @@ pub fn report_hidden(inv: &Inventory) {
         } else {
             " (run as root to see every process)"
         };
+        // Name the first few, with their command names (comm is readable when maps is not).
+        const NAMED: usize = 3;
+        let mut who: Vec<String> = inv
+            .hidden_pids
+            .iter()
+            .take(NAMED)
+            .map(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                match comm.trim_end() {
+                    "" => pid.to_string(),
+                    c => format!("{pid} ({c})"),
+                }
+            })
+            .collect();
+        if inv.hidden_procs > NAMED {
+            who.push(format!("and {} more", inv.hidden_procs - NAMED));
+        }
+        let who = if who.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", who.join(", "))
+        };
         note(&format!(
-            "{} process(es) could not be read; their attachments are not shown{hint}",
+            "{} process(es) could not be read (permission denied on /proc/PID/maps or fd){who}; their attachments are not shown{hint}",
             inv.hidden_procs
         ));
     }

@@ -23,16 +23,9 @@ pub fn escape_label(v: &str) -> String {
     out
 }
 
-/// The verdict a row's aggregate counts it under: `leaked`, `in use`, `idle` or `unknown`.
+/// The verdict a row's aggregate counts it under: `in use`, `idle`, `leaked` or `unknown`.
 fn verdict_of(seg: &Segment) -> &'static str {
-    if seg.stale {
-        "leaked"
-    } else if !seg.attachers.is_empty() || !seg.fd_holders.is_empty() || seg.nattch.unwrap_or(0) > 0
-    {
-        "in use"
-    } else {
-        "idle"
-    }
+    seg.verdict.as_str()
 }
 
 /// The IPC namespace label: the namespace inode of a System V object, empty otherwise.
@@ -263,6 +256,7 @@ mod tests {
         seg.path = Some("/dev/shm/we\"ird\nname".into());
         seg.size = 100;
         seg.stale = true;
+        seg.verdict = crate::model::Verdict::Leaked;
         seg.uid = Some(0);
         let mut out = Vec::new();
         let machine = Machine {

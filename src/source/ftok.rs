@@ -199,6 +199,10 @@ pub fn find_files_in(
     w.walk
 }
 
+/// Called now and then during a walk with the entries seen so far and the directory being read
+/// (`key --find` shows it on a terminal). Set once, before walking.
+pub static PROGRESS: std::sync::OnceLock<fn(u64, &Path)> = std::sync::OnceLock::new();
+
 struct Walker {
     parts: KeyParts,
     limits: WalkLimits,
@@ -234,6 +238,9 @@ impl Walker {
             return;
         }
         self.seen_dirs.insert(id, depth_left);
+        if let Some(progress) = PROGRESS.get() {
+            progress(self.walk.entries as u64, shown);
+        }
         let Ok(entries) = root::list_dir(dir) else {
             self.walk.unreadable += 1;
             return;

@@ -32,6 +32,8 @@ pub struct Inventory {
     pub segments: Vec<Segment>,
     /// Processes whose maps or fd tables we were not allowed to read.
     pub hidden_procs: usize,
+    /// The pids of those processes (their maps could not be read: permission denied).
+    pub hidden_pids: Vec<i32>,
     /// Processes in another IPC namespace that map System V segments (not joined to ours).
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
@@ -158,6 +160,7 @@ pub fn assemble(
 ) -> Inventory {
     let mut inv = Inventory {
         hidden_procs: scan.denied,
+        hidden_pids: scan.denied_pids.clone(),
         ..Inventory::default()
     };
 
