@@ -24,26 +24,26 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 gcc -O2 -o "$work/flipper" scripts/flipper.c
-region() { # size_bytes stride period_us -> path of a /dev/shm file a flipper keeps changing
-  local f=/dev/shm/bench-watch-$$-$1
-  head -c "$1" /dev/urandom >"$f"
+region() { # VAR size_bytes stride period_us: VAR = a /dev/shm file a flipper keeps changing
+  local f=/dev/shm/bench-watch-$$-$2
+  head -c "$2" /dev/urandom >"$f"
   files+=("$f")
   # Without the traps: a forked shell would otherwise run `cleanup` when it ends.
-  (trap - EXIT INT TERM; exec "$work/flipper" "$f" "$2" "$3") &
+  (trap - EXIT INT TERM; exec "$work/flipper" "$f" "$3" "$4" >/dev/null) &
   pids+=($!)
-  echo "$f"
+  printf -v "$1" '%s' "$f"
 }
 echo "-- 1. every 16th byte changing: 64 KiB, 256 KiB, 1 MiB (50 refreshes at 10 ms)"
-a=$(region $((64 << 10)) 16 1000)
-b=$(region $((256 << 10)) 16 1000)
-c=$(region $((1 << 20)) 16 1000)
+region a $((64 << 10)) 16 1000
+region b $((256 << 10)) 16 1000
+region c $((1 << 20)) 16 1000
 w() { echo "$bin watch --path $1 --interval 10ms --count 50 >/dev/null"; }
 python3 scripts/side_by_side.py --shell --runs "$runs" "$(w "$a")" "$(w "$b")" "$(w "$c")"
 echo "   (linear: cpu x about 4 and 16; quadratic would be 16 and 256)"
 
 echo "-- 2. $watch_mib MiB at 10 Hz, 1% of bytes changing, for $secs s"
-big=$(region $((watch_mib << 20)) 100 100000)
+region big $((watch_mib << 20)) 100 100000
 count=$((secs * 10))
 /usr/bin/time -f "%U %S %e" -o "$work/t" "$bin" watch --path "$big" --interval 100ms --count "$count" >/dev/null
 read -r user sys real <"$work/t"
-python3 -c "import sys; u,s,r=map(float,sys.argv[1:]); print(f'   {100*(u+s)/r:.1f}% of one core (user {u:.2f}s + sys {s:.2f}s over {r:.2f}s); goal < 20%')" "$user" "$sys" "$real"
+python3 -c "import sys; u,s,r,n=map(float,sys.argv[1:]); c=(u+s)/n; print(f'   {1000*c:.0f} ms of CPU a refresh: {100*c*10:.0f}% of one core at 10 Hz (goal < 20%); {100*(u+s)/r:.0f}% of the {r:.1f} s it ran')" "$user" "$sys" "$real" "$count"
