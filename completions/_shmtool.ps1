@@ -281,6 +281,8 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
         'shmtool;locks' {
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only locks in objects of these kinds (repeat or separate with commas)')
+            [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'The type laid out at the start of the objects (''struct shared'', ''slot[16]''): name the member that holds each lock from the waiter''s debug information (DWARF)')
+            [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'Read types from this file (a -g build, or a separate debug file) instead of each waiter''s own program')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')

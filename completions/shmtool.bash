@@ -478,7 +478,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__locks)
-            opts="-h -V --json --pid --kind --color --ns --wide --help --version"
+            opts="-h -V --json --pid --kind --type --debug-file --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,6 +490,14 @@ _shmtool() {
                     ;;
                 --kind)
                     COMPREPLY=($(compgen -W "sysv posix psem memfd anon file deleted sem" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -265,6 +265,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;locks'= {
             cand --pid 'Only waits of these processes, or on locks these processes hold (repeat or separate with commas)'
             cand --kind 'Only locks in objects of these kinds (repeat or separate with commas)'
+            cand --type 'The type laid out at the start of the objects (''struct shared'', ''slot[16]''): name the member that holds each lock from the waiter''s debug information (DWARF)'
+            cand --debug-file 'Read types from this file (a -g build, or a separate debug file) instead of each waiter''s own program'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'

@@ -291,6 +291,8 @@ anon\t''
 file\t''
 deleted\t''
 sem\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l type -d 'The type laid out at the start of the objects (\'struct shared\', \'slot[16]\'): name the member that holds each lock from the waiter\'s debug information (DWARF)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l debug-file -d 'Read types from this file (a -g build, or a separate debug file) instead of each waiter\'s own program' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -519,7 +519,7 @@ pub const LOCK_KINDS: [&str; 8] = [
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --type 'struct shared'  name the member holding each lock\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
 )]
 pub struct LocksArgs {
     /// Print JSON instead of a table.
@@ -532,6 +532,18 @@ pub struct LocksArgs {
     /// Only locks in objects of these kinds (repeat or separate with commas).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(LOCK_KINDS))]
     pub kind: Vec<String>,
+    /// The type laid out at the start of the objects ('struct shared', 'slot[16]'): name the
+    /// member that holds each lock from the waiter's debug information (DWARF).
+    ///
+    /// Without it, a waiter built with -g (or with a separate debug file) still gets a member
+    /// when exactly one of its program's structs, laid at the object's start, puts a
+    /// pthread_mutex_t, pthread_cond_t, sem_t or other lock type there.
+    #[arg(long = "type", value_name = "NAME")]
+    pub type_name: Option<String>,
+    /// Read types from this file (a -g build, or a separate debug file) instead of each waiter's
+    /// own program.
+    #[arg(long, value_name = "FILE")]
+    pub debug_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -269,6 +269,27 @@ pub fn key_string(key: u32) -> String {
     format!("0x{key:08x}")
 }
 
+/// systemd-logind's RemoveIPC= as configured: when on, logind removes a regular user's System V
+/// objects and POSIX shared memory when their last session ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveIpc {
+    /// Whether logind would remove a departing user's IPC: true (on), false (off).
+    pub enabled: bool,
+    /// Users above this uid are "regular" ones whose IPC logind removes (login.defs
+    /// SYS_UID_MAX, or UID_MIN - 1, or 999).
+    pub sys_uid_max: u32,
+    /// The file whose setting decided it, or null for the built-in default.
+    pub source: Option<String>,
+}
+
+impl RemoveIpc {
+    /// Whether an object owned by `uid` is at risk: a regular user's, not nobody's (who never
+    /// has a session).
+    pub fn at_risk(&self, uid: u32) -> bool {
+        self.enabled && uid > self.sys_uid_max && uid != 65534
+    }
+}
+
 /// One shared-memory lifecycle event, as `trace --json` prints it and `trace --log` stores it
 /// (one JSON object per line). Absent values are `null`, never missing keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,7 +307,8 @@ pub struct TraceEvent {
     pub comm: String,
     pub uid: u32,
     pub user: String,
-    /// The container the caller runs in, when shmtool can name it (not yet: always null).
+    /// The container or service the caller runs in, named as `ls` names an attacher's (from its
+    /// cgroup v2 id; null on a cgroup v1 machine or in the root cgroup).
     pub container: Option<String>,
     /// The object's kind as `ls` names it: sysv, posix, psem, memfd, file.
     pub kind: String,

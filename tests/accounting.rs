@@ -230,3 +230,28 @@ head -c 1000000 /dev/zero > /dev/shm/big
     assert!(text.contains("--shm-size"), "{text}");
     assert!(text.contains("sizeLimit"), "{text}");
 }
+
+#[test]
+fn rss_of_a_file_row_is_its_page_cache_as_fincore_counts_it() {
+    if !is_root() {
+        return skip("map_files needs root");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cached.bin");
+    std::fs::write(&file, pattern(36, 5 * 4096)).unwrap();
+    let h = Holder::spawn(&[Hold::File(file.clone())]);
+    let Some(out) = output_if_installed(
+        Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(&file),
+    ) else {
+        return skip("fincore (util-linux) is not installed");
+    };
+    let res: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let rows = ls_json(&["--pid", &h.pid.to_string(), "--kind", "file"]);
+    let p = file.to_str().unwrap();
+    let row = rows.iter().find(|r| r["path"] == p).expect("row");
+    assert_eq!(row["rss"].as_u64(), Some(res), "{row}");
+    assert!(res >= 5 * 4096);
+    assert_eq!(row["swap"], 0);
+}

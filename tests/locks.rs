@@ -34,6 +34,17 @@ const LOCKER: &str = r#"
 
 static void say(char c) { if (write(1, &c, 1) != 1) _exit(3); }
 
+/* How the tests' objects are laid out, for debuginfo (the program itself addresses them by
+   offset): the mutex at 0x40 is `lock`, the one at 0x80 `robust_lock`. */
+struct orders {
+    long version;
+    char name[56];
+    pthread_mutex_t lock;
+    char pad[24];
+    pthread_mutex_t robust_lock;
+};
+struct orders *orders_area;
+
 static pthread_mutex_t *thread_mutex;
 static void *lock_in_thread(void *arg) {
     (void)arg;
@@ -118,6 +129,7 @@ int main(int argc, char **argv) {
     char *base = map_obj(argv[2], &len);
     if (!base || argc < 4) return 2;
     pthread_mutex_t *m = (pthread_mutex_t *)(base + strtol(argv[3], NULL, 0));
+    orders_area = (struct orders *)base;
     if (!strcmp(mode, "init-mutex")) {
         pthread_mutexattr_t a;
         pthread_mutexattr_init(&a);
@@ -414,6 +426,8 @@ fn killed_holder_of_a_plain_mutex(obj: Obj) {
     assert_eq!(r["owner"]["alive"], false);
     assert_eq!(r["verdict"], OWNER_DEAD_NOT_ROBUST);
     assert_eq!(r["word"], "0x00000002");
+    // The waiter was built with -g: the one struct that puts a mutex there names it.
+    assert_eq!(r["member"], "struct orders.lock");
 
     // The table says the same, and `show` of the object lists the waiter.
     let (code, out, err) = fixtures::run(&["locks", "--pid", &waiter.pid.to_string()]);
@@ -506,6 +520,19 @@ fn robust_mutex_the_kernel_could_not_release_is_owner_dead() {
     assert_eq!(r["owner"]["alive"], false);
     assert_eq!(r["verdict"], OWNER_DEAD_ROBUST_UNMARKED);
     assert!(r["verdict"].as_str().unwrap().starts_with("owner dead"));
+    // Named with --type, in the table too.
+    let pid = waiter.pid.to_string();
+    let (code, out, err) = fixtures::run(&["locks", "--pid", &pid, "--type", "struct orders"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("MEMBER") && out.contains("struct orders.robust_lock"),
+        "{out}"
+    );
+    // A type the program does not define names nothing, and says so.
+    let (code, out, err) = fixtures::run(&["locks", "--pid", &pid, "--type", "struct nosuch"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("MEMBER"), "{out}");
+    assert!(err.contains("nosuch"), "{err}");
 }
 
 #[test]
@@ -759,4 +786,16 @@ fn parent_waiting_on_its_forked_child_in_shared_anonymous_memory() {
     assert_eq!(r["owner"]["maps_object"], true);
     assert_ne!(r["owner"]["pid"], parent.pid);
     assert_eq!(r["verdict"], "owner alive");
+}
+
+#[test]
+fn locks_pid_of_no_process_is_an_error() {
+    let (code, out, err) = fixtures::run(&["locks", "--pid", "2147483647"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.starts_with("shmtool: error: ") && err.contains("2147483647"),
+        "{err}"
+    );
+    let (code, _, err) = fixtures::run(&["locks", "--kind", "bogus"]);
+    assert_eq!(code, 2, "{err}");
 }

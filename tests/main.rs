@@ -24,6 +24,7 @@ mod maps;
 mod programs;
 mod prometheus;
 mod races;
+mod removeipc;
 mod rm;
 mod scan;
 mod table;

@@ -30,6 +30,53 @@ pub struct Limits {
     pub dev_shm: Option<DevShm>,
     /// Semaphore sets and message queues, System V and POSIX.
     pub ipc: IpcLimits,
+    /// systemd-logind's RemoveIPC and what it would remove here; null without logind.
+    pub remove_ipc: Option<IpcRisk>,
+}
+
+/// logind's RemoveIPC setting and the objects here it would remove at their owner's logout.
+#[derive(Debug, Serialize)]
+pub struct IpcRisk {
+    #[serde(flatten)]
+    pub setting: crate::source::logind::RemoveIpc,
+    /// System V segments and /dev/shm objects of regular users (uid > sys_uid_max), when on.
+    pub at_risk: Vec<AtRisk>,
+}
+
+/// One object logind would remove when its owner's last session ends.
+#[derive(Debug, Serialize)]
+pub struct AtRisk {
+    pub kind: String,
+    pub id: Option<i64>,
+    pub path: Option<String>,
+    pub uid: u32,
+}
+
+/// What RemoveIPC would take from this machine now.
+pub fn ipc_risk(ctx: &Ctx, recs: &[crate::source::sysv::ShmRecord]) -> Option<IpcRisk> {
+    let setting = crate::source::logind::read(&crate::source::logind::root())?;
+    let mut at_risk = Vec::new();
+    if setting.enabled {
+        for r in recs.iter().filter(|r| setting.at_risk(r.uid)) {
+            at_risk.push(AtRisk {
+                kind: "sysv".into(),
+                id: Some(r.shmid),
+                path: None,
+                uid: r.uid,
+            });
+        }
+        for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+            if setting.at_risk(f.uid) {
+                at_risk.push(AtRisk {
+                    kind: "posix".into(),
+                    id: None,
+                    path: Some(f.path.to_string_lossy().into_owned()),
+                    uid: f.uid,
+                });
+            }
+        }
+    }
+    Some(IpcRisk { setting, at_risk })
 }
 
 /// The limits of the other IPC objects and their use in this IPC namespace.
@@ -174,6 +221,7 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
         shm_rmid_forced: read_u64(ctx, "shm_rmid_forced").map(|v| v != 0),
         dev_shm,
         ipc: ipc_limits(ctx),
+        remove_ipc: ipc_risk(ctx, &recs),
     })
 }
 
@@ -389,6 +437,22 @@ impl Run for LimitsArgs {
             return crate::render::write_json(out, &l);
         }
         write_table(out, &l, self.out.bytes, ctx.color)?;
+        if let Some(risk) = l.remove_ipc.as_ref().filter(|r| !r.at_risk.is_empty()) {
+            let users = crate::source::users::Users::default();
+            let mut owners: Vec<(u32, usize)> = Vec::new();
+            for a in &risk.at_risk {
+                match owners.iter_mut().find(|(u, _)| *u == a.uid) {
+                    Some((_, n)) => *n += 1,
+                    None => owners.push((a.uid, 1)),
+                }
+            }
+            let owners: Vec<String> = owners
+                .iter()
+                .map(|(u, n)| format!("{} (uid {u}): {n}", users.name(*u)))
+                .collect();
+            let line = crate::render::risk::remove_ipc_warning(&risk.setting, &owners.join(", "));
+            writeln!(out, "\n{}", ctx.palette().warn(&line))?;
+        }
         Ok(())
     }
 }
@@ -410,6 +474,7 @@ mod tests {
             segments: 3,
             shm_rmid_forced: Some(true),
             ipc: IpcLimits::default(),
+            remove_ipc: None,
             dev_shm: Some(DevShm {
                 path: "/dev/shm".into(),
                 size: 1 << 30,

@@ -11,7 +11,10 @@ use super::{note, Ctx, Run};
 use crate::attach::Reader;
 use crate::cli::LocksArgs;
 use crate::model::{LockObject, LockOwner, LockWait, Segment};
+use crate::source::debuginfo;
+use crate::source::dwarf::{Dwarf, TypeName};
 use crate::source::inventory::{self, Inventory, Options};
+use crate::source::lockmember;
 use crate::source::lockword::{self, Word};
 use crate::source::waits::{self, Blocked, SemSet, ThreadWait};
 use crate::source::Sys;
@@ -29,6 +32,12 @@ pub const NO_OWNER_CONDVAR: &str = "no owner (condition variable: waits for a si
 
 impl Run for LocksArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        // As with `ls --pid`: a pid that names no process is a mistake, not an empty answer.
+        for &pid in &self.pid {
+            if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
+                return Err(crate::error::Error::NoSuchProcess(pid).into());
+            }
+        }
         let (waits, hidden) = ctx.sys.thread_waits(None);
         // Nobody in futex: no need to learn where every shared object is mapped.
         let inv = if waits
@@ -46,7 +55,16 @@ impl Run for LocksArgs {
         } else {
             Inventory::default()
         };
-        let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
+        let mut found = judge_waits(&ctx.sys, &inv, &waits, hidden);
+        let want = match &self.type_name {
+            Some(t) => Some(TypeName::parse(t).map_err(crate::error::Error::BadInput)?),
+            None => None,
+        };
+        let types = Types::new(want, self.debug_file.as_deref())?;
+        name_members(&ctx.sys, &mut found.rows, &types);
+        if let Some(n) = types.missing_note(&found.rows) {
+            note(&n);
+        }
         if found.hidden > 0 {
             let hint = if nix::unistd::geteuid().is_root() {
                 ""
@@ -103,11 +121,116 @@ pub fn waiters_on(sys: &Sys, inv: &Inventory, seg: &Segment) -> Vec<LockWait> {
         return Vec::new();
     }
     let object = object_of(seg);
-    gather(sys, inv, Some(&pids))
+    let mut rows: Vec<LockWait> = gather(sys, inv, Some(&pids))
         .rows
         .into_iter()
         .filter(|w| w.object.as_ref() == Some(&object))
-        .collect()
+        .collect();
+    if let Ok(types) = Types::new(None, None) {
+        name_members(sys, &mut rows, &types);
+    }
+    rows
+}
+
+/// Where member names come from: `--type` and `--debug-file`, and each waiter's program's DWARF
+/// (read once per executable).
+pub struct Types {
+    want: Option<TypeName>,
+    given: Option<Dwarf>,
+    /// Per executable path: its DWARF, or why there is none.
+    programs: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<Dwarf>>>>,
+}
+
+impl Types {
+    pub fn new(
+        want: Option<TypeName>,
+        debug_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Types> {
+        let given = match debug_file {
+            Some(p) => Some(debuginfo::from_debug_file(p, None)?.0.dwarf),
+            None => None,
+        };
+        Ok(Types {
+            want,
+            given,
+            programs: Default::default(),
+        })
+    }
+
+    /// The DWARF of process `pid`'s executable (or the --debug-file's).
+    fn of(&self, sys: &Sys, pid: i32) -> Option<std::rc::Rc<Dwarf>> {
+        if self.given.is_some() {
+            return None;
+        }
+        let exe = std::fs::read_link(sys.pid_path(pid, "exe")).ok()?;
+        let key = exe.to_string_lossy().into_owned();
+        if let Some(d) = self.programs.borrow().get(&key) {
+            return d.clone();
+        }
+        // The executable only: a program's shared structs are its own, not its libraries'.
+        let dwarf = debuginfo::program_files(sys, pid)
+            .ok()
+            .and_then(|files| files.into_iter().next())
+            .and_then(|exe| debuginfo::locate(&exe).ok())
+            .map(|found| std::rc::Rc::new(found.dwarf));
+        self.programs.borrow_mut().insert(key, dwarf.clone());
+        dwarf
+    }
+
+    /// With --type: a note when no waiter's debuginfo had the type.
+    fn missing_note(&self, rows: &[LockWait]) -> Option<String> {
+        let want = self.want.as_ref()?;
+        let futex_rows = rows.iter().filter(|r| r.offset.is_some()).count();
+        (futex_rows > 0 && rows.iter().all(|r| r.member.is_none())).then(|| {
+            format!(
+                "no waiter's debug information names a member of {:?} at its lock's offset \
+                 (build with -g, or give --debug-file)",
+                want.name
+            )
+        })
+    }
+}
+
+/// Name the member holding each row's lock, from debuginfo: the `--type` laid at the object's
+/// start, or the one struct of the waiter's program that puts a lock type there.
+pub fn name_members(sys: &Sys, rows: &mut [LockWait], types: &Types) {
+    for r in rows.iter_mut().filter(|r| r.call == "futex") {
+        let Some(offset) = r.offset else {
+            continue;
+        };
+        let own;
+        let dwarf: &Dwarf = match &types.given {
+            Some(d) => d,
+            None => match types.of(sys, r.pid) {
+                Some(d) => {
+                    own = d;
+                    &own
+                }
+                None => continue,
+            },
+        };
+        match &types.want {
+            Some(want) => r.member = lockmember::named(dwarf, want, offset),
+            None => {
+                let guesses = lockmember::guesses(dwarf, offset);
+                match guesses.as_slice() {
+                    [one] => r.member = Some(one.clone()),
+                    [] => {}
+                    many => add_note(
+                        r,
+                        &format!(
+                            "debuginfo: it could be {} (say which with --type)",
+                            many.iter()
+                                .take(3)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Find and judge every wait of these processes (all when None).

@@ -223,8 +223,29 @@ impl Run for ShowArgs {
         })?;
         crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
         self.write_history(out, seg, &shm_dir)?;
+        write_remove_ipc_risk(out, seg, ctx)?;
         Ok(())
     }
+}
+
+/// Warn when logind will remove this object at its owner's logout.
+fn write_remove_ipc_risk(out: &mut dyn Write, seg: &Segment, ctx: &Ctx) -> anyhow::Result<()> {
+    if !matches!(seg.kind, Kind::Sysv | Kind::Posix) {
+        return Ok(());
+    }
+    let Some(uid) = seg.uid else { return Ok(()) };
+    let Some(setting) = crate::source::logind::read(&crate::source::logind::root()) else {
+        return Ok(());
+    };
+    if setting.at_risk(uid) {
+        let owner = format!(
+            "{} (uid {uid})",
+            crate::source::users::Users::default().name(uid)
+        );
+        let line = crate::render::risk::remove_ipc_warning(&setting, &owner);
+        writeln!(out, "\n{}", ctx.palette().warn(&line))?;
+    }
+    Ok(())
 }
 
 impl ShowArgs {

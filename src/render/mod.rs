@@ -8,6 +8,7 @@ pub mod layout;
 pub mod locks;
 pub mod maps;
 pub mod prometheus;
+pub mod risk;
 pub mod rm;
 pub mod sanitize;
 pub mod segments;

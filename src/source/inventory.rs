@@ -274,6 +274,9 @@ pub fn assemble(
         if seg.kind == Kind::File && !writable && !opts.include_readonly_files {
             continue;
         }
+        if seg.rss.is_none() && matches!(seg.kind, Kind::File | Kind::Deleted) {
+            super::residency::of_mapped_file(sys, &mut seg);
+        }
         segments.push(seg);
     }
     let in_container: HashSet<i32> = scan

@@ -228,6 +228,23 @@ fn specs() -> Vec<Spec> {
     ]
 }
 
+/// Calls in progress, by thread: records with a string, and short ones.
+#[derive(Debug)]
+pub struct Pending {
+    long: Map,
+    short: Map,
+}
+
+impl Pending {
+    fn for_spec(&self, s: &Spec) -> &Map {
+        if s.string.is_some() {
+            &self.long
+        } else {
+            &self.short
+        }
+    }
+}
+
 /// Stack frame of the enter programs: the record, then the fd-map key.
 const REC: i16 = -(layout::LONG as i16);
 const FD_KEY: i16 = REC - 8;
@@ -239,7 +256,8 @@ fn fd_key(a: &mut Asm, fd_reg: u8) {
     a.or_reg(R1, R2);
 }
 
-fn enter_prog(s: &Spec, pending: &Map, fds: &Map, read_str: i32) -> Vec<bpf::Insn> {
+fn enter_prog(s: &Spec, pending: &Pending, fds: &Map, read_str: i32) -> Vec<bpf::Insn> {
+    let pending = pending.for_spec(s);
     use layout::*;
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
@@ -261,8 +279,10 @@ fn enter_prog(s: &Spec, pending: &Map, fds: &Map, read_str: i32) -> Vec<bpf::Ins
             .call(helper::MAP_LOOKUP_ELEM)
             .jeq_imm(R0, 0, "out");
     }
-    // The map copies the whole value: every byte of it must be written first.
-    for off in (0..LONG as i16).step_by(8) {
+    // The map copies the whole value: every byte of it must be written first. Calls without a
+    // string use a map of short records (less to clear and copy on every call).
+    let size = if s.string.is_some() { LONG } else { SHORT };
+    for off in (0..size as i16).step_by(8) {
         a.store_imm(Size::DW, R10, REC + off, 0);
     }
     a.store_imm(Size::W, R10, REC + TAG, s.call as i32);
@@ -303,7 +323,8 @@ fn enter_prog(s: &Spec, pending: &Map, fds: &Map, read_str: i32) -> Vec<bpf::Ins
     a.finish()
 }
 
-fn exit_prog(s: &Spec, pending: &Map, fds: &Map, out: &Map) -> Vec<bpf::Insn> {
+fn exit_prog(s: &Spec, pending: &Pending, fds: &Map, out: &Map) -> Vec<bpf::Insn> {
+    let pending = pending.for_spec(s);
     use layout::*;
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
@@ -534,6 +555,17 @@ pub struct Tracer {
     pub mounted: Option<PathBuf>,
 }
 
+/// Pages in each CPU's ring: 16 MiB shared out over the CPUs, 256 KiB to 8 MiB each. At 50,000
+/// events/s (about 10 MB/s) two 8 MiB rings ride out the reader being kept off the CPU for
+/// over a second, as happens on a loaded 2-core machine; with 256 KiB rings it lost events
+/// there (scripts/bench-trace.sh).
+fn ring_pages(ncpu: usize) -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+    let each = (16usize << 20) / ncpu.max(1);
+    (each.clamp(256 << 10, 8 << 20) / page).next_power_of_two()
+}
+
 fn possible_cpus() -> usize {
     std::fs::read_to_string("/sys/devices/system/cpu/possible")
         .ok()
@@ -548,19 +580,30 @@ fn possible_cpus() -> usize {
 }
 
 impl Tracer {
-    /// Load and attach everything. `pages` is each CPU ring's size in pages (a power of two).
-    pub fn start(pages: usize) -> Result<Tracer, TraceError> {
+    /// Load and attach everything.
+    pub fn start() -> Result<Tracer, TraceError> {
         let ncpu = possible_cpus();
+        let pages = ring_pages(ncpu);
         let out = Map::create(MAP_PERF, 4, 4, ncpu as u32, "shmtool_out")
             .map_err(|e| classify("creating a BPF map", e))?;
-        let pending = Map::create(
-            bpf::MAP_HASH,
-            8,
-            layout::LONG as u32,
-            16384,
-            "shmtool_calls",
-        )
-        .map_err(|e| classify("creating a BPF map", e))?;
+        let pending = Pending {
+            long: Map::create(
+                bpf::MAP_HASH,
+                8,
+                layout::LONG as u32,
+                16384,
+                "shmtool_paths",
+            )
+            .map_err(|e| classify("creating a BPF map", e))?,
+            short: Map::create(
+                bpf::MAP_HASH,
+                8,
+                layout::SHORT as u32,
+                16384,
+                "shmtool_calls",
+            )
+            .map_err(|e| classify("creating a BPF map", e))?,
+        };
         let fds = Map::create(bpf::MAP_HASH, 8, 8, 65536, "shmtool_fds")
             .map_err(|e| classify("creating a BPF map", e))?;
         // After the first bpf(2) call, so that a missing privilege is named as such.
@@ -569,7 +612,9 @@ impl Tracer {
 
         let mut rings = Vec::new();
         for cpu in 0..ncpu {
-            match Ring::open(cpu as i32, pages, (pages * 4096 / 8) as u32) {
+            // Woken when an eighth of the ring is waiting (or after the 100 ms poll timeout).
+            let watermark = (pages * 4096 / 8).min(256 << 10) as u32;
+            match Ring::open(cpu as i32, pages, watermark) {
                 Ok(ring) => {
                     out.update(&(cpu as u32).to_ne_bytes(), &ring.raw_fd().to_ne_bytes())
                         .map_err(|e| classify("registering a ring", e))?;
@@ -632,7 +677,7 @@ impl Tracer {
             rings,
             _links: links,
             _progs: progs,
-            _maps: vec![out, pending, fds],
+            _maps: vec![out, pending.long, pending.short, fds],
             mounted: tracefs.mounted,
         })
     }
@@ -670,6 +715,38 @@ const MAP_PERF: u32 = bpf::MAP_PERF_EVENT_ARRAY;
 
 fn attach(id: u64, prog: &OwnedFd) -> Result<OwnedFd, TraceError> {
     bpf::attach_tracepoint(id, prog).map_err(|e| classify("attaching to a tracepoint", e))
+}
+
+/// The cgroup v2 hierarchy's directories by id (`bpf_get_current_cgroup_id` is the directory's
+/// inode number), as paths relative to its root, e.g. `/system.slice/docker-<id>.scope`. Empty
+/// on a machine with no cgroup v2 hierarchy mounted (cgroup v1 only).
+pub fn cgroup_paths() -> std::collections::HashMap<u64, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::HashMap::new();
+    let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| nix::sys::statfs::statfs(*p).is_ok_and(|s| s.filesystem_type().0 == 0x6367_7270));
+    let Some(root) = root else { return out };
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if let Ok(md) = std::fs::metadata(&dir) {
+            let rel = dir.strip_prefix(root).unwrap_or(Path::new(""));
+            out.insert(md.ino(), format!("/{}", rel.to_string_lossy()));
+        }
+        // Bounded: a machine with a pathological number of cgroups is not walked further.
+        if out.len() > 100_000 {
+            break;
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// CLOCK_MONOTONIC now, in nanoseconds (the clock `bpf_ktime_get_ns` reads).
@@ -732,7 +809,11 @@ mod tests {
         let fake = || Map {
             fd: std::fs::File::open("/dev/null").unwrap().into(),
         };
-        let (p, f, o) = (fake(), fake(), fake());
+        let p = Pending {
+            long: fake(),
+            short: fake(),
+        };
+        let (f, o) = (fake(), fake());
         for s in specs() {
             assert!(enter_prog(&s, &p, &f, helper::PROBE_READ_USER_STR).len() < 200);
             assert!(exit_prog(&s, &p, &f, &o).len() < 100);
@@ -747,7 +828,7 @@ mod tests {
             eprintln!("SKIPPED: loading eBPF needs root");
             return;
         }
-        let mut t = Tracer::start(8).unwrap();
+        let mut t = Tracer::start().unwrap();
         let mut recs = Vec::new();
         t.poll(0, &mut recs).unwrap();
     }

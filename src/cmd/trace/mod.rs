@@ -21,6 +21,37 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// Container names (as `ls` gives them) by cgroup id, looked up again when an id is new.
+#[derive(Debug, Default)]
+struct Containers {
+    paths: std::collections::HashMap<u64, String>,
+    names: std::collections::HashMap<u64, Option<String>>,
+    last_scan_ns: u64,
+}
+
+impl Containers {
+    fn name(&mut self, id: u64) -> Option<String> {
+        if let Some(n) = self.names.get(&id) {
+            return n.clone();
+        }
+        // A new cgroup: walk the hierarchy again, at most every 100 ms.
+        let now = kernel::monotonic_ns();
+        if !self.paths.contains_key(&id) && now.saturating_sub(self.last_scan_ns) > 100_000_000 {
+            self.paths = kernel::cgroup_paths();
+            self.last_scan_ns = now;
+        }
+        let name = self
+            .paths
+            .get(&id)
+            .and_then(|p| crate::source::cgroup::classify_path(p))
+            .map(|c| c.to_string());
+        if self.paths.contains_key(&id) {
+            self.names.insert(id, name.clone());
+        }
+        name
+    }
+}
+
 /// What the user asked to see.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -125,12 +156,21 @@ pub fn glob(pat: &[u8], s: &[u8]) -> bool {
     pat[p..].iter().all(|&c| c == b'*')
 }
 
-/// What exists when tracing starts: segments and their keys, /dev/shm names, and who holds
-/// what (so that an exit or a shmdt of something attached earlier is named).
-fn snapshot(ctx: &Ctx, interp: &mut Interp) {
+/// What exists before tracing starts: segments and their keys, /dev/shm names. Read before the
+/// programs are attached, so that an object made after they are is never taken for an old one
+/// (its shmget or shm_open is then a "create", not an "open").
+fn snapshot_names(ctx: &Ctx, interp: &mut Interp) {
     for r in ctx.sys.sysv_segments().unwrap_or_default() {
         interp.know_segment(r.shmid, r.key);
     }
+    for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+        interp.know_path(&f.path.to_string_lossy());
+    }
+}
+
+/// Who holds what when tracing starts (so that an exit or a shmdt of something attached
+/// earlier is named). Read after the programs are attached: nothing falls between the two.
+fn snapshot_holders(ctx: &Ctx, interp: &mut Interp) {
     let opts = crate::source::inventory::Options {
         include_readonly_files: false,
         exact_memfds: false,
@@ -145,10 +185,7 @@ fn snapshot(ctx: &Ctx, interp: &mut Interp) {
                 Some(id) => interp.sysv(id),
                 None => continue,
             },
-            (Kind::Posix, Some(p)) => {
-                interp.know_path(p);
-                interp.path_obj(p)
-            }
+            (Kind::Posix, Some(p)) => interp.path_obj(p),
             (Kind::Memfd, Some(p)) => Obj {
                 kind: "memfd",
                 id: None,
@@ -194,20 +231,20 @@ impl Run for TraceArgs {
             None => None,
         };
 
-        // 256 KiB per CPU: at 50,000 events/s of 112-368 bytes and a read every 100 ms the
-        // rings stay below a third full (see scripts/bench-trace.sh).
-        let mut tracer = Tracer::start(64)?;
+        let shm_dir = ctx.sys.shm_maps_dir.to_string_lossy().into_owned();
+        let mut interp = Interp::new(&shm_dir);
+        snapshot_names(ctx, &mut interp);
+        let mut tracer = Tracer::start()?;
         if let Some(dir) = &tracer.mounted {
             super::note(&format!("mounted tracefs on {}", dir.display()));
         }
-        let shm_dir = ctx.sys.shm_maps_dir.to_string_lossy().into_owned();
-        let mut interp = Interp::new(&shm_dir);
-        snapshot(ctx, &mut interp);
+        snapshot_holders(ctx, &mut interp);
         install_signals();
         let me = std::process::id() as i32;
         let wall_offset = kernel::realtime_ns() as i128 - kernel::monotonic_ns() as i128;
         let deadline = deadline_ns.map(|d| kernel::monotonic_ns() + d);
         let users = Users::default();
+        let mut containers = Containers::default();
         let view = crate::render::trace::View {
             color: ctx.color,
             wall_offset_ns: wall_offset,
@@ -253,8 +290,9 @@ impl Run for TraceArgs {
             for raw in pending.drain(..ready) {
                 for (name, obj, extra) in interp.feed(&raw) {
                     seen += 1;
-                    let ev =
+                    let mut ev =
                         interp::event(&raw, name, obj, extra, users.name(raw.uid), wall_offset);
+                    ev.container = containers.name(raw.cgroup);
                     if done || !filter.matches(&ev) {
                         continue;
                     }
