@@ -516,7 +516,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-o -a -r -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --color --ns --wide --help --version"
+            opts="-o -a -r -q -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --per-object --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

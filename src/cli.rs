@@ -212,6 +212,13 @@ pub struct LsArgs {
     /// List the System V segments of every IPC namespace found under /proc (needs root).
     #[arg(long, conflicts_with = "ns")]
     pub all_namespaces: bool,
+    /// With --format prometheus: also one series per object (labelled kind, id, ipc_ns, key,
+    /// owner, path); by default only aggregates, whose series do not churn.
+    #[arg(long)]
+    pub per_object: bool,
+    /// Print no notes on standard error (for cron and timers); errors are still printed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

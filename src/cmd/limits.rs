@@ -178,6 +178,12 @@ fn read_u64(ctx: &Ctx, name: &str) -> Option<u64> {
 
 /// Gather the limits.
 pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
+    gather_with(ctx, true)
+}
+
+/// Gather the limits; `account` also works out what of /dev/shm's use the listed objects
+/// explain (a scan of every process: callers that already scanned pass false).
+pub fn gather_with(ctx: &Ctx, account_use: bool) -> anyhow::Result<Limits> {
     let recs = ctx.sys.sysv_segments()?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
         .ok()
@@ -206,7 +212,9 @@ pub fn gather(ctx: &Ctx) -> anyhow::Result<Limits> {
             }
         })
         .map(|mut d| {
-            account(ctx, &mut d);
+            if account_use {
+                account(ctx, &mut d);
+            }
             d
         });
     Ok(Limits {

@@ -91,6 +91,7 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
 
 impl Run for LsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        super::set_quiet(self.quiet);
         if self.table.list_columns {
             return list_columns(out);
         }
@@ -156,7 +157,15 @@ impl Run for LsArgs {
             return crate::render::write_json(out, &rows);
         }
         if self.format == LsFormat::Prometheus {
-            crate::render::prometheus::write(out, &rows, &owner, inv_hidden)?;
+            let machine = machine_facts(ctx);
+            let o = crate::render::prometheus::Options {
+                owner: &owner,
+                hidden: inv_hidden,
+                kinds: &kinds,
+                per_object: self.per_object,
+                machine: &machine,
+            };
+            crate::render::prometheus::write(out, &rows, &o)?;
             return Ok(());
         }
         let view = View {
@@ -178,6 +187,26 @@ impl Run for LsArgs {
         };
         segments::write_table_with(out, &rows, &view, &cols, &style)?;
         Ok(())
+    }
+}
+
+/// /dev/shm's filesystem and the System V limits, for the metrics (no second scan).
+fn machine_facts(ctx: &Ctx) -> crate::render::prometheus::Machine {
+    let Ok(l) = super::limits::gather_with(ctx, false) else {
+        return Default::default();
+    };
+    let d = l.dev_shm.as_ref();
+    crate::render::prometheus::Machine {
+        dev_shm_size: d.map(|d| d.size),
+        dev_shm_used: d.map(|d| d.used),
+        dev_shm_inodes: d.map(|d| d.inodes),
+        dev_shm_inodes_used: d.map(|d| d.inodes_used),
+        shmmax: l.shmmax,
+        largest_segment: Some(l.largest_segment),
+        shmall_pages: l.shmall_pages,
+        used_pages: Some(l.used_pages),
+        shmmni: l.shmmni,
+        segments: Some(l.segments),
     }
 }
 

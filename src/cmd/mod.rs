@@ -56,8 +56,18 @@ pub trait Run {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()>;
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silence [`note`] from now on (`ls --quiet`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Say something once on stderr that is not an error (e.g. how much was hidden from us).
 pub fn note(msg: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
 }
 
