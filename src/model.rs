@@ -162,6 +162,10 @@ pub struct Segment {
     /// Semaphore sets and message queues: their counts (null for shared memory).
     #[serde(default)]
     pub ipc: Option<IpcCounts>,
+    /// With `--all-namespaces`: the container whose own /dev/shm holds it (null: the one
+    /// listed, the host's).
+    #[serde(default)]
+    pub shm_mount: Option<String>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
     pub stale: bool,
@@ -199,6 +203,7 @@ impl Segment {
             fd_holders: Vec::new(),
             containers: Vec::new(),
             ipc: None,
+            shm_mount: None,
             ipc_ns: None,
             stale: false,
             stale_reason: None,

@@ -45,6 +45,12 @@ pub fn report_hidden(inv: &Inventory) {
             inv.unreadable_namespaces
         ));
     }
+    if inv.other_mount_objects > 0 {
+        note(&format!(
+            "{} object(s) in other mount namespaces' /dev/shm not listed here (see --all-namespaces, --ns PID)",
+            inv.other_mount_objects
+        ));
+    }
     if !inv.foreign_ns_pids.is_empty() {
         note(&format!(
             "{} process(es) in other IPC namespaces map System V segments not listed here (see --all-namespaces, --ns PID)",

@@ -36,6 +36,11 @@ pub struct Inventory {
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
     pub unreadable_namespaces: usize,
+    /// Objects of a /dev/shm other than the one listed (another mount namespace's, seen in its
+    /// processes' maps and fds), left out.
+    pub other_mount_objects: usize,
+    /// With all namespaces: every other /dev/shm (by device) that was listed.
+    pub mounts: Vec<super::mounts::ShmMount>,
 }
 
 /// The seconds of slack when comparing a process's start time with a segment's times: both are
@@ -55,6 +60,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    keep_own_mount(sys, &mut inv);
     if opts.messaging {
         inv.segments.extend(super::ipc::rows(sys, &scan));
     }
@@ -175,7 +181,8 @@ pub fn assemble(
                     // The /SYSV name and the inode together: memfds and shared anonymous memory
                     // live on the same device and their inodes can equal a shmid.
                     let Some((seg, rec)) = sysv.get_mut(&(proc_ns, m.inode as i64)) else {
-                        if proc_ns != own_ns {
+                        // With --ns one namespace was chosen: the others are not news.
+                        if proc_ns != own_ns && !sys.only_own_ns {
                             foreign.insert(p.pid);
                         }
                         continue;
@@ -295,6 +302,52 @@ pub fn assemble(
     inv.foreign_ns_pids = foreign;
     inv.segments = segments;
     inv
+}
+
+/// Whether a row is an object of a /dev/shm (a file there, or one deleted from there).
+fn on_a_dev_shm(sys: &Sys, seg: &Segment) -> bool {
+    let shm = sys.shm_maps_dir.as_os_str().as_bytes();
+    match seg.kind {
+        Kind::Posix => true,
+        Kind::Deleted => seg
+            .path
+            .as_deref()
+            .is_some_and(|p| in_dir(p.as_bytes(), shm)),
+        _ => false,
+    }
+}
+
+/// Rows on a /dev/shm other than the listed one (its device) belong to another mount
+/// namespace: with `--all-namespaces` they are kept when that /dev/shm was listed, named by the
+/// container that has it; otherwise they are left out (with `--ns`, that is the host's) and
+/// counted.
+pub(crate) fn keep_own_mount(sys: &Sys, inv: &mut Inventory) {
+    let Some(listed) = sys.listed_shm_dev() else {
+        return;
+    };
+    let names: HashMap<u64, String> = inv.mounts.iter().map(|m| (m.dev, m.name.clone())).collect();
+    let mut dropped = 0;
+    inv.segments.retain_mut(|seg| {
+        if !on_a_dev_shm(sys, seg) {
+            return true;
+        }
+        let Some(dev) = seg.dev.map(|d| d.0) else {
+            return true;
+        };
+        if dev == listed {
+            return true;
+        }
+        if let Some(name) = names.get(&dev) {
+            seg.shm_mount = Some(name.clone());
+            if seg.containers.is_empty() {
+                seg.containers = vec![name.clone()];
+            }
+            return true;
+        }
+        dropped += 1;
+        false
+    });
+    inv.other_mount_objects = dropped;
 }
 
 /// The distinct containers of a row's holders, in order.

@@ -19,6 +19,7 @@ pub mod lockword;
 pub mod logind;
 pub mod mappings;
 pub mod maps;
+pub mod mounts;
 pub mod ns;
 pub mod procs;
 pub mod remove;

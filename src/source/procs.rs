@@ -341,6 +341,10 @@ impl Sys {
                 }
                 Err(_) => continue,
             };
+            // A kernel thread: no memory of its own, no fds worth reading.
+            if buf.is_empty() {
+                continue;
+            }
             let mut shared = Vec::new();
             maps::parse_shared(&buf, &mut shared);
             let fds = if opts.fds {
