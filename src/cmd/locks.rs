@@ -167,10 +167,19 @@ impl Types {
         if let Some(d) = self.programs.borrow().get(&key) {
             return d.clone();
         }
-        // The executable only: a program's shared structs are its own, not its libraries'.
-        let dwarf = debuginfo::program_files(sys, pid)
+        // The executable only (a program's shared structs are its own, not its libraries'),
+        // opened through /proc/PID/exe: the very file it runs, even if replaced on disk since.
+        let dwarf = debuginfo::open_file(&sys.pid_path(pid, "exe"))
             .ok()
-            .and_then(|files| files.into_iter().next())
+            .map(|mut f| {
+                f.label = key.clone();
+                // Where a .gnu_debuglink is looked for: beside the executable, in its root.
+                f.dir = exe.parent().map(|d| {
+                    sys.pid_path(pid, "root")
+                        .join(d.strip_prefix("/").unwrap_or(d))
+                });
+                f
+            })
             .and_then(|exe| debuginfo::locate(&exe).ok())
             .map(|found| std::rc::Rc::new(found.dwarf));
         self.programs.borrow_mut().insert(key, dwarf.clone());
@@ -545,6 +554,16 @@ pub fn judge(rows: &mut [LockWait]) {
         let o = r.owner.as_ref().filter(|o| o.alive)?;
         by_tid.get(&o.tid).copied()
     };
+    // Failing that, some other blocked thread of the owner's process (which the owner thread
+    // may be waiting for: a join, a condition variable).
+    let next_in_process = |r: &LockWait| -> Option<usize> {
+        next(r).or_else(|| {
+            let o = r.owner.as_ref().filter(|o| o.alive)?;
+            // Not the waiter's own process: a thread waiting on a sibling that runs is no cycle.
+            rows.iter()
+                .position(|w| Some(w.pid) == o.pid && w.pid != r.pid)
+        })
+    };
     let verdicts: Vec<(String, Option<Vec<i32>>, Option<String>)> = (0..rows.len())
         .map(|i| {
             let r = &rows[i];
@@ -592,6 +611,7 @@ pub fn judge(rows: &mut [LockWait]) {
                     owner_text(end),
                 )
             });
+            let behind = behind.or_else(|| possible_cycle(rows, i, &next_in_process));
             (own_verdict(r), None, behind)
         })
         .collect();
@@ -602,6 +622,34 @@ pub fn judge(rows: &mut [LockWait]) {
             add_note(r, &b);
         }
     }
+}
+
+/// A cycle back to row `i` when an owner's process counts for its thread: not proof (the owner
+/// thread itself is not blocked on a lock we see), so a note, not the verdict.
+fn possible_cycle(
+    rows: &[LockWait],
+    i: usize,
+    next: &dyn Fn(&LockWait) -> Option<usize>,
+) -> Option<String> {
+    let mut path = vec![i];
+    let mut cur = i;
+    while let Some(j) = next(&rows[cur]) {
+        if j == i {
+            let mut names: Vec<String> = path.iter().map(|&k| rows[k].pid.to_string()).collect();
+            names.push(rows[i].pid.to_string());
+            return Some(format!(
+                "possibly a cycle through other threads: {} (an owner thread is not itself \
+                 blocked on a lock here, but another thread of its process is)",
+                names.join(" waits on ")
+            ));
+        }
+        if path.contains(&j) {
+            return None;
+        }
+        path.push(j);
+        cur = j;
+    }
+    None
 }
 
 /// A waiter as the cycle text names it: its pid, and its tid when that differs.
@@ -711,6 +759,34 @@ mod tests {
         // Behind the cycle but not in it.
         assert_eq!(rows[2].verdict, OWNER_ALIVE);
         assert!(rows[2].note.as_deref().unwrap().contains("30 waits on 10"));
+    }
+
+    #[test]
+    fn a_cycle_through_another_thread_is_only_a_note() {
+        // 10 waits on thread 21 of process 20, which is not blocked here; thread 22 of process
+        // 20 waits on 10.
+        let mut rows = vec![
+            row(10, Some((21, true)), false),
+            row(20, Some((10, true)), false),
+        ];
+        rows[0].owner.as_mut().unwrap().pid = Some(20);
+        rows[1].tid = 22;
+        judge(&mut rows);
+        assert_eq!(rows[0].verdict, OWNER_ALIVE);
+        assert!(rows[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("possibly a cycle through other threads: 10 waits on 20 waits on 10"));
+    }
+
+    #[test]
+    fn a_thread_waiting_on_a_running_sibling_is_no_cycle() {
+        let mut rows = vec![row(10, Some((11, true)), false)];
+        rows[0].owner.as_mut().unwrap().pid = Some(10);
+        judge(&mut rows);
+        assert_eq!(rows[0].verdict, OWNER_ALIVE);
+        assert_eq!(rows[0].note, None);
     }
 
     #[test]
