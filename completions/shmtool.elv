@@ -109,8 +109,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -121,8 +121,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --shared 'Only shared mappings'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -203,8 +203,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --yes 'Do not ask for confirmation'
             cand --json 'Print the summary as JSON'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -214,8 +214,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

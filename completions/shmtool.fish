@@ -141,7 +141,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l ns -d 'Look fro
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand show" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
@@ -151,7 +151,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l json -d 'Print 
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l shared -d 'Only shared mappings'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand maps" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l find -d 'Reverse: which files could have produced this key?' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand key" -l in -d 'With --find: directories to search (repeatable)' -r -F
@@ -221,7 +221,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Re
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l json -d 'Print the summary as JSON'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
@@ -230,7 +230,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look f
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l debug-file -d 'Read types from this file instead (a -g build, or a separate debug file)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''

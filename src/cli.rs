@@ -17,7 +17,7 @@ use std::path::PathBuf;
     max_term_width = 100
 )]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool ls                 every object and who holds it\n  shmtool ls --stale         leak suspects only\n  shmtool show 32822         one segment in full\n  shmtool key ./keytest 100  which shmid does ftok(\"keytest\", 100) name?\n  shmtool rm --stale --dry-run"
+    after_help = "EXAMPLES:\n  shmtool ls                 every object and who holds it\n  shmtool ls --stale         leak suspects only\n  shmtool show 32822         one segment in full\n  shmtool key ./keytest 100  which shmid does ftok(\"keytest\", 100) name?\n  shmtool rm --stale --dry-run  what rm --stale would remove, removing nothing"
 )]
 pub struct Cli {
     /// When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never.
@@ -55,21 +55,53 @@ pub use crate::render::color::ColorChoice;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List every shared-memory object with the processes attached to it.
+    ///
+    /// One row per object of every kind (see shmtool(1), KINDS): its id, key, size, resident
+    /// bytes, owner, permissions, attach count, the processes that map it or hold it open (as
+    /// PID(COMMAND)), its age, its state (stale, dest, locked) and its name. Filters (--kind,
+    /// --pid, --user, --stale) narrow the rows; --json and --format prometheus write them for
+    /// programs. Processes that cannot be read are counted in a note on standard error.
     #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Show one object in full: every field and every attaching process.
+    ///
+    /// Every field ls knows about the object, its verdict and why, then one line per mapping
+    /// with the process, the address range, the permissions and the offset.
     Show(ShowArgs),
     /// List every mapping of one process, classified, with RSS, PSS and swap.
+    ///
+    /// One line per mapping from /proc/PID/smaps, with the kind of shared memory it is (or
+    /// heap, stack, anon-private, file-private, special) and its resident, proportional and
+    /// swapped bytes, as pmap -X gives them. --shared keeps only shared mappings.
     Maps(MapsArgs),
     /// Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it.
     Key(KeyArgs),
     /// Copy live shared memory out, read-only.
+    ///
+    /// Reads a process's memory at an address (or a symbol), a System V segment, or a POSIX
+    /// object or file, and prints it as hex with printable text and pointer hints, as raw
+    /// bytes, as text, or decoded as C structs (--layout, --type). Nothing is ever written to
+    /// the target: segments are attached read-only, processes read with process_vm_readv.
     Dump(DumpArgs),
     /// Watch live shared memory change, read-only.
+    ///
+    /// Redraws the bytes (or the decoded struct) every --interval, highlighting what changed
+    /// since the last refresh; on a terminal the screen is redrawn in place, otherwise one
+    /// block per refresh is printed. --count stops after that many refreshes; --json writes one
+    /// line per refresh that changed something.
     Watch(WatchArgs),
     /// Remove System V segments and POSIX objects, refusing those still in use.
+    ///
+    /// Each object is checked again right before it is removed: one that gained an attacher, or
+    /// an id reused by another segment, is kept. A segment still attached is refused unless
+    /// --force (then the kernel frees it when the last process detaches). --stale removes only
+    /// what ls --stale lists (leaked); --dry-run shows what would go.
     Rm(RmArgs),
     /// Show the kernel's shared-memory limits and current use of each.
+    ///
+    /// kernel.shmmax, shmall and shmmni with how much of each is used, the size and use of
+    /// /dev/shm and how much of that the listed objects explain, and the semaphore and message
+    /// queue limits.
     Limits(LimitsArgs),
     /// List the struct, class and union types a program's debug information defines.
     Types(TypesArgs),
@@ -174,7 +206,7 @@ pub struct TableArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size\n  shmtool ls --pid 4242\n  shmtool ls --json | jq '.[] | select(.stale)'\n  shmtool ls -o +RSS,CPID  the default columns and two more\n  shmtool ls --raw --noheadings -o ID,NAME  for scripts: split lines on spaces"
+    after_help = "EXAMPLES:\n  shmtool ls --kind sysv --sort size  System V segments, largest first\n  shmtool ls --pid 4242  what process 4242 maps or holds open\n  shmtool ls --json | jq '.[] | select(.stale)'  the leaked objects, as JSON\n  shmtool ls -o +RSS,CPID  the default columns and two more\n  shmtool ls --raw --noheadings -o ID,NAME  for scripts: split lines on spaces"
 )]
 pub struct LsArgs {
     #[command(flatten)]
@@ -223,7 +255,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822\n  shmtool show 0x6f20d677\n  shmtool show psm_0b4f2a\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822  a segment by shmid\n  shmtool show 0x6f20d677  a segment by key\n  shmtool show psm_0b4f2a  a POSIX object by its /dev/shm name\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
 )]
 pub struct ShowArgs {
     /// shmid, key (0x…), POSIX name, or PID:ADDR.
@@ -237,7 +269,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool maps 4242\n  shmtool maps 4242 --shared  only what it shares\n  shmtool maps 4242 --json | jq '.[] | select(.kind == \"sysv\")'"
+    after_help = "EXAMPLES:\n  shmtool maps 4242  every mapping of process 4242 with RSS, PSS and swap\n  shmtool maps 4242 --shared  only what it shares\n  shmtool maps 4242 --json | jq '.[] | select(.kind == \"sysv\")'  its System V attachments, as JSON"
 )]
 pub struct MapsArgs {
     /// The process.
@@ -251,7 +283,7 @@ pub struct MapsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool key ./keytest 100\n  shmtool key /tmp/app 'A'\n  shmtool key --find 0x6f20d677 --in /srv"
+    after_help = "EXAMPLES:\n  shmtool key ./keytest 100  the key ftok(\"./keytest\", 100) gives, and its shmid\n  shmtool key /tmp/app 'A'  a proj_id given as a character\n  shmtool key --find 0x6f20d677 --in /srv  files under /srv that ftok could have made this key from"
 )]
 pub struct KeyArgs {
     /// The file given to ftok.
@@ -337,7 +369,7 @@ pub enum DumpFormat {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool dump --shmid 32822\n  shmtool dump 4242 0x7f3a12c00000 --length 64\n  shmtool dump --path /dev/shm/psm_1234 --format raw -o copy.bin\n  shmtool dump 4242 shared_table --layout 'id:i32,name:char[20],sex:char'"
+    after_help = "EXAMPLES:\n  shmtool dump --shmid 32822  a segment's bytes as hex\n  shmtool dump 4242 0x7f3a12c00000 --length 64  64 bytes of process 4242 at that address\n  shmtool dump --path /dev/shm/psm_1234 --format raw -o copy.bin  a copy of a POSIX object into a file\n  shmtool dump 4242 shared_table --layout 'id:i32,name:char[20],sex:char'  a global variable decoded as a C struct"
 )]
 pub struct DumpArgs {
     #[command(flatten)]
@@ -361,7 +393,7 @@ pub struct DumpArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool watch --shmid 32822 --interval 100ms\n  shmtool watch --path /dev/shm/app --layout 'id:i32,name:char[20]' --count 10\n  shmtool watch 4242 0x7f3a12c00000 --json | jq ."
+    after_help = "EXAMPLES:\n  shmtool watch --shmid 32822 --interval 100ms  a segment redrawn ten times a second, changes highlighted\n  shmtool watch --path /dev/shm/app --layout 'id:i32,name:char[20]' --count 10  a struct's fields, ten refreshes, then stop\n  shmtool watch 4242 0x7f3a12c00000 --json | jq .  changes as JSON Lines, for scripts"
 )]
 pub struct WatchArgs {
     #[command(flatten)]
@@ -379,7 +411,7 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool rm 32822\n  shmtool rm --key 0x6f20d677\n  shmtool rm --posix psm_0b4f2a\n  shmtool rm --stale --dry-run\n  shmtool rm --stale --yes"
+    after_help = "EXAMPLES:\n  shmtool rm 32822  remove a segment nobody is attached to\n  shmtool rm --key 0x6f20d677  remove a segment by key\n  shmtool rm --posix psm_0b4f2a  remove a POSIX object nobody holds\n  shmtool rm --stale --dry-run  what rm --stale would remove, removing nothing\n  shmtool rm --stale --yes  remove every leaked object without asking"
 )]
 pub struct RmArgs {
     /// shmids to remove.
@@ -408,7 +440,9 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "EXAMPLES:\n  shmtool limits\n  shmtool limits --json | jq .dev_shm")]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool limits  every limit, its use, and how full it is\n  shmtool limits --json | jq .dev_shm  /dev/shm's size and use, as JSON"
+)]
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
@@ -453,7 +487,7 @@ pub enum TraceEventArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet"
+    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace  every event on the machine, as it happens\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json  events on matching names, as JSON Lines\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet  log events for history and show, printing nothing"
 )]
 pub struct TraceArgs {
     /// Print JSON Lines: one object per event.
@@ -506,7 +540,7 @@ pub const DEFAULT_LOG: &str = "/var/log/shmtool/trace.jsonl";
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), or a POSIX or memfd name (/dev/shm/x, x,\nmemfd:x). Rotated logs (FILE.1, FILE.2, ...) are read too, oldest first.\n\nEXAMPLES:\n  shmtool history 32822\n  shmtool history psm_0b4f2a --log ./trace.jsonl\n  shmtool history 0x6f20d677 --json"
+    after_help = "ID is a shmid (123), a key (0x6f20d677), or a POSIX or memfd name (/dev/shm/x, x,\nmemfd:x). Rotated logs (FILE.1, FILE.2, ...) are read too, oldest first.\n\nEXAMPLES:\n  shmtool history 32822  the life of segment 32822, from the log\n  shmtool history psm_0b4f2a --log ./trace.jsonl  a POSIX object's life, from another log\n  shmtool history 0x6f20d677 --json  a key's events, as JSON Lines"
 )]
 pub struct HistoryArgs {
     /// shmid, key (0x…), or POSIX or memfd name.
@@ -526,7 +560,7 @@ pub const LOCK_KINDS: [&str; 8] = [
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "EXAMPLES:\n  shmtool locks\n  shmtool locks --pid 4242\n  shmtool locks --kind posix,sysv\n  shmtool locks --type 'struct shared'  name the member holding each lock\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'"
+    after_help = "EXAMPLES:\n  shmtool locks  every lock in shared memory and who waits on it\n  shmtool locks --pid 4242  the locks process 4242 holds or waits for\n  shmtool locks --kind posix,sysv  locks in POSIX and System V objects only\n  shmtool locks --type 'struct shared'  name the member holding each lock\n  shmtool locks --json | jq '.[] | select(.verdict | startswith(\"owner dead\"))'  locks whose owner died, as JSON"
 )]
 pub struct LocksArgs {
     /// Print JSON instead of a table.
@@ -555,7 +589,7 @@ pub struct LocksArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Names are qualified (app::Rec); the standard and C libraries' own types are hidden\nunless --all. PATTERN is a substring, or a glob with * and ?.\n\nEXAMPLES:\n  shmtool types 4242            types of a running program and its libraries\n  shmtool types ./writer STU\n  shmtool types ./writer --json | jq '.[].name'\n  shmtool dump 4242 0x7f3a12c00000 --type 'struct STU'"
+    after_help = "Names are qualified (app::Rec); the standard and C libraries' own types are hidden\nunless --all. PATTERN is a substring, or a glob with * and ?.\n\nEXAMPLES:\n  shmtool types 4242            types of a running program and its libraries\n  shmtool types ./writer STU  the types named like STU in a program's debuginfo\n  shmtool types ./writer --json | jq '.[].name'  every type's name, as JSON\n  shmtool dump 4242 0x7f3a12c00000 --type 'struct STU'  bytes decoded with the program's own struct STU"
 )]
 pub struct TypesArgs {
     /// A process id, or an ELF file (a program, a library or a separate debug file).

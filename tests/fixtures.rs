@@ -331,6 +331,23 @@ pub struct Holder {
     release: Option<OwnedFd>,
 }
 
+/// Close every fd from 3 up except `keep` (close_range(2); only system calls, so it may run
+/// in a child forked from the multi-threaded test process).
+/// No allocation: a child forked from a multi-threaded process must not take the heap's lock.
+unsafe fn close_all_but(keep: &[i32; 2]) {
+    let (a, b) = (keep[0].min(keep[1]) as u32, keep[0].max(keep[1]) as u32);
+    let mut first = 3u32;
+    for k in [a, b] {
+        if k > first {
+            // SAFETY: closes only fds this child does not use.
+            unsafe { libc::syscall(libc::SYS_close_range, first, k - 1, 0) };
+        }
+        first = first.max(k + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) };
+}
+
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -409,6 +426,10 @@ impl Holder {
         if pid == 0 {
             // Child: system calls only.
             unsafe {
+                // Every fd of the test process was inherited, among them other tests' pipes: a
+                // holder that kept the write end of another test's pipe to its child would
+                // keep that child from ever seeing end-of-file. Keep only our own two.
+                close_all_but(&[report_w.as_raw_fd(), release_r.as_raw_fd()]);
                 libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 let mut addrs = [0u64; 16];

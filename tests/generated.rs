@@ -260,3 +260,116 @@ fn zsh_accepts_its_completion_script() {
     };
     assert!(out.status.success(), "zsh -n: {out:?}");
 }
+
+#[test]
+fn man_renders_every_page_without_warnings_and_with_every_section() {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(repo().join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "1"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 9, "{pages:?}");
+    for page in &pages {
+        // man --warnings reports every groff warning (the page is otherwise rendered as usual).
+        let Some(out) = output_if_installed(
+            Command::new("man")
+                .args(["--warnings", "-l"])
+                .arg(page)
+                .env("LC_ALL", "C")
+                .env("MANWIDTH", "80")
+                .env("MANPAGER", "cat")
+                .env("PAGER", "cat"),
+        ) else {
+            return skip("man is not installed (apt-get install man-db groff-base)");
+        };
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && warnings.trim().is_empty(),
+            "{page:?}: {warnings}"
+        );
+        let text: String = String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .filter(|c| *c != '\u{8}')
+            .collect();
+        let name = page.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut sections = vec![
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+            "SEE ALSO",
+        ];
+        if name == "shmtool" {
+            sections.extend([
+                "SUBCOMMANDS",
+                "KINDS",
+                "VERDICTS AND STATES",
+                "COLUMNS",
+                "JSON",
+                "METRICS",
+            ]);
+        }
+        if name == "shmtool-ls" {
+            sections.extend(["COLUMNS", "METRICS", "EXAMPLES"]);
+        }
+        if name == "shmtool-dump" || name == "shmtool-watch" {
+            sections.extend(["LAYOUT", "EXAMPLES"]);
+        }
+        for section in sections {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{name}: no {section} section in:\n{text}"
+            );
+        }
+        for peer in ["ipcs(1)", "lsipc(1)", "ipcrm(1)", "pmap(1)", "lsof(8)"] {
+            assert!(text.contains(peer), "{name}: SEE ALSO lacks {peer}");
+        }
+        assert!(
+            text.contains("NO_COLOR") && text.contains("SHMTOOL_COMPLETE"),
+            "{name}"
+        );
+    }
+    // Every metric and every ls column is named on the tool's page.
+    let root = std::fs::read_to_string(repo().join("man/shmtool.1")).unwrap();
+    let root = root
+        .replace("\\-", "-")
+        .replace("\\fB", "")
+        .replace("\\fR", "");
+    let (_, metrics, _) = shmtool_run(&["ls", "--format", "prometheus", "--per-object"]);
+    for line in metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = line.split(' ').next().unwrap();
+        assert!(root.contains(name), "metric {name} is not in shmtool(1)");
+    }
+    let (_, cols, _) = shmtool_run(&["ls", "--list-columns"]);
+    for col in cols
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_uppercase()))
+    {
+        assert!(root.contains(col), "column {col} is not in shmtool(1)");
+    }
+}
+
+fn shmtool_run(args: &[&str]) -> (i32, String, String) {
+    crate::fixtures::run(args)
+}
+
+#[test]
+fn every_example_has_a_sentence() {
+    for page in std::fs::read_dir(repo().join("man")).unwrap() {
+        let text = std::fs::read_to_string(page.unwrap().path()).unwrap();
+        let Some((_, examples)) = text.split_once(".SH EXAMPLES\n") else {
+            continue;
+        };
+        let examples = examples.split("\n.SH").next().unwrap();
+        for item in examples.split(".TP\n").skip(1) {
+            assert!(
+                item.trim().lines().count() >= 2,
+                "an example without a sentence: {item:?}"
+            );
+        }
+    }
+}

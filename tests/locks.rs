@@ -411,6 +411,7 @@ fn killed_holder_of_a_plain_mutex(obj: Obj) {
     let r = row_of(&rows, waiter.pid);
     obj.check(&r["object"]);
     assert_eq!(r["offset"], 0x40);
+    assert!(r["address"].as_str().unwrap().starts_with("0x"), "{r:#}");
     assert_eq!(r["lock"], "mutex");
     assert_eq!(r["robust"], false);
     assert_eq!(r["pshared"], true);

@@ -40,18 +40,21 @@ fn seed_writer_is_seen_counting_up_by_address_and_by_path() {
             "--layout",
             STU,
             "--interval",
-            "100ms",
+            "10ms",
             "--count",
-            "8",
+            "2",
             "--color",
             "never",
         ]);
-        let (code, out, err) = run_bytes(&args);
+        // Stopped after the first state until the writer has moved on: the one refresh left
+        // must see the next id.
+        let child = start_paused(&args, "watch:shown");
+        wait_for_change(&file, &std::fs::read(&file).unwrap());
+        let (code, out, err) = resume(child);
         assert_eq!(code, 0, "{err}");
-        assert!(!out.contains(&0x1b));
-        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains('\x1b'));
         let seen = ids(&out);
-        assert!(seen.len() >= 2, "{out}");
+        assert_eq!(seen.len(), 2, "the first state and one change: {out}");
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{out}");
         assert!(
             out.lines().all(|l| l.ends_with("name=\"hqx\" sex='m'")),
@@ -384,39 +387,82 @@ pub fn wait_until_it_catches(pid: i32, sig: i32) {
     }
 }
 
-/// Run shmtool under a `rows`x`cols` pseudo-terminal (util-linux `script`) with `env` set;
-/// `then` gets shmtool's pid once it runs. Returns (exit code, transcript), or None without
-/// `script`.
+/// Run shmtool in a session of its own on a `rows`x`cols` pseudo-terminal of ours (its
+/// controlling terminal), with `env` set; `then` gets its pid once it runs. Returns (exit code,
+/// transcript). Not util-linux `script`: script stops itself when its child stops, and after
+/// `fg` it can miss its child's exit and wait forever.
 fn in_sized_pty(
     rows: u16,
     cols: u16,
     env: &[(&str, &str)],
     args: &str,
-    then: impl FnOnce(i32, i32),
+    then: impl FnOnce(i32),
 ) -> Option<(i32, Vec<u8>)> {
-    let bin = env!("CARGO_BIN_EXE_shmtool");
-    let mut cmd = std::process::Command::new("script");
-    cmd.args([
-        "-qec",
-        &format!("stty rows {rows} cols {cols}; exec {bin} {args}"),
-        "/dev/null",
-    ])
-    .env_remove("NO_COLOR")
-    .env("TERM", "xterm")
-    .stdin(std::process::Stdio::null())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: plain pty calls on descriptors we own; ptsname_r writes into our buffer.
+    let (master, slave) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(m >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+        let sl = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        assert!(
+            sl >= 0,
+            "open pty slave: {}",
+            std::io::Error::last_os_error()
+        );
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        libc::ioctl(sl, libc::TIOCSWINSZ, &ws);
+        (std::fs::File::from_raw_fd(m), OwnedFd::from_raw_fd(sl))
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shmtool"));
+    cmd.args(args.split_whitespace())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Ok(child) = cmd.spawn() else {
-        skip("script (util-linux) is not installed");
-        return None;
-    };
-    let script = child.id() as i32;
-    then(script, shmtool_under(script));
-    let out = child.wait_with_output().unwrap();
-    Some((out.status.code().unwrap_or(-1), out.stdout))
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("start shmtool on a pty");
+    drop(cmd); // our copies of the slave: the master reads EOF (EIO) once shmtool is gone
+    let reader = std::thread::spawn(move || {
+        let mut master = master;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut master, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    });
+    then(child.id() as i32);
+    let status = child.wait().unwrap();
+    let out = reader.join().unwrap();
+    Some((status.code().unwrap_or(-1), out))
 }
 
 /// Process state letter (R, S, T, …) from /proc/PID/stat.
@@ -475,15 +521,12 @@ fn at_80x24_nothing_wraps_and_ctrl_z_then_fg_restores_and_redraws() {
     let h = Holder::spawn(&[Hold::File(obj.path.clone())]);
     // pid and a 12-digit address: the header is longer than 80 columns, 16-byte rows too.
     let args = format!("watch {} {:#x} --interval 20ms", h.pid, h.addrs[0]);
-    let Some((code, out)) = in_sized_pty(24, 80, &[], &args, |script, pid| {
+    let Some((code, out)) = in_sized_pty(24, 80, &[], &args, |pid| {
         wait_until_it_catches(pid, libc::SIGTSTP);
         unsafe { libc::kill(pid, libc::SIGTSTP) };
         wait_for_state(pid, |s| s == 'T', "stopped");
-        // `fg`: continue it (and script, should it have stopped along with its child).
+        // `fg`.
         unsafe { libc::kill(pid, libc::SIGCONT) };
-        if state(script) == Some('T') {
-            unsafe { libc::kill(script, libc::SIGCONT) };
-        }
         wait_for_state(pid, |s| s != 'T', "continued");
         unsafe { libc::kill(pid, libc::SIGINT) };
     }) else {
@@ -518,7 +561,7 @@ fn no_color_redraws_without_colour_and_every_ending_signal_restores_the_terminal
         (libc::SIGHUP, &[][..]),
         (libc::SIGQUIT, &[][..]),
     ] {
-        let Some((code, out)) = in_sized_pty(24, 80, env, &args, |_, pid| {
+        let Some((code, out)) = in_sized_pty(24, 80, env, &args, |pid| {
             wait_until_it_catches(pid, sig);
             unsafe { libc::kill(pid, sig) };
         }) else {

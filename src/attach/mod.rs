@@ -8,4 +8,4 @@ pub mod reader;
 pub mod resolve;
 
 pub use reader::{Reader, Streamed, CHUNK};
-pub use resolve::{resolve, AddrSpec, Liveness, Selector, Target, Window};
+pub use resolve::{resolve, AddrSpec, Liveness, Mappers, Selector, Target, Window};

@@ -5,7 +5,7 @@
 use super::reader::{shm_stat, Reader, ShmAttachment, ShmStat};
 use crate::error::Error;
 use crate::source::maps::{MapLine, PathKind};
-use crate::source::procs::{ReadError, Scan};
+use crate::source::procs::ReadError;
 use crate::source::sysv::ShmRecord;
 use crate::source::Sys;
 use anyhow::Context;
@@ -89,11 +89,57 @@ pub struct Target {
     pub base: u64,
     pub len: u64,
     pub reader: Reader,
-    /// Processes that map the object, whose private memory pointers may point into.
-    pub mappers: Vec<i32>,
+    /// Processes that map the object, whose private memory pointers may point into: found
+    /// only when asked ([`Mappers::find`]), since that can mean a walk of every process.
+    pub mappers: Mappers,
     pub liveness: Liveness,
     /// Something the user should know about how it is read (e.g. that we had to attach).
     pub note: Option<String>,
+}
+
+/// Which processes map a target. Reading needs none of them (or finds one cheaply); pointer
+/// hints need them all, so the walk of /proc that finds them is done only for hints.
+#[derive(Debug, Clone)]
+pub enum Mappers {
+    /// None that matter: in a process's private memory, pointers into its heap are what they
+    /// should be.
+    None,
+    /// These pids, and every other process that maps this file (device, inode) shared.
+    Object { known: Vec<i32>, dev: u64, ino: u64 },
+    /// These pids, and every process in our IPC namespace attached to this segment.
+    Sysv { known: Vec<i32>, shmid: u64 },
+}
+
+impl Mappers {
+    /// Every process that maps the target (a walk of /proc unless nothing can).
+    pub fn find(&self, sys: &Sys) -> Vec<i32> {
+        let known = match self {
+            Mappers::None => return Vec::new(),
+            Mappers::Object { known, ino: 0, .. } => return known.clone(),
+            Mappers::Object { known, .. } | Mappers::Sysv { known, .. } => known,
+        };
+        let scan = sys.scan_shared().unwrap_or_default();
+        let mut pids = known.clone();
+        for p in &scan.procs {
+            let maps_it = p.maps.iter().any(|m| match self {
+                Mappers::Object { dev, ino, .. } => {
+                    m.inode == *ino && libc::makedev(m.dev_major, m.dev_minor) == *dev
+                }
+                Mappers::Sysv { shmid, .. } => {
+                    scan.same_ipc_ns(p)
+                        && matches!(m.path_kind(), PathKind::Sysv { .. })
+                        && m.inode == *shmid
+                }
+                Mappers::None => false,
+            });
+            if maps_it {
+                pids.push(p.pid);
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
 }
 
 /// `--offset` and `--length`.
@@ -293,17 +339,16 @@ fn resolve_addr(
     // Pointer hints are about shared memory: in a process's own private memory, pointers into
     // its heap are what they should be. A shared object may be mapped by others too, and their
     // heaps matter as much as this process's.
-    let mut mappers = Vec::new();
-    if m.is_shared() {
-        mappers.push(pid);
-        if m.inode != 0 {
-            if let Ok(scan) = sys.scan_shared() {
-                mappers.extend(same_object_mappers(&scan, m));
-            }
+    let mappers = if m.is_shared() {
+        // Inode 0 (no file behind it): only this process is known to map it.
+        Mappers::Object {
+            known: vec![pid],
+            dev: libc::makedev(m.dev_major, m.dev_minor),
+            ino: m.inode,
         }
-        mappers.sort_unstable();
-        mappers.dedup();
-    }
+    } else {
+        Mappers::None
+    };
     // A shared mapping's bytes are its object's: read the object through map_files and leave
     // the process alone. Private mappings hold their own copies: only the process has them.
     let reader = match (m.is_shared() && m.inode != 0)
@@ -360,69 +405,102 @@ fn vm_read_error(sys: &Sys, pid: i32, e: std::io::Error) -> anyhow::Error {
     }
 }
 
-/// Pids other than the one at hand that map the same (device, inode) shared.
-fn same_object_mappers<'a>(scan: &'a Scan, m: &'a MapLine) -> impl Iterator<Item = i32> + 'a {
-    scan.procs
-        .iter()
-        .filter(move |p| {
-            p.maps.iter().any(|o| {
-                o.inode == m.inode && o.dev_major == m.dev_major && o.dev_minor == m.dev_minor
-            })
-        })
-        .map(|p| p.pid)
+/// The System V attachments of process `pid` to segment `shmid`, if it is in our IPC
+/// namespace (a process in another one attaches another segment of that number).
+fn sysv_lines(sys: &Sys, pid: i32, shmid: u64) -> Vec<MapLine> {
+    if pid <= 0 || sys.ns_inode(Some(pid), "ipc") != sys.ns_inode(None, "ipc") {
+        return Vec::new();
+    }
+    sys.maps_of(pid)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| matches!(m.path_kind(), PathKind::Sysv { .. }) && m.inode == shmid)
+        .collect()
+}
+
+/// Read through a process that maps the segment: its map_files entry (the segment never
+/// notices), else its memory where the mapping covers the range.
+fn through_mapper(sys: &Sys, maps: &[(i32, MapLine)], off: u64, len: u64) -> Option<Reader> {
+    for (pid, m) in maps {
+        if let Some(file) = open_map_file(sys, *pid, m) {
+            return Some(Reader::File {
+                file,
+                offset: off,
+                how: "map_files",
+                tail: None,
+            });
+        }
+    }
+    for (pid, m) in maps {
+        let end = off.checked_add(len)?;
+        let covers = m.offset <= off && end <= m.offset + m.len();
+        let addr = m.start + (off - m.offset.min(off));
+        if covers && can_vm_read(*pid, addr) {
+            return Some(Reader::Process { pid: *pid, addr });
+        }
+    }
+    None
 }
 
 fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Target> {
     let shmid = rec.shmid as i32;
     let (off, len) = win.apply(rec.size, "the segment")?;
     let label = format!("System V segment {shmid}");
-    let scan = sys.scan_shared().unwrap_or_default();
-    let maps: Vec<(i32, &MapLine)> = scan
-        .procs
-        .iter()
-        .filter(|p| scan.same_ipc_ns(p))
-        .flat_map(|p| p.maps.iter().map(move |m| (p.pid, m)))
-        .filter(|(_, m)| {
-            matches!(m.path_kind(), PathKind::Sysv { .. }) && m.inode == rec.shmid as u64
-        })
-        .collect();
-    let mut mappers: Vec<i32> = maps.iter().map(|(p, _)| *p).collect();
-    mappers.dedup();
     let liveness = Liveness::Sysv {
         shmid,
         cpid: rec.cpid,
         size: rec.size,
         was_dest: rec.is_dest(),
     };
-    let target = |reader, note| Target {
+    let target = |reader, known: Vec<i32>, note| Target {
         label: label.clone(),
         base: off,
         len,
         reader,
-        mappers: mappers.clone(),
+        mappers: Mappers::Sysv {
+            known,
+            shmid: rec.shmid as u64,
+        },
         liveness: liveness.clone(),
         note,
     };
-    // 1. The segment's own file, through a mapper's map_files: the segment never notices.
-    for (pid, m) in &maps {
-        if let Some(file) = open_map_file(sys, *pid, m) {
-            let reader = Reader::File {
-                file,
-                offset: off,
-                how: "map_files",
-                tail: None,
-            };
-            return Ok(target(reader, None));
-        }
+    let pids = |maps: &[(i32, MapLine)]| {
+        let mut p: Vec<i32> = maps.iter().map(|(p, _)| *p).collect();
+        p.dedup();
+        p
+    };
+    // Who maps it: its last user and its creator first (usually one of them still does), every
+    // process only when neither can be read through, and nobody when nothing is attached.
+    let mut quick = vec![rec.lpid, rec.cpid];
+    quick.dedup();
+    let near: Vec<(i32, MapLine)> = quick
+        .iter()
+        .flat_map(|&pid| {
+            sysv_lines(sys, pid, rec.shmid as u64)
+                .into_iter()
+                .map(move |m| (pid, m))
+        })
+        .collect();
+    if let Some(reader) = through_mapper(sys, &near, off, len) {
+        return Ok(target(reader, pids(&near), None));
     }
-    // 2. A mapper's memory, where its mapping covers the range.
-    for (pid, m) in &maps {
-        let covers = m.offset <= off && off + len <= m.offset + m.len();
-        let addr = m.start + (off - m.offset.min(off));
-        if covers && can_vm_read(*pid, addr) {
-            return Ok(target(Reader::Process { pid: *pid, addr }, None));
-        }
+    let maps: Vec<(i32, MapLine)> = if rec.nattch == 0 {
+        Vec::new()
+    } else {
+        let scan = sys.scan_shared().unwrap_or_default();
+        scan.procs
+            .iter()
+            .filter(|p| scan.same_ipc_ns(p))
+            .flat_map(|p| p.maps.iter().map(move |m| (p.pid, m.clone())))
+            .filter(|(_, m)| {
+                matches!(m.path_kind(), PathKind::Sysv { .. }) && m.inode == rec.shmid as u64
+            })
+            .collect()
+    };
+    if let Some(reader) = through_mapper(sys, &maps, off, len) {
+        return Ok(target(reader, pids(&maps), None));
     }
+    let mappers = pids(&maps);
     // 3. Attach ourselves, read-only: the only way left, and one the segment records.
     let att = ShmAttachment::attach(shmid).map_err(|e| shmat_error(rec, e))?;
     if !same_segment(rec, &att.stat()) {
@@ -452,6 +530,7 @@ fn resolve_sysv(sys: &Sys, rec: &ShmRecord, win: Window) -> anyhow::Result<Targe
                 offset: off,
                 file,
             },
+            mappers,
             Some(note),
         )
     })
@@ -524,21 +603,11 @@ fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
         return Err(Error::BadInput(format!("{} is not a regular file", path.display())).into());
     }
     let (off, len) = win.apply(md.len(), "the file")?;
-    let mut mappers: Vec<i32> = sys
-        .scan_shared()
-        .map(|scan| {
-            scan.procs
-                .iter()
-                .filter(|pr| {
-                    pr.maps.iter().any(|m| {
-                        m.inode == md.ino() && libc::makedev(m.dev_major, m.dev_minor) == md.dev()
-                    })
-                })
-                .map(|pr| pr.pid)
-                .collect()
-        })
-        .unwrap_or_default();
-    mappers.dedup();
+    let mappers = Mappers::Object {
+        known: Vec::new(),
+        dev: md.dev(),
+        ino: md.ino(),
+    };
     Ok(Target {
         label: path.display().to_string(),
         base: off,

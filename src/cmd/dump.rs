@@ -136,7 +136,16 @@ impl Run for DumpArgs {
         let target = open_target(ctx, &self.target)?;
         let (lay, count) = decoding(ctx, &self.target, &target, lay)?;
         let mut file;
+        let mut stdout_fd;
+        let raw_stdout = self.output.is_none() && format == DumpFormat::Raw && lay.is_none();
         let (out, pal): (&mut dyn Write, Palette) = match &self.output {
+            // Raw bytes straight to fd 1 in read-sized writes: standard output's line buffer
+            // would split every chunk at its last newline and copy it.
+            None if raw_stdout && !self.json => {
+                out.flush()?;
+                stdout_fd = RawFd1::new();
+                (&mut stdout_fd, Palette { on: false })
+            }
             Some(p) => {
                 file = std::io::BufWriter::with_capacity(
                     reader::CHUNK,
@@ -148,7 +157,7 @@ impl Run for DumpArgs {
         };
         // Pointer hints appear in hex and layout output.
         let regions = if lay.is_some() || (format == DumpFormat::Hex && !self.json) {
-            PrivateRegions::gather(&ctx.sys, &target.mappers)
+            PrivateRegions::gather(&ctx.sys, &target.mappers.find(&ctx.sys))
         } else {
             PrivateRegions::default()
         };
@@ -170,7 +179,14 @@ impl Run for DumpArgs {
             ),
             (None, DumpFormat::Raw, false) => (target.len, Box::new(Raw)),
         };
-        let streamed = reader::stream(&target.reader, want, |_, b| Ok(sink.write(out, b)?))?;
+        // Raw bytes pass through: 128 KiB at a time stays in cache (as cat's buffer does).
+        let chunk = if format == DumpFormat::Raw && lay.is_none() && !self.json {
+            RAW_CHUNK
+        } else {
+            reader::CHUNK
+        };
+        let streamed =
+            reader::stream_by(&target.reader, want, chunk, |_, b| Ok(sink.write(out, b)?))?;
         sink.finish(out)?;
         out.flush()?;
         if streamed.is_short() {
@@ -251,4 +267,46 @@ fn open_output(
         .truncate(true)
         .open(path)
         .map_err(|e| anyhow::Error::from(e).context(format!("opening {shown}")))
+}
+
+/// The read (and write) size for raw output.
+const RAW_CHUNK: usize = 128 << 10;
+
+/// Standard output as the bare file descriptor: each write is one write(2).
+struct RawFd1;
+
+impl RawFd1 {
+    /// Into a pipe, room for a few chunks (the default 64 KiB pipe makes each write wait for
+    /// the reader). Refused beyond the system's pipe-max-size, which only costs speed.
+    fn new() -> RawFd1 {
+        // SAFETY: fstat writes only into the stat we own; fcntl changes only the pipe's size.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(libc::STDOUT_FILENO, &mut st) == 0
+                && st.st_mode & libc::S_IFMT == libc::S_IFIFO
+            {
+                libc::fcntl(
+                    libc::STDOUT_FILENO,
+                    libc::F_SETPIPE_SZ,
+                    (4 * RAW_CHUNK) as libc::c_int,
+                );
+            }
+        }
+        RawFd1
+    }
+}
+
+impl Write for RawFd1 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: fd 1 stays open for the whole run; write reads only from `buf`.
+        let n = unsafe { libc::write(libc::STDOUT_FILENO, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -18,8 +18,10 @@ use std::path::{Path, PathBuf};
 /// Pages outside shmtool that a reader of any of its pages may want next.
 const SEE_ALSO: &[&str] = &[
     "ipcs(1)",
+    "lsipc(1)",
     "ipcrm(1)",
     "pmap(1)",
+    "lsof(8)",
     "shm_overview(7)",
     "sysvipc(7)",
 ];
@@ -147,11 +149,19 @@ fn man_page(man: &Man, cmd: &Command, parent: Option<&Command>) -> anyhow::Resul
         man.render_subcommands_section(&mut page)?;
     }
     let mut ours = Roff::new();
-    exit_status(&mut ours);
-    environment(&mut ours);
     if parent.is_none() {
-        files(&mut ours);
+        reference(&mut ours);
     }
+    if cmd.get_name() == "ls" {
+        columns(&mut ours);
+        metrics(&mut ours);
+    }
+    if cmd.get_arguments().any(|a| a.get_id() == "layout") {
+        layout(&mut ours);
+    }
+    exit_status(&mut ours);
+    environment(&mut ours, cmd);
+    files(&mut ours);
     examples(&mut ours, &help.examples);
     see_also(&mut ours, cmd, parent);
     ours.to_writer(&mut page)?;
@@ -231,23 +241,240 @@ fn exit_status(roff: &mut Roff) {
     );
 }
 
-fn environment(roff: &mut Roff) {
+fn environment(roff: &mut Roff, cmd: &Command) {
     roff.control("SH", ["ENVIRONMENT"]);
     tagged(
         roff,
         [bold("NO_COLOR")],
-        "When set and not empty, no colour is used unless --color always is given.",
+        "When set and not empty, no colour is used unless --color always is given. It changes \
+         nothing else.",
     );
     tagged(
         roff,
         [bold("TERM")],
         "When it is \"dumb\", no colour is used unless --color always is given.",
     );
+    tagged(
+        roff,
+        [bold("COLUMNS")],
+        "The width tables fit into when standard output is a terminal, instead of the \
+         terminal's own (--wide: no limit).",
+    );
+    tagged(
+        roff,
+        [bold(crate::complete::ENV)],
+        "Set to bash, zsh, fish, elvish or powershell, shmtool prints the script that makes \
+         that shell complete its command lines with live shmids, keys, pids and names \
+         (source <(SHMTOOL_COMPLETE=bash shmtool)); the shell then calls shmtool with it set \
+         to complete each word.",
+    );
+    // Every variable an option of this command (or of its subcommands) reads.
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut stack = vec![cmd];
+    while let Some(c) = stack.pop() {
+        for a in c.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(var) = a.get_env() {
+                let var = var.to_string_lossy().into_owned();
+                let long = a.get_long().unwrap_or_default();
+                if !vars.iter().any(|(v, _)| *v == var) {
+                    vars.push((var, format!("The default for --{long}.")));
+                }
+            }
+        }
+        stack.extend(visible_subcommands(c));
+    }
+    vars.sort();
+    for (var, what) in vars {
+        tagged(roff, [bold(var)], &what);
+    }
+    tagged(
+        roff,
+        [bold("SHMTOOL_PAUSE_AT")],
+        "For tests only: stop (SIGSTOP) at the named point, so that a test can change the \
+         world between two steps.",
+    );
+}
+
+/// The root page's reference sections: kinds, verdicts and states, columns, JSON, metrics.
+fn reference(roff: &mut Roff) {
+    roff.control("SH", ["KINDS"]);
+    roff.text([roman(
+        "Every row of ls is one object; its kind (the JSON field kind) says what it is and \
+         how it was found.",
+    )]);
+    for (kind, what) in [
+        ("sysv", "A System V segment (shmget), from /proc/sysvipc/shm. Its attachers are the processes whose maps show /SYSV<key> with the shmid as inode."),
+        ("posix", "A POSIX object (shm_open): a file directly in /dev/shm, mapped or not."),
+        ("psem", "A POSIX named semaphore: /dev/shm/sem.NAME."),
+        ("memfd", "A memfd (memfd_create): /memfd:NAME (deleted) in maps, or an open fd to one."),
+        ("anon", "Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) shared by a parent and its forked children: /dev/zero (deleted) with s in the permissions; one row per (device, inode)."),
+        ("file", "A regular file mapped MAP_SHARED, outside /dev/shm (and any file in a subdirectory of /dev/shm, which shm_open did not make). Read-only ones only with ls --all."),
+        ("deleted", "A file unlinked while still mapped or held open."),
+        ("sem, msg", "System V semaphore sets and message queues, listed with --kind or --ipc all."),
+        ("mqueue", "A POSIX message queue (/dev/mqueue), listed with --kind or --ipc all."),
+    ] {
+        tagged(roff, [bold(kind)], what);
+    }
+    roff.control("SH", ["VERDICTS AND STATES"]);
+    roff.text([roman(
+        "Removal needs proof. Every object gets a verdict (the JSON field verdict); rm --stale \
+         removes only leaked ones, re-checking each right before removing it.",
+    )]);
+    for (verdict, what) in [
+        ("in use", "Some process maps it, holds it open or is attached."),
+        ("idle", "Nobody holds it now, but something alive could come back for it: its creator, its owner program, or anyone who can find it by key or name while its owner lives."),
+        ("leaked", "Nobody holds it and nothing alive can or will. Shown as stale in the STATE column; the JSON field stale is true only for this verdict."),
+        ("unknown", "A process that could hold it could not be read; the pids are named. Never removed by --stale."),
+    ] {
+        tagged(roff, [bold(verdict)], what);
+    }
+    roff.control("PP", []);
+    roff.text([roman("The STATE column also shows:")]);
+    for (state, what) in [
+        ("dest", "A System V segment marked for removal (IPC_RMID) that still has attachers; the kernel frees it when the last one detaches. Its key reads 0x00000000; the key it was made with is former_key."),
+        ("locked", "A System V segment locked in memory (SHM_LOCK)."),
+    ] {
+        tagged(roff, [bold(state)], what);
+    }
+    columns(roff);
+    roff.control("SH", ["JSON"]);
+    roff.text([roman(
+        "Every listing command takes --json. ls --json is an array of objects, show --json \
+         one such object. Absent values are null, never missing keys. Sizes are numbers of \
+         bytes; times are seconds since the epoch (UTC) as numbers; addresses and keys are \
+         strings (\"0x...\"), so that no 64-bit value loses precision in a reader that uses \
+         doubles. A JSON Schema for each command's output is in the doc/ directory of the \
+         source. The fields of an ls row:",
+    )]);
+    for (field, ty, what) in LS_FIELDS {
+        tagged(roff, [bold(*field), roman(format!(" ({ty})"))], what);
+    }
+    roff.control("PP", []);
+    roff.text([roman(
+        "maps --json is an array of {start, end, perms, offset, dev, inode, path, kind, size, \
+         rss, pss, swap}; key --json is {path, proj_id, key, shmid}; limits --json one object \
+         with each limit and its use; watch --json and dump --json write JSON Lines.",
+    )]);
+    metrics(roff);
+}
+
+/// The fields of an `ls --json` row: name, JSON type, meaning.
+pub const LS_FIELDS: &[(&str, &str, &str)] = &[
+    ("kind", "string", "One of the kinds above."),
+    ("id", "number|null", "The shmid (System V), semid or msqid."),
+    ("key", "string|null", "System V key as \"0x%08x\", as the kernel reports it now (0x00000000 once marked for removal)."),
+    ("former_key", "string|null", "For a segment marked for removal: the key it was made with, as its attachers' maps name it."),
+    ("path", "string|null", "File path, POSIX object's full path, or memfd name."),
+    ("size", "number", "Size in bytes."),
+    ("uid", "number|null", "Owner's uid."),
+    ("gid", "number|null", "Owner's gid."),
+    ("perms", "string|null", "Octal mode as ipcs prints it (\"644\")."),
+    ("nattch", "number|null", "The kernel's attach count (System V)."),
+    ("status", "array of strings", "\"dest\" (marked for removal), \"locked\"."),
+    ("cpid", "number|null", "Creator pid (System V)."),
+    ("lpid", "number|null", "Pid of the last attach or detach (System V)."),
+    ("atime, dtime, ctime", "number|null", "Last attach, detach, and change or creation, in seconds since the epoch."),
+    ("rss", "number|null", "Resident bytes."),
+    ("swap", "number|null", "Swapped-out bytes."),
+    ("dev, inode", "string|null, number|null", "Device (\"MAJ:MIN\") and inode that identify the object in maps."),
+    ("attachers", "array", "One {pid, comm, start, end, perms, offset, other_ipc_ns} per mapping; start and end as \"0x...\" strings."),
+    ("fd_holders", "array", "One {pid, comm, fd} per process holding it open without mapping it."),
+    ("containers", "array of strings", "Containers of the processes that map or hold it."),
+    ("ipc_ns", "number|null", "Inode of the IPC namespace a System V object belongs to."),
+    ("stale", "boolean", "True only when the verdict is leaked."),
+    ("stale_reason", "string|null", "Why it looks leaked, in one line."),
+    ("verdict", "string", "\"in use\", \"idle\", \"leaked\" or \"unknown\"."),
+    ("evidence", "object", "The facts behind the verdict: holders, whether the owner is alive, pids that could not be read, the rule that decided."),
+    ("note", "string|null", "Anything else worth knowing, in one line."),
+];
+
+/// The columns `ls -o` accepts.
+fn columns(roff: &mut Roff) {
+    roff.control("SH", ["COLUMNS"]);
+    roff.text([roman(
+        "The columns of the ls table (choose with -o, add with -o +COLS; those marked * are \
+         shown by default). On a terminal the table fits its width: names and paths lose \
+         their middle to an ellipsis, other text its end, and then the least useful default \
+         columns are left out; numbers are never cut. --wide, a pipe or --json show \
+         everything.",
+    )]);
+    for c in crate::render::segments::LS_COLUMNS {
+        let star = if crate::render::segments::LS_DEFAULT.contains(&c.name) {
+            " *"
+        } else {
+            ""
+        };
+        tagged(roff, [bold(c.name), roman(star)], c.about);
+    }
+}
+
+/// Every metric `ls --format prometheus` writes.
+fn metrics(roff: &mut Roff) {
+    roff.control("SH", ["METRICS"]);
+    roff.text([roman(
+        "ls --format prometheus writes the Prometheus text format for node_exporter's \
+         textfile collector. By default only aggregates, labelled kind, owner, verdict, ipc_ns \
+         and container, whose series do not churn; --per-object adds one series per object \
+         (labels kind, id, ipc_ns, key, owner, path), never two with the same labels. \
+         --quiet keeps notes off standard error. Every metric is a gauge:",
+    )]);
+    for (name, help) in crate::render::prometheus::METRICS {
+        tagged(roff, [bold(*name)], help);
+    }
+    roff.control("PP", []);
+    roff.text([roman(
+        "A systemd service and timer that run it every minute, and the same as a cron line, \
+         are in contrib/ (shmtool-metrics.service, shmtool-metrics.timer, \
+         shmtool-metrics.cron): the output is written to a temporary file and renamed into \
+         /var/lib/node_exporter/textfile/shmtool.prom.",
+    )]);
+}
+
+/// The --layout grammar, on the pages of commands that take --layout.
+fn layout(roff: &mut Roff) {
+    roff.control("SH", ["LAYOUT"]);
+    roff.text([roman(
+        "--layout SPEC decodes bytes as a C struct: SPEC is a comma-separated list of \
+         NAME:TYPE fields, laid out with C alignment (each field at a multiple of its \
+         alignment, the struct padded to its largest), e.g. id:i32,name:char[20],sex:char. \
+         --layout-repeat N decodes N structs one after another.",
+    )]);
+    for (ty, what) in [
+        (
+            "i8 i16 i32 i64 u8 u16 u32 u64",
+            "Signed and unsigned integers of that many bits, in the machine's byte order.",
+        ),
+        (
+            "u16be u32le i64be ...",
+            "The same in a fixed byte order: be (big-endian) or le (little-endian).",
+        ),
+        ("f32 f64", "IEEE floating point (also f32be, f64le ...)."),
+        ("char", "One byte, shown as a character."),
+        ("bool", "One byte, false when 0."),
+        (
+            "ptr, T *",
+            "A pointer (8 bytes), shown in hex with what it points into.",
+        ),
+        (
+            "TYPE[N]",
+            "An array of N elements; char[N] is shown as a string.",
+        ),
+        (
+            "int, unsigned char, uint32_t, long ...",
+            "C spellings of the same types are accepted.",
+        ),
+    ] {
+        tagged(roff, [bold(ty)], what);
+    }
 }
 
 fn files(roff: &mut Roff) {
     roff.control("SH", ["FILES"]);
     for (path, what) in [
+        (
+            "/proc/sys/kernel/shmmax, shmall, shmmni",
+            "The System V limits that limits reports.",
+        ),
         (
             "/proc/sysvipc/shm",
             "System V segments, as the kernel reports them.",
@@ -261,6 +488,14 @@ fn files(roff: &mut Roff) {
             "Open file descriptors; a POSIX object held open is not stale.",
         ),
         ("/dev/shm", "POSIX shared memory objects."),
+        (
+            "/dev/mqueue",
+            "POSIX message queues (when the mqueue filesystem is mounted).",
+        ),
+        (
+            "/var/log/shmtool/trace.jsonl",
+            "The log trace --log writes by default, and history and show read.",
+        ),
     ] {
         tagged(roff, [italic(path)], what);
     }

@@ -38,6 +38,12 @@ impl Run for LocksArgs {
                 return Err(crate::error::Error::NoSuchProcess(pid).into());
             }
         }
+        // Bad --type or --debug-file before any scanning.
+        let want = match &self.type_name {
+            Some(t) => Some(TypeName::parse(t).map_err(crate::error::Error::BadInput)?),
+            None => None,
+        };
+        let types = Types::new(want, self.debug_file.as_deref())?;
         let (waits, hidden) = ctx.sys.thread_waits(None);
         // Nobody in futex: no need to learn where every shared object is mapped.
         let inv = if waits
@@ -55,16 +61,7 @@ impl Run for LocksArgs {
         } else {
             Inventory::default()
         };
-        let mut found = judge_waits(&ctx.sys, &inv, &waits, hidden);
-        let want = match &self.type_name {
-            Some(t) => Some(TypeName::parse(t).map_err(crate::error::Error::BadInput)?),
-            None => None,
-        };
-        let types = Types::new(want, self.debug_file.as_deref())?;
-        name_members(&ctx.sys, &mut found.rows, &types);
-        if let Some(n) = types.missing_note(&found.rows) {
-            note(&n);
-        }
+        let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
         if found.hidden > 0 {
             let hint = if nix::unistd::geteuid().is_root() {
                 ""
@@ -76,7 +73,7 @@ impl Run for LocksArgs {
                 found.hidden
             ));
         }
-        let rows: Vec<LockWait> = found
+        let mut rows: Vec<LockWait> = found
             .rows
             .into_iter()
             .filter(|w| {
@@ -94,6 +91,11 @@ impl Run for LocksArgs {
                         .is_some_and(|o| self.kind.iter().any(|k| k == &o.kind))
             })
             .collect();
+        // Debuginfo only for the rows shown: parsing DWARF is the slow part.
+        name_members(&ctx.sys, &mut rows, &types);
+        if let Some(n) = types.missing_note(&rows) {
+            note(&n);
+        }
         if self.json {
             return crate::render::write_json(out, &rows);
         }
@@ -137,7 +139,7 @@ pub fn waiters_on(sys: &Sys, inv: &Inventory, seg: &Segment) -> Vec<LockWait> {
 pub struct Types {
     want: Option<TypeName>,
     given: Option<Dwarf>,
-    /// Per executable path: its DWARF, or why there is none.
+    /// Per executable path: its DWARF, if it has any.
     programs: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<Dwarf>>>>,
 }
 

@@ -300,7 +300,8 @@ fn programs_for(ctx: &Ctx, args: &TargetArgs, target: &Target) -> anyhow::Result
     if let Some(p) = args.pid {
         return Ok(vec![p]);
     }
-    if target.mappers.is_empty() {
+    let mappers = target.mappers.find(&ctx.sys);
+    if mappers.is_empty() {
         return Err(Error::BadInput(format!(
             "no process maps {} to take --type from; give --debug-file FILE or --pid-for-types PID",
             target.label
@@ -310,7 +311,7 @@ fn programs_for(ctx: &Ctx, args: &TargetArgs, target: &Target) -> anyhow::Result
     // One process per executable: attachers are often many copies of one program.
     let mut exes = Vec::new();
     let mut pids = Vec::new();
-    for &p in &target.mappers {
+    for &p in &mappers {
         let exe = std::fs::read_link(ctx.sys.pid_path(p, "exe")).ok();
         if !exes.contains(&exe) {
             exes.push(exe);

@@ -1,6 +1,6 @@
 //! The table of `maps`: one row a mapping and a total row, as pmap's.
 
-use super::table::{TableWriter, Tone};
+use super::table::{write_streamed, ColumnSpec, Style, Tone, Trunc};
 use crate::model::{hex_addr, Kind, Mapping};
 use crate::units::size_cell;
 use std::io::Write;
@@ -13,74 +13,101 @@ fn tone(kind: &str) -> Tone {
     }
 }
 
-/// The table of `maps`, with a total row (as pmap's).
+/// A line of the `maps` table: a mapping, or the total at the end.
+enum Line<'a> {
+    Mapping(&'a Mapping),
+    Total,
+}
+
+const COLUMNS: [ColumnSpec; 12] = [
+    ColumnSpec::new("START", false, Trunc::Never, 0),
+    ColumnSpec::new("END", false, Trunc::Never, 0),
+    ColumnSpec::new("PERMS", false, Trunc::Never, 0),
+    ColumnSpec::new("OFFSET", true, Trunc::Never, 4),
+    ColumnSpec::new("DEV", false, Trunc::Never, 3),
+    ColumnSpec::new("INODE", true, Trunc::Never, 2),
+    ColumnSpec::new("SIZE", true, Trunc::Never, 0),
+    ColumnSpec::new("RSS", true, Trunc::Never, 0),
+    ColumnSpec::new("PSS", true, Trunc::Never, 1),
+    ColumnSpec::new("SWAP", true, Trunc::Never, 1),
+    ColumnSpec::new("KIND", false, Trunc::Never, 0),
+    ColumnSpec::new("PATH", false, Trunc::Middle, 0),
+];
+
+/// The table of `maps`, with a total row (as pmap's). Written in two passes over the rows
+/// without keeping any cell: a process with 50,000 mappings would otherwise hold 600,000
+/// formatted strings at once (53 MB peak against 15 MB for the rows themselves).
 pub fn write_table(
     out: &mut dyn Write,
     rows: &[Mapping],
     exact_bytes: bool,
     color: bool,
 ) -> std::io::Result<()> {
-    let mut t = TableWriter::new(
-        &[
-            ("START", false),
-            ("END", false),
-            ("PERMS", false),
-            ("OFFSET", true),
-            ("DEV", false),
-            ("INODE", true),
-            ("SIZE", true),
-            ("RSS", true),
-            ("PSS", true),
-            ("SWAP", true),
-            ("KIND", false),
-            ("PATH", false),
-        ],
-        color,
-    );
     let size = |v: u64| size_cell(v, exact_bytes);
-    let opt = |v: Option<u64>| v.map(size).unwrap_or_else(|| "-".into());
-    for r in rows {
-        let cells = [
-            hex_addr(r.start),
-            hex_addr(r.end),
-            r.perms.clone(),
-            format!("0x{:x}", r.offset),
-            r.dev.to_string(),
-            r.inode.to_string(),
-            size(r.size),
-            opt(r.rss),
-            opt(r.pss),
-            opt(r.swap),
-            r.kind.clone(),
-            r.path.clone().unwrap_or_default(),
-        ];
-        let kind_tone = tone(&r.kind);
-        t.row_toned(cells.iter().enumerate().map(|(i, c)| {
-            let tone = if i == 10 { kind_tone } else { Tone::Plain };
-            (c.as_str(), tone)
-        }));
-    }
     let sum = |f: fn(&Mapping) -> Option<u64>| rows.iter().filter_map(f).sum::<u64>();
-    let noun = if rows.len() == 1 {
-        "mapping"
-    } else {
-        "mappings"
-    };
-    t.row(&[
-        "total".to_string(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
+    let total = [
         size(rows.iter().map(|r| r.size).sum()),
         size(sum(|r| r.rss)),
         size(sum(|r| r.pss)),
         size(sum(|r| r.swap)),
-        format!("{} {noun}", rows.len()),
-        String::new(),
-    ]);
-    t.write(out)
+        format!(
+            "{} {}",
+            rows.len(),
+            if rows.len() == 1 {
+                "mapping"
+            } else {
+                "mappings"
+            }
+        ),
+    ];
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(Line::Mapping)
+        .chain(std::iter::once(Line::Total))
+        .collect();
+    let style = Style {
+        may_drop: true,
+        ..Style::new(color)
+    };
+    write_streamed(out, &COLUMNS, &lines, &style, |line, col, buf| {
+        use std::fmt::Write as _;
+        let r = match line {
+            Line::Mapping(r) => r,
+            Line::Total => {
+                match col {
+                    0 => buf.push_str("total"),
+                    6..=10 => buf.push_str(&total[col - 6]),
+                    _ => {}
+                }
+                return Tone::Plain;
+            }
+        };
+        let opt = |v: Option<u64>| v.map(size).unwrap_or_else(|| "-".into());
+        match col {
+            0 => buf.push_str(&hex_addr(r.start)),
+            1 => buf.push_str(&hex_addr(r.end)),
+            2 => buf.push_str(&r.perms),
+            3 => {
+                let _ = write!(buf, "0x{:x}", r.offset);
+            }
+            4 => {
+                let _ = write!(buf, "{}", r.dev);
+            }
+            5 => {
+                let _ = write!(buf, "{}", r.inode);
+            }
+            6 => buf.push_str(&size(r.size)),
+            7 => buf.push_str(&opt(r.rss)),
+            8 => buf.push_str(&opt(r.pss)),
+            9 => buf.push_str(&opt(r.swap)),
+            10 => {
+                buf.push_str(&r.kind);
+                return tone(&r.kind);
+            }
+            _ => buf.push_str(r.path.as_deref().unwrap_or_default()),
+        }
+        Tone::Plain
+    })
 }
 
 #[cfg(test)]
