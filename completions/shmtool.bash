@@ -456,7 +456,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__limits)
-            opts="-h -V --json --bytes --color --ns --wide --help --version"
+            opts="-h -V --json --bytes --all-namespaces --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

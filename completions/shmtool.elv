@@ -213,6 +213,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print JSON instead of a table'
             cand --bytes 'Print sizes as exact byte counts instead of binary units'
+            cand --all-namespaces 'Also each container''s own /dev/shm (every mount namespace''s, once per device), side by side with the host''s (needs root)'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

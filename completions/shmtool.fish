@@ -229,6 +229,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l json -d 'Print JSON instead of a table'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l bytes -d 'Print sizes as exact byte counts instead of binary units'
+complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l all-namespaces -d 'Also each container\'s own /dev/shm (every mount namespace\'s, once per device), side by side with the host\'s (needs root)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'

@@ -446,6 +446,10 @@ pub struct RmArgs {
 pub struct LimitsArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Also each container's own /dev/shm (every mount namespace's, once per device), side by
+    /// side with the host's (needs root).
+    #[arg(long)]
+    pub all_namespaces: bool,
 }
 
 /// Kinds of object `trace` reports.

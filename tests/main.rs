@@ -21,6 +21,7 @@ mod locks;
 mod lookup;
 mod ls;
 mod maps;
+mod mounts;
 mod programs;
 mod prometheus;
 mod races;

@@ -32,6 +32,8 @@ pub struct Limits {
     pub ipc: IpcLimits,
     /// systemd-logind's RemoveIPC and what it would remove here; null without logind.
     pub remove_ipc: Option<IpcRisk>,
+    /// With `--all-namespaces`: every container's own /dev/shm (null without).
+    pub dev_shm_containers: Option<Vec<crate::source::mounts::ShmMount>>,
 }
 
 /// logind's RemoveIPC setting and the objects here it would remove at their owner's logout.
@@ -230,6 +232,7 @@ pub fn gather_with(ctx: &Ctx, account_use: bool) -> anyhow::Result<Limits> {
         dev_shm,
         ipc: ipc_limits(ctx),
         remove_ipc: ipc_risk(ctx, &recs),
+        dev_shm_containers: None,
     })
 }
 
@@ -438,13 +441,77 @@ pub fn write_table(
     Ok(())
 }
 
+/// Each /dev/shm side by side: the host's (or the one listed), then every container's own.
+fn write_containers(
+    out: &mut dyn Write,
+    own: Option<&DevShm>,
+    mounts: &[crate::source::mounts::ShmMount],
+    exact: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    let mut t = TableWriter::new(
+        &[
+            ("/dev/shm OF", false),
+            ("PID", true),
+            ("SIZE", true),
+            ("USED", true),
+            ("USE", true),
+        ],
+        color,
+    );
+    if let Some(d) = own {
+        t.row(&[
+            "(this namespace)".into(),
+            "-".into(),
+            size_cell(d.size, exact),
+            size_cell(d.used, exact),
+            pct(d.used, Some(d.size)),
+        ]);
+    }
+    let mut full = Vec::new();
+    for m in mounts {
+        t.row(&[
+            crate::text::escape(&m.name),
+            m.pid.to_string(),
+            size_cell(m.size, exact),
+            size_cell(m.used, exact),
+            pct(m.used, Some(m.size)),
+        ]);
+        if m.size > 0 && m.used as f64 > m.size as f64 * FULL_SHARE {
+            full.push(crate::text::escape(&m.name));
+        }
+    }
+    writeln!(out)?;
+    t.write(out)?;
+    if !full.is_empty() {
+        writeln!(
+            out,
+            "\nOver 90% full: {}. Docker: `--shm-size`; Kubernetes: an emptyDir with `medium: Memory` and a `sizeLimit` at /dev/shm.",
+            full.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 impl Run for LimitsArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
-        let l = gather(ctx)?;
+        let mut l = gather(ctx)?;
+        if self.all_namespaces {
+            let (mounts, unreadable) = ctx.sys.other_dev_shms();
+            if unreadable > 0 {
+                super::note(&format!(
+                    "{unreadable} mount namespace(s) could not be looked into (run as root)"
+                ));
+            }
+            l.dev_shm_containers = Some(mounts);
+        }
         if self.out.json {
             return crate::render::write_json(out, &l);
         }
         write_table(out, &l, self.out.bytes, ctx.color)?;
+        if let Some(mounts) = &l.dev_shm_containers {
+            write_containers(out, l.dev_shm.as_ref(), mounts, self.out.bytes, ctx.color)?;
+        }
         if let Some(risk) = l.remove_ipc.as_ref().filter(|r| !r.at_risk.is_empty()) {
             let users = crate::source::users::Users::default();
             let mut owners: Vec<(u32, usize)> = Vec::new();
@@ -482,6 +549,7 @@ mod tests {
             segments: 3,
             shm_rmid_forced: Some(true),
             ipc: IpcLimits::default(),
+            dev_shm_containers: None,
             remove_ipc: None,
             dev_shm: Some(DevShm {
                 path: "/dev/shm".into(),

@@ -41,7 +41,7 @@ pub fn report_hidden(inv: &Inventory) {
     }
     if inv.unreadable_namespaces > 0 {
         note(&format!(
-            "{} IPC namespace(s) could not be joined (run as root)",
+            "{} namespace(s) could not be joined or looked into (run as root)",
             inv.unreadable_namespaces
         ));
     }
@@ -145,6 +145,7 @@ impl Run for LsArgs {
             ));
         }
         let inv_hidden = inv.hidden_procs;
+        let mounts = inv.mounts.clone();
         let mut rows: Vec<Segment> = inv
             .segments
             .into_iter()
@@ -192,6 +193,21 @@ impl Run for LsArgs {
             may_drop: !chosen,
         };
         segments::write_table_with(out, &rows, &view, &cols, &style)?;
+        // Each container's own /dev/shm, once: how big and how full.
+        for m in &mounts {
+            writeln!(
+                out,
+                "/dev/shm of {}: {} of {} used ({:.1}%)",
+                crate::text::escape(&m.name),
+                crate::units::size_cell(m.used, self.out.bytes),
+                crate::units::size_cell(m.size, self.out.bytes),
+                if m.size > 0 {
+                    m.used as f64 * 100.0 / m.size as f64
+                } else {
+                    0.0
+                }
+            )?;
+        }
         Ok(())
     }
 }

@@ -138,7 +138,12 @@ fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
         path = crate::source::devshm::find_by_inode(shm_dir, dev, ino)?;
     }
     Some(PosixIdentity {
-        rel: path.strip_prefix(shm_dir).ok()?.to_path_buf(),
+        // Listed as the process names it (`/dev/shm/x`, also with --ns) or as reached.
+        rel: path
+            .strip_prefix(shm_dir)
+            .or_else(|_| path.strip_prefix("/dev/shm"))
+            .ok()?
+            .to_path_buf(),
         dev,
         ino,
     })

@@ -1,7 +1,7 @@
 //! The inventory: every shared-memory object on the machine with every process attached to it,
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
-use super::devshm::{self, ShmFile};
+use super::devshm::ShmFile;
 use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
@@ -54,7 +54,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let files = sys.listed_shm_files();
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
@@ -69,7 +69,12 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
-    let files = devshm::list(&sys.shm_dir).unwrap_or_default();
+    let mut files = sys.listed_shm_files();
+    // Every other mount namespace's own /dev/shm, once per device.
+    let (mounts, unreadable_mounts) = sys.other_dev_shms();
+    for m in &mounts {
+        files.extend(m.files.iter().cloned());
+    }
     let scan = sys.scan(scan_options(sys, opts))?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
@@ -85,7 +90,9 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
         }
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
-    inv.unreadable_namespaces = unreadable;
+    inv.unreadable_namespaces = unreadable + unreadable_mounts;
+    inv.mounts = mounts;
+    keep_own_mount(sys, &mut inv);
     if opts.messaging {
         // Semaphores and queues of our own IPC namespace only.
         inv.segments.extend(super::ipc::rows(sys, &scan));
