@@ -12,6 +12,7 @@ mod containers;
 mod dump;
 mod generated;
 mod hostile;
+mod hostile_root;
 mod huge;
 mod ipc;
 mod key;

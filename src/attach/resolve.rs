@@ -6,10 +6,13 @@ use super::reader::{shm_stat, Reader, ShmAttachment, ShmStat};
 use crate::error::Error;
 use crate::source::maps::{MapLine, PathKind};
 use crate::source::procs::ReadError;
+use crate::source::root::{self, Follow};
 use crate::source::sysv::ShmRecord;
 use crate::source::Sys;
 use anyhow::Context;
+use nix::fcntl::OFlag;
 use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -77,7 +80,15 @@ pub enum Liveness {
         was_dest: bool,
     },
     /// The path must still name the same file.
-    File { path: PathBuf, dev: u64, ino: u64 },
+    File {
+        /// As shown.
+        path: PathBuf,
+        /// As resolved inside the root ([`Sys::open_path`]); None for a holder's /proc link,
+        /// which is stat'ed as is.
+        inner: Option<PathBuf>,
+        dev: u64,
+        ino: u64,
+    },
 }
 
 /// A resolved range of live bytes.
@@ -208,7 +219,7 @@ pub fn resolve(
             resolve_sysv(sys, &rec, win)
         }
         Selector::Ftok { path, proj_id } => {
-            let key = ftok(path, *proj_id)?;
+            let key = ftok(sys, path, *proj_id)?;
             let rec = sysv_record(sys, |r| r.key == key).ok_or_else(|| {
                 Error::NoSuchKey(format!(
                     "{} (ftok({}, {proj_id}))",
@@ -223,11 +234,15 @@ pub fn resolve(
 }
 
 /// The key `ftok(path, proj_id)` gives (glibc's arithmetic, in `source::ftok`).
-fn ftok(path: &Path, proj_id: i32) -> anyhow::Result<u32> {
-    let md = std::fs::metadata(path).with_context(|| format!("ftok: {}", path.display()))?;
+/// The path is resolved as `ftok` would in the target (links followed, but never out of its
+/// root: [`crate::source::root`]).
+fn ftok(sys: &Sys, path: &Path, proj_id: i32) -> anyhow::Result<u32> {
+    let st = sys
+        .stat_path(path, Follow::InRoot)
+        .map_err(|e| anyhow::anyhow!("ftok: {}", root::describe(path, &e)))?;
     Ok(crate::source::ftok::ftok_key(
-        md.dev(),
-        md.ino(),
+        st.dev,
+        st.ino,
         (proj_id & 0xff) as u8,
     ))
 }
@@ -564,44 +579,69 @@ fn shmat_error(rec: &ShmRecord, e: std::io::Error) -> anyhow::Error {
     }
 }
 
-/// A path as given, or a bare POSIX name inside /dev/shm.
-fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<PathBuf> {
-    let seen = sys.ns_path(p);
-    if seen.exists() {
-        return Ok(seen);
+/// A path as given, or a bare POSIX name inside /dev/shm, opened `O_PATH` beneath the root
+/// (the target's with `--ns`) through no symlink; with the path it is shown by.
+/// The path it is shown by, the path inside the root, and the fd.
+fn find_path(sys: &Sys, p: &Path) -> anyhow::Result<(PathBuf, Option<PathBuf>, OwnedFd)> {
+    let refused = |e: &std::io::Error| -> anyhow::Error {
+        match e.raw_os_error() {
+            Some(libc::EACCES | libc::EPERM) => {
+                Error::PermissionDenied(format!("cannot open {}", p.display())).into()
+            }
+            _ => Error::BadInput(root::describe(p, e)).into(),
+        }
+    };
+    match sys.open_path(p, Follow::Never) {
+        Ok(fd) => return Ok((sys.ns_path(p), Some(p.to_path_buf()), fd)),
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(refused(&e)),
+        Err(_) => {}
     }
     let bare = p.to_str().map(|s| s.trim_start_matches('/'));
     if let Some(name) = bare.filter(|n| !n.is_empty() && !n.contains('/')) {
-        let inside = sys.shm_dir.join(name);
-        if inside.exists() {
-            return Ok(inside);
+        let inside = sys
+            .open_shm_dir()
+            .and_then(|dir| root::open_beneath(dir.as_fd(), Path::new(name), OFlag::O_PATH));
+        match inside {
+            Ok(fd) => {
+                let inner = sys.shm_dir.join(name);
+                return Ok((inner.clone(), Some(inner), fd));
+            }
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(refused(&e)),
+            Err(_) => {}
         }
     }
     // Every path ls and show print: a memfd or a deleted file is opened through a holder.
     if let Some(printed) = p.to_str() {
         if let Some(link) = sys.held_path(printed)? {
-            return Ok(link);
+            // The kernel's own link (/proc/PID/fd/N or map_files): followed, then checked
+            // like any other file before it is read.
+            let fd = nix::fcntl::open(
+                &link,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| refused(&std::io::Error::from(e)))?;
+            return Ok((link, None, fd));
         }
     }
     Err(Error::NoSuchObject(p.display().to_string()).into())
 }
 
 fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
-    let path = find_path(sys, p)?;
-    let file = open_noatime(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::PermissionDenied {
-            anyhow::Error::from(Error::PermissionDenied(format!(
-                "cannot open {}",
-                path.display()
-            )))
-        } else {
+    let (path, inner, opath) = find_path(sys, p)?;
+    // Only a regular file is opened for reading: a FIFO would block, a device could act.
+    let (file, _) = root::read_only(opath.as_fd()).map_err(|e| match e {
+        e @ root::ReadOpenError::NotRegular(_) => {
+            anyhow::Error::from(Error::BadInput(format!("{} {e}", path.display())))
+        }
+        root::ReadOpenError::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Error::PermissionDenied(format!("cannot open {}", path.display())).into()
+        }
+        root::ReadOpenError::Io(e) => {
             anyhow::Error::from(e).context(format!("opening {}", path.display()))
         }
     })?;
     let md = file.metadata()?;
-    if !md.is_file() {
-        return Err(Error::BadInput(format!("{} is not a regular file", path.display())).into());
-    }
     let (off, len) = win.apply(md.len(), "the file")?;
     let mappers = Mappers::Object {
         known: Vec::new(),
@@ -621,6 +661,7 @@ fn resolve_path(sys: &Sys, p: &Path, win: Window) -> anyhow::Result<Target> {
         mappers,
         liveness: Liveness::File {
             path: path.clone(),
+            inner,
             dev: md.dev(),
             ino: md.ino(),
         },
@@ -666,8 +707,19 @@ impl Liveness {
                     }
                 }
             }
-            Liveness::File { path, dev, ino } => match std::fs::metadata(path) {
-                Ok(md) if (md.dev(), md.ino()) == (*dev, *ino) => None,
+            Liveness::File {
+                path,
+                inner,
+                dev,
+                ino,
+            } => match inner.as_ref().map_or_else(
+                || std::fs::metadata(path).map(|m| (m.dev(), m.ino())),
+                |inner| {
+                    sys.stat_path(inner, Follow::Never)
+                        .map(|st| (st.dev, st.ino))
+                },
+            ) {
+                Ok(id) if id == (*dev, *ino) => None,
                 _ => Some(Error::vanished(
                     path.display().to_string(),
                     "was removed or replaced",
@@ -686,7 +738,7 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         let c = std::ffi::CString::new(f.path().to_str().unwrap()).unwrap();
         let want = unsafe { libc::ftok(c.as_ptr(), 100) } as u32;
-        assert_eq!(ftok(f.path(), 100).unwrap(), want);
+        assert_eq!(ftok(&Sys::default(), f.path(), 100).unwrap(), want);
     }
 
     #[test]

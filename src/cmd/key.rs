@@ -10,10 +10,9 @@ use crate::render::key::{self as render, FindJson, FoundFile, KeyAnswer, KeyJson
 use crate::source::bytes_to_string;
 use crate::source::ftok::{self, KeyParts, Root, WalkLimits};
 use crate::source::inventory::{self, Inventory, Options};
-use anyhow::Context;
+use crate::source::root::Follow;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 impl Run for KeyArgs {
@@ -48,10 +47,13 @@ impl KeyArgs {
         out: &mut dyn Write,
     ) -> anyhow::Result<()> {
         let proj = ftok::parse_proj_id(proj).map_err(Error::BadInput)?;
-        // ftok stats the path, following symlinks; so do we.
-        let md = std::fs::metadata(ctx.sys.ns_path(path))
-            .with_context(|| format!("{}", path.display()))?;
-        let key = ftok::ftok_key(md.dev(), md.ino(), proj.bits);
+        // ftok stats the path, following symlinks; so do we, but never out of the root (the
+        // target's with --ns: an absolute or `../..` link stays inside it).
+        let md = ctx
+            .sys
+            .stat_path(path, Follow::InRoot)
+            .map_err(|e| Error::BadInput(crate::source::root::describe(path, &e)))?;
+        let key = ftok::ftok_key(md.dev, md.ino, proj.bits);
         let inv = inventory::gather(&ctx.sys, Options::default())?;
         report_hidden(&inv);
         let (segment, former) = with_key(&inv, key);
@@ -63,8 +65,8 @@ impl KeyArgs {
                 shmid: segment.and_then(|s| s.id),
             },
             proj_bits: proj.bits,
-            dev: md.dev(),
-            ino: md.ino(),
+            dev: md.dev,
+            ino: md.ino,
             segment,
             former,
         };
@@ -93,7 +95,9 @@ impl KeyArgs {
         } else {
             let mut roots = Vec::new();
             for d in &self.dirs {
-                std::fs::metadata(d).with_context(|| format!("{}", d.display()))?;
+                ctx.sys
+                    .stat_path(d, Follow::InRoot)
+                    .map_err(|e| Error::BadInput(crate::source::root::describe(d, &e)))?;
                 roots.push(Root {
                     path: d.clone(),
                     depth: full,
@@ -101,7 +105,9 @@ impl KeyArgs {
             }
             roots
         };
-        let walk = ftok::find_files(&roots, key, WalkLimits::default());
+        // Every root is opened inside the root we look from (the target's with --ns).
+        let open = |p: &Path| ctx.sys.open_path(p, Follow::InRoot);
+        let walk = ftok::find_files_in(&roots, &open, key, WalkLimits::default());
         if walk.entry_cap_hit {
             note(&format!(
                 "stopped after {} entries; narrow the search with --in DIR",
@@ -175,6 +181,7 @@ fn default_roots(ctx: &Ctx, key: u32) -> anyhow::Result<Vec<Root>> {
     for d in ["/tmp", "/var", "/run"] {
         add(PathBuf::from(d), full);
     }
+    // As named inside the root the walk opens them in.
     add(ctx.sys.shm_dir.clone(), full);
     Ok(roots)
 }

@@ -67,7 +67,7 @@ pub fn ipc_risk(ctx: &Ctx, recs: &[crate::source::sysv::ShmRecord]) -> Option<Ip
                 uid: r.uid,
             });
         }
-        for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+        for f in ctx.sys.shm_files().unwrap_or_default() {
             if setting.at_risk(f.uid) {
                 at_risk.push(AtRisk {
                     kind: "posix".into(),
@@ -193,8 +193,12 @@ pub fn gather_with(ctx: &Ctx, account_use: bool) -> anyhow::Result<Limits> {
         .map(|p| p as u64)
         .unwrap_or(4096);
     let shmall_pages = read_u64(ctx, "shmall");
-    let dev_shm = nix::sys::statvfs::statvfs(&ctx.sys.shm_dir)
+    // Through the directory's fd: with --ns, opened beneath the target's root, no symlinks.
+    let dev_shm = ctx
+        .sys
+        .open_shm_dir()
         .ok()
+        .and_then(|fd| nix::sys::statvfs::fstatvfs(&fd).ok())
         // fsblkcnt_t and friends are not u64 on every target.
         .map(|s| {
             #[allow(clippy::unnecessary_cast)]
@@ -239,8 +243,12 @@ pub fn gather_with(ctx: &Ctx, account_use: bool) -> anyhow::Result<Limits> {
 /// What of /dev/shm's use the listed objects explain: every file in it and every deleted one
 /// still held open, each counted once by (device, inode), by its allocated blocks.
 fn account(ctx: &Ctx, d: &mut DevShm) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(dev) = std::fs::metadata(&ctx.sys.shm_dir).map(|m| m.dev()) else {
+    use std::os::fd::AsFd;
+    let dev = ctx
+        .sys
+        .open_shm_dir()
+        .and_then(|fd| crate::source::root::stat_fd(fd.as_fd()));
+    let Ok(dev) = dev.map(|st| st.dev) else {
         return;
     };
     let Ok(inv) = crate::source::inventory::gather(&ctx.sys, Default::default()) else {

@@ -45,6 +45,9 @@ pub fn report_hidden(inv: &Inventory) {
             inv.unreadable_namespaces
         ));
     }
+    if let Some(why) = &inv.shm_dir_unlisted {
+        note(&format!("POSIX objects not listed: {why}"));
+    }
     if inv.other_mount_objects > 0 {
         note(&format!(
             "{} object(s) in other mount namespaces' /dev/shm not listed here (see --all-namespaces, --ns PID)",

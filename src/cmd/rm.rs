@@ -18,6 +18,7 @@ use crate::source::remove_ipc::{self, MsgIdentity, SemIdentity};
 use crate::source::Sys;
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 /// Longest file name tmpfs takes (NAME_MAX).
@@ -129,24 +130,25 @@ fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
     })
 }
 
-fn posix_ident(seg: &Segment, shm_dir: &Path) -> Option<PosixIdentity> {
+fn posix_ident(seg: &Segment, sys: &Sys) -> Option<PosixIdentity> {
+    use std::os::fd::AsFd;
     let dev = inventory::posix_dev(seg)?;
     let ino = seg.inode?;
-    let mut path = PathBuf::from(seg.path.as_deref()?);
-    if std::fs::symlink_metadata(&path).is_err() {
+    let dir = sys.open_shm_dir().ok()?;
+    let shown = PathBuf::from(seg.path.as_deref()?);
+    let same = |rel: &Path| {
+        crate::source::root::stat_at(dir.as_fd(), rel.as_os_str())
+            .is_ok_and(|st| (st.dev, st.ino) == (dev, ino))
+            || crate::source::root::open_beneath(dir.as_fd(), rel, nix::fcntl::OFlag::O_PATH)
+                .and_then(|fd| crate::source::root::stat_fd(fd.as_fd()))
+                .is_ok_and(|st| (st.dev, st.ino) == (dev, ino))
+    };
+    let rel = match shown.strip_prefix(&sys.shm_dir) {
+        Ok(rel) if same(rel) => rel.to_path_buf(),
         // A name that is not UTF-8 is listed with `\xNN` escapes; find the real one by inode.
-        path = crate::source::devshm::find_by_inode(shm_dir, dev, ino)?;
-    }
-    Some(PosixIdentity {
-        // Listed as the process names it (`/dev/shm/x`, also with --ns) or as reached.
-        rel: path
-            .strip_prefix(shm_dir)
-            .or_else(|_| path.strip_prefix("/dev/shm"))
-            .ok()?
-            .to_path_buf(),
-        dev,
-        ino,
-    })
+        _ => crate::source::devshm::find_by_inode(dir.as_fd(), dev, ino)?,
+    };
+    Some(PosixIdentity { rel, dev, ino })
 }
 
 /// A stale set as it is now, if it is still the one that was judged (same key, change time and
@@ -229,7 +231,7 @@ fn resolve_asked(
     for seg in found {
         let ident = match seg.kind {
             Kind::Sysv => sysv_ident(seg).map(Ident::Sysv),
-            _ => posix_ident(seg, &ctx.sys.shm_dir).map(Ident::Posix),
+            _ => posix_ident(seg, &ctx.sys).map(Ident::Posix),
         };
         let Some(ident) = ident else {
             problems.push(format!(
@@ -292,7 +294,7 @@ fn stale_targets(ctx: &Ctx, inv: &Inventory) -> Vec<Target> {
         .filter_map(|s| {
             let ident = match s.kind {
                 Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
-                Kind::Posix => Ident::Posix(posix_ident(s, &ctx.sys.shm_dir)?),
+                Kind::Posix => Ident::Posix(posix_ident(s, &ctx.sys)?),
                 Kind::Sem => Ident::Sem(sem_ident(s)?),
                 Kind::Msg => Ident::Msg(msg_ident(s)?),
                 Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
@@ -349,21 +351,24 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
         Ident::Msg(i) => {
             remove_ipc::remove_msg(i).map(|()| t.result(Outcome::Removed, stale_reason()))
         }
-        Ident::Mqueue(p) => remove::remove_posix(&sys.mqueue_dir, p)
-            .map(|()| t.result(Outcome::Removed, stale_reason())),
-        Ident::Posix(p) => remove::remove_posix(&sys.shm_dir, p).map(|()| {
-            if t.holders.is_empty() {
-                t.result(Outcome::Removed, stale_reason())
-            } else {
-                t.result(
-                    Outcome::Removed,
-                    Some(format!(
+        Ident::Mqueue(p) => open_dir(sys.open_mqueue_dir())
+            .and_then(|dir| remove::remove_posix(dir.as_fd(), p))
+            .map(|_| t.result(Outcome::Removed, stale_reason())),
+        Ident::Posix(p) => open_dir(sys.open_shm_dir())
+            .and_then(|dir| remove::remove_posix(dir.as_fd(), p))
+            .map(|_| {
+                if t.holders.is_empty() {
+                    t.result(Outcome::Removed, stale_reason())
+                } else {
+                    t.result(
+                        Outcome::Removed,
+                        Some(format!(
                         "name removed; still mapped or open in {}, memory freed when they let go",
                         who()
                     )),
-                )
-            }
-        }),
+                    )
+                }
+            }),
     };
     match done {
         Ok(result) => result,
@@ -379,6 +384,11 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
         ),
         Err(e) => t.result(Outcome::Kept, Some(e.to_string())),
     }
+}
+
+/// A directory to remove names from, or why it cannot be reached.
+fn open_dir(r: std::io::Result<std::os::fd::OwnedFd>) -> Result<std::os::fd::OwnedFd, Refusal> {
+    r.map_err(|e| Refusal::Os(format!("cannot open the directory it is in: {e}")))
 }
 
 /// Ask once on the terminal; true for yes.

@@ -1,8 +1,13 @@
 //! POSIX shared memory: the files under /dev/shm.
 
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+
+use super::root::{self, Stat};
 
 /// One file under /dev/shm.
 #[derive(Debug, Clone)]
@@ -43,6 +48,21 @@ impl ShmFile {
         }
     }
 
+    pub fn from_stat(path: PathBuf, st: &Stat) -> ShmFile {
+        ShmFile {
+            path,
+            size: st.size,
+            allocated: st.allocated,
+            uid: st.uid,
+            gid: st.gid,
+            mode: st.mode,
+            born: st.btime.unwrap_or(st.mtime),
+            born_is_btime: st.btime.is_some(),
+            dev: st.dev,
+            inode: st.ino,
+        }
+    }
+
     /// The path as bytes.
     pub fn path_bytes(&self) -> &[u8] {
         self.path.as_os_str().as_bytes()
@@ -52,36 +72,52 @@ impl ShmFile {
 /// How deep to look below /dev/shm: POSIX names are flat, but some programs make directories.
 const MAX_DEPTH: usize = 4;
 
-/// Every regular file under `dir` (symlinks are not followed). A missing directory is empty.
-pub fn list(dir: &Path) -> std::io::Result<Vec<ShmFile>> {
+/// Every regular file beneath the open directory `dir`, named as `shown` joined with its path
+/// below it. Listed through fds only ([`root::list_dir`]): a symlink is never followed, and a
+/// subdirectory swapped for a symlink between the listing and the descent is not entered.
+pub fn list(dir: BorrowedFd<'_>, shown: &Path) -> std::io::Result<Vec<ShmFile>> {
     let mut out = Vec::new();
-    match walk(dir, 0, &mut out) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        other => other.map(|_| out),
-    }
+    walk(dir, shown, 0, &mut out)?;
+    Ok(out)
 }
 
-/// The exact path of the file with this device and inode under `dir`: a listed name is kept as
-/// a string (invalid UTF-8 spelled `\xNN`), which cannot always be opened again.
-pub fn find_by_inode(dir: &Path, dev: u64, inode: u64) -> Option<PathBuf> {
-    list(dir)
+/// The exact name (below `dir`) of the file with this device and inode: a listed name is kept
+/// as a string (invalid UTF-8 spelled `\xNN`), which cannot always be opened again.
+pub fn find_by_inode(dir: BorrowedFd<'_>, dev: u64, inode: u64) -> Option<PathBuf> {
+    list(dir, Path::new(""))
         .ok()?
         .into_iter()
         .find(|f| (f.dev, f.inode) == (dev, inode))
         .map(|f| f.path)
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<ShmFile>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let Ok(entry) = entry else { continue };
-        let Ok(m) = entry.metadata() else { continue };
-        let ft = m.file_type();
-        if ft.is_file() {
-            out.push(ShmFile::from_metadata(entry.path(), &m));
-        } else if ft.is_dir() && depth + 1 < MAX_DEPTH {
+fn walk(
+    dir: BorrowedFd<'_>,
+    shown: &Path,
+    depth: usize,
+    out: &mut Vec<ShmFile>,
+) -> std::io::Result<()> {
+    for e in root::list_dir(dir)? {
+        let path = shown.join(&e.name);
+        if e.stat.is_file() {
+            out.push(ShmFile::from_stat(path, &e.stat));
+        } else if e.stat.is_dir() && depth + 1 < MAX_DEPTH {
+            // No symlink, no other mount: what was a directory a moment ago must still be one.
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+            let Ok(sub) = root::open_beneath(dir, Path::new(&e.name), flags) else {
+                continue;
+            };
             // An unreadable subdirectory is not a reason to fail the listing.
-            let _ = walk(&entry.path(), depth + 1, out);
+            let _ = walk(sub.as_fd(), &path, depth + 1, out);
         }
     }
     Ok(())
+}
+
+impl super::Sys {
+    /// Every regular file of the shm directory, reached through its fd
+    /// ([`super::Sys::open_shm_dir`]) and named as `shm_dir` shows it.
+    pub fn shm_files(&self) -> std::io::Result<Vec<ShmFile>> {
+        list(self.open_shm_dir()?.as_fd(), &self.shm_dir)
+    }
 }

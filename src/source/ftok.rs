@@ -5,9 +5,11 @@
 //! `stat(path)` (symlinks followed). `st_dev` is the glibc encoding of the device number, which is
 //! what `MetadataExt::dev` returns, so the low 8 bits are the low 8 bits of the minor number.
 
+use super::root::{self, Stat};
 use super::Sys;
+use nix::fcntl::OFlag;
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The key ftok gives for a file with this device and inode and this proj_id.
@@ -129,9 +131,9 @@ pub struct Root {
 }
 
 /// Filesystems with no files ftok could have been given: kernel views, not storage.
-fn pseudo_fs(dir: &Path) -> bool {
+fn pseudo_fs(dir: BorrowedFd<'_>) -> bool {
     use nix::sys::statfs::*;
-    statfs(dir).is_ok_and(|s| {
+    fstatfs(dir).is_ok_and(|s| {
         [
             PROC_SUPER_MAGIC,
             SYSFS_MAGIC,
@@ -147,10 +149,29 @@ fn pseudo_fs(dir: &Path) -> bool {
     })
 }
 
-/// Walk `roots` for files whose device and inode bits match `key`: symlinks below them are not followed,
-/// each directory is entered once, and procfs, sysfs and the like are not entered at all.
-/// The roots themselves are candidates too: `ftok(".", 'x')` is common.
+/// [`find_files_in`] with each root opened as the host names it.
 pub fn find_files(roots: &[Root], key: u32, limits: WalkLimits) -> Walk {
+    let open = |p: &Path| -> std::io::Result<OwnedFd> {
+        Ok(nix::fcntl::open(
+            p,
+            OFlag::O_PATH | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?)
+    };
+    find_files_in(roots, &open, key, limits)
+}
+
+/// Walk `roots` for files whose device and inode bits match `key`. Each root is opened by
+/// `open` (for `--ns`, beneath the target's root); below it everything is reached through
+/// directory fds ([`root::list_dir`], [`root::open_child`]): symlinks are not followed, each
+/// directory is entered once, and procfs, sysfs and the like are not entered at all.
+/// The roots themselves are candidates too: `ftok(".", 'x')` is common.
+pub fn find_files_in(
+    roots: &[Root],
+    open: &dyn Fn(&Path) -> std::io::Result<OwnedFd>,
+    key: u32,
+    limits: WalkLimits,
+) -> Walk {
     let mut w = Walker {
         parts: KeyParts::of(key),
         limits,
@@ -159,19 +180,20 @@ pub fn find_files(roots: &[Root], key: u32, limits: WalkLimits) -> Walk {
         walk: Walk::default(),
         full_depth: false,
     };
-    for root in roots {
+    for r in roots {
         if w.walk.entry_cap_hit {
             break;
         }
         // A shallow root stops where it was asked to; only the overall cap is worth a word.
-        w.full_depth = root.depth >= limits.max_depth;
-        // A root given as a symlink (`/var/run`) is followed; nothing below it is.
-        let Ok(m) = std::fs::metadata(&root.path) else {
+        w.full_depth = r.depth >= limits.max_depth;
+        // A root given as a symlink (`/var/run`) is followed (by `open`); nothing below it is.
+        let Ok(fd) = open(&r.path) else { continue };
+        let Ok(st) = root::stat_fd(fd.as_fd()) else {
             continue;
         };
-        w.consider(&root.path, &m);
-        if m.is_dir() && !pseudo_fs(&root.path) {
-            w.descend(&root.path, &m, root.depth.min(limits.max_depth));
+        w.consider(&r.path, &st);
+        if st.is_dir() && !pseudo_fs(fd.as_fd()) {
+            w.descend(fd.as_fd(), &r.path, &st, r.depth.min(limits.max_depth));
         }
     }
     w.walk
@@ -189,57 +211,59 @@ struct Walker {
 }
 
 impl Walker {
-    fn consider(&mut self, path: &Path, m: &std::fs::Metadata) {
-        if m.file_type().is_symlink() || !self.parts.matches(m.dev(), m.ino()) {
+    fn consider(&mut self, path: &Path, m: &Stat) {
+        if m.file_type() == libc::S_IFLNK || !self.parts.matches(m.dev, m.ino) {
             return;
         }
-        if self
-            .seen_files
-            .insert((m.dev(), m.ino(), path.to_path_buf()))
-        {
+        if self.seen_files.insert((m.dev, m.ino, path.to_path_buf())) {
             self.walk.candidates.push(Candidate {
                 path: path.to_path_buf(),
-                dev: m.dev(),
-                ino: m.ino(),
+                dev: m.dev,
+                ino: m.ino,
                 is_dir: m.is_dir(),
             });
         }
     }
 
-    /// Read `dir` and enter its subdirectories while `depth_left` allows.
-    fn descend(&mut self, dir: &Path, m: &std::fs::Metadata, depth_left: usize) {
+    /// Read the directory `dir` (shown as `shown`) and enter its subdirectories while
+    /// `depth_left` allows.
+    fn descend(&mut self, dir: BorrowedFd<'_>, shown: &Path, m: &Stat, depth_left: usize) {
         // Each directory once, unless a later root reaches it with more depth to go.
-        let id = (m.dev(), m.ino());
+        let id = (m.dev, m.ino);
         if self.seen_dirs.get(&id).is_some_and(|&d| d >= depth_left) {
             return;
         }
         self.seen_dirs.insert(id, depth_left);
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(entries) = root::list_dir(dir) else {
             self.walk.unreadable += 1;
             return;
         };
-        for entry in entries.filter_map(|e| e.ok()) {
+        for e in entries {
             if self.walk.entries >= self.limits.max_entries {
                 self.walk.entry_cap_hit = true;
                 return;
             }
             self.walk.entries += 1;
-            let path = entry.path();
-            // DirEntry::metadata does not follow symlinks.
-            let Ok(em) = entry.metadata() else { continue };
-            self.consider(&path, &em);
-            if !em.is_dir() {
-                continue;
-            }
-            // A mount point: check what is mounted before going in.
-            if em.dev() != m.dev() && pseudo_fs(&path) {
+            let path = shown.join(&e.name);
+            self.consider(&path, &e.stat);
+            if !e.stat.is_dir() {
                 continue;
             }
             if depth_left == 0 {
                 self.walk.depth_cap_hit |= self.full_depth;
                 continue;
             }
-            self.descend(&path, &em, depth_left - 1);
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+            // Swapped for a symlink since it was listed: not entered.
+            let Ok(sub) = root::open_child(dir, Path::new(&e.name), flags) else {
+                self.walk.unreadable += 1;
+                continue;
+            };
+            // A mount point: check what is mounted before going in.
+            if e.stat.dev != m.dev && pseudo_fs(sub.as_fd()) {
+                continue;
+            }
+            self.descend(sub.as_fd(), &path, &e.stat, depth_left - 1);
         }
     }
 }
@@ -257,6 +281,7 @@ impl Sys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn key_bits() {

@@ -36,6 +36,9 @@ pub struct Inventory {
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
     pub unreadable_namespaces: usize,
+    /// Why the shm directory could not be listed (e.g. a container's `/dev` is a symlink,
+    /// which is not followed); None when it was, or when it does not exist.
+    pub shm_dir_unlisted: Option<String>,
     /// Objects of a /dev/shm other than the one listed (another mount namespace's, seen in its
     /// processes' maps and fds), left out.
     pub other_mount_objects: usize,
@@ -54,12 +57,13 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let files = sys.listed_shm_files();
+    let (files, unlisted) = shm_files(sys);
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    inv.shm_dir_unlisted = unlisted;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
         inv.segments.extend(super::ipc::rows(sys, &scan));
@@ -69,7 +73,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
 
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
-    let mut files = sys.listed_shm_files();
+    let (mut files, unlisted) = shm_files(sys);
     // Every other mount namespace's own /dev/shm, once per device.
     let (mounts, unreadable_mounts) = sys.other_dev_shms();
     for m in &mounts {
@@ -91,6 +95,7 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     }
     let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable + unreadable_mounts;
+    inv.shm_dir_unlisted = unlisted;
     inv.mounts = mounts;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
@@ -98,6 +103,16 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
         inv.segments.extend(super::ipc::rows(sys, &scan));
     }
     Ok(inv)
+}
+
+/// The files of the shm directory, listed through its fd ([`Sys::open_shm_dir`]); a missing
+/// directory is empty, any other failure is said.
+fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
+    match sys.shm_files() {
+        Ok(files) => (files, None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
+        Err(e) => (Vec::new(), Some(super::root::describe(&sys.shm_dir, &e))),
+    }
 }
 
 /// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects

@@ -25,6 +25,7 @@ pub mod procs;
 pub mod remove;
 pub mod remove_ipc;
 pub mod residency;
+pub mod root;
 pub mod smaps;
 pub mod sysv;
 pub mod trace;
@@ -37,7 +38,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Sys {
     pub proc_root: PathBuf,
-    /// Where to list POSIX objects (with `--ns`, inside the target's root).
+    /// Where to list POSIX objects. With `--ns`, the target's own name for it, resolved
+    /// beneath its pinned root ([`Sys::open_shm_dir`]); rows are named as the target names them.
     pub shm_dir: PathBuf,
     /// How /dev/shm is named in maps (the processes' own view), whatever `shm_dir` is.
     pub shm_maps_dir: PathBuf,
@@ -49,6 +51,9 @@ pub struct Sys {
     pub all_ipc_namespaces: bool,
     /// Where the mqueue filesystem (POSIX message queues) is mounted.
     pub mqueue_dir: PathBuf,
+    /// With `--ns PID`: that process's root, pinned and opened once; every path inside the
+    /// target is resolved beneath it ([`root`]). Without, paths are resolved from `/`.
+    pub pinned_root: Option<std::sync::Arc<root::Root>>,
 }
 
 impl Default for Sys {
@@ -67,7 +72,45 @@ impl Sys {
             only_own_ns: false,
             all_ipc_namespaces: false,
             mqueue_dir: PathBuf::from("/dev/mqueue"),
+            pinned_root: None,
         }
+    }
+
+    /// The shm directory, opened for listing. With `--ns`, resolved inside the pinned root
+    /// through no symlink; on the host, as configured (`--shm-dir`, trusted like `/` itself).
+    /// Names below it are then reached only through this fd.
+    pub fn open_shm_dir(&self) -> std::io::Result<std::os::fd::OwnedFd> {
+        match &self.pinned_root {
+            Some(root) => root.open_dir(&self.shm_dir),
+            None => open_dir(&self.shm_dir),
+        }
+    }
+
+    /// The mqueue directory, opened for listing (the host's: queues are not looked up by --ns).
+    pub fn open_mqueue_dir(&self) -> std::io::Result<std::os::fd::OwnedFd> {
+        open_dir(&self.mqueue_dir)
+    }
+
+    /// A path as the target (`--ns PID`) or the host names it, opened `O_PATH|O_NOFOLLOW`
+    /// beneath the target's pinned root or `/`: see [`root::Root::open_path`]. A relative path
+    /// is taken from our working directory on the host, from the root with `--ns`.
+    pub fn open_path(
+        &self,
+        path: &Path,
+        follow: root::Follow,
+    ) -> std::io::Result<std::os::fd::OwnedFd> {
+        match &self.pinned_root {
+            Some(root) => root.open_path(path, follow),
+            None if path.is_absolute() => root::Root::host()?.open_path(path, follow),
+            // getcwd names the real directory: no link in it to follow.
+            None => root::Root::host()?.open_path(&std::env::current_dir()?.join(path), follow),
+        }
+    }
+
+    /// `statx` of what [`Sys::open_path`] opens.
+    pub fn stat_path(&self, path: &Path, follow: root::Follow) -> std::io::Result<root::Stat> {
+        use std::os::fd::AsFd;
+        root::stat_fd(self.open_path(path, follow)?.as_fd())
     }
 
     /// `/proc/<pid>/<rest>`.
@@ -97,6 +140,12 @@ impl Sys {
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
+}
+
+fn open_dir(p: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    Ok(nix::fcntl::open(p, flags, nix::sys::stat::Mode::empty())?)
 }
 
 /// Kept here for callers in `source`; the function lives in the leaf [`crate::text`] module.

@@ -2,6 +2,7 @@
 //! host's segment 5. This module joins namespaces the way `nsenter -t PID -i` does and reads
 //! each namespace's segments from a thread of its own.
 
+use super::root::Root;
 use super::sysv::ShmRecord;
 use super::Sys;
 use anyhow::Context;
@@ -9,8 +10,9 @@ use nix::sched::{setns, CloneFlags};
 use std::collections::BTreeMap;
 
 impl Sys {
-    /// A path as the process we look from (`--ns PID`) names it, reached from our side through
-    /// `/proc/PID/root`; relative paths and runs without `--ns` are left alone.
+    /// How a path as the process we look from (`--ns PID`) names it is shown from our side
+    /// (`/proc/PID/root/…`); relative paths and runs without `--ns` are left alone. For display
+    /// only: to reach the path, use [`Sys::open_path`].
     pub fn ns_path(&self, p: &std::path::Path) -> std::path::PathBuf {
         match (&self.ns_root, p.strip_prefix("/")) {
             (Some(root), Ok(rest)) => root.join(rest),
@@ -52,29 +54,46 @@ impl Sys {
     }
 
     /// Join the IPC namespace of `pid` for the rest of this process, and look at its /dev/shm
-    /// through `/proc/<pid>/root` (its mount namespace), as `nsenter -t PID -i -m` would show.
+    /// beneath its root, as `nsenter -t PID -i -m` would show. The process is pinned by a pidfd
+    /// first: its root is opened once ([`Root::of_pid`]) and the namespace joined through the
+    /// same pidfd, so a pid reused meanwhile cannot hand us another process's view.
     /// Call before any other thread exists.
     pub fn enter_namespace_of(&mut self, pid: i32) -> anyhow::Result<()> {
-        let path = self.pid_path(pid, "ns/ipc");
-        let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                anyhow::Error::new(crate::error::Error::NoSuchProcess(pid))
-            }
-            std::io::ErrorKind::PermissionDenied => anyhow::Error::new(
-                crate::error::Error::PermissionDenied(format!("cannot open {}", path.display())),
-            ),
-            _ => anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
+        use crate::error::Error;
+        let root = Root::of_pid(&self.proc_root, pid).map_err(|e| match e.raw_os_error() {
+            Some(libc::ESRCH | libc::ENOENT) => anyhow::Error::new(Error::NoSuchProcess(pid)),
+            Some(libc::EACCES | libc::EPERM) => anyhow::Error::new(Error::PermissionDenied(
+                format!("cannot open the root of pid {pid}"),
+            )),
+            _ => anyhow::Error::new(e).context(format!("cannot open the root of pid {pid}")),
         })?;
-        setns(&file, CloneFlags::CLONE_NEWIPC).map_err(|e| {
-            anyhow::Error::new(crate::error::Error::PermissionDenied(format!(
+        let Some((_, pidfd)) = root.pinned() else {
+            unreachable!("Root::of_pid pins its process")
+        };
+        let joined = match setns(pidfd, CloneFlags::CLONE_NEWIPC) {
+            // Kernels before 5.8 take only namespace files: then re-check the pin after.
+            Err(nix::Error::EINVAL) => std::fs::File::open(self.pid_path(pid, "ns/ipc"))
+                .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+                .and_then(|f| setns(&f, CloneFlags::CLONE_NEWIPC))
+                .and_then(|()| {
+                    if root.alive() {
+                        Ok(())
+                    } else {
+                        Err(nix::Error::ESRCH)
+                    }
+                }),
+            other => other,
+        };
+        joined.map_err(|e| match e {
+            nix::Error::ESRCH => anyhow::Error::new(Error::NoSuchProcess(pid)),
+            e => anyhow::Error::new(Error::PermissionDenied(format!(
                 "cannot join the IPC namespace of pid {pid}: {e}"
-            )))
+            ))),
         })?;
-        // Paths inside the target's mount namespace, seen from ours.
-        let root = self.pid_path(pid, "root");
-        let inner = self.shm_dir.strip_prefix("/").unwrap_or(&self.shm_dir);
-        self.shm_dir = root.join(inner);
-        self.ns_root = Some(root);
+        // shm_dir keeps the target's own name for it (rows are named as the target names
+        // them); it is resolved beneath the pinned root, never through /proc/PID/root by string.
+        self.ns_root = Some(self.pid_path(pid, "root"));
+        self.pinned_root = Some(std::sync::Arc::new(root));
         self.only_own_ns = true;
         Ok(())
     }

@@ -5,11 +5,12 @@
 //! mean "remove the segment I was shown as 32822". Each removal first re-reads the object
 //! (IPC_STAT, or fstatat without following symlinks) and compares what identifies it.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path};
 
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::Mode;
+use nix::fcntl::OFlag;
+
+use super::root::{self, Stat};
 
 /// What identifies a System V segment across time: shmids are reused, but not together with
 /// the same key, creator pid and change time.
@@ -124,43 +125,46 @@ pub struct PosixIdentity {
     pub ino: u64,
 }
 
-/// Unlink a listed object inside `dir` if that name still has the same device and inode.
-/// Intermediate directories are opened without following symlinks, so nothing outside `dir`
-/// can be reached whatever the name holds.
-pub fn remove_posix(dir: &Path, listed: &PosixIdentity) -> Result<(), Refusal> {
+/// Unlink a listed object beneath the open directory `dir` if that name still has the same
+/// device and inode. Every component is resolved beneath `dir` through no symlink, no `..` and
+/// no other mount ([`root::open_beneath`]), so nothing outside `dir` can be reached whatever the
+/// name holds. Returns the object as it was just before (its link count says whether this was
+/// the last name; its allocated bytes, what that frees).
+pub fn remove_posix(dir: BorrowedFd<'_>, listed: &PosixIdentity) -> Result<Stat, Refusal> {
     let errno = |e: nix::Error| match e {
         nix::Error::ENOENT => Refusal::Gone,
         nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        nix::Error::ELOOP | nix::Error::EXDEV => Refusal::Os(format!(
+            "{} is reached through a symbolic link or another mount now; not following it",
+            listed.rel.display()
+        )),
         other => Refusal::Os(other.desc().to_string()),
     };
-    let comps: Vec<&std::ffi::OsStr> = listed
+    let io_errno =
+        |e: std::io::Error| errno(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
+    let plain = listed
         .rel
         .components()
-        .map(|c| match c {
-            Component::Normal(n) => Ok(n),
-            _ => Err(Refusal::Os(format!(
-                "{} is not a plain name inside the shm directory",
-                listed.rel.display()
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
-    let Some((last, parents)) = comps.split_last() else {
-        return Err(Refusal::Os("empty name".into()));
-    };
-    let dir_flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
-    let mut fd: OwnedFd = nix::fcntl::open(dir, dir_flags, Mode::empty()).map_err(errno)?;
-    for p in parents {
-        fd = nix::fcntl::openat(fd.as_fd(), *p, dir_flags, Mode::empty()).map_err(errno)?;
-    }
-    let st =
-        nix::sys::stat::fstatat(fd.as_fd(), *last, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(errno)?;
-    if (st.st_dev, st.st_ino) != (listed.dev, listed.ino) {
+        .all(|c| matches!(c, Component::Normal(_)));
+    let last = listed.rel.file_name().filter(|_| plain).ok_or_else(|| {
+        Refusal::Os(format!(
+            "{} is not a plain name inside the shm directory",
+            listed.rel.display()
+        ))
+    })?;
+    let parent = listed.rel.parent().unwrap_or(Path::new(""));
+    let fd: OwnedFd =
+        root::open_beneath(dir, parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(io_errno)?;
+    let st = root::stat_at(fd.as_fd(), last).map_err(io_errno)?;
+    if (st.dev, st.ino) != (listed.dev, listed.ino) {
         return Err(Refusal::Os(format!(
             "{} now names a different file than the one listed",
             listed.rel.display()
         )));
     }
-    nix::unistd::unlinkat(fd.as_fd(), *last, nix::unistd::UnlinkatFlags::NoRemoveDir).map_err(errno)
+    nix::unistd::unlinkat(fd.as_fd(), last, nix::unistd::UnlinkatFlags::NoRemoveDir)
+        .map_err(errno)?;
+    Ok(st)
 }
 
 #[cfg(test)]

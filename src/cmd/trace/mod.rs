@@ -163,7 +163,7 @@ fn snapshot_names(ctx: &Ctx, interp: &mut Interp) {
     for r in ctx.sys.sysv_segments().unwrap_or_default() {
         interp.know_segment(r.shmid, r.key);
     }
-    for f in crate::source::devshm::list(&ctx.sys.shm_dir).unwrap_or_default() {
+    for f in ctx.sys.shm_files().unwrap_or_default() {
         interp.know_path(&f.path.to_string_lossy());
     }
 }

@@ -1,0 +1,220 @@
+//! A hostile container cannot turn `--ns` against the host (issue 13, finding 1): its `/dev` or
+//! the entries of its `/dev/shm` are symlinks (absolute, and relative `../../..`) that point at
+//! the host's files; its /dev/shm holds a FIFO with no writer and a device node.
+//!
+//! Everything runs inside `unshare --mount --ipc --pid --fork --mount-proc` with private tmpfs
+//! mounts on /dev/shm and on a scratch directory, so the "host" canaries are private and even a
+//! regressed `rm --stale` can only reach them. A process chrooted into a directory plays the
+//! container. Each command runs under `timeout` (a FIFO must never hang us); after each, the
+//! host canaries must still be there with their bytes, and nothing of theirs may be printed.
+
+use crate::fixtures::*;
+use std::process::Command;
+
+/// The scenario, in bash: $1 = shmtool, $2 = how the container's /dev is made.
+const SCRIPT: &str = r#"
+set -u
+S=$1; MODE=$2
+T=$(mktemp -d /tmp/shmtool-ct.XXXXXX)
+mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
+mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
+# The host's canaries: an object in /dev/shm and a 0600 file elsewhere.
+printf 'CANARY-SHM-BYTES' > /dev/shm/precious.db
+mkdir -p "$T/host"; printf 'CANARY-SECRET-BYTES' > "$T/host/secret"; chmod 600 "$T/host/secret"
+printf 'x' > "$T/host/ftokfile"
+C=$T/c; mkdir -p "$C/tmp" "$C/etc"
+case $MODE in
+  abs) ln -s /dev "$C/dev" ;;
+  rel) ln -s ../../../../../../../../dev "$C/dev" ;;
+  entries)
+    mkdir -p "$C/dev/shm/d"
+    ln -s /dev/shm/precious.db "$C/dev/shm/abs"
+    ln -s ../../../../../../../../dev/shm/precious.db "$C/dev/shm/rel"
+    ln -s /dev/shm "$C/dev/shm/dirlink"
+    ln -s "$T/host" "$C/dev/shm/d/x"
+    ln -s "$T/host/secret" "$C/dev/shm/secretlink"
+    mkfifo "$C/dev/shm/fifo"
+    mknod "$C/dev/shm/null" c 1 3
+    printf 'container-own' > "$C/dev/shm/theirs"
+    ;;
+esac
+python3 -c 'import os, sys, signal; os.chroot(sys.argv[1]); os.chdir("/"); signal.pause()' "$C" &
+P=$!
+for i in $(seq 1 2000); do
+  [ "$(readlink /proc/$P/root 2>/dev/null)" = "$C" ] && break
+  sleep 0.01
+done
+[ "$(readlink /proc/$P/root)" = "$C" ] || { echo "SETUP-FAILED chroot"; exit 0; }
+echo "STARTED"
+check() {
+  name=$1; shift
+  timeout 20 "$S" --color never "$@" > "$T/out" 2> "$T/err" < /dev/null
+  echo "RC $name $?"
+  if [ "$(cat /dev/shm/precious.db 2>/dev/null)" != CANARY-SHM-BYTES ]; then echo "LOST $name shm"; fi
+  if [ "$(cat "$T/host/secret" 2>/dev/null)" != CANARY-SECRET-BYTES ]; then echo "LOST $name secret"; fi
+  if grep -q -e CANARY -e precious -e ftokfile -e 'C A N A' -e '43 41 4e 41' "$T/out"; then echo "LEAK $name"; sed 's/^/  | /' "$T/out" | head -20; fi
+  sed "s/^/ERR $name /" "$T/err" | head -3
+}
+check ls --ns $P ls --json --all
+check show --ns $P show precious.db
+check show-abs --ns $P show /dev/shm/abs
+check dump --ns $P dump --path /dev/shm/precious.db
+check dump-abs --ns $P dump --path /dev/shm/abs
+check dump-rel --ns $P dump --path /dev/shm/rel
+check dump-dirlink --ns $P dump --path /dev/shm/dirlink/precious.db
+check dump-secret --ns $P dump --path /dev/shm/secretlink
+check dump-dx --ns $P dump --path /dev/shm/d/x/secret
+check watch --ns $P watch --path /dev/shm/precious.db --count 1
+check watch-abs --ns $P watch --path /dev/shm/abs --count 1
+check dump-fifo --ns $P dump --path /dev/shm/fifo
+check watch-fifo --ns $P watch --path /dev/shm/fifo --count 1
+check dump-null --ns $P dump --path /dev/shm/null
+# The container's own object is still reachable the safe way.
+if [ "$MODE" = entries ]; then
+  check dump-theirs --ns $P dump --path /dev/shm/theirs
+  grep -q 'container-own' "$T/out" && echo "READ-THEIRS"
+  check ls-theirs --ns $P ls --json --kind posix
+  grep -q '/dev/shm/theirs' "$T/out" && echo "LISTED-THEIRS"
+  grep -q -e fifo -e '"/proc/[0-9]*/root/dev/shm/null"' "$T/out" && echo "LISTED-SPECIAL"
+fi
+check rm-posix --ns $P rm --posix precious.db --yes
+check rm-posix-abs --ns $P rm --posix abs --yes
+check rm-posix-dirlink --ns $P rm --posix dirlink/precious.db --yes
+check rm-stale --ns $P rm --stale --yes
+check key --ns $P key /dev/shm/precious.db 1
+check key-dotdot --ns $P key /../../../../dev/shm/precious.db 1
+K=$(python3 -c 'import os,sys; s=os.stat(sys.argv[1]); print(hex((s.st_ino&0xffff)|((s.st_dev&0xff)<<16)|(1<<24)))' "$T/host/ftokfile")
+check key-find --ns $P key --find $K --json
+check limits --ns $P limits --json
+kill $P
+echo "DONE"
+"#;
+
+/// Run the scenario for one way of building the container; its report lines.
+fn scenario(mode: &str) -> Option<String> {
+    let out = Command::new("unshare")
+        .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
+        .args([
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            SCRIPT,
+            "container",
+        ])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .arg(mode)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        skip("unshare(1) is not installed");
+        return None;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !text.contains("STARTED") {
+        skip(&format!("cannot build a private container: {text}{err}"));
+        return None;
+    }
+    assert!(
+        text.contains("DONE"),
+        "scenario did not finish:\n{text}\n{err}"
+    );
+    Some(text)
+}
+
+/// What every scenario must show: no canary lost or printed, no command hung or crashed.
+fn assert_host_untouched(text: &str) {
+    for line in text.lines() {
+        assert!(!line.starts_with("LOST"), "{line}\n{text}");
+        assert!(!line.starts_with("LEAK"), "{line}\n{text}");
+        if let Some(rc) = line.strip_prefix("RC ") {
+            let code: i32 = rc.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!(
+                code == 0 || code == 1 || code == 2,
+                "{line} (124: hung)\n{text}"
+            );
+        }
+    }
+}
+
+fn rc(text: &str, name: &str) -> i32 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("RC {name} ")))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+fn errors(text: &str, name: &str) -> String {
+    let prefix = format!("ERR {name} ");
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_container_whose_dev_is_an_absolute_symlink_cannot_reach_the_host() {
+    if !is_root() {
+        return skip("building a container with unshare --mount --pid needs root");
+    }
+    let Some(text) = scenario("abs") else { return };
+    assert_host_untouched(&text);
+    for cmd in ["dump", "watch", "rm-posix", "key"] {
+        assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
+    }
+    assert!(errors(&text, "dump").contains("symbolic link"), "{text}");
+    assert!(errors(&text, "ls").contains("not listed"), "{text}");
+}
+
+#[test]
+fn a_container_whose_dev_climbs_out_with_dotdot_cannot_reach_the_host() {
+    if !is_root() {
+        return skip("building a container with unshare --mount --pid needs root");
+    }
+    let Some(text) = scenario("rel") else { return };
+    assert_host_untouched(&text);
+    for cmd in ["dump", "watch", "rm-posix", "key", "key-dotdot"] {
+        assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
+    }
+}
+
+#[test]
+fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_or_opened() {
+    if !is_root() {
+        return skip("building a container with unshare --mount --pid and mknod need root");
+    }
+    let Some(text) = scenario("entries") else {
+        return;
+    };
+    assert_host_untouched(&text);
+    for cmd in [
+        "dump-abs",
+        "dump-rel",
+        "dump-dirlink",
+        "dump-secret",
+        "dump-dx",
+        "watch-abs",
+        "dump-fifo",
+        "watch-fifo",
+        "dump-null",
+        "rm-posix-abs",
+        "rm-posix-dirlink",
+    ] {
+        assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
+    }
+    assert!(errors(&text, "dump-fifo").contains("a FIFO"), "{text}");
+    assert!(
+        errors(&text, "dump-null").contains("a character device"),
+        "{text}"
+    );
+    assert!(
+        errors(&text, "dump-abs").contains("symbolic link"),
+        "{text}"
+    );
+    // What is the container's own is still read and listed.
+    assert!(text.contains("READ-THEIRS"), "{text}");
+    assert!(text.contains("LISTED-THEIRS"), "{text}");
+    assert!(!text.contains("LISTED-SPECIAL"), "{text}");
+}
