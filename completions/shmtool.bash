@@ -43,6 +43,9 @@ _shmtool() {
             shmtool,maps)
                 cmd="shmtool__subcmd__maps"
                 ;;
+            shmtool,restore)
+                cmd="shmtool__subcmd__restore"
+                ;;
             shmtool,rm)
                 cmd="shmtool__subcmd__rm"
                 ;;
@@ -82,6 +85,9 @@ _shmtool() {
             shmtool__subcmd__help,maps)
                 cmd="shmtool__subcmd__help__subcmd__maps"
                 ;;
+            shmtool__subcmd__help,restore)
+                cmd="shmtool__subcmd__help__subcmd__restore"
+                ;;
             shmtool__subcmd__help,rm)
                 cmd="shmtool__subcmd__help__subcmd__rm"
                 ;;
@@ -104,7 +110,7 @@ _shmtool() {
 
     case "${cmd}" in
         shmtool)
-            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits types trace history locks help"
+            opts="-h -V --color --ns --wide --help --version ls list show maps key dump watch rm limits restore types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,7 +210,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help)
-            opts="ls show maps key dump watch rm limits types trace history locks help"
+            opts="ls show maps key dump watch rm limits restore types trace history locks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +322,20 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__help__subcmd__maps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shmtool__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -516,7 +536,7 @@ _shmtool() {
             return 0
             ;;
         shmtool__subcmd__ls)
-            opts="-o -a -r -q -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --all --ipc --sort --reverse --all-namespaces --per-object --quiet --color --ns --wide --help --version"
+            opts="-o -a -r -q -h -V --json --bytes --output --noheadings --raw --list-columns --format --kind --pid --user --stale --idle --verdict --name --older-than --programs --all --ipc --sort --reverse --all-namespaces --per-object --quiet --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,7 +555,7 @@ _shmtool() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted sem msg mqueue" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem sem msg mqueue" -- "${cur}"))
                     return 0
                     ;;
                 --pid)
@@ -543,6 +563,18 @@ _shmtool() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verdict)
+                    COMPREPLY=($(compgen -W "in-use idle leaked unknown" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -591,8 +623,30 @@ _shmtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shmtool__subcmd__restore)
+            opts="-h -V --json --color --ns --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shmtool__subcmd__rm)
-            opts="-n -f -y -h -V --key --posix --stale --dry-run --force --yes --json --color --ns --wide --help --version"
+            opts="-n -f -y -h -V --key --posix --stale --user --kind --name --older-than --backup --dry-run --force --yes --json --color --ns --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +657,26 @@ _shmtool() {
                     return 0
                     ;;
                 --posix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -W "sysv posix memfd anon file deleted psem sem msg mqueue" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
             cand types 'List the struct, class and union types a program''s debug information defines'
             cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
             cand history 'One object''s whole life, from a `trace --log` file'
@@ -47,6 +48,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
             cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
@@ -56,7 +60,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --noheadings 'Print no header line'
             cand --raw 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour'
             cand --list-columns 'List the columns -o accepts, with what each shows, and exit'
-            cand --stale 'Only objects that look leaked'
+            cand --stale 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+            cand --idle 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+            cand --programs 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
             cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
@@ -78,6 +84,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --kind 'Only objects of these kinds (repeat or separate with commas)'
             cand --pid 'Only objects that these processes map'
             cand --user 'Only objects owned by this user (name or uid)'
+            cand --verdict 'Only objects with these verdicts (repeat or separate with commas), with a WHY column'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
             cand --ipc 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)'
             cand --sort 'Sort by this column'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
@@ -87,7 +96,9 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --noheadings 'Print no header line'
             cand --raw 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \x20 and \x5c, nothing cut, no colour'
             cand --list-columns 'List the columns -o accepts, with what each shows, and exit'
-            cand --stale 'Only objects that look leaked'
+            cand --stale 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+            cand --idle 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+            cand --programs 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
             cand -a 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand --all 'Also list read-only shared file mappings (r--s), such as font and locale caches'
             cand -r 'Reverse the sort order'
@@ -192,9 +203,14 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;rm'= {
             cand --key 'Remove the segment with this key (repeatable)'
             cand --posix 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)'
+            cand --user 'With --stale: only objects owned by this user (name or uid)'
+            cand --kind 'With --stale: only objects of these kinds (repeat or separate with commas)'
+            cand --name 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd''s name, a file''s path, or a System V key ("0x…")'
+            cand --older-than 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file''s birth time (else its last modification), by the wall clock'
+            cand --backup 'Save each object''s bytes and metadata in this directory before removing it (`shmtool restore FILE` brings it back)'
             cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
-            cand --stale 'Remove every object `ls --stale` lists'
+            cand --stale 'Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before'
             cand -n 'Show what would be removed; remove nothing'
             cand --dry-run 'Show what would be removed; remove nothing'
             cand -f 'Remove segments that still have attachers (they go when the last one detaches)'
@@ -217,6 +233,16 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shmtool;restore'= {
+            cand --color 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never'
+            cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
+            cand --json 'Print what was restored as JSON'
+            cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -292,6 +318,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand watch 'Watch live shared memory change, read-only'
             cand rm 'Remove System V segments and POSIX objects, refusing those still in use'
             cand limits 'Show the kernel''s shared-memory limits and current use of each'
+            cand restore 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
             cand types 'List the struct, class and union types a program''s debug information defines'
             cand trace 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
             cand history 'One object''s whole life, from a `trace --log` file'
@@ -313,6 +340,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
         &'shmtool;help;rm'= {
         }
         &'shmtool;help;limits'= {
+        }
+        &'shmtool;help;restore'= {
         }
         &'shmtool;help;types'= {
         }

@@ -40,6 +40,7 @@ complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "dump" -d 'Copy live
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "watch" -d 'Watch live shared memory change, read-only'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
 complete -c shmtool -n "__fish_shmtool_needs_command" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
@@ -55,11 +56,18 @@ memfd\t''
 anon\t''
 file\t''
 deleted\t''
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
 sem\t'System V semaphore sets'
 msg\t'System V message queues'
 mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l verdict -d 'Only objects with these verdicts (repeat or separate with commas), with a WHY column' -r -f -a "in-use\t'Some process maps it, holds it open or is attached'
+idle\t'Nobody holds it now, but something alive could come back for it'
+leaked\t'Nobody holds it and nothing alive can or will (what --stale lists and removes)'
+unknown\t'shmtool could not see enough to tell (processes it cannot read, pids it cannot place)'"
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
 all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l sort -d 'Sort by this column' -r -f -a "kind\t''
@@ -80,7 +88,9 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l bytes -d 'Print s
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l noheadings -d 'Print no header line'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
-complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only objects that look leaked'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l stale -d 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l idle -d 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l programs -d 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand ls" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
@@ -99,11 +109,18 @@ memfd\t''
 anon\t''
 file\t''
 deleted\t''
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
 sem\t'System V semaphore sets'
 msg\t'System V message queues'
 mqueue\t'POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l pid -d 'Only objects that these processes map' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l user -d 'Only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l verdict -d 'Only objects with these verdicts (repeat or separate with commas), with a WHY column' -r -f -a "in-use\t'Some process maps it, holds it open or is attached'
+idle\t'Nobody holds it now, but something alive could come back for it'
+leaked\t'Nobody holds it and nothing alive can or will (what --stale lists and removes)'
+unknown\t'shmtool could not see enough to tell (processes it cannot read, pids it cannot place)'"
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l ipc -d 'Which IPC objects: shared memory only (the default), or all (adding semaphore sets and message queues, which `--kind sem,msg,mqueue` also asks for)' -r -f -a "shm\t'Shared memory only'
 all\t'Shared memory, semaphore sets, and System V and POSIX message queues'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l sort -d 'Sort by this column' -r -f -a "kind\t''
@@ -124,7 +141,9 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l bytes -d 'Print
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l noheadings -d 'Print no header line'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l raw -d 'Raw output for scripts: one space between cells, spaces and backslashes in cells written as \\x20 and \\x5c, nothing cut, no colour'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l list-columns -d 'List the columns -o accepts, with what each shows, and exit'
-complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only objects that look leaked'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l stale -d 'Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l idle -d 'Only idle objects (nobody holds them now, but something alive could come back for them), with a WHY column'
+complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l programs -d 'Add a PROGRAM column: the well-known program each /dev/shm object belongs to'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s a -l all -d 'Also list read-only shared file mappings (r--s), such as font and locale caches'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -s r -l reverse -d 'Reverse the sort order'
 complete -c shmtool -n "__fish_shmtool_using_subcommand list" -l all-namespaces -d 'List the System V segments of every IPC namespace found under /proc (needs root)'
@@ -211,11 +230,25 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s h -l help -d '
 complete -c shmtool -n "__fish_shmtool_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l key -d 'Remove the segment with this key (repeatable)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l posix -d 'Remove this POSIX object: a plain name inside /dev/shm (repeatable)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l user -d 'With --stale: only objects owned by this user (name or uid)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l kind -d 'With --stale: only objects of these kinds (repeat or separate with commas)' -r -f -a "sysv\t''
+posix\t''
+memfd\t''
+anon\t''
+file\t''
+deleted\t''
+psem\t'POSIX named semaphores (/dev/shm/sem.NAME)'
+sem\t'System V semaphore sets'
+msg\t'System V message queues'
+mqueue\t'POSIX message queues'"
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l name -d 'Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd\'s name, a file\'s path, or a System V key ("0x…")' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l older-than -d 'Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last IPC_SET, a file\'s birth time (else its last modification), by the wall clock' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l backup -d 'Save each object\'s bytes and metadata in this directory before removing it (`shmtool restore FILE` brings it back)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
-complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l stale -d 'Remove every object `ls --stale` lists'
+complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -l stale -d 'Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s n -l dry-run -d 'Show what would be removed; remove nothing'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s f -l force -d 'Remove segments that still have attachers (they go when the last one detaches)'
 complete -c shmtool -n "__fish_shmtool_using_subcommand rm" -s y -l yes -d 'Do not ask for confirmation'
@@ -233,6 +266,14 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l all-namespace
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand limits" -s V -l version -d 'Print version'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l json -d 'Print what was restored as JSON'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l debug-file -d 'Read types from this file instead (a -g build, or a separate debug file)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''
 always\t''
@@ -306,16 +347,17 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l json -d 'Print
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand locks" -s V -l version -d 'Print version'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
-complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits types trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "ls" -d 'List every shared-memory object with the processes attached to it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "show" -d 'Show one object in full: every field and every attaching process'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "maps" -d 'List every mapping of one process, classified, with RSS, PSS and swap'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "key" -d 'Compute the System V key ftok(PATH, PROJ_ID) gives, and find the segment that has it'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "dump" -d 'Copy live shared memory out, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "watch" -d 'Watch live shared memory change, read-only'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "rm" -d 'Remove System V segments and POSIX objects, refusing those still in use'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "limits" -d 'Show the kernel\'s shared-memory limits and current use of each'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "restore" -d 'Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "types" -d 'List the struct, class and union types a program\'s debug information defines'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "trace" -d 'Log shared-memory lifecycle events machine-wide as they happen (needs root)'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "history" -d 'One object\'s whole life, from a `trace --log` file'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "locks" -d 'Show who waits on whom: threads blocked on locks in shared memory, and their owners'
+complete -c shmtool -n "__fish_shmtool_using_subcommand help; and not __fish_seen_subcommand_from ls show maps key dump watch rm limits restore types trace history locks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -58,9 +58,26 @@ pub enum Command {
     ///
     /// One row per object of every kind (see shmtool(1), KINDS): its id, key, size, resident
     /// bytes, owner, permissions, attach count, the processes that map it or hold it open (as
-    /// PID(COMMAND)), its age, its state (stale, dest, locked) and its name. Filters (--kind,
-    /// --pid, --user, --stale) narrow the rows; --json and --format prometheus write them for
-    /// programs. Processes that cannot be read are counted in a note on standard error.
+    /// PID(COMMAND)), its age, its state and its name. Filters (--kind, --pid, --user, --name,
+    /// --older-than, --stale, --idle, --verdict) narrow the rows; --json and --format
+    /// prometheus write them for programs. Processes that cannot be read are counted in a note
+    /// on standard error.
+    ///
+    /// The state starts with a verdict. "in use": a process maps it, holds it open, or is
+    /// attached. "idle": nobody holds it, but something alive could come back for it (its
+    /// creator; for a keyed System V segment its last user; for a /dev/shm object of a
+    /// well-known program such as PostgreSQL, that program running as its owner). "leaked":
+    /// nobody holds it and nothing alive can or will: a System V segment with no attachment
+    /// whose creator and last user are gone, or made with IPC_PRIVATE and whose creator is gone;
+    /// a /dev/shm object nobody maps or holds open when every process that could was seen.
+    /// "unknown": shmtool could not see enough: a process it may not read could hold it (the
+    /// pids are named; root with CAP_SYS_PTRACE sees them), processes outside this pid
+    /// namespace exist, the kernel reports the creator as pid 0, a live process has the
+    /// creator's pid but the wall clock says it started later (a clock step can fake that, so
+    /// it is never taken as proof of reuse), or a file lies below a subdirectory of /dev/shm.
+    /// Only "leaked" is removed by rm --stale. The README's verdict table lists every rule, the
+    /// evidence it needs and the case behind it; owner rules are read from
+    /// /etc/shmtool/owners.d/*.conf and $XDG_CONFIG_HOME/shmtool/owners.conf.
     #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Show one object in full: every field and every attaching process.
@@ -95,7 +112,17 @@ pub enum Command {
     /// Each object is checked again right before it is removed: one that gained an attacher, or
     /// an id reused by another segment, is kept. A segment still attached is refused unless
     /// --force (then the kernel frees it when the last process detaches). --stale removes only
-    /// what ls --stale lists (leaked); --dry-run shows what would go.
+    /// what ls --stale lists (verdict "leaked", see shmtool-ls(1)); --dry-run shows what would
+    /// go; --user, --kind, --name and --older-than narrow it to one job's objects.
+    ///
+    /// With --stale, every object is judged again after the question on the terminal, and once
+    /// more right before it goes: a System V segment must keep its key, creator, change time,
+    /// last user and attach times and have nobody attached; a /dev/shm object is first renamed
+    /// to a hidden name (so nobody can open it by name), then every process is looked at again,
+    /// and if anyone maps or holds it, it is put back and kept. Without root, an object that a
+    /// process you cannot read could hold is not removed by name either (unless --force).
+    /// --backup DIR saves each object's bytes and metadata first; shmtool-restore(1) brings one
+    /// back.
     Rm(RmArgs),
     /// Show the kernel's shared-memory limits and current use of each.
     ///
@@ -103,6 +130,8 @@ pub enum Command {
     /// /dev/shm and how much of that the listed objects explain, and the semaphore and message
     /// queue limits.
     Limits(LimitsArgs),
+    /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
+    Restore(RestoreArgs),
     /// List the struct, class and union types a program's debug information defines.
     Types(TypesArgs),
     /// Log shared-memory lifecycle events machine-wide as they happen (needs root).
@@ -155,6 +184,8 @@ pub enum KindArg {
     Anon,
     File,
     Deleted,
+    /// POSIX named semaphores (/dev/shm/sem.NAME).
+    Psem,
     /// System V semaphore sets.
     Sem,
     /// System V message queues.
@@ -170,6 +201,33 @@ pub enum IpcArg {
     Shm,
     /// Shared memory, semaphore sets, and System V and POSIX message queues.
     All,
+}
+
+/// A verdict, as `--verdict` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    /// Some process maps it, holds it open or is attached.
+    #[value(name = "in-use", alias = "in_use", alias = "inuse")]
+    InUse,
+    /// Nobody holds it now, but something alive could come back for it.
+    Idle,
+    /// Nobody holds it and nothing alive can or will (what --stale lists and removes).
+    Leaked,
+    /// shmtool could not see enough to tell (processes it cannot read, pids it cannot place).
+    Unknown,
+}
+
+/// Which objects `ls` lists and `rm --stale` removes: every filter must match.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopeArgs {
+    /// Only objects whose name matches this glob (`*`, `?`): the name inside /dev/shm, a memfd's
+    /// name, a file's path, or a System V key ("0x…").
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// Only objects made more than this long ago (e.g. 30m, 12h, 7d): System V creation or last
+    /// IPC_SET, a file's birth time (else its last modification), by the wall clock.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,9 +283,21 @@ pub struct LsArgs {
     /// Only objects owned by this user (name or uid).
     #[arg(long)]
     pub user: Option<String>,
-    /// Only objects that look leaked.
+    /// Only leaked objects (verdict "leaked": what `rm --stale` removes), with a WHY column.
     #[arg(long)]
     pub stale: bool,
+    /// Only idle objects (nobody holds them now, but something alive could come back for
+    /// them), with a WHY column.
+    #[arg(long, conflicts_with = "stale")]
+    pub idle: bool,
+    /// Only objects with these verdicts (repeat or separate with commas), with a WHY column.
+    #[arg(long, value_enum, value_delimiter = ',', conflicts_with_all = ["stale", "idle"])]
+    pub verdict: Vec<VerdictArg>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Add a PROGRAM column: the well-known program each /dev/shm object belongs to.
+    #[arg(long)]
+    pub programs: bool,
     /// Also list read-only shared file mappings (r--s), such as font and locale caches.
     #[arg(long, short = 'a')]
     pub all: bool,
@@ -317,7 +387,7 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with_all = ["pid", "key", "ftok", "path"])]
     pub shmid: Option<i32>,
     /// A System V segment by key.
-    #[arg(long, conflicts_with_all = ["pid", "ftok", "path"])]
+    #[arg(long, conflicts_with_all = ["pid", "ftok", "path"], allow_negative_numbers = true)]
     pub key: Option<String>,
     /// A System V segment by ftok(PATH, PROJ_ID).
     #[arg(long, num_args = 2, value_names = ["PATH", "PROJ_ID"], conflicts_with_all = ["pid", "path"])]
@@ -417,14 +487,26 @@ pub struct RmArgs {
     /// shmids to remove.
     pub shmids: Vec<i32>,
     /// Remove the segment with this key (repeatable).
-    #[arg(long = "key", value_name = "KEY")]
+    #[arg(long = "key", value_name = "KEY", allow_negative_numbers = true)]
     pub keys: Vec<String>,
     /// Remove this POSIX object: a plain name inside /dev/shm (repeatable).
     #[arg(long = "posix", value_name = "NAME")]
     pub posix: Vec<String>,
-    /// Remove every object `ls --stale` lists.
+    /// Remove every object `ls --stale` lists (verdict "leaked"), re-checking each right before.
     #[arg(long)]
     pub stale: bool,
+    /// With --stale: only objects owned by this user (name or uid).
+    #[arg(long, requires = "stale")]
+    pub user: Option<String>,
+    /// With --stale: only objects of these kinds (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', requires = "stale")]
+    pub kind: Vec<KindArg>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Save each object's bytes and metadata in this directory before removing it
+    /// (`shmtool restore FILE` brings it back).
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
     /// Show what would be removed; remove nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -435,6 +517,18 @@ pub struct RmArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLES:\n  shmtool rm --stale --yes --backup /var/tmp/shm  save what goes\n  shmtool restore /var/tmp/shm/posix-myapp-1.shmbak  bring one back"
+)]
+pub struct RestoreArgs {
+    /// A backup file written by `rm --backup DIR`.
+    pub file: PathBuf,
+    /// Print what was restored as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -513,7 +607,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "GLOB")]
     pub name: Option<String>,
     /// Only the System V segment with this key.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub key: Option<String>,
     /// Only the System V segment with this shmid.
     #[arg(long)]

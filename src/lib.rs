@@ -35,6 +35,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Watch(a) => a.run(&ctx, &mut out),
         cli::Command::Rm(a) => a.run(&ctx, &mut out),
         cli::Command::Limits(a) => a.run(&ctx, &mut out),
+        cli::Command::Restore(a) => a.run(&ctx, &mut out),
         cli::Command::Types(a) => a.run(&ctx, &mut out),
         cli::Command::Trace(a) => a.run(&ctx, &mut out),
         cli::Command::History(a) => a.run(&ctx, &mut out),

@@ -22,6 +22,8 @@ pub enum Kind {
     File,
     /// A file unlinked while still mapped shared.
     Deleted,
+    /// A POSIX named semaphore (`/dev/shm/sem.NAME`).
+    Psem,
     /// A System V semaphore set (`/proc/sysvipc/sem`).
     Sem,
     /// A System V message queue (`/proc/sysvipc/msg`).
@@ -31,13 +33,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Sysv,
         Kind::Posix,
         Kind::Memfd,
         Kind::Anon,
         Kind::File,
         Kind::Deleted,
+        Kind::Psem,
     ];
 
     /// The kinds that are not shared memory: listed only when asked for (`--kind`, `--ipc all`).
@@ -58,6 +61,7 @@ impl Kind {
             Kind::Anon => "anon",
             Kind::File => "file",
             Kind::Deleted => "deleted",
+            Kind::Psem => "psem",
         }
     }
 }
@@ -168,8 +172,16 @@ pub struct Segment {
     pub shm_mount: Option<String>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
+    /// True only when `verdict` is leaked.
     pub stale: bool,
+    /// The verdict in one line of words (made by `render::verdict`), for leaked objects.
     pub stale_reason: Option<String>,
+    /// In use, idle, leaked or unknown; see [`Verdict`].
+    #[serde(default)]
+    pub verdict: Verdict,
+    /// The facts the verdict rests on.
+    #[serde(default)]
+    pub evidence: Evidence,
     /// Anything else worth knowing, one line (e.g. who keeps a removed segment alive).
     pub note: Option<String>,
 }
@@ -207,6 +219,8 @@ impl Segment {
             ipc_ns: None,
             stale: false,
             stale_reason: None,
+            verdict: Verdict::Unknown,
+            evidence: Evidence::default(),
             note: None,
         }
     }
@@ -241,6 +255,144 @@ impl Segment {
     pub fn is_dest(&self) -> bool {
         self.status.contains(&Status::Dest)
     }
+}
+
+/// Whether an object can be removed, and why: the answer `ls`, `show` and `rm --stale` give.
+/// Only `Leaked` is ever removed by `--stale`; when shmtool cannot see enough the answer is
+/// `Unknown`, never `Leaked`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Verdict {
+    /// Some process maps it, holds it open or is attached.
+    #[serde(rename = "in use")]
+    InUse,
+    /// Nobody holds it now, but something alive could come back for it.
+    #[serde(rename = "idle")]
+    Idle,
+    /// Nobody holds it and nothing alive can or will.
+    #[serde(rename = "leaked")]
+    Leaked,
+    /// shmtool could not see enough to tell.
+    #[default]
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 4] = [
+        Verdict::InUse,
+        Verdict::Idle,
+        Verdict::Leaked,
+        Verdict::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::InUse => "in use",
+            Verdict::Idle => "idle",
+            Verdict::Leaked => "leaked",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The rule that decided a verdict; each is a row of the README's verdict table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Not judged (no rule applied yet).
+    #[default]
+    NotJudged,
+    /// A process maps it or is attached (System V: the kernel's nattch).
+    Mapped,
+    /// A process holds it through an open file descriptor.
+    OpenFd,
+    /// A System V segment marked for removal: the kernel frees it when the last one detaches.
+    MarkedForRemoval,
+    /// A well-known owner program of its user runs and reopens such objects by name.
+    OwnerProgramAlive,
+    /// Its creator is alive (and could attach it again).
+    CreatorAlive,
+    /// Its last user is alive and knows its key.
+    LastUserAlive,
+    /// A process that could hold it could not be read.
+    UnreadableProcesses,
+    /// Processes outside this pid namespace exist and cannot be seen.
+    ProcessesNotVisible,
+    /// Its creator or last user is outside this pid namespace (the kernel reports pid 0).
+    PidNotVisible,
+    /// A live process has the creator's or last user's pid, and only the wall clock says it
+    /// started later; a clock step could make a live creator look like that.
+    PidIdentityUncertain,
+    /// A file below a subdirectory of /dev/shm: `shm_open` never makes those.
+    NotShmObject,
+    /// IPC_PRIVATE, nattch 0, creator gone: nobody can find it again by key.
+    PrivateCreatorGone,
+    /// Keyed, nattch 0, creator and last user gone.
+    CreatorAndLastUserGone,
+    /// A /dev/shm object of a well-known program that no longer runs, and nobody holds it.
+    OwnerProgramGone,
+    /// A /dev/shm object (or POSIX queue) nobody maps or holds open, all possible holders seen.
+    NoHolder,
+    /// A semaphore set or message queue whose every recorded user is gone.
+    LastUsersGone,
+    /// A semaphore set or message queue with no proof either way (never used, waiters, a user
+    /// alive): left alone.
+    NotProven,
+}
+
+/// What became of a pid a System V segment names (creator or last user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidState {
+    /// A process with that pid runs and nothing proves it is another one.
+    Alive,
+    /// No process has that pid, or it is a zombie.
+    Gone,
+    /// A process has that pid, but by the wall clock it started after the segment's event.
+    Uncertain,
+    /// The kernel reported pid 0: the process is outside this pid namespace.
+    NotVisible,
+}
+
+/// One pid a verdict looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidCheck {
+    pub pid: i32,
+    pub state: PidState,
+    /// Its command name when it runs.
+    pub comm: Option<String>,
+}
+
+/// The facts behind a verdict (the JSON `evidence` object).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The rule that decided it.
+    pub rule: Rule,
+    /// Pids that map it, hold it open or are attached.
+    pub holders: Vec<i32>,
+    /// Attachments the kernel counts (System V nattch) whether or not we see who.
+    pub nattch: Option<u64>,
+    /// Pids that could hold it but whose maps or fds could not be read.
+    pub unreadable: Vec<i32>,
+    /// Processes exist that this /proc does not show (we are in a child pid namespace).
+    pub processes_not_visible: bool,
+    /// The System V creator, and the last process to attach or detach.
+    pub creator: Option<PidCheck>,
+    pub last_user: Option<PidCheck>,
+    /// IPC_PRIVATE (key 0): no one can find it by key.
+    pub private_key: bool,
+    /// The well-known program whose objects have this name (`show`, `ls --program`).
+    pub owner_program: Option<String>,
+    /// Live processes of that program run by the object's owner.
+    pub owner_alive: Vec<i32>,
 }
 
 /// One line of `/proc/<pid>/maps`, with smaps figures when they were read.

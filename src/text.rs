@@ -35,6 +35,29 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// JSON text with every unsafe character that serde_json leaves raw (C1 controls, DEL, bidi
+/// overrides and isolates, line separators) spelled `\uXXXX`. Such characters occur only inside
+/// JSON strings, and the escape means the same character, so the document's values do not
+/// change; only a terminal showing it is spared (U+009B is CSI on xterm).
+pub fn json_safe(json: &str) -> std::borrow::Cow<'_, str> {
+    // C0 controls are escaped by serde_json inside strings; outside them they are the
+    // document's own whitespace. The rest (DEL and up) it leaves raw.
+    let raw = |c: char| c >= '\u{7f}' && is_unsafe(c);
+    if !json.chars().any(raw) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            // All of them are in the Basic Multilingual Plane: one \u escape each.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Bytes to a string for display and JSON: valid UTF-8 stays as is (control characters
 /// included; renderers escape them), each invalid byte becomes `\xNN`.
 pub fn bytes_to_string(b: &[u8]) -> String {
@@ -56,6 +79,24 @@ pub fn bytes_to_string(b: &[u8]) -> String {
                 rest = &bad[n..];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    #[test]
+    fn json_keeps_its_values_and_loses_its_raw_controls() {
+        let v = serde_json::json!({"p": "a\u{202e}b\u{9b}c\u{7f}d\n"});
+        let raw = serde_json::to_string_pretty(&v).unwrap();
+        let safe = super::json_safe(&raw);
+        assert!(safe.contains("{\n  \"p\""), "{safe}");
+        assert!(!safe.contains('\u{202e}') && !safe.contains('\u{9b}') && !safe.contains('\u{7f}'));
+        assert!(
+            safe.contains("\\u202e") && safe.contains("\\u009b"),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
     }
 }
 

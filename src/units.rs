@@ -45,12 +45,40 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "us" => n / 1e6,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        "w" => n * 7.0 * 86400.0,
         _ => return Err(format!("invalid duration {text:?} (e.g. 1s, 250ms)")),
     };
     if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("invalid duration {text:?}"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Whether `name` matches a shell-style glob: `*` any run of characters, `?` any one, every
+/// other character itself.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Iterative matching with one backtrack point (the last `*`): linear in practice.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Parse a System V key as users write it: `0x6f20d677`, a decimal (as `ipcs` prints in
@@ -169,6 +197,19 @@ pub fn rfc3339(ns: i128) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn globs() {
+        use super::glob_match as g;
+        assert!(g("PostgreSQL.*", "PostgreSQL.123"));
+        assert!(!g("PostgreSQL.*", "PostgreSQL"));
+        assert!(g("*", ""));
+        assert!(g("a?c", "abc"));
+        assert!(g("*job-7*", "x-job-7-y"));
+        assert!(!g("*job-7*", "x-job-8-y"));
+        assert!(g("a*b*c", "aXbYbZc"));
+        assert!(!g("a*b*c", "aXbYbZ"));
+    }
+
     use super::*;
 
     #[test]

@@ -80,7 +80,8 @@ fn unmapped_but_open_posix_object_is_in_use_with_its_holder() {
     let row = rows.iter().find(|r| r["path"] == p).expect("row");
     assert_eq!(fd_pids(row), [h.pid as i64]);
     assert_eq!(row["stale"], false, "{row}");
-    assert!(row["note"].as_str().unwrap().contains("open in"), "{row}");
+    assert_eq!(row["verdict"], "in use", "{row}");
+    assert_eq!(row["evidence"]["rule"], "open_fd", "{row}");
 }
 
 /// pmap -X's Rss column (KiB) for the mapping at `addr` in `pid`.

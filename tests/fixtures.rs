@@ -132,6 +132,15 @@ impl SysvSeg {
     /// A leaked segment: made, attached and detached by a forked child that has since exited,
     /// so nobody is attached and its creator and last user are gone (what `ls --stale` lists).
     pub fn leaked(size: usize) -> SysvSeg {
+        SysvSeg::leaked_with(size, None)
+    }
+
+    /// The same, its bytes `pattern(seed)` written by the child before it left.
+    pub fn leaked_filled(size: usize, seed: u8) -> SysvSeg {
+        SysvSeg::leaked_with(size, Some(seed))
+    }
+
+    fn leaked_with(size: usize, seed: Option<u8>) -> SysvSeg {
         for attempt in 0..1000u32 {
             let key = unique_key(attempt);
             let pid = unsafe { libc::fork() };
@@ -150,6 +159,11 @@ impl SysvSeg {
                     }
                     let p = libc::shmat(id, std::ptr::null(), 0);
                     if p as isize != -1 {
+                        if let Some(seed) = seed {
+                            for i in 0..size {
+                                *(p as *mut u8).add(i) = pattern_byte(seed, i);
+                            }
+                        }
                         libc::shmdt(p);
                     }
                     libc::_exit(0);
@@ -173,6 +187,16 @@ impl SysvSeg {
             }
         }
         panic!("no free System V key found");
+    }
+
+    /// Take charge of a segment made elsewhere (removed by id on drop like the others).
+    pub fn adopt(shmid: i32, key: u32, size: usize) -> SysvSeg {
+        SysvSeg {
+            shmid,
+            key,
+            size,
+            removed: false,
+        }
     }
 
     /// Write the pattern through a short-lived attachment of our own (detached at once).
@@ -712,4 +736,94 @@ pub fn output_if_installed(cmd: &mut std::process::Command) -> Option<std::proce
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => panic!("cannot run {cmd:?}: {e}"),
     }
+}
+
+/// Set by [`run_isolated`] for its inner test: the IPC namespace it was started from.
+const ISOLATED_ENV: &str = "SHMTOOL_TEST_ISOLATED_FROM";
+
+fn ipc_ns_link() -> String {
+    std::fs::read_link("/proc/self/ns/ipc")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Outer half of a test that removes by verdict: run the `#[ignore]`d test `inner`
+/// (`module::name`) of this binary in new IPC and mount namespaces (`unshare --ipc --mount`,
+/// or with `--user --map-root-user` when not root), where [`enter_isolated`] gives it a private
+/// tmpfs over /dev/shm. Returns the inner test's output once it has passed; None (and a SKIPPED
+/// line) when no namespace can be made here.
+pub fn run_isolated(inner: &str) -> Option<String> {
+    let exe = std::env::current_exe().unwrap();
+    let mut tries: Vec<Vec<&str>> = vec![vec!["--ipc", "--mount"]];
+    if !is_root() {
+        tries.push(vec!["--user", "--map-root-user", "--ipc", "--mount"]);
+    }
+    let mut last = String::new();
+    for flags in tries {
+        let out = std::process::Command::new("unshare")
+            .args(&flags)
+            .arg("--")
+            .arg(&exe)
+            .args([inner, "--exact", "--ignored", "--nocapture"])
+            .arg("--test-threads=1")
+            .env(ISOLATED_ENV, ipc_ns_link())
+            .stdin(std::process::Stdio::null())
+            .output();
+        let Ok(out) = out else {
+            skip("unshare(1) is not installed");
+            return None;
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if text.contains("INNER-STARTED") {
+            assert!(out.status.success(), "inner test {inner} failed:\n{text}");
+            assert!(text.contains("INNER-OK"), "{text}");
+            return Some(text);
+        }
+        last = text;
+    }
+    skip(&format!(
+        "cannot make private IPC and mount namespaces: {}",
+        last.trim()
+    ));
+    None
+}
+
+/// Inner half: true when this runs in the fresh namespaces [`run_isolated`] made (a new IPC
+/// namespace with no segments), after mounting a private tmpfs over /dev/shm there. Prints
+/// INNER-STARTED; the test prints INNER-OK when it has passed.
+pub fn enter_isolated() -> bool {
+    match std::env::var(ISOLATED_ENV) {
+        Ok(outer) if !outer.is_empty() && outer != ipc_ns_link() => {}
+        _ => {
+            eprintln!("SKIPPED: not inside the namespaces run_isolated makes");
+            return false;
+        }
+    }
+    let existing = std::fs::read_to_string("/proc/sysvipc/shm").unwrap_or_default();
+    if existing.lines().skip(1).any(|l| !l.trim().is_empty()) {
+        eprintln!("SKIPPED: the IPC namespace already has segments; not a private one");
+        return false;
+    }
+    let mounted = unsafe {
+        libc::mount(
+            c"shmtool-test".as_ptr(),
+            c"/dev/shm".as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+            c"size=256m,mode=1777".as_ptr().cast(),
+        )
+    };
+    if mounted != 0 {
+        eprintln!(
+            "SKIPPED: cannot mount a private /dev/shm: {}",
+            std::io::Error::last_os_error()
+        );
+        return false;
+    }
+    println!("INNER-STARTED");
+    true
 }

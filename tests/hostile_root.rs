@@ -218,3 +218,113 @@ fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_
     assert!(text.contains("LISTED-THEIRS"), "{text}");
     assert!(!text.contains("LISTED-SPECIAL"), "{text}");
 }
+
+/// A user swaps `/dev/shm/D/x` between a directory and a symlink to a 0700 directory while
+/// `ls --json` runs: the listing must never name what is inside the 0700 directory (issue 13,
+/// finding 6). 500 listings race a thread doing `renameat2(RENAME_EXCHANGE)` without pause.
+#[test]
+fn a_directory_swapped_for_a_symlink_never_leaks_the_names_behind_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let base = std::path::PathBuf::from("/dev/shm").join(unique_name("swaprace"));
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        secret.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let secret_name = unique_name("SECRETNAME");
+    std::fs::write(secret.path().join(&secret_name), b"s").unwrap();
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(base.clone());
+    let d = base.join("d");
+    std::fs::create_dir_all(d.join("x")).unwrap();
+    std::fs::write(d.join("x/harmless"), b"h").unwrap();
+    std::os::unix::fs::symlink(secret.path(), d.join("y")).unwrap();
+    // An empty proc root: the listing is /dev/shm only, so 500 of them are quick.
+    let no_proc = tempfile::tempdir().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        let x = std::ffi::CString::new(d.join("x").as_os_str().as_bytes()).unwrap();
+        let y = std::ffi::CString::new(d.join("y").as_os_str().as_bytes()).unwrap();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: two valid C strings; RENAME_EXCHANGE swaps the two names atomically.
+                let r = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        x.as_ptr(),
+                        libc::AT_FDCWD,
+                        y.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(r, 0, "renameat2: {}", std::io::Error::last_os_error());
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut saw_harmless = 0;
+    for i in 0..500 {
+        let out = shmtool()
+            .args(["ls", "--json", "--kind", "posix,file"])
+            .arg("--proc-root")
+            .arg(no_proc.path())
+            .arg("--shm-dir")
+            .arg(&base)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "run {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains("SECRETNAME"),
+            "run {i} listed the 0700 directory:\n{text}"
+        );
+        saw_harmless += usize::from(text.contains("harmless"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 0);
+    eprintln!("{saw_harmless} of 500 listings caught x as the directory; {swaps} swaps");
+}
+
+/// `--key -1` is the key 0xffffffff, as `--key=-1` is.
+#[test]
+fn a_negative_key_parses_with_a_space_too() {
+    for cmd in [&["rm", "--dry-run"][..], &["dump"][..]] {
+        let spaced = run(&[cmd, &["--key", "-1"]].concat());
+        let joined = run(&[cmd, &["--key=-1"]].concat());
+        assert_eq!(spaced.0, joined.0, "{cmd:?}: {spaced:?} vs {joined:?}");
+        assert_eq!(spaced.2, joined.2, "{cmd:?}");
+        assert!(!spaced.2.contains("unexpected argument"), "{spaced:?}");
+    }
+}
+
+/// `--json` on a terminal: names with U+202E (right-to-left override) and U+009B (CSI on xterm)
+/// come out as `\u202e` and `\u009b`, never raw (issue 13, finding 6).
+#[test]
+fn json_on_a_terminal_escapes_c1_and_bidi_characters() {
+    let obj = PosixObj::named("json\u{202e}bidi\u{9b}c1".as_bytes(), 4096, 3);
+    let name = obj.path.file_name().unwrap().to_string_lossy().into_owned();
+    let Some(text) = crate::table::on_pty(200, &["ls", "--json", "--kind", "posix"], &[]) else {
+        return skip("script(1) is not installed");
+    };
+    assert!(!text.contains('\u{202e}'), "raw U+202E on the terminal");
+    assert!(!text.contains('\u{9b}'), "raw U+009B on the terminal");
+    let escaped = name
+        .replace('\u{202e}', "\\u202e")
+        .replace('\u{9b}', "\\u009b");
+    assert!(text.contains(&escaped), "{escaped:?} not in the output");
+    drop(obj);
+}

@@ -32,4 +32,5 @@ mod scan;
 mod table;
 mod trace;
 mod types;
+mod verdicts;
 mod watch;

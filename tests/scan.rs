@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 /// Every field of a row has the type and shape the contract gives it.
 fn assert_well_formed(r: &Value) {
-    let kinds = ["sysv", "posix", "memfd", "anon", "file", "deleted"];
+    let kinds = ["sysv", "posix", "memfd", "anon", "file", "deleted", "psem"];
     assert!(kinds.contains(&r["kind"].as_str().unwrap()), "{r}");
     assert!(r["size"].is_u64(), "{r}");
     assert!(r["stale"].is_boolean(), "{r}");

@@ -153,7 +153,7 @@ impl Run for HistoryArgs {
         }
         for e in mine {
             if self.json {
-                serde_json::to_writer(&mut *out, e)?;
+                crate::render::write_json_compact(out, e)?;
                 writeln!(out)?;
             } else {
                 crate::render::trace::write_line(out, e, &view)?;

@@ -1,12 +1,13 @@
 //! `shmtool ls`: every shared-memory object with the processes attached to it.
 
+use super::scope::Scope;
 use super::{note, Ctx, Run};
 use crate::cli::{IpcArg, KindArg, LsArgs, LsFormat, SortKey};
 use crate::error::Error;
-use crate::model::{Kind, Segment};
+use crate::model::{Kind, Segment, Verdict};
 use crate::render::segments::{self, View};
 use crate::render::table::Style;
-use crate::source::inventory::{self, Inventory, Options};
+use crate::source::inventory::{Inventory, Options};
 use crate::source::users::Users;
 use std::io::Write;
 
@@ -19,6 +20,7 @@ impl From<KindArg> for Kind {
             KindArg::Anon => Kind::Anon,
             KindArg::File => Kind::File,
             KindArg::Deleted => Kind::Deleted,
+            KindArg::Psem => Kind::Psem,
             KindArg::Sem => Kind::Sem,
             KindArg::Msg => Kind::Msg,
             KindArg::Mqueue => Kind::Mqueue,
@@ -115,12 +117,14 @@ impl Run for LsArgs {
                 return Err(crate::error::Exit(2).into());
             }
         }
-        let uid = match &self.user {
-            Some(u) => Some(
-                Users::resolve(u).ok_or_else(|| Error::BadInput(format!("no such user: {u}")))?,
-            ),
-            None => None,
-        };
+        let mut verdicts: Vec<Verdict> = self.verdict.iter().map(|&v| v.into()).collect();
+        if self.stale {
+            verdicts.push(Verdict::Leaked);
+        }
+        if self.idle {
+            verdicts.push(Verdict::Idle);
+        }
+        let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, verdicts)?;
         // A pid that names no process is a mistake, not an empty answer.
         for &pid in &self.pid {
             if pid <= 0 || !ctx.sys.pid_path(pid, "").exists() {
@@ -132,7 +136,7 @@ impl Run for LsArgs {
         let kinds: Vec<Kind> = self.kind.iter().map(|&k| k.into()).collect();
         // Semaphores and message queues only when asked for: `ls` is about shared memory.
         let messaging = self.ipc == IpcArg::All || kinds.iter().any(|k| k.is_messaging());
-        let inv = inventory::gather(
+        let inv = super::gather(
             &sys,
             Options {
                 include_readonly_files: self.all,
@@ -148,14 +152,13 @@ impl Run for LsArgs {
             ));
         }
         let inv_hidden = inv.hidden_procs;
+        let now = now();
         let mounts = inv.mounts.clone();
         let mut rows: Vec<Segment> = inv
             .segments
             .into_iter()
-            .filter(|s| kinds.is_empty() || kinds.contains(&s.kind))
+            .filter(|s| scope.matches(&sys, s, now))
             .filter(|s| self.pid.is_empty() || s.holder_pids().iter().any(|p| self.pid.contains(p)))
-            .filter(|s| uid.is_none() || s.uid == uid)
-            .filter(|s| !self.stale || s.stale)
             .collect();
         let users = Users::default();
         sort_rows(&mut rows, self.sort, &users);
@@ -181,10 +184,11 @@ impl Run for LsArgs {
         let view = View {
             color: ctx.color,
             exact_bytes: self.out.bytes,
-            now: now(),
+            now,
             owner: &owner,
             namespaces: self.all_namespaces,
-            reasons: self.stale,
+            reasons: !scope.verdicts.is_empty(),
+            programs: self.programs,
         };
         let (cols, chosen) = segments::ls_columns_for(self.table.output.as_deref(), &view, &rows)
             .map_err(Error::BadInput)?;
@@ -247,7 +251,7 @@ fn list_columns(out: &mut dyn Write) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "\n* shown by default; IPCNS is added by --all-namespaces, WHY by --stale"
+        "\n* shown by default; IPCNS is added by --all-namespaces, WHY by --stale, --idle and --verdict, PROGRAM by --programs"
     )?;
     Ok(())
 }

@@ -8,7 +8,9 @@ pub mod limits;
 pub mod locks;
 pub mod ls;
 pub mod maps;
+pub mod restore;
 pub mod rm;
+pub mod scope;
 pub mod show;
 pub mod trace;
 pub mod types;
@@ -56,6 +58,16 @@ pub trait Run {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()>;
 }
 
+/// Gather the inventory and put its verdicts into words (the JSON `stale_reason`).
+pub fn gather(
+    sys: &Sys,
+    opts: crate::source::inventory::Options,
+) -> anyhow::Result<crate::source::inventory::Inventory> {
+    let mut inv = crate::source::inventory::gather(sys, opts)?;
+    crate::render::verdict::annotate(&mut inv.segments);
+    Ok(inv)
+}
+
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Silence [`note`] from now on (`ls --quiet`).
@@ -87,5 +99,6 @@ pub fn with_view<R>(
         owner: &owner,
         namespaces: false,
         reasons: false,
+        programs: false,
     })
 }

@@ -7,15 +7,17 @@
 //! skipped and reported.
 
 use super::ls::report_hidden;
+use super::scope::Scope;
 use super::{Ctx, Run};
 use crate::cli::RmArgs;
 use crate::error::{Error, Exit};
-use crate::model::{key_string, Kind, Segment};
+use crate::model::{key_string, Kind, Segment, Verdict};
 use crate::render::rm::{self as render, Outcome, RmResult, RmSummary};
 use crate::source::inventory::{self, Inventory, Options};
 use crate::source::remove::{self, PosixIdentity, Refusal, SysvIdentity};
 use crate::source::remove_ipc::{self, MsgIdentity, SemIdentity};
 use crate::source::Sys;
+use crate::source::{backup, judge};
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::fd::AsFd;
@@ -105,6 +107,7 @@ impl Target {
             } else {
                 self.holders.clone()
             },
+            backup: None,
         }
     }
 
@@ -219,11 +222,9 @@ fn resolve_asked(
     for name in names {
         let path = ctx.sys.shm_dir.join(name);
         let wanted = path.to_string_lossy();
-        match inv
-            .segments
-            .iter()
-            .find(|s| s.kind == Kind::Posix && s.path.as_deref() == Some(&*wanted))
-        {
+        match inv.segments.iter().find(|s| {
+            matches!(s.kind, Kind::Posix | Kind::Psem) && s.path.as_deref() == Some(&*wanted)
+        }) {
             Some(s) => found.push(s),
             None => problems.push(format!("no POSIX shm object {wanted}")),
         }
@@ -240,15 +241,12 @@ fn resolve_asked(
             ));
             continue;
         };
-        let mut t = Target {
+        let t = Target {
             seg: seg.clone(),
             why: Why::Asked,
             ident,
-            holders: seg.attacher_pids(),
+            holders: seg.holder_pids(),
         };
-        if t.seg.kind == Kind::Posix && t.holders.is_empty() {
-            t.holders = open_by(&ctx.sys, &t.seg);
-        }
         let attached = t.seg.nattch.unwrap_or(0) > 0 || !t.holders.is_empty();
         if attached && !args.force {
             let who = if t.holders.is_empty() {
@@ -270,31 +268,40 @@ fn resolve_asked(
             ));
             continue;
         }
+        // Issue 13: without privilege, an object that processes we cannot read could hold is
+        // not removed on our word alone.
+        let ev = &t.seg.evidence;
+        let unseen = !ev.unreadable.is_empty() || ev.processes_not_visible;
+        if t.seg.kind != Kind::Sysv && unseen && !args.force && !nix::unistd::geteuid().is_root() {
+            let who = if ev.unreadable.is_empty() {
+                "processes this /proc does not show (another pid namespace)".to_string()
+            } else {
+                format!(
+                    "processes you cannot read ({})",
+                    ctx.sys.describe_pids(&ev.unreadable)
+                )
+            };
+            problems.push(format!(
+                "{} may be held by {who}; run as root to see them, or --force to remove it anyway",
+                t.label()
+            ));
+            continue;
+        }
         targets.push(t);
     }
     (targets, problems)
 }
 
-/// Pids holding a POSIX object open without mapping it.
-fn open_by(sys: &Sys, seg: &Segment) -> Vec<i32> {
-    let (Some(dev), Some(ino)) = (inventory::posix_dev(seg), seg.inode) else {
-        return Vec::new();
-    };
-    let (holders, _) = sys.fd_holders(&HashSet::from([(dev, ino)]));
-    let mut pids: Vec<i32> = holders.into_iter().map(|(_, p)| p).collect();
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
-
-fn stale_targets(ctx: &Ctx, inv: &Inventory) -> Vec<Target> {
+/// The leaked objects within the filters: what `--stale` removes.
+fn stale_targets(ctx: &Ctx, inv: &Inventory, scope: &Scope) -> Vec<Target> {
+    let now = super::ls::now();
     inv.segments
         .iter()
-        .filter(|s| s.stale)
+        .filter(|s| s.verdict == Verdict::Leaked && scope.matches(&ctx.sys, s, now))
         .filter_map(|s| {
             let ident = match s.kind {
                 Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
-                Kind::Posix => Ident::Posix(posix_ident(s, &ctx.sys)?),
+                Kind::Posix | Kind::Psem => Ident::Posix(posix_ident(s, &ctx.sys)?),
                 Kind::Sem => Ident::Sem(sem_ident(s)?),
                 Kind::Msg => Ident::Msg(msg_ident(s)?),
                 Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
@@ -308,6 +315,112 @@ fn stale_targets(ctx: &Ctx, inv: &Inventory) -> Vec<Target> {
             })
         })
         .collect()
+}
+
+/// Save one object's bytes and metadata before it goes.
+fn backup(
+    dir: &Path,
+    t: &Target,
+    sys: &Sys,
+    read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<usize>,
+    size: u64,
+) -> Result<PathBuf, Refusal> {
+    let name = match t.seg.kind {
+        Kind::Sysv => None,
+        _ => Some(inventory::shm_name(sys, &t.seg)),
+    };
+    let meta = backup::Meta {
+        kind: t.seg.kind,
+        name,
+        key: t.seg.key.map(key_string),
+        shmid: t.seg.id,
+        size,
+        uid: t.seg.uid,
+        gid: t.seg.gid,
+        perms: t.seg.perms.map(|m| format!("{:o}", m.0)),
+        saved_at: super::ls::now(),
+    };
+    backup::write(dir, &meta, read_at).map_err(|e| Refusal::Backup(e.to_string()))
+}
+
+/// The last look at a System V segment before IPC_RMID: for a leaked one, nobody may have
+/// attached or detached since the listing; then the backup.
+fn sysv_last_look(
+    t: &Target,
+    args: &RmArgs,
+    sys: &Sys,
+    now: &remove::SysvNow,
+    saved: &mut Option<PathBuf>,
+) -> Result<(), Refusal> {
+    if t.why == Why::Stale {
+        let listed = (
+            t.seg.lpid.unwrap_or(0),
+            t.seg.atime.unwrap_or(0),
+            t.seg.dtime.unwrap_or(0),
+        );
+        if (now.lpid, now.atime, now.dtime) != listed {
+            return Err(Refusal::UsedSince { lpid: now.lpid });
+        }
+    }
+    if let Some(dir) = &args.backup {
+        let shmid = now.identity.shmid;
+        let att = crate::attach::reader::ShmAttachment::attach(shmid)
+            .map_err(|e| Refusal::Backup(format!("attaching shmid {shmid}: {e}")))?;
+        let size = att.size();
+        let file = att.open_file(&sys.proc_root);
+        let reader = crate::attach::reader::Reader::Shm {
+            att,
+            offset: 0,
+            file,
+        };
+        *saved = Some(backup(
+            dir,
+            t,
+            sys,
+            |pos, buf| reader.read_at(pos, buf),
+            size,
+        )?);
+        drop(reader);
+        // Our attachment is gone again; anyone else's since the check stops the removal.
+        let again = remove::sysv_stat(shmid).map_err(|_| Refusal::Gone)?;
+        if again.nattch > 0 && !(args.force && t.why == Why::Asked) {
+            return Err(Refusal::AttachedSince {
+                nattch: again.nattch,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The last look at a /dev/shm object, made after its name was hidden (nobody can open it by
+/// name now, and whoever opened it before shows): holders, unreadable possible holders, then
+/// the backup.
+fn posix_last_look(
+    t: &Target,
+    args: &RmArgs,
+    sys: &Sys,
+    dir: &std::os::fd::OwnedFd,
+    hidden: &std::ffi::OsStr,
+    saved: &mut Option<PathBuf>,
+) -> Result<(), Refusal> {
+    let Ident::Posix(p) = &t.ident else {
+        return Ok(());
+    };
+    let (held, unseen) = judge::holders_now(sys, &t.seg, p.dev, p.ino);
+    let forced = args.force && t.why == Why::Asked;
+    if !held.is_empty() && !forced {
+        return Err(Refusal::HeldNow { pids: held });
+    }
+    if t.why == Why::Stale && !unseen.is_empty() {
+        return Err(Refusal::Unseen { pids: unseen });
+    }
+    if let Some(bdir) = &args.backup {
+        let f = backup::file_reader(dir, hidden).map_err(|e| Refusal::Backup(e.to_string()))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        use std::os::unix::fs::FileExt;
+        *saved = Some(backup(bdir, t, sys, |pos, buf| f.read_at(buf, pos), size)?);
+    }
+    Ok(())
 }
 
 /// Remove one object, or say why not.
@@ -326,8 +439,12 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
         }
     };
     crate::hooks::pause_point("rm:before-remove");
+    let mut saved: Option<PathBuf> = None;
     let done = match &t.ident {
-        Ident::Sysv(id) => remove::remove_sysv(id, allow_attached).map(|now| {
+        Ident::Sysv(id) => remove::remove_sysv_with(id, allow_attached, |now| {
+            sysv_last_look(t, args, sys, now, &mut saved)
+        })
+        .map(|now| {
             if now.nattch == 0 {
                 // Whoever the listing saw attached has detached since.
                 RmResult {
@@ -355,7 +472,11 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
             .and_then(|dir| remove::remove_posix(dir.as_fd(), p))
             .map(|_| t.result(Outcome::Removed, stale_reason())),
         Ident::Posix(p) => open_dir(sys.open_shm_dir())
-            .and_then(|dir| remove::remove_posix(dir.as_fd(), p))
+            .and_then(|dir| {
+                remove::remove_posix_with(dir.as_fd(), p, |d, hidden| {
+                    posix_last_look(t, args, sys, d, hidden, &mut saved)
+                })
+            })
             .map(|_| {
                 if t.holders.is_empty() {
                     t.result(Outcome::Removed, stale_reason())
@@ -370,7 +491,7 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
                 }
             }),
     };
-    match done {
+    let mut result = match done {
         Ok(result) => result,
         Err(Refusal::NotPermitted) => t.result(
             Outcome::Kept,
@@ -382,8 +503,69 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
                     .unwrap_or_else(|| "another user".into())
             )),
         ),
+        Err(Refusal::HeldNow { pids }) => t.result(
+            Outcome::Kept,
+            Some(format!(
+                "mapped or opened since it was listed, by {}",
+                sys.describe_pids(&pids)
+            )),
+        ),
+        Err(Refusal::Unseen { pids }) => t.result(
+            Outcome::Kept,
+            Some(format!(
+                "processes that could hold it cannot be read now: {}",
+                sys.describe_pids(&pids)
+            )),
+        ),
         Err(e) => t.result(Outcome::Kept, Some(e.to_string())),
+    };
+    if let Some(path) = saved.filter(|_| result.result != Outcome::Kept) {
+        result.backup = Some(path.display().to_string());
     }
+    result
+}
+
+/// Look again after the listing (and the question on the terminal): each leaked object must
+/// still be there, the same object, and still leaked; otherwise it is kept and the reason said.
+fn recheck_stale(ctx: &Ctx, targets: &[Target]) -> anyhow::Result<Vec<Option<RmResult>>> {
+    let again = super::gather(
+        &ctx.sys,
+        Options {
+            messaging: true,
+            ..Options::default()
+        },
+    )?;
+    Ok(targets
+        .iter()
+        .map(|t| {
+            if t.why != Why::Stale {
+                return None;
+            }
+            let now = again.segments.iter().find(|s| match (&t.ident, s.kind) {
+                (Ident::Sysv(id), Kind::Sysv) => sysv_ident(s).as_ref() == Some(id),
+                (Ident::Posix(p), Kind::Posix | Kind::Psem) => {
+                    inventory::posix_dev(s) == Some(p.dev) && s.inode == Some(p.ino)
+                }
+                _ => false,
+            });
+            // Semaphore sets and queues are re-checked by their own removal (remove_ipc).
+            if !matches!(t.ident, Ident::Sysv(_) | Ident::Posix(_)) {
+                return None;
+            }
+            match now {
+                None => Some(t.result(Outcome::Kept, Some(Refusal::Gone.to_string()))),
+                Some(s) if s.verdict != Verdict::Leaked => Some(t.result(
+                    Outcome::Kept,
+                    Some(format!(
+                        "no longer leaked ({}): {}",
+                        s.verdict,
+                        crate::render::verdict::reason(s)
+                    )),
+                )),
+                Some(_) => None,
+            }
+        })
+        .collect())
 }
 
 /// A directory to remove names from, or why it cannot be reached.
@@ -432,7 +614,8 @@ impl Run for RmArgs {
             ));
         }
 
-        let inv = inventory::gather(
+        let scope = Scope::new(self.user.as_deref(), &self.kind, &self.scope, Vec::new())?;
+        let inv = super::gather(
             &ctx.sys,
             Options {
                 // Leaked semaphore sets and message queues are removed by --stale too.
@@ -448,7 +631,7 @@ impl Run for RmArgs {
         }
         report_hidden(&inv);
         if self.stale {
-            targets.extend(stale_targets(ctx, &inv));
+            targets.extend(stale_targets(ctx, &inv, &scope));
         }
         let mut seen = HashSet::new();
         targets.retain(|t| seen.insert((t.seg.kind, t.seg.id, t.seg.path.clone())));
@@ -464,7 +647,17 @@ impl Run for RmArgs {
             }
         }
 
-        let results: Vec<RmResult> = targets.iter().map(|t| act(t, self, &ctx.sys)).collect();
+        crate::hooks::pause_point("rm:after-confirm");
+        let rechecked = if self.stale && !self.dry_run {
+            recheck_stale(ctx, &targets)?
+        } else {
+            vec![None; targets.len()]
+        };
+        let results: Vec<RmResult> = targets
+            .iter()
+            .zip(rechecked)
+            .map(|(t, kept)| kept.unwrap_or_else(|| act(t, self, &ctx.sys)))
+            .collect();
         let not_done: Vec<String> = targets
             .iter()
             .zip(&results)

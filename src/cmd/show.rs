@@ -6,7 +6,7 @@ use crate::cli::ShowArgs;
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments;
-use crate::source::inventory::{self, Options};
+use crate::source::inventory::Options;
 use crate::units::{parse_hex_addr, parse_key};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -177,7 +177,7 @@ pub fn find<'a>(
 impl Run for ShowArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
         let wanted = parse_id(&self.id)?;
-        let inv = inventory::gather(
+        let inv = super::gather(
             &ctx.sys,
             Options {
                 include_readonly_files: true,

@@ -563,8 +563,7 @@ impl Run for TypesArgs {
             }
         }
         if self.json {
-            serde_json::to_writer_pretty(&mut *out, &rows)?;
-            writeln!(out)?;
+            crate::render::write_json(out, &rows)?;
         } else {
             crate::render::types::write_table(
                 out,

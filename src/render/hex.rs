@@ -270,7 +270,7 @@ impl JsonRows {
     fn row(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let hex: String = self.partial.iter().map(|b| format!("{b:02x}")).collect();
         let v = serde_json::json!({"address": format!("{:#x}", self.addr), "hex": hex});
-        serde_json::to_writer(&mut *out, &v)?;
+        super::write_json_compact(out, &v)?;
         writeln!(out)?;
         self.addr += self.partial.len() as u64;
         self.partial.clear();

@@ -822,7 +822,7 @@ impl<'a> LayoutWriter<'a> {
         let addr = self.base + self.index * self.layout.stride() as u64;
         let view = RecordView::new(self.layout, &self.buf, addr, self.index, self.hint);
         if self.json {
-            serde_json::to_writer(&mut *out, &view)?;
+            super::write_json_compact(out, &view)?;
             writeln!(out)?;
         } else {
             if self.numbered {

@@ -15,6 +15,7 @@ pub mod segments;
 pub mod table;
 pub mod trace;
 pub mod types;
+pub mod verdict;
 pub mod watch;
 
 use std::io::Write;
@@ -24,7 +25,18 @@ pub fn write_json<T: serde::Serialize + ?Sized>(
     out: &mut dyn Write,
     value: &T,
 ) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(value)?;
+    writeln!(out, "{}", crate::text::json_safe(&text))?;
+    Ok(())
+}
+
+/// One value as compact JSON (a JSON Lines record, without its newline), escaped like
+/// [`write_json`]: no raw C1 or bidi character reaches a terminal.
+pub fn write_json_compact<T: serde::Serialize + ?Sized>(
+    out: &mut dyn Write,
+    value: &T,
+) -> std::io::Result<()> {
+    let text = serde_json::to_string(value).map_err(std::io::Error::from)?;
+    out.write_all(crate::text::json_safe(&text).as_bytes())?;
     Ok(())
 }

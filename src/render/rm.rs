@@ -46,6 +46,8 @@ pub struct RmResult {
     pub reason: Option<String>,
     /// Processes that still map it: its memory is freed only when they let go.
     pub held_by: Vec<i32>,
+    /// With `--backup`: the file that holds its bytes and metadata (`shmtool restore FILE`).
+    pub backup: Option<String>,
 }
 
 /// The whole summary; also the `rm --json` output.
@@ -200,6 +202,7 @@ mod tests {
             size,
             reason: None,
             held_by: held_by.to_vec(),
+            backup: None,
         }
     }
 

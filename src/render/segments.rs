@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
 use super::table::{write_streamed, ColumnSpec, Style, TableWriter, Tone, Trunc};
-use crate::model::{hex_addr, key_string, Kind, Segment};
+use crate::model::{hex_addr, key_string, Kind, Segment, Verdict};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -15,8 +15,10 @@ pub struct View<'a> {
     pub owner: &'a dyn Fn(u32) -> String,
     /// Show each System V segment's IPC namespace.
     pub namespaces: bool,
-    /// Add a WHY column: why a row is stale, or who keeps a removed segment alive.
+    /// Add a WHY column: the reason for each row's verdict.
     pub reasons: bool,
+    /// Add a PROGRAM column: the well-known program each object belongs to.
+    pub programs: bool,
 }
 
 /// At most this many attachers are named in an `ls` cell; the rest are counted.
@@ -69,23 +71,24 @@ fn container_cell(seg: &Segment) -> String {
     }
 }
 
-/// The word(s) in the STATE column, and their tone.
+/// The word(s) in the STATE column: the verdict, then the kernel's status words; and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
-    let mut words: Vec<&str> = seg.status.iter().map(|s| s.as_str()).collect();
-    if seg.stale {
-        words.insert(0, "stale");
-    }
-    let tone = if seg.stale {
-        Tone::Bad
-    } else if !words.is_empty() {
-        Tone::Warn
-    } else {
-        Tone::Plain
+    let mut words: Vec<&str> = vec![seg.verdict.as_str()];
+    words.extend(seg.status.iter().map(|s| s.as_str()));
+    let tone = match seg.verdict {
+        Verdict::Leaked => Tone::Bad,
+        Verdict::Idle | Verdict::Unknown => Tone::Warn,
+        Verdict::InUse if seg.status.is_empty() => Tone::Plain,
+        Verdict::InUse => Tone::Warn,
     };
-    if words.is_empty() {
-        ("-".into(), tone)
-    } else {
-        (words.join(","), tone)
+    (words.join(","), tone)
+}
+
+/// The WHY cell: who keeps a removed segment, or the reason for the verdict.
+fn why_cell(seg: &Segment) -> String {
+    match &seg.note {
+        Some(n) if seg.is_dest() => n.clone(),
+        _ => super::verdict::reason(seg),
     }
 }
 
@@ -280,7 +283,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         false,
         Trunc::End,
         0,
-        "stale (looks leaked), dest (marked for removal), locked",
+        "verdict (in use, idle, leaked, unknown), then dest (marked for removal), locked",
         |s, _, b| {
             let (text, tone) = state_cell(s);
             b.push_str(&text);
@@ -322,8 +325,19 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         false,
         Trunc::End,
         0,
-        "why a row looks stale, or who keeps a removed segment",
-        |s, _, b| put(b, s.stale_reason.as_ref().or(s.note.as_ref())),
+        "the reason for the verdict, or who keeps a removed segment",
+        |s, _, b| {
+            b.push_str(&why_cell(s));
+            Tone::Plain
+        },
+    ),
+    col(
+        "PROGRAM",
+        false,
+        Trunc::End,
+        0,
+        "the well-known program a /dev/shm object belongs to (see the README's owners table)",
+        |s, _, b| put(b, s.evidence.owner_program.as_ref()),
     ),
 ];
 
@@ -350,6 +364,9 @@ pub fn ls_default_columns(view: &View, rows: &[Segment]) -> Vec<&'static LsColum
     // Only when some holder runs in a container: on a host without any, the column is noise.
     if rows.iter().any(|s| !s.containers.is_empty()) {
         names.insert(names.len() - 1, "CONTAINER");
+    }
+    if view.programs {
+        names.push("PROGRAM");
     }
     if view.reasons {
         names.push("WHY");
@@ -538,9 +555,21 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         add("device:inode", format!("{d}:{i}"));
     }
     let (state, _) = state_cell(seg);
-    add("state", state);
-    if let Some(r) = &seg.stale_reason {
-        add("why stale", r.clone());
+    add("verdict", state);
+    add("why", super::verdict::reason(seg));
+    if let Some(p) = &seg.evidence.owner_program {
+        add("program", p.clone());
+    }
+    if !seg.evidence.unreadable.is_empty() {
+        add(
+            "could not read",
+            seg.evidence
+                .unreadable
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
     }
     if let Some(n) = &seg.note {
         add("note", n.clone());
@@ -654,7 +683,13 @@ mod snapshots {
         posix.perms = Some(Mode(0o600));
         posix.ctime = Some(1_000_000 - 30);
         posix.stale = true;
-        posix.stale_reason = Some("no process maps it or holds it open".into());
+        posix.verdict = Verdict::Leaked;
+        posix.evidence.rule = crate::model::Rule::NoHolder;
+        sysv.verdict = Verdict::InUse;
+        sysv.evidence.rule = crate::model::Rule::Mapped;
+        sysv.evidence.holders = vec![4242, 4250];
+        dest.verdict = Verdict::InUse;
+        dest.evidence.rule = crate::model::Rule::MarkedForRemoval;
         vec![sysv, dest, posix]
     }
 
@@ -667,6 +702,7 @@ mod snapshots {
             owner: &owner,
             namespaces,
             reasons,
+            programs: false,
         };
         let mut out = Vec::new();
         write_table(&mut out, &rows(), &view).unwrap();
@@ -693,6 +729,7 @@ mod snapshots {
             owner: &owner,
             namespaces: false,
             reasons: false,
+            programs: false,
         };
         let mut out = Vec::new();
         let mut seg = rows().remove(0);

@@ -179,7 +179,7 @@ pub fn write_json(
         changes,
         records: (!records.is_empty()).then_some(records),
     };
-    serde_json::to_writer(&mut *out, &v)?;
+    super::write_json_compact(out, &v)?;
     writeln!(out)
 }
 

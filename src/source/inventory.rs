@@ -2,12 +2,12 @@
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
 use super::devshm::ShmFile;
+use super::judge::Judge;
 use super::maps::{MapLine, PathKind};
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
 use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
-use crate::units::local_time;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -36,6 +36,8 @@ pub struct Inventory {
     pub foreign_ns_pids: Vec<i32>,
     /// With all namespaces: namespaces whose segments could not be read (needs root).
     pub unreadable_namespaces: usize,
+    /// Lines of user owner-rule files that could not be used.
+    pub owner_rule_errors: Vec<String>,
     /// Why the shm directory could not be listed (e.g. a container's `/dev` is a symlink,
     /// which is not followed); None when it was, or when it does not exist.
     pub shm_dir_unlisted: Option<String>,
@@ -45,10 +47,6 @@ pub struct Inventory {
     /// With all namespaces: every other /dev/shm (by device) that was listed.
     pub mounts: Vec<super::mounts::ShmMount>,
 }
-
-/// The seconds of slack when comparing a process's start time with a segment's times: both are
-/// whole seconds, and start times are rounded through clock ticks and the boot time.
-const CLOCK_SLACK: i64 = 2;
 
 /// Gather everything.
 pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
@@ -66,7 +64,7 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     inv.shm_dir_unlisted = unlisted;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
-        inv.segments.extend(super::ipc::rows(sys, &scan));
+        add_messaging(sys, &scan, &mut inv);
     }
     Ok(inv)
 }
@@ -100,9 +98,18 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
         // Semaphores and queues of our own IPC namespace only.
-        inv.segments.extend(super::ipc::rows(sys, &scan));
+        add_messaging(sys, &scan, &mut inv);
     }
     Ok(inv)
+}
+
+/// Semaphore sets and message queues, with verdicts.
+fn add_messaging(sys: &Sys, scan: &Scan, inv: &mut Inventory) {
+    let judge = Judge::new(sys, &scan.denied_pids);
+    for mut seg in super::ipc::rows(sys, scan) {
+        judge.messaging(&mut seg);
+        inv.segments.push(seg);
+    }
 }
 
 /// The files of the shm directory, listed through its fd ([`Sys::open_shm_dir`]); a missing
@@ -276,7 +283,8 @@ pub fn assemble(
     }
 
     let mut segments: Vec<Segment> = Vec::new();
-    let lives = Lives::new(sys);
+    let judge = Judge::new(sys, &scan.denied_pids);
+    inv.owner_rule_errors = judge.owner_rule_errors().to_vec();
     // With --ns, what only processes of other namespaces map is not part of that view; POSIX
     // objects listed from its /dev/shm are, mapped or not.
     let in_view = |seg: &Segment| {
@@ -287,12 +295,18 @@ pub fn assemble(
     posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
-        judge_sysv(&lives, &mut seg, rec);
+        judge.sysv(&mut seg, rec);
+        if rec.is_dest() {
+            seg.note = Some(dest_note(sys, &seg, rec));
+        }
         segments.push(seg);
     }
-    let mut posix: Vec<Segment> = posix.into_values().collect();
-    judge_posix(sys, &mut posix, scan.denied);
-    segments.extend(posix);
+    for (_, mut seg) in posix {
+        let name = shm_name(sys, &seg);
+        seg.kind = shm_kind(&name);
+        judge.shm_file(&mut seg, &name);
+        segments.push(seg);
+    }
     for (_, mut seg) in others {
         if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
             stat_through_mapping(sys, &mut seg);
@@ -306,6 +320,7 @@ pub fn assemble(
         if seg.rss.is_none() && matches!(seg.kind, Kind::File | Kind::Deleted) {
             super::residency::of_mapped_file(sys, &mut seg);
         }
+        judge.held(&mut seg);
         segments.push(seg);
     }
     let in_container: HashSet<i32> = scan
@@ -326,12 +341,53 @@ pub fn assemble(
     inv
 }
 
+/// Who keeps a segment marked for removal alive.
+fn dest_note(sys: &Sys, seg: &Segment, rec: &ShmRecord) -> String {
+    let holders = seg.attacher_pids();
+    if holders.is_empty() {
+        format!(
+            "marked for removal; freed when its {} attacher(s) detach",
+            rec.nattch
+        )
+    } else {
+        format!(
+            "marked for removal but still held, freed when these detach: {}",
+            sys.describe_pids(&holders)
+        )
+    }
+}
+
+/// An object's name relative to the shm directory (as listed, or as its holders' maps name it).
+pub fn shm_name(sys: &Sys, seg: &Segment) -> String {
+    let path = seg.path.as_deref().unwrap_or("");
+    for dir in [&sys.shm_dir, &sys.shm_maps_dir] {
+        let dir = dir.to_string_lossy();
+        let dir = dir.trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+            return rest.to_string();
+        }
+    }
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+/// The kind of a file in the shm directory: `shm_open` names are flat, so anything below a
+/// subdirectory is a plain `file`; `sem_open` makes `sem.NAME`.
+pub fn shm_kind(name: &str) -> Kind {
+    if name.contains('/') {
+        Kind::File
+    } else if name.starts_with("sem.") && name.len() > 4 {
+        Kind::Psem
+    } else {
+        Kind::Posix
+    }
+}
+
 /// Whether a row is an object of a /dev/shm (a file there, or one deleted from there).
 fn on_a_dev_shm(sys: &Sys, seg: &Segment) -> bool {
     let shm = sys.shm_maps_dir.as_os_str().as_bytes();
     match seg.kind {
-        Kind::Posix => true,
-        Kind::Deleted => seg
+        Kind::Posix | Kind::Psem => true,
+        Kind::Deleted | Kind::File => seg
             .path
             .as_deref()
             .is_some_and(|p| in_dir(p.as_bytes(), shm)),
@@ -594,121 +650,32 @@ fn fill_sizes(seg: &mut Segment) {
         .unwrap_or(0);
 }
 
-/// Whether `pid` no longer names the process that did something at `since`: it is gone, or
-/// its number was reused by a process that started afterwards.
-pub(crate) fn gone_since(lives: &Lives, pid: i32, since: i64) -> bool {
-    if pid <= 0 {
-        return true;
-    }
-    match lives.start_time(pid) {
-        None => !lives.sys.alive(pid),
-        Some(started) => started > since + CLOCK_SLACK,
-    }
+/// Whether `pid` no longer names a process: no process has it, or it is a zombie. A live pid
+/// is never counted as gone, whatever its start time says: start times go through the wall
+/// clock, which a clock step moves (see `source::judge`). Pid 0 (a process outside our pid
+/// namespace) is not gone either. `_since` is kept for the callers' sake.
+pub(crate) fn gone_since(lives: &Lives, pid: i32, _since: i64) -> bool {
+    pid > 0
+        && *lives
+            .seen
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| lives.sys.exited(pid))
 }
 
-/// Start times of processes, each read once: thousands of segments made by one process would
+/// Which pids have exited, each looked up once: thousands of objects made by one process would
 /// otherwise read its stat thousands of times.
 pub(crate) struct Lives<'a> {
     pub(crate) sys: &'a Sys,
-    boot: Option<i64>,
-    seen: std::cell::RefCell<HashMap<i32, Option<i64>>>,
+    seen: std::cell::RefCell<HashMap<i32, bool>>,
 }
 
 impl<'a> Lives<'a> {
     pub(crate) fn new(sys: &'a Sys) -> Lives<'a> {
         Lives {
             sys,
-            boot: sys.boot_time(),
             seen: Default::default(),
         }
-    }
-
-    fn start_time(&self, pid: i32) -> Option<i64> {
-        *self.seen.borrow_mut().entry(pid).or_insert_with(|| {
-            self.boot
-                .and_then(|b| self.sys.start_time_since_boot(pid, b))
-        })
-    }
-}
-
-fn judge_sysv(lives: &Lives, seg: &mut Segment, rec: &ShmRecord) {
-    let sys = lives.sys;
-    seg.attachers
-        .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
-    if rec.is_dest() {
-        // The kernel frees it when the last attacher leaves: not a leak, but say who holds it.
-        let holders = seg.attacher_pids();
-        seg.note = Some(if holders.is_empty() {
-            format!(
-                "marked for removal; freed when its {} attacher(s) detach",
-                rec.nattch
-            )
-        } else {
-            format!(
-                "marked for removal but still held, freed when these detach: {}",
-                sys.describe_pids(&holders)
-            )
-        });
-        return;
-    }
-    if rec.nattch != 0 {
-        return;
-    }
-    let last_use = rec.atime.max(rec.dtime);
-    let creator_gone = gone_since(lives, rec.cpid, rec.ctime);
-    let last_gone = gone_since(
-        lives,
-        rec.lpid,
-        if last_use > 0 { last_use } else { rec.ctime },
-    );
-    if !(creator_gone && last_gone) {
-        return;
-    }
-    seg.stale = true;
-    let who = if rec.cpid == rec.lpid || rec.lpid == 0 {
-        format!("creator {} is gone", rec.cpid)
-    } else {
-        format!("creator {} and last user {} are gone", rec.cpid, rec.lpid)
-    };
-    let when = if rec.atime > 0 {
-        format!("nobody attached since {}", local_time(rec.atime))
-    } else {
-        format!("never attached since it was made {}", local_time(rec.ctime))
-    };
-    seg.stale_reason = Some(format!("{who}; {when}"));
-}
-
-fn judge_posix(sys: &Sys, segs: &mut [Segment], hidden: usize) {
-    for seg in segs.iter_mut() {
-        seg.attachers
-            .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
-        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
-        if !seg.attachers.is_empty() {
-            continue;
-        }
-        // Holders come from the scan's fd pass (the same walk that read maps).
-        let mut open_by: Vec<i32> = seg.fd_holders.iter().map(|h| h.pid).collect();
-        open_by.dedup();
-        if !open_by.is_empty() {
-            seg.note = Some(format!(
-                "not mapped, but open in {}",
-                sys.describe_pids(&open_by)
-            ));
-            continue;
-        }
-        seg.stale = true;
-        let since = seg.ctime.map(local_time).unwrap_or_default();
-        // Processes we may not read could still hold it; say so rather than withhold the
-        // verdict (in some sandboxes even root cannot read pid 1, and a verdict that never
-        // comes is of no use).
-        let caveat = if hidden > 0 {
-            format!(" ({hidden} process(es) could not be checked)")
-        } else {
-            String::new()
-        };
-        seg.stale_reason = Some(format!(
-            "no process maps it or holds it open; made {since}{caveat}"
-        ));
     }
 }
 

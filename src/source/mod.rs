@@ -4,6 +4,7 @@
 //! The roots are injectable ([`Sys`]) so that parsers and the inventory can be tested on captured
 //! trees; real runs use `/proc` and `/dev/shm`.
 
+pub mod backup;
 pub mod bpf;
 pub mod cgroup;
 pub mod debuginfo;
@@ -14,6 +15,7 @@ pub mod ftok;
 pub mod held;
 pub mod inventory;
 pub mod ipc;
+pub mod judge;
 pub mod lockmember;
 pub mod lockword;
 pub mod logind;
@@ -21,6 +23,7 @@ pub mod mappings;
 pub mod maps;
 pub mod mounts;
 pub mod ns;
+pub mod owners;
 pub mod procs;
 pub mod remove;
 pub mod remove_ipc;

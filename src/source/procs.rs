@@ -89,6 +89,8 @@ pub struct Scan {
     pub procs: Vec<ProcShared>,
     /// Processes whose maps we were not allowed to read.
     pub denied: usize,
+    /// Their pids (maps or fd table unreadable), ascending: verdicts name them.
+    pub denied_pids: Vec<i32>,
     /// Our own IPC namespace.
     pub self_ns: Option<u64>,
 }
@@ -122,6 +124,10 @@ pub(crate) fn classify_io(e: std::io::Error) -> ReadError {
         _ => ReadError::Other(e),
     }
 }
+
+/// How many pids a message names before "and N more": a refusal with 4001 holders stays one
+/// readable line (`ls --json`/`show` list every one).
+pub const DESCRIBED_PIDS: usize = 10;
 
 impl Sys {
     /// Every process id under the proc root, ascending.
@@ -217,10 +223,16 @@ impl Sys {
 
     /// Processes as people read them: `4242 (writer), 4250 (reader)`.
     pub fn describe_pids(&self, pids: &[i32]) -> String {
-        pids.iter()
+        let shown = pids.len().min(DESCRIBED_PIDS);
+        let mut s = pids[..shown]
+            .iter()
             .map(|&p| format!("{p} ({})", self.comm(p)))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if pids.len() > shown {
+            s.push_str(&format!(" and {} more", pids.len() - shown));
+        }
+        s
     }
 
     /// Whether a process has exited: its stat is gone, or says zombie or dead. Its mappings
@@ -289,7 +301,7 @@ impl Sys {
             .unwrap_or(1)
             .clamp(1, 4)
             .min(pids.len() / 64 + 1);
-        let parts: Vec<(Vec<ProcShared>, usize)> = if threads <= 1 {
+        let parts: Vec<(Vec<ProcShared>, Vec<i32>)> = if threads <= 1 {
             vec![self.scan_some(pids.iter().copied(), opts)]
         } else {
             std::thread::scope(|s| {
@@ -313,9 +325,11 @@ impl Sys {
         };
         for (procs, denied) in parts {
             scan.procs.extend(procs);
-            scan.denied += denied;
+            scan.denied += denied.len();
+            scan.denied_pids.extend(denied);
         }
         scan.procs.sort_by_key(|p| p.pid);
+        scan.denied_pids.sort_unstable();
         Ok(scan)
     }
 
@@ -323,10 +337,10 @@ impl Sys {
         &self,
         pids: impl Iterator<Item = i32>,
         opts: ScanOptions,
-    ) -> (Vec<ProcShared>, usize) {
+    ) -> (Vec<ProcShared>, Vec<i32>) {
         let me = std::process::id() as i32;
         let mut out = Vec::new();
-        let mut denied = 0;
+        let mut denied = Vec::new();
         let mut buf = Vec::with_capacity(64 * 1024);
         let shm_dir = self.shm_maps_dir.as_os_str().as_bytes().to_vec();
         for pid in pids {
@@ -336,7 +350,7 @@ impl Sys {
             let maps_file = match self.open_and_read(pid, "maps", &mut buf) {
                 Ok(f) => f,
                 Err(ReadError::Denied) => {
-                    denied += 1;
+                    denied.push(pid);
                     continue;
                 }
                 Err(_) => continue,
@@ -351,7 +365,7 @@ impl Sys {
                 match self.shm_fds(pid, &shm_dir, opts.mqueue_dev) {
                     Ok(fds) => fds,
                     Err(ReadError::Denied) => {
-                        denied += 1;
+                        denied.push(pid);
                         Vec::new()
                     }
                     Err(_) => Vec::new(),
@@ -485,5 +499,21 @@ impl Sys {
             }
         }
         (found, denied)
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    #[test]
+    fn long_holder_lists_are_cut_with_and_n_more() {
+        let empty = tempfile::tempdir().unwrap();
+        let sys = super::Sys::new(empty.path(), empty.path());
+        let pids: Vec<i32> = (1..=4001).collect();
+        let s = sys.describe_pids(&pids);
+        assert!(s.ends_with(" and 3991 more"), "{s}");
+        assert_eq!(s.matches(", ").count(), super::DESCRIBED_PIDS - 1, "{s}");
+        assert!(s.len() < 300, "{s}");
+        let few = sys.describe_pids(&[7, 8]);
+        assert!(!few.contains("more"), "{few}");
     }
 }

@@ -29,6 +29,10 @@ pub struct SysvNow {
     pub nattch: u64,
     pub size: u64,
     pub uid: u32,
+    /// Last attach/detach: pid and times (0 when never).
+    pub lpid: i32,
+    pub atime: i64,
+    pub dtime: i64,
 }
 
 /// IPC_STAT one segment. `ENOENT`/`EINVAL` (gone) and `EACCES` come back as the errno.
@@ -50,6 +54,9 @@ pub fn sysv_stat(shmid: i32) -> nix::Result<SysvNow> {
         nattch: ds.shm_nattch as u64,
         size: ds.shm_segsz as u64,
         uid: ds.shm_perm.uid,
+        lpid: ds.shm_lpid,
+        atime: ds.shm_atime,
+        dtime: ds.shm_dtime,
     })
 }
 
@@ -64,6 +71,14 @@ pub enum Refusal {
     AttachedSince { nattch: u64 },
     #[error("permission denied: only its owner, its creator or root may remove it")]
     NotPermitted,
+    #[error("it was attached or detached since it was listed (last user pid {lpid})")]
+    UsedSince { lpid: i32 },
+    #[error("it was mapped or opened since it was listed")]
+    HeldNow { pids: Vec<i32> },
+    #[error("processes that could hold it cannot be read")]
+    Unseen { pids: Vec<i32> },
+    #[error("backup failed: {0}")]
+    Backup(String),
     #[error("{0}")]
     Os(String),
 }
@@ -103,11 +118,24 @@ fn refusal_from_errno(e: nix::Error) -> Refusal {
 /// a segment that has gained an attacher since it was listed is left alone too. Returns the
 /// segment as it was just before: with attachers, it is only marked for removal.
 pub fn remove_sysv(listed: &SysvIdentity, allow_attached: bool) -> Result<SysvNow, Refusal> {
+    remove_sysv_with(listed, allow_attached, |_| Ok(()))
+}
+
+/// [`remove_sysv`], with `last` run on the segment as IPC_STAT sees it right before IPC_RMID
+/// (further checks, the backup); an error from it leaves the segment alone.
+pub fn remove_sysv_with(
+    listed: &SysvIdentity,
+    allow_attached: bool,
+    last: impl FnOnce(&SysvNow) -> Result<(), Refusal>,
+) -> Result<SysvNow, Refusal> {
     let now = sysv_stat(listed.shmid).map_err(refusal_from_errno)?;
     check_unchanged(listed, &now.identity)?;
     if !allow_attached && now.nattch > 0 {
         return Err(Refusal::AttachedSince { nattch: now.nattch });
     }
+    last(&now)?;
+    // The checks and IPC_RMID are two system calls: an attach in the microseconds between
+    // them survives (the segment is then only marked, and freed when that process detaches).
     // SAFETY: IPC_RMID takes no buffer.
     let r = unsafe { libc::shmctl(listed.shmid, libc::IPC_RMID, std::ptr::null_mut()) };
     if r != 0 {
@@ -131,6 +159,34 @@ pub struct PosixIdentity {
 /// name holds. Returns the object as it was just before (its link count says whether this was
 /// the last name; its allocated bytes, what that frees).
 pub fn remove_posix(dir: BorrowedFd<'_>, listed: &PosixIdentity) -> Result<Stat, Refusal> {
+    let (fd, last, st) = open_listed(dir, listed)?;
+    nix::unistd::unlinkat(
+        fd.as_fd(),
+        last.as_os_str(),
+        nix::unistd::UnlinkatFlags::NoRemoveDir,
+    )
+    .map_err(|e| posix_errno(listed, e))?;
+    Ok(st)
+}
+
+fn posix_errno(listed: &PosixIdentity, e: nix::Error) -> Refusal {
+    match e {
+        nix::Error::ENOENT => Refusal::Gone,
+        nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
+        nix::Error::ELOOP | nix::Error::EXDEV => Refusal::Os(format!(
+            "{} is reached through a symbolic link or another mount now; not following it",
+            listed.rel.display()
+        )),
+        other => Refusal::Os(other.desc().to_string()),
+    }
+}
+
+/// Open the directory a listed object is in, beneath `dir`, and check that its name still has
+/// the listed device and inode: (that directory, the name, the object's stat).
+fn open_listed(
+    dir: BorrowedFd<'_>,
+    listed: &PosixIdentity,
+) -> Result<(OwnedFd, std::ffi::OsString, Stat), Refusal> {
     let errno = |e: nix::Error| match e {
         nix::Error::ENOENT => Refusal::Gone,
         nix::Error::EPERM | nix::Error::EACCES => Refusal::NotPermitted,
@@ -162,9 +218,79 @@ pub fn remove_posix(dir: BorrowedFd<'_>, listed: &PosixIdentity) -> Result<Stat,
             listed.rel.display()
         )));
     }
-    nix::unistd::unlinkat(fd.as_fd(), last, nix::unistd::UnlinkatFlags::NoRemoveDir)
-        .map_err(errno)?;
-    Ok(st)
+    Ok((fd, last.to_os_string(), st))
+}
+
+/// Unlink a listed object with a last look in between: the name is first renamed (atomically,
+/// never over another file) to a hidden name in the same directory, so that nobody can open
+/// it by name any more; then `last` looks for mappers and openers (anyone who opened it
+/// before the rename is visible now) and may save a backup, reading it through the directory
+/// fd and the hidden name. If `last` refuses, the name is put back; otherwise the hidden name is
+/// unlinked.
+pub fn remove_posix_with(
+    dir: BorrowedFd<'_>,
+    listed: &PosixIdentity,
+    last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
+) -> Result<Stat, Refusal> {
+    let errno = |e: nix::Error| posix_errno(listed, e);
+    let (fd, name, st) = open_listed(dir, listed)?;
+    let hidden = std::ffi::OsString::from(format!(
+        ".shmtool-removing.{}.{}",
+        std::process::id(),
+        listed.ino
+    ));
+    rename_noreplace(&fd, &name, &hidden).map_err(errno)?;
+    crate::hooks::pause_point("rm:hidden");
+    // The hidden name must still be the listed file (nothing can replace it: the rename does
+    // not overwrite, and the name is ours).
+    let verdict = match root::stat_at(fd.as_fd(), &hidden) {
+        Ok(now) if (now.dev, now.ino) == (listed.dev, listed.ino) => last(&fd, &hidden),
+        Ok(_) => Err(Refusal::Os("the file changed under its hidden name".into())),
+        Err(e) => Err(Refusal::Os(e.to_string())),
+    };
+    match verdict {
+        Ok(()) => nix::unistd::unlinkat(
+            fd.as_fd(),
+            hidden.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        )
+        .map(|()| st)
+        .map_err(errno),
+        Err(refusal) => match rename_noreplace(&fd, &hidden, &name) {
+            Ok(()) => Err(refusal),
+            Err(_) => Err(Refusal::Os(format!(
+                "{refusal}; and its name was taken meanwhile, so it is kept as {}",
+                hidden.to_string_lossy()
+            ))),
+        },
+    }
+}
+
+/// renameat2(RENAME_NOREPLACE) within one directory.
+fn rename_noreplace(
+    dir: &OwnedFd,
+    from: &std::ffi::OsStr,
+    to: &std::ffi::OsStr,
+) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_bytes()).map_err(|_| nix::Error::EINVAL)?;
+    let to = std::ffi::CString::new(to.as_bytes()).map_err(|_| nix::Error::EINVAL)?;
+    // SAFETY: both names are NUL-terminated and live across the call.
+    let r = unsafe {
+        libc::renameat2(
+            dir.as_raw_fd(),
+            from.as_ptr(),
+            dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(nix::Error::last())
+    }
 }
 
 #[cfg(test)]

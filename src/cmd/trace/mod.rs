@@ -302,7 +302,7 @@ impl Run for TraceArgs {
                     }
                     if print {
                         if self.json {
-                            serde_json::to_writer(&mut *out, &ev)?;
+                            crate::render::write_json_compact(out, &ev)?;
                             writeln!(out)?;
                         } else {
                             crate::render::trace::write_line(out, &ev, &view)?;
