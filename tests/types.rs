@@ -12,8 +12,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// A writer of `struct REC` (which begins with the seed's `struct STU`). argv: `sysv SHMID`,
 /// `posix /dev/shm/NAME` or `file PATH`. Prints the address of the record, then for each byte
-/// read from stdin changes every member (step k: id = 10 + k, name "step k", ...) and prints
-/// `ok`. Exits at end of input.
+/// read from stdin changes every member (step k: id = 10 + k, name "step k", ...), or for an
+/// `i` only adds 100 to the id, and prints `ok`. Exits at end of input.
 const REC_WRITER: &str = r#"
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,7 +58,15 @@ int main(int argc, char **argv) {
     r->heap = malloc(64);
     printf("%p\n", mem);
     fflush(stdout);
-    for (int k = 1; getchar() != EOF; k++) {
+    int c;
+    for (int k = 1; (c = getchar()) != EOF; k++) {
+        if (c == 'i') { /* only the id */
+            r->stu.id += 100;
+            k--;
+            printf("ok\n");
+            fflush(stdout);
+            continue;
+        }
         r->stu.id = 10 + k;
         snprintf(r->stu.name, sizeof r->stu.name, "step %d", k);
         r->stu.sex = k % 2 ? 'f' : 'm';
@@ -140,8 +148,13 @@ impl Writer {
 
     /// One step: every member changes; returns when the writer says it is done.
     fn step(&mut self) {
+        self.send(b'n');
+    }
+
+    /// Send one command byte and wait for the writer's `ok`.
+    fn send(&mut self, byte: u8) {
         let w = self.stdin.as_mut().unwrap();
-        w.write_all(b"n").unwrap();
+        w.write_all(&[byte]).unwrap();
         w.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
@@ -352,6 +365,72 @@ fn watch_type_shows_every_member_changing() {
         assert_eq!(heaps.len(), 3, "{kind}: the pointer member did not change");
         drop(guard);
     }
+}
+
+#[test]
+fn watch_type_on_a_terminal_highlights_the_members_that_changed() {
+    let dir = temp();
+    let Some(exe) = rec_writer(dir.path()) else {
+        return;
+    };
+    let file = dir.path().join("f.bin");
+    let mut w = Writer::start(&exe, &["file", file.to_str().unwrap()]);
+    let bin = env!("CARGO_BIN_EXE_shmtool");
+    // Two refreshes: the first draws, then it stops (pause point) while the id changes; the
+    // second shows the change.
+    let script = Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "stty rows 30 cols 250; exec {bin} watch --path {} --type 'struct REC' \
+                 --interval 20ms --count 2",
+                file.display()
+            ),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .env("SHMTOOL_PAUSE_AT", "watch:shown")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut script) = script else {
+        skip("script (util-linux) is not installed");
+        return;
+    };
+    let pid = crate::watch::shmtool_under(script.id() as i32);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !crate::races::is_stopped(pid as u32) {
+        assert!(std::time::Instant::now() < deadline, "watch never drew");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    w.send(b'i');
+    // Continue it, and script too should it have stopped along with its child (job control).
+    while script.try_wait().unwrap().is_none() {
+        for p in [pid, script.id() as i32] {
+            if crate::races::is_stopped(p as u32) {
+                unsafe { libc::kill(p, libc::SIGCONT) };
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "watch never ended");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = script.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The last screen: the id highlighted, the other members plain.
+    let last = &text[text.rfind("\x1b[H").expect("no screen drawn")..];
+    let id = last.find("stu.id=").expect(&text) + "stu.id=".len();
+    assert!(
+        last[id..].starts_with('\x1b'),
+        "id not highlighted: {last:?}"
+    );
+    assert!(last[id..].contains("110"), "{last:?}");
+    assert!(
+        last.contains("stu.name=\"hqx\""),
+        "name highlighted: {last:?}"
+    );
+    assert!(last.contains("colour=RED"), "colour highlighted: {last:?}");
 }
 
 struct KillOnDrop<'a>(&'a mut Child);

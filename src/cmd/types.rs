@@ -4,7 +4,8 @@
 //!
 //! Where `--type` looks: `--debug-file FILE` if given; else the target process (`PID ADDR`), or
 //! `--pid-for-types PID`; else the processes attached to the System V segment or mapping the
-//! file (their executables first, then their libraries). A segment nobody maps needs
+//! file (their executables first, then their own libraries: not those under /usr or /lib,
+//! whose types a program uses are in its own DWARF anyway). A segment nobody maps needs
 //! `--debug-file` or `--pid-for-types`.
 
 use super::{note, Ctx, Run};
@@ -89,8 +90,12 @@ pub fn heap_owner(ty: &CType) -> Option<String> {
 
 /// A type flattened into fields; `sizeof` is the record stride.
 pub fn flatten(ty: &CType) -> Layout {
-    let mut fields = Vec::new();
-    flatten_into(ty, "", 0, &mut fields, 0);
+    let mut flat = Flat {
+        fields: Vec::new(),
+        visits: 0,
+    };
+    flatten_into(ty, "", 0, &mut flat, 0);
+    let mut fields = flat.fields;
     // A bare scalar or array (`--type int[3]`, `--type 'enum color'`) has no member name.
     for f in fields.iter_mut().filter(|f| f.name.is_empty()) {
         f.name = "value".into();
@@ -174,19 +179,30 @@ fn is_signed(ty: &CType) -> bool {
     }
 }
 
-fn flatten_into(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: usize) {
-    if out.len() >= MAX_FIELDS || depth > 64 {
+/// Fields gathered so far, and how many type nodes were visited.
+struct Flat {
+    fields: Vec<Field>,
+    visits: usize,
+}
+
+/// Type nodes one flattening visits at most.
+const MAX_VISITS: usize = 200_000;
+
+fn flatten_into(ty: &CType, path: &str, off: u64, out: &mut Flat, depth: usize) {
+    // Nested arrays of empty structs add no fields but could take forever: count visits too.
+    out.visits += 1;
+    if out.fields.len() >= MAX_FIELDS || depth > 64 || out.visits > MAX_VISITS {
         return;
     }
     if let Some(owner) = heap_owner(ty) {
-        out.push(Field {
+        out.fields.push(Field {
             meaning: Meaning::HeapOwner(owner),
             ..Field::new(path, Scalar::U8, vec![ty.size() as usize], off as usize)
         });
         return;
     }
     if let Some((scalar, meaning)) = scalar_of(ty) {
-        out.push(Field {
+        out.fields.push(Field {
             meaning,
             ..Field::new(path, scalar, vec![], off as usize)
         });
@@ -204,7 +220,7 @@ fn flatten_into(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: u
                 match m.bits {
                     Some((shift, width)) => {
                         let bytes = (shift + width.max(1)).div_ceil(8) as usize;
-                        out.push(Field {
+                        out.fields.push(Field {
                             meaning: Meaning::Bits {
                                 shift,
                                 width,
@@ -215,7 +231,7 @@ fn flatten_into(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: u
                     }
                     None => flatten_into(&m.ty, &mpath, at, out, depth + 1),
                 }
-                if out.len() >= MAX_FIELDS {
+                if out.fields.len() >= MAX_FIELDS {
                     return;
                 }
             }
@@ -223,13 +239,14 @@ fn flatten_into(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: u
         CType::Array { .. } => flatten_array(ty, path, off, out, depth),
         other => {
             if other.size() > 0 {
-                out.push(opaque_field(path, other.name(), off, other.size()));
+                out.fields
+                    .push(opaque_field(path, other.name(), off, other.size()));
             }
         }
     }
 }
 
-fn flatten_array(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: usize) {
+fn flatten_array(ty: &CType, path: &str, off: u64, out: &mut Flat, depth: usize) {
     // `int m[2][3]`: dims [2, 3] over the innermost element type.
     let mut dims = Vec::new();
     let mut elem = ty.resolved();
@@ -245,7 +262,7 @@ fn flatten_array(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: 
     }
     if heap_owner(elem).is_none() {
         if let Some((scalar, meaning)) = scalar_of(elem) {
-            out.push(Field {
+            out.fields.push(Field {
                 meaning,
                 ..Field::new(path, scalar, dims, off as usize)
             });
@@ -259,14 +276,14 @@ fn flatten_array(ty: &CType, path: &str, off: u64, out: &mut Vec<Field>, depth: 
     for i in 0..(*count).min(MAX_ELEMENTS) {
         let at = off.saturating_add(i.saturating_mul(each));
         flatten_into(elem, &format!("{path}[{i}]"), at, out, depth + 1);
-        if out.len() >= MAX_FIELDS {
+        if out.fields.len() >= MAX_FIELDS {
             return;
         }
     }
     if *count > MAX_ELEMENTS {
         let at = off.saturating_add(MAX_ELEMENTS.saturating_mul(each));
         let rest = (*count - MAX_ELEMENTS).saturating_mul(each);
-        out.push(opaque_field(
+        out.fields.push(opaque_field(
             &format!("{path}[{MAX_ELEMENTS}..]"),
             format!("{} more {}", *count - MAX_ELEMENTS, elem.name()),
             at,
@@ -370,7 +387,14 @@ pub fn type_layout(
         let mut missing = None;
         let mut hit = None;
         for &pid in &pids {
-            let files = debuginfo::program_files(&ctx.sys, pid)?;
+            // The program and its own libraries: the system's do not define the user's types
+            // (those the program uses from system headers are in its own DWARF).
+            let files: Vec<ElfFile> = debuginfo::program_files(&ctx.sys, pid)?
+                .into_iter()
+                .enumerate()
+                .filter(|(i, f)| *i == 0 || !is_system_file(&f.label))
+                .map(|(_, f)| f)
+                .collect();
             match find_in_files(&files, &want) {
                 Ok(Some(found)) => {
                     hit = Some(found);
@@ -478,6 +502,7 @@ struct Row {
 
 impl Run for TypesArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
+        let mut hidden_libs = 0usize;
         let founds: Vec<Found> = if let Some(df) = &self.debug_file {
             vec![debuginfo::from_debug_file(df, None)?.0]
         } else {
@@ -493,6 +518,16 @@ impl Run for TypesArgs {
             };
             let mut founds = Vec::new();
             let mut missing = None;
+            // A process's own program and its own libraries; not the system's (libc's debug
+            // package defines hundreds of types, and reading them takes a while), unless asked.
+            let total = files.len();
+            let files: Vec<ElfFile> = files
+                .into_iter()
+                .enumerate()
+                .filter(|(i, f)| *i == 0 || self.all || !is_system_file(&f.label))
+                .map(|(_, f)| f)
+                .collect();
+            hidden_libs = total - files.len();
             for f in &files {
                 match debuginfo::locate(f) {
                     Ok(found) => founds.push(found),
@@ -510,14 +545,7 @@ impl Run for TypesArgs {
         };
         let mut rows = Vec::new();
         let mut hidden = 0usize;
-        let mut hidden_libs = 0usize;
-        for (i, f) in founds.iter().enumerate() {
-            // A process's own program and its own libraries; not the system's (libc's debug
-            // package defines hundreds of types), unless asked.
-            if i > 0 && !self.all && is_system_file(&f.binary) {
-                hidden_libs += 1;
-                continue;
-            }
+        for f in &founds {
             for t in f.dwarf.list_types() {
                 if let Some(p) = &self.pattern {
                     if !matches(p, &t.name) {
@@ -678,6 +706,56 @@ mod tests {
         );
         assert_eq!(l.fields[5].dims, [2, 2]);
         assert_eq!(l.stride(), 56);
+    }
+
+    #[test]
+    fn nested_arrays_of_empty_structs_end() {
+        let mut t = CType::Record {
+            kind: RecordKind::Struct,
+            name: "E".into(),
+            size: 0,
+            members: vec![],
+        };
+        for _ in 0..40 {
+            t = CType::Record {
+                kind: RecordKind::Struct,
+                name: "A".into(),
+                size: 0,
+                members: vec![member(
+                    "a",
+                    0,
+                    CType::Array {
+                        elem: Box::new(t),
+                        count: 256,
+                    },
+                )],
+            };
+        }
+        assert!(flatten(&t).fields.is_empty());
+    }
+
+    #[test]
+    fn a_c_programs_record_flattens_to_every_member() {
+        use crate::source::dwarf::Dwarf;
+        let d = Dwarf::parse(include_bytes!("../source/testdata/rec-writer.elf")).unwrap();
+        let rec = d
+            .find_type(&TypeName::parse("struct REC").unwrap())
+            .unwrap();
+        let l = flatten(&rec);
+        let names: Vec<&str> = l.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "stu.id", "stu.name", "stu.sex", "colour", "in[0].a", "in[0].d", "in[1].a",
+                "in[1].d", "flags", "delta", "u.i", "u.f", "heap", "raw"
+            ]
+        );
+        assert_eq!(l.stride(), 88);
+        let stu = d.find_type(&TypeName::parse("STU").unwrap()).unwrap();
+        assert_eq!(
+            flatten(&stu),
+            Layout::parse("id:int,name:char[20],sex:char").unwrap()
+        );
     }
 
     #[test]
