@@ -252,8 +252,9 @@ fn vm_read_full(pid: i32, mut addr: u64, buf: &mut [u8]) -> io::Result<usize> {
                 addr = addr.saturating_add(n as u64);
             }
             Err(nix::Error::EINTR) => {}
-            // The remote pages are gone (unmapped, or a truncated file behind them).
-            Err(nix::Error::EFAULT) | Err(nix::Error::EIO) => break,
+            // The remote pages are gone (unmapped, or a truncated file behind them), or the
+            // process itself is (ESRCH): a short read, which the caller names.
+            Err(nix::Error::EFAULT) | Err(nix::Error::EIO) | Err(nix::Error::ESRCH) => break,
             Err(e) => return Err(io::Error::from(e)),
         }
     }
