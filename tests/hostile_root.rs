@@ -16,6 +16,10 @@ const SCRIPT: &str = r#"
 set -u
 S=$1; MODE=$2
 T=$(mktemp -d /tmp/shmtool-ct.XXXXXX)
+P=
+# The scratch directory was made in the host's /tmp before the private mount hid it: unmount it
+# here and remove it, or every run would leave one behind.
+trap '[ -n "$P" ] && { kill $P 2>/dev/null; wait $P 2>/dev/null; }; umount "$T" 2>/dev/null; rmdir "$T"' EXIT
 mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
 mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
 # The host's canaries: an object in /dev/shm and a 0600 file elsewhere.
@@ -86,7 +90,7 @@ check key-dotdot --ns $P key /../../../../dev/shm/precious.db 1
 K=$(python3 -c 'import os,sys; s=os.stat(sys.argv[1]); print(hex((s.st_ino&0xffff)|((s.st_dev&0xff)<<16)|(1<<24)))' "$T/host/ftokfile")
 check key-find --ns $P key --find $K --json
 check limits --ns $P limits --json
-kill $P
+kill $P; wait $P 2>/dev/null; P=
 echo "DONE"
 "#;
 
