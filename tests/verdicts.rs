@@ -777,6 +777,12 @@ fn inner_mit_shm() {
     struct Kill(Child);
     impl Drop for Kill {
         fn drop(&mut self) {
+            // SIGTERM first: Xvfb then removes its socket and lock file in /tmp.
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
