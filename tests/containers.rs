@@ -179,3 +179,95 @@ fn names_from_a_captured_tree() {
 fn captured_tree_names_containers() {
     names_from_a_captured_tree();
 }
+
+/// A pod UID no other run uses (the cgroup and the log directory are both named by it).
+fn unique_pod_uid() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{:08x}-5a5a-4b4b-8c8c-{:012x}",
+        std::process::id(),
+        nanos as u64
+    )
+}
+
+/// `shmtool ARGS` in a private mount namespace whose /var/log is a fresh tmpfs holding the
+/// kubelet's directory for one pod, as a node has it: the host's /var/log is never touched.
+fn run_with_pod_log_dir(pod_dir: &str, args: &[&str]) -> Option<(i32, String, String)> {
+    let script = format!(
+        "mount -t tmpfs -o size=1m shmtool-test /var/log || exit 97\n\
+         mkdir -p /var/log/pods/{pod_dir}/app || exit 97\n\
+         exec \"$0\" \"$@\""
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", "dumb")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let code = out.status.code().unwrap_or(-1);
+    if code == 97 {
+        return None;
+    }
+    Some((
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn a_pod_is_named_from_the_kubelets_log_directory_else_by_uid() {
+    if !is_root() {
+        return skip("real cgroups and a private /var/log need root");
+    }
+    let Some(cgroups) = Cgroups::make() else {
+        return skip("cgroup v2 is not writable here (pod names are unit-tested on captured text)");
+    };
+    let uid = unique_pod_uid();
+    let obj = PosixObj::new(4096, 43);
+    let pod = Holder::spawn(&[Hold::File(obj.path.clone())]);
+    let slice = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
+    cgroups
+        .put(&format!("{slice}/cri-containerd-{CTR_ID}.scope"), pod.pid)
+        .unwrap();
+    let p = obj.path.to_str().unwrap();
+    let pod_dir = format!("ml-team_trainer-0_{uid}");
+    let Some((code, out, err)) =
+        run_with_pod_log_dir(&pod_dir, &["ls", "--json", "--kind", "posix"])
+    else {
+        return skip("cannot mount a private tmpfs on /var/log in a new mount namespace");
+    };
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let row = rows.iter().find(|r| r["path"] == p).expect(&out);
+    let named = "pod:ml-team/trainer-0/a1b2c3d4e5f6";
+    assert_eq!(container_of(row, pod.pid).as_deref(), Some(named));
+    assert_eq!(row["containers"], serde_json::json!([named]));
+    // The table's CONTAINER column says the same.
+    let (code, out, err) = run_with_pod_log_dir(&pod_dir, &["ls", "--kind", "posix"]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let line = out.lines().find(|l| l.contains(&obj.name)).expect(&out);
+    assert!(line.contains(named), "{line}");
+
+    // Another pod's directory only: this one is shown by its UID.
+    let other = format!("default_web-1_{}", unique_pod_uid().replace("5a5a", "6b6b"));
+    let (code, out, err) =
+        run_with_pod_log_dir(&other, &["ls", "--json", "--kind", "posix"]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let row = rows.iter().find(|r| r["path"] == p).expect(&out);
+    assert_eq!(
+        container_of(row, pod.pid),
+        Some(format!("pod:{uid}/a1b2c3d4e5f6"))
+    );
+    drop(pod);
+    drop(cgroups);
+}

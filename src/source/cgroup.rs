@@ -5,10 +5,18 @@
 //! `cri-containerd-<id>.scope` (containerd's CRI plugin), `crio-<id>.scope` (CRI-O),
 //! `kubepods-…-pod<uid>.slice` or `/kubepods/…/pod<uid>/` (a Kubernetes pod), `lxc.payload.<name>`
 //! (LXC), and plain `<unit>.service`, `session-<n>.scope` and `user@<uid>.service` (systemd).
-//! The parser is a pure function over that text; nothing here reads a file.
+//! The parser is a pure function over that text.
+//!
+//! A pod's name is not in its cgroup, only its UID. Where the node keeps it locally, it comes
+//! from the kubelet's log directory, `/var/log/pods/<namespace>_<name>_<uid>/` (the layout of
+//! the kubelet's `BuildPodLogsDirectory`, since Kubernetes 1.14; older kubelets named the
+//! directory by UID alone, and then the UID is all we show). That one directory listing is the
+//! only file this module reads.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
+use std::path::Path;
 
 /// What a cgroup path says runs in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +30,9 @@ pub struct Container {
     pub id: String,
     /// Kubernetes pod UID, when the process is in a pod.
     pub pod: Option<String>,
+    /// The pod's `<namespace>/<name>`, where the node's kubelet log directory names it.
+    #[serde(default)]
+    pub pod_name: Option<String>,
 }
 
 impl Container {
@@ -42,7 +53,8 @@ fn short(id: &str) -> &str {
 
 impl fmt::Display for Container {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.pod, self.engine.as_str()) {
+        let pod = self.pod_name.as_ref().or(self.pod.as_ref());
+        match (pod, self.engine.as_str()) {
             (Some(pod), "pod") => write!(f, "pod:{pod}"),
             (Some(pod), _) => write!(f, "pod:{pod}/{}", short(&self.id)),
             (None, "unit") => f.write_str(&self.id),
@@ -125,6 +137,7 @@ pub fn classify_path(path: &str) -> Option<Container> {
             engine: engine.to_string(),
             id,
             pod,
+            pod_name: None,
         });
     }
     if let Some(pod) = pod {
@@ -132,6 +145,7 @@ pub fn classify_path(path: &str) -> Option<Container> {
             engine: "pod".into(),
             id: String::new(),
             pod: Some(pod),
+            pod_name: None,
         });
     }
     if let Some(name) = lxc {
@@ -139,6 +153,7 @@ pub fn classify_path(path: &str) -> Option<Container> {
             engine: "lxc".into(),
             id: name,
             pod: None,
+            pod_name: None,
         });
     }
     systemd_unit(&parts)
@@ -161,6 +176,7 @@ fn systemd_unit(parts: &[&str]) -> Option<Container> {
             engine: "session".into(),
             id: n.to_string(),
             pod: None,
+            pod_name: None,
         });
     }
     if let Some(uid) = user {
@@ -169,6 +185,7 @@ fn systemd_unit(parts: &[&str]) -> Option<Container> {
                 engine: "unit".into(),
                 id: format!("user@{uid}/{unit}"),
                 pod: None,
+                pod_name: None,
             });
         }
     }
@@ -176,6 +193,7 @@ fn systemd_unit(parts: &[&str]) -> Option<Container> {
         engine: "unit".into(),
         id: unit.to_string(),
         pod: None,
+        pod_name: None,
     })
 }
 
@@ -203,6 +221,53 @@ pub fn parse(text: &str) -> Option<Container> {
         }
     }
     best
+}
+
+/// Where the kubelet keeps one directory of logs per pod.
+pub const POD_LOG_DIR: &str = "/var/log/pods";
+
+/// A kubelet pod log directory's name, `<namespace>_<name>_<uid>`, as (uid, `namespace/name`).
+/// Namespaces and pod names are DNS names (lower-case letters, digits, `-` and `.`), so `_`
+/// cannot occur in them; a name that does not look like that is not used.
+pub fn parse_pod_dir(dir: &str) -> Option<(String, String)> {
+    let mut parts = dir.splitn(3, '_');
+    let (ns, name, uid) = (parts.next()?, parts.next()?, parts.next()?);
+    let dns = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 253
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    };
+    let uid_ok = uid.len() >= 32 && uid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    (dns(ns) && dns(name) && uid_ok).then(|| (uid.to_ascii_lowercase(), format!("{ns}/{name}")))
+}
+
+/// Pod names by UID, from the names of the entries of a kubelet pod log directory.
+pub fn pod_names<'a>(entries: impl IntoIterator<Item = &'a str>) -> HashMap<String, String> {
+    entries.into_iter().filter_map(parse_pod_dir).collect()
+}
+
+/// Give every process in a pod its pod's name, where `dir` (the kubelet's log directory) names
+/// it. The directory is listed once, and only when some process is in a pod; a missing or
+/// unreadable one leaves the UIDs.
+pub fn name_pods<'a>(containers: impl Iterator<Item = &'a mut Container>, dir: &Path) {
+    let mut names: Option<HashMap<String, String>> = None;
+    for c in containers {
+        let Some(uid) = c.pod.as_deref() else {
+            continue;
+        };
+        let names = names.get_or_insert_with(|| {
+            let listed: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.flatten()
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            pod_names(listed.iter().map(String::as_str))
+        });
+        c.pod_name = names.get(&uid.to_ascii_lowercase()).cloned();
+    }
 }
 
 #[cfg(test)]
@@ -335,5 +400,64 @@ mod tests {
         assert_eq!(parse(""), None);
         assert_eq!(parse("garbage\n::\n0::\n"), None);
         assert_eq!(parse("0::/docker/nothex\n"), None);
+    }
+
+    #[test]
+    fn pod_names_from_kubelet_log_directories() {
+        let uid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        // As `ls /var/log/pods` prints them on a node (captured), with an old-style UID-only
+        // directory and things that are not pod directories.
+        let listing = [
+            "kube-system_coredns-5d78c9869d-x7k2p_7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f",
+            "ml-team_trainer-0_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "45eb687f-f270-11e7-a23e-5ab0d5506cd4",
+            "Bad_Upper_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f1",
+            "ns_name_nothex",
+            "ns__0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f2",
+            "ns_na\x1bme_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f3",
+        ];
+        let names = pod_names(listing);
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(
+            names.get(uid).map(String::as_str),
+            Some("ml-team/trainer-0")
+        );
+        assert_eq!(
+            parse_pod_dir(listing[0]),
+            Some((
+                "7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f".into(),
+                "kube-system/coredns-5d78c9869d-x7k2p".into()
+            ))
+        );
+
+        // The name replaces the UID; the container id stays.
+        let text = format!(
+            "0::/kubepods.slice/kubepods-pod{}.slice/cri-containerd-{ID}.scope\n",
+            uid.replace('-', "_")
+        );
+        let mut c = parse(&text).unwrap();
+        c.pod_name = names.get(uid).cloned();
+        assert_eq!(c.to_string(), "pod:ml-team/trainer-0/4f3c1b2a9d8e");
+        let mut own = parse(&format!("0::/kubepods/pod{uid}\n")).unwrap();
+        own.pod_name = names.get(uid).cloned();
+        assert_eq!(own.to_string(), "pod:ml-team/trainer-0");
+    }
+
+    #[test]
+    fn name_pods_falls_back_to_the_uid() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        let unnamed = "1f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        std::fs::create_dir(dir.path().join(format!("default_web-1_{named}"))).unwrap();
+        let mut cs: Vec<Container> = [named, unnamed]
+            .iter()
+            .map(|u| parse(&format!("0::/kubepods/besteffort/pod{u}/{ID}\n")).unwrap())
+            .collect();
+        name_pods(cs.iter_mut(), dir.path());
+        assert_eq!(cs[0].to_string(), "pod:default/web-1/4f3c1b2a9d8e");
+        assert_eq!(cs[1].to_string(), format!("pod:{unnamed}/4f3c1b2a9d8e"));
+        // No directory at all: UIDs.
+        name_pods(cs[1..].iter_mut(), &dir.path().join("none"));
+        assert_eq!(cs[1].pod_name, None);
     }
 }

@@ -78,60 +78,57 @@ fn key(cols: &Columns, fields: &[&str]) -> Option<u32> {
     cols.get::<i64>(fields, "key").map(|k| k as u32)
 }
 
-/// Parse `/proc/sysvipc/sem`; malformed lines are skipped.
-pub fn parse_sem(text: &str) -> Vec<SemRecord> {
+/// Every record of a /proc/sysvipc table: `one` reads a line's fields by header name, and
+/// a line it cannot read (None) is skipped.
+fn parse_table<T>(text: &str, one: impl Fn(&Columns, &[&str]) -> Option<T>) -> Vec<T> {
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
         return Vec::new();
     };
     let c = Columns::new(header);
     lines
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_ascii_whitespace().collect();
-            Some(SemRecord {
-                key: key(&c, &f)?,
-                semid: c.get(&f, "semid")?,
-                mode: c.octal(&f, "perms")?,
-                nsems: c.get(&f, "nsems")?,
-                uid: c.get(&f, "uid")?,
-                gid: c.get(&f, "gid")?,
-                cuid: c.get(&f, "cuid")?,
-                cgid: c.get(&f, "cgid")?,
-                otime: c.get(&f, "otime")?,
-                ctime: c.get(&f, "ctime")?,
-            })
-        })
+        .filter_map(|l| one(&c, &l.split_ascii_whitespace().collect::<Vec<_>>()))
         .collect()
+}
+
+/// Parse `/proc/sysvipc/sem`; malformed lines are skipped.
+pub fn parse_sem(text: &str) -> Vec<SemRecord> {
+    parse_table(text, |c, f| {
+        Some(SemRecord {
+            key: key(c, f)?,
+            semid: c.get(f, "semid")?,
+            mode: c.octal(f, "perms")?,
+            nsems: c.get(f, "nsems")?,
+            uid: c.get(f, "uid")?,
+            gid: c.get(f, "gid")?,
+            cuid: c.get(f, "cuid")?,
+            cgid: c.get(f, "cgid")?,
+            otime: c.get(f, "otime")?,
+            ctime: c.get(f, "ctime")?,
+        })
+    })
 }
 
 /// Parse `/proc/sysvipc/msg`; malformed lines are skipped.
 pub fn parse_msg(text: &str) -> Vec<MsgRecord> {
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return Vec::new();
-    };
-    let c = Columns::new(header);
-    lines
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_ascii_whitespace().collect();
-            Some(MsgRecord {
-                key: key(&c, &f)?,
-                msqid: c.get(&f, "msqid")?,
-                mode: c.octal(&f, "perms")?,
-                cbytes: c.get(&f, "cbytes")?,
-                qnum: c.get(&f, "qnum")?,
-                lspid: c.get(&f, "lspid")?,
-                lrpid: c.get(&f, "lrpid")?,
-                uid: c.get(&f, "uid")?,
-                gid: c.get(&f, "gid")?,
-                cuid: c.get(&f, "cuid")?,
-                cgid: c.get(&f, "cgid")?,
-                stime: c.get(&f, "stime")?,
-                rtime: c.get(&f, "rtime")?,
-                ctime: c.get(&f, "ctime")?,
-            })
+    parse_table(text, |c, f| {
+        Some(MsgRecord {
+            key: key(c, f)?,
+            msqid: c.get(f, "msqid")?,
+            mode: c.octal(f, "perms")?,
+            cbytes: c.get(f, "cbytes")?,
+            qnum: c.get(f, "qnum")?,
+            lspid: c.get(f, "lspid")?,
+            lrpid: c.get(f, "lrpid")?,
+            uid: c.get(f, "uid")?,
+            gid: c.get(f, "gid")?,
+            cuid: c.get(f, "cuid")?,
+            cgid: c.get(f, "cgid")?,
+            stime: c.get(f, "stime")?,
+            rtime: c.get(f, "rtime")?,
+            ctime: c.get(f, "ctime")?,
         })
-        .collect()
+    })
 }
 
 /// What reading a queue's file says: `QSIZE:129 NOTIFY:0 SIGNO:0 NOTIFY_PID:0`.

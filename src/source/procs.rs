@@ -330,6 +330,10 @@ impl Sys {
         }
         scan.procs.sort_by_key(|p| p.pid);
         scan.denied_pids.sort_unstable();
+        super::cgroup::name_pods(
+            scan.procs.iter_mut().filter_map(|p| p.container.as_mut()),
+            std::path::Path::new(super::cgroup::POD_LOG_DIR),
+        );
         Ok(scan)
     }
 
