@@ -117,3 +117,80 @@ fn the_checker_sees_plain_and_grouped_uses() {
     );
     assert!(crate_modules("// crate::source in a comment").is_empty());
 }
+
+/// Whether `code` names `path` (e.g. `Kind::Anon`) as a path of its own, not as the tail of a
+/// longer one (`PathKind::Anon…` is not `Kind::Anon`).
+fn names(code: &str, path: &str) -> bool {
+    code.match_indices(path).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + path.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// A file's code outside its unit tests and comments.
+fn code_of(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    code.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One classifier of mappings, `src/source/classify.rs`: no other file turns what a maps path
+/// says (`PathKind`, parsed in `source/maps.rs`) into an object kind, or spells the kinds `maps`
+/// gives private memory; `ls` (the inventory) and `maps` both ask the classifier. Two of them
+/// once told `psem` and named anonymous memory apart differently.
+#[test]
+fn mappings_are_classified_in_one_place() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let home = src.join("source/classify.rs");
+    let parser = src.join("source/maps.rs");
+    let object_kinds = [
+        "Kind::Sysv",
+        "Kind::Posix",
+        "Kind::Memfd",
+        "Kind::Anon",
+        "Kind::File",
+        "Kind::Deleted",
+        "Kind::Psem",
+    ];
+    let mut bad = Vec::new();
+    for file in rust_files(&src) {
+        if file == home || file == parser {
+            continue;
+        }
+        let code = code_of(&file);
+        if names(&code, "PathKind") && object_kinds.iter().any(|k| names(&code, k)) {
+            bad.push(format!(
+                "{}: turns a PathKind into an object kind",
+                file.display()
+            ));
+        }
+        for word in ["\"anon-private\"", "\"file-private\""] {
+            if code.contains(word) {
+                bad.push(format!("{}: spells the kind {word}", file.display()));
+            }
+        }
+    }
+    for user in ["source/inventory.rs", "source/mappings.rs"] {
+        if !code_of(&src.join(user)).contains("classify(") {
+            bad.push(format!("{user} does not ask classify::classify"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "a second classifier of mappings:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_classifier_check_tells_kinds_from_path_kinds() {
+    assert!(names("x == Kind::Anon {", "Kind::Anon"));
+    assert!(!names("PathKind::Anonymous", "Kind::Anon"));
+    assert!(!names("PathKind::File { path }", "Kind::File"));
+    assert!(names("use super::maps::PathKind;", "PathKind"));
+}

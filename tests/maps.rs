@@ -121,6 +121,80 @@ fn each_shared_kind_is_classified() {
     }
 }
 
+/// `ls` and `maps` name one live holder's objects alike, kinds that depend on more than the
+/// path's prefix included: a semaphore's `sem.NAME` (psem), a file below a subdirectory of
+/// /dev/shm (file), a file deleted while mapped.
+#[test]
+fn ls_and_maps_give_each_object_the_same_kind() {
+    let seg = SysvSeg::new(8192, 21);
+    let obj = PosixObj::new(8192, 22);
+    let sem = tempfile::Builder::new()
+        .prefix("sem.shmtool-maps-")
+        .tempfile_in("/dev/shm")
+        .unwrap();
+    std::fs::write(sem.path(), pattern(23, 4096)).unwrap();
+    let sub = tempfile::Builder::new()
+        .prefix("shmtool-maps-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let inner = sub.path().join("inner");
+    std::fs::write(&inner, pattern(24, 4096)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (kept, gone) = (tmp.path().join("kept"), tmp.path().join("gone"));
+    std::fs::write(&kept, pattern(25, 4096)).unwrap();
+    std::fs::write(&gone, pattern(26, 4096)).unwrap();
+    let holds = [
+        (Hold::Sysv(seg.shmid), "sysv"),
+        (Hold::File(obj.path.clone()), "posix"),
+        (Hold::File(sem.path().to_path_buf()), "psem"),
+        (Hold::File(inner.clone()), "file"),
+        (
+            Hold::Memfd {
+                name: unique_name("shmtool-maps"),
+                size: 4096,
+                seed: 27,
+            },
+            "memfd",
+        ),
+        (
+            Hold::Anon {
+                size: 8192,
+                seed: 28,
+            },
+            "anon",
+        ),
+        (Hold::File(kept), "file"),
+        (Hold::File(gone.clone()), "deleted"),
+    ];
+    let holder = Holder::spawn(&holds.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>());
+    std::fs::remove_file(&gone).unwrap();
+
+    let rows = maps_json(holder.pid, &["--shared"]);
+    let pid = holder.pid.to_string();
+    let objects = ls_json(&["--pid", &pid]);
+    for ((_, kind), addr) in holds.iter().zip(&holder.addrs) {
+        let row = row_at(&rows, *addr);
+        assert_eq!(row["kind"], *kind, "maps: {row}");
+        let start = format!("0x{addr:x}");
+        let held: Vec<&Value> = objects
+            .iter()
+            .filter(|o| {
+                o["attachers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["pid"] == holder.pid && a["start"] == start.as_str())
+            })
+            .collect();
+        assert_eq!(
+            held.len(),
+            1,
+            "ls rows for the mapping at {start}: {held:?}"
+        );
+        assert_eq!(held[0]["kind"], *kind, "ls: {}", held[0]);
+    }
+}
+
 /// Size, Rss, Pss and Swap in KiB by start address, as `pmap -X` prints them.
 type Figures = BTreeMap<u64, [u64; 4]>;
 

@@ -307,7 +307,7 @@ fn reference(roff: &mut Roff) {
         ("posix", "A POSIX object (shm_open): a file directly in /dev/shm, mapped or not."),
         ("psem", "A POSIX named semaphore: /dev/shm/sem.NAME."),
         ("memfd", "A memfd (memfd_create): /memfd:NAME (deleted) in maps, or an open fd to one."),
-        ("anon", "Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) shared by a parent and its forked children: /dev/zero (deleted) with s in the permissions; one row per (device, inode)."),
+        ("anon", "Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) shared by a parent and its forked children: /dev/zero (deleted) with s in the permissions, or [anon_shmem:NAME] once named with prctl(PR_SET_VMA_ANON_NAME) (its path is then anon_shmem:NAME); one row per (device, inode)."),
         ("file", "A regular file mapped MAP_SHARED, outside /dev/shm (and any file in a subdirectory of /dev/shm, which shm_open did not make). Read-only ones only with ls --all."),
         ("deleted", "A file unlinked while still mapped or held open."),
         ("sem, msg", "System V semaphore sets and message queues, listed with --kind or --ipc all."),

@@ -1,9 +1,10 @@
 //! The inventory: every shared-memory object on the machine with every process attached to it,
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
+use super::classify::{classify, in_dir, same_file, shm_kind, MapClass};
 use super::devshm::ShmFile;
 use super::judge::Judge;
-use super::maps::{MapLine, PathKind};
+use super::maps::MapLine;
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
@@ -192,24 +193,18 @@ pub fn assemble(
     for p in &scan.procs {
         let proc_ns = p.ipc_ns.unwrap_or(own_ns);
         for m in &p.maps {
-            let kind = match m.path_kind() {
-                // " (deleted)" may be part of a real name: if the full name exists with this
-                // inode, the file was never deleted.
-                PathKind::Deleted { .. } if same_file(&m.path, m) => PathKind::File {
-                    path: m.path.clone(),
-                },
-                k => k,
-            };
+            // " (deleted)" may be part of a real name: the classifier checks the full name.
+            let class = classify(m, shm_prefix, |m| same_file(&m.path, m));
             // Whatever the name now says (renamed, or unlinked since we listed /dev/shm), a
             // mapping of a listed POSIX object's inode is that object.
-            if !matches!(kind, PathKind::Sysv { .. }) {
+            if !matches!(class, MapClass::Sysv { .. }) {
                 if let Some(seg) = posix.get_mut(&(dev_t(m), m.inode)) {
                     seg.attachers.push(attacher(scan, p, m));
                     continue;
                 }
             }
-            match kind {
-                PathKind::Sysv { key } => {
+            match class {
+                MapClass::Sysv { key } => {
                     // The /SYSV name and the inode together: memfds and shared anonymous memory
                     // live on the same device and their inodes can equal a shmid.
                     let Some((seg, rec)) = sysv.get_mut(&(proc_ns, m.inode as i64)) else {
@@ -230,7 +225,7 @@ pub fn assemble(
                     a.other_ipc_ns = false;
                     seg.attachers.push(a);
                 }
-                PathKind::File { path } if in_dir(&path, shm_prefix) => {
+                MapClass::Shm { kind, path } => {
                     let id = (dev_t(m), m.inode);
                     let seg = posix.entry(id).or_insert_with(|| {
                         // Made after we listed /dev/shm, or listed under another name.
@@ -241,17 +236,21 @@ pub fn assemble(
                                     &md,
                                 ))
                             }
-                            _ => mapped_segment(Kind::Posix, m, &path),
+                            _ => mapped_segment(kind, m, &path),
                         }
                     });
                     seg.attachers.push(attacher(scan, p, m));
                 }
-                PathKind::Anonymous | PathKind::Special(_) => {}
-                kind => {
+                MapClass::SharedSpecial | MapClass::Private(_) => {}
+                class => {
                     let id = (dev_t(m), m.inode);
                     let seg = others
                         .entry(id)
-                        .or_insert_with(|| other_segment(sys, opts, p, m, kind));
+                        .or_insert_with(|| other_segment(sys, opts, p, m, &class));
+                    // Only some of its mappings may carry a name (one given after a fork).
+                    if seg.path.is_none() {
+                        seg.path = class.object_path();
+                    }
                     seg.attachers.push(attacher(scan, p, m));
                 }
             }
@@ -373,18 +372,6 @@ pub fn shm_name(sys: &Sys, seg: &Segment) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// The kind of a file in the shm directory: `shm_open` names are flat, so anything below a
-/// subdirectory is a plain `file`; `sem_open` makes `sem.NAME`.
-pub fn shm_kind(name: &str) -> Kind {
-    if name.contains('/') {
-        Kind::File
-    } else if name.starts_with("sem.") && name.len() > 4 {
-        Kind::Psem
-    } else {
-        Kind::Posix
-    }
-}
-
 /// Whether a row is an object of a /dev/shm (a file there, or one deleted from there).
 fn on_a_dev_shm(sys: &Sys, seg: &Segment) -> bool {
     let shm = sys.shm_maps_dir.as_os_str().as_bytes();
@@ -448,11 +435,6 @@ fn container_names(seg: &Segment, in_container: &HashSet<i32>) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
-    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
-    path.len() > dir.len() + 1 && path.starts_with(dir) && path[dir.len()] == b'/'
 }
 
 fn nonzero(t: i64) -> Option<i64> {
@@ -594,20 +576,15 @@ fn mapped_segment(kind: Kind, m: &MapLine, path: &[u8]) -> Segment {
     s
 }
 
-fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: PathKind) -> Segment {
-    let mut seg = match kind {
-        PathKind::Memfd { name } => {
-            let mut s = mapped_segment(Kind::Memfd, m, &[]);
-            s.path = Some(format!("memfd:{}", bytes_to_string(&name)));
-            s
-        }
-        PathKind::SharedAnon => mapped_segment(Kind::Anon, m, &[]),
-        PathKind::File { path } => mapped_segment(Kind::File, m, &path),
-        PathKind::Deleted { path } => mapped_segment(Kind::Deleted, m, &path),
-        PathKind::Sysv { .. } | PathKind::Anonymous | PathKind::Special(_) => {
-            mapped_segment(Kind::Anon, m, &[])
-        }
-    };
+fn other_segment(
+    sys: &Sys,
+    opts: Options,
+    p: &ProcShared,
+    m: &MapLine,
+    class: &MapClass,
+) -> Segment {
+    let mut seg = mapped_segment(class.kind().unwrap_or(Kind::Anon), m, &[]);
+    seg.path = class.object_path();
     // The object itself, through the mapping: exact size and owner where we may look.
     let link = sys.map_files_path(p.pid, m.start, m.end);
     let md = match seg.kind {
@@ -632,12 +609,6 @@ fn other_segment(sys: &Sys, opts: Options, p: &ProcShared, m: &MapLine, kind: Pa
         seg.uid = p.uid.or_else(|| sys.proc_uid(p.pid));
     }
     seg
-}
-
-pub(crate) fn same_file(path: &[u8], m: &MapLine) -> bool {
-    std::fs::metadata(OsStr::from_bytes(path))
-        .map(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
-        .unwrap_or(false)
 }
 
 /// Where the object's size is not known from stat, the furthest byte any attacher maps.

@@ -1,52 +1,17 @@
 //! Every mapping of one process as rows of `maps`: smaps read and parsed as a stream, each
-//! mapping classified (shared ones with the same kinds `ls` gives them).
+//! mapping classified by [`classify`], as `ls` classifies them.
 
-use super::inventory::{in_dir, same_file};
-use super::maps::{MapLine, PathKind};
+use super::classify::{classify, same_file};
+use super::maps::MapLine;
 use super::procs::ReadError;
 use super::smaps::SmapsEntry;
 use super::{bytes_to_string, Sys};
 use crate::error::Error;
-use crate::model::{Kind, Mapping};
+use crate::model::Mapping;
 use std::os::unix::ffi::OsStrExt;
 
-/// What a mapping is. Shared mappings get the contract's shared-memory kinds, the same as
-/// `ls` gives them; private ones say what kind of private memory they are.
-///
-/// `named_as_is` answers, for a path ending ` (deleted)`, whether a file with that very name
-/// (suffix included) is the mapped file, i.e. it was never deleted; only called for such paths.
-pub fn kind_of(m: &MapLine, shm_dir: &[u8], named_as_is: impl Fn(&MapLine) -> bool) -> String {
-    let kind = match m.path_kind() {
-        PathKind::Deleted { .. } if m.is_shared() && named_as_is(m) => PathKind::File {
-            path: m.path.clone(),
-        },
-        k => k,
-    };
-    if !m.is_shared() {
-        return match kind {
-            PathKind::Anonymous => "anon-private",
-            PathKind::Special(s) if s == "[heap]" => "heap",
-            PathKind::Special(s) if s.starts_with("[stack") => "stack",
-            PathKind::Special(_) => "special",
-            _ => "file-private",
-        }
-        .to_string();
-    }
-    let shared = match kind {
-        PathKind::Sysv { .. } => Kind::Sysv,
-        PathKind::Memfd { .. } => Kind::Memfd,
-        PathKind::SharedAnon => Kind::Anon,
-        PathKind::File { path } if in_dir(&path, shm_dir) => Kind::Posix,
-        PathKind::File { .. } => Kind::File,
-        PathKind::Deleted { .. } => Kind::Deleted,
-        // Shared, but no object behind it that users make (device windows and the like).
-        PathKind::Anonymous | PathKind::Special(_) => return "special".to_string(),
-    };
-    shared.as_str().to_string()
-}
-
 /// One smaps entry as a row of `maps`.
-pub fn to_mapping(e: &SmapsEntry, kind: String) -> Mapping {
+pub fn to_mapping(e: &SmapsEntry, kind: &str) -> Mapping {
     let m = &e.map;
     Mapping {
         start: m.start,
@@ -56,7 +21,7 @@ pub fn to_mapping(e: &SmapsEntry, kind: String) -> Mapping {
         dev: m.dev(),
         inode: m.inode,
         path: (!m.path.is_empty()).then(|| bytes_to_string(&m.path)),
-        kind,
+        kind: kind.to_string(),
         size: e.figures.size,
         rss: Some(e.figures.rss),
         pss: Some(e.figures.pss),
@@ -76,7 +41,10 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
     let read = sys.for_each_smaps(pid, |e| {
         seen += 1;
         if !shared_only || e.map.is_shared() {
-            rows.push(to_mapping(&e, kind_of(&e.map, shm_dir, named_as_is)));
+            rows.push(to_mapping(
+                &e,
+                classify(&e.map, shm_dir, named_as_is).word(),
+            ));
         }
     });
     match read {
@@ -111,76 +79,14 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::source::{maps, smaps};
+    use crate::source::smaps;
 
     const SAMPLE: &[u8] = include_bytes!("testdata/smaps-sample.txt");
-
-    fn kind(line: &str) -> String {
-        kind_of(
-            &maps::parse_line(line.as_bytes()).unwrap(),
-            b"/dev/shm",
-            |_| false,
-        )
-    }
-
-    #[test]
-    fn kinds_of_shared_and_private_mappings() {
-        let h = "1000-2000";
-        assert_eq!(
-            kind(&format!("{h} rw-s 0 00:01 5 /SYSV6f20d677 (deleted)")),
-            "sysv"
-        );
-        assert_eq!(kind(&format!("{h} rw-s 0 00:1b 5 /dev/shm/x")), "posix");
-        assert_eq!(
-            kind(&format!("{h} rw-s 0 00:01 5 /memfd:a b (deleted)")),
-            "memfd"
-        );
-        assert_eq!(
-            kind(&format!("{h} rw-s 0 00:01 5 /dev/zero (deleted)")),
-            "anon"
-        );
-        assert_eq!(kind(&format!("{h} r--s 0 fe:00 5 /var/cache/x")), "file");
-        assert_eq!(
-            kind(&format!("{h} rw-s 0 fe:00 5 /tmp/x (deleted)")),
-            "deleted"
-        );
-        assert_eq!(
-            kind(&format!("{h} rw-s 0 00:1b 5 /dev/shm/x (deleted)")),
-            "deleted"
-        );
-        assert_eq!(kind(&format!("{h} rw-s 0 00:05 5 ")), "special");
-        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 [heap]")), "heap");
-        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 [stack]")), "stack");
-        assert_eq!(kind(&format!("{h} r-xp 0 00:00 0 [vdso]")), "special");
-        assert_eq!(kind(&format!("{h} --xp 0 00:00 0 [vsyscall]")), "special");
-        assert_eq!(kind(&format!("{h} rw-p 0 00:00 0 ")), "anon-private");
-        assert_eq!(
-            kind(&format!("{h} r--p 0 fe:00 9 /usr/lib/libc.so.6")),
-            "file-private"
-        );
-        // Only shared mappings are shared memory, whatever their name.
-        assert_eq!(
-            kind(&format!("{h} r--p 0 00:1b 5 /dev/shm/x")),
-            "file-private"
-        );
-        assert_eq!(
-            kind(&format!("{h} rw-p 0 00:05 9 /dev/zero")),
-            "file-private"
-        );
-    }
-
-    #[test]
-    fn a_name_that_really_ends_in_deleted_is_a_file() {
-        let m = maps::parse_line(b"1000-2000 rw-s 0 fe:00 5 /tmp/x (deleted)").unwrap();
-        assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "file");
-        let m = maps::parse_line(b"1000-2000 rw-s 0 00:1b 5 /dev/shm/x (deleted)").unwrap();
-        assert_eq!(kind_of(&m, b"/dev/shm", |_| true), "posix");
-    }
 
     pub(crate) fn sample_rows() -> Vec<Mapping> {
         smaps::parse(SAMPLE)
             .iter()
-            .map(|e| to_mapping(e, kind_of(&e.map, b"/dev/shm", |_| false)))
+            .map(|e| to_mapping(e, classify(&e.map, b"/dev/shm", |_| false).word()))
             .collect()
     }
 

@@ -25,7 +25,8 @@ pub struct MapLine {
 /// What a mapping's path says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathKind {
-    /// No path: private anonymous memory (or bss).
+    /// No path, or `[anon:NAME]` (named with `prctl(PR_SET_VMA_ANON_NAME)`): private
+    /// anonymous memory (or bss).
     Anonymous,
     /// `[heap]`, `[stack]`, `[vdso]`, …
     Special(String),
@@ -33,8 +34,9 @@ pub enum PathKind {
     Sysv { key: u32 },
     /// `/memfd:NAME (deleted)`.
     Memfd { name: Vec<u8> },
-    /// `/dev/zero (deleted)` or `/anon_hugepage (deleted)`: shared anonymous memory.
-    SharedAnon,
+    /// `/dev/zero (deleted)` or `/anon_hugepage (deleted)`: shared anonymous memory; or
+    /// `[anon_shmem:NAME]`, the same named with `prctl(PR_SET_VMA_ANON_NAME)`.
+    SharedAnon { name: Option<Vec<u8>> },
     /// A file that exists (as far as the name says).
     File { path: Vec<u8> },
     /// A file whose name ends ` (deleted)`: the path before that suffix.
@@ -76,7 +78,16 @@ pub fn classify(path: &[u8]) -> PathKind {
     if path.is_empty() {
         return PathKind::Anonymous;
     }
-    if path.first() == Some(&b'[') && path.last() == Some(&b']') {
+    if let Some(inner) = path.strip_prefix(b"[").and_then(|p| p.strip_suffix(b"]")) {
+        // Kernels with CONFIG_ANON_VMA_NAME show a name given to anonymous memory in brackets.
+        if let Some(name) = inner.strip_prefix(b"anon_shmem:") {
+            return PathKind::SharedAnon {
+                name: Some(name.to_vec()),
+            };
+        }
+        if inner.starts_with(b"anon:") {
+            return PathKind::Anonymous;
+        }
         return PathKind::Special(String::from_utf8_lossy(path).into_owned());
     }
     if let Some(rest) = path.strip_prefix(b"/SYSV") {
@@ -99,7 +110,7 @@ pub fn classify(path: &[u8]) -> PathKind {
         };
     }
     if deleted && (stem == b"/dev/zero" || stem == b"/anon_hugepage") {
-        return PathKind::SharedAnon;
+        return PathKind::SharedAnon { name: None };
     }
     if deleted {
         PathKind::Deleted {
@@ -299,7 +310,7 @@ mod tests {
                 name: b"ring buf".to_vec()
             }
         );
-        assert_eq!(all[3].path_kind(), PathKind::SharedAnon);
+        assert_eq!(all[3].path_kind(), PathKind::SharedAnon { name: None });
         assert_eq!(
             all[4].path_kind(),
             PathKind::File {
@@ -314,6 +325,29 @@ mod tests {
         );
         assert_eq!(all[7].path, b"/tmp/new\nline");
         assert_eq!(all[9].path_kind(), PathKind::Special("[stack]".into()));
+    }
+
+    /// Lines as kernels with CONFIG_ANON_VMA_NAME print anonymous memory named with
+    /// `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, …)` (the shared one since 6.2).
+    #[test]
+    fn named_anonymous_memory() {
+        let all = parse(
+            b"7f1c2a200000-7f1c2a300000 rw-s 00000000 00:01 2051                       [anon_shmem:ring buf]
+7f1c2a304000-7f1c2a305000 rw-p 00000000 00:00 0                          [anon:arena]
+",
+        );
+        assert_eq!(
+            all[0].path_kind(),
+            PathKind::SharedAnon {
+                name: Some(b"ring buf".to_vec())
+            }
+        );
+        assert_eq!(all[0].inode, 2051);
+        assert_eq!(all[1].path_kind(), PathKind::Anonymous);
+        assert_eq!(
+            classify(b"[anon_shmem:]"),
+            PathKind::SharedAnon { name: Some(vec![]) }
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod bpf;
 pub mod cgroup;
+pub mod classify;
 pub mod debuginfo;
 pub mod devshm;
 pub mod dwarf;

@@ -437,7 +437,7 @@ impl Sys {
                 && target.len() > 1
                 && !target[1..].contains(&b'/')
                 && !target.ends_with(b" (deleted)");
-            if !memfd && !maybe_mq && !super::inventory::in_dir(target, shm_dir) {
+            if !memfd && !maybe_mq && !super::classify::in_dir(target, shm_dir) {
                 continue;
             }
             let (path, deleted) = match target.strip_suffix(b" (deleted)") {
@@ -449,7 +449,7 @@ impl Sys {
                 continue;
             };
             let mqueue = maybe_mq && Some(md.dev()) == mqueue_dev;
-            if maybe_mq && !mqueue && !super::inventory::in_dir(target, shm_dir) {
+            if maybe_mq && !mqueue && !super::classify::in_dir(target, shm_dir) {
                 continue;
             }
             if !md.file_type().is_file() {

@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(memfd.figures.rss, 8 * KB);
 
         let anon = find(&all, 0x7f4b4446b000);
-        assert_eq!(anon.map.path_kind(), PathKind::SharedAnon);
+        assert_eq!(anon.map.path_kind(), PathKind::SharedAnon { name: None });
         assert_eq!(anon.figures.rss, 20 * KB);
         assert_eq!(anon.figures.pss_dirty, 20 * KB);
 
