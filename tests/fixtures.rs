@@ -830,3 +830,52 @@ pub fn enter_isolated() -> bool {
     println!("INNER-STARTED");
     true
 }
+
+/// Whether a process is stopped (state T in /proc/<pid>/stat).
+pub fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let close = s.rfind(')')?;
+            s[close + 1..].split_whitespace().next().map(|st| st == "T")
+        })
+        .unwrap_or(false)
+}
+
+/// Start shmtool so that it stops itself at pause point `point` (`SHMTOOL_PAUSE_AT`, see
+/// src/hooks.rs); return once it has (polled, with a deadline for a loaded machine).
+pub fn start_paused(args: &[&str], point: &str) -> std::process::Child {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let child = shmtool()
+        .args(args)
+        .env("SHMTOOL_PAUSE_AT", point)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !is_stopped(child.id()) {
+        assert!(Instant::now() < deadline, "shmtool never reached {point}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+/// Let a [`start_paused`] shmtool go on and collect (exit code, stdout, stderr).
+pub fn resume(child: std::process::Child) -> (i32, String, String) {
+    let (code, out, err) = resume_bytes(child);
+    (code, String::from_utf8_lossy(&out).into_owned(), err)
+}
+
+/// [`resume`], with standard output as bytes.
+pub fn resume_bytes(child: std::process::Child) -> (i32, Vec<u8>, String) {
+    // SAFETY: signalling the child we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

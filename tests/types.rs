@@ -3,9 +3,8 @@
 //! member one step at a time when the test asks (a byte on their stdin) and say when they are
 //! done (a line on their stdout), so no test waits by sleeping.
 
-use crate::fixtures::{run, skip, PosixObj, SysvSeg};
+use crate::fixtures::{run, skip, start_paused, PosixObj, SysvSeg};
 use crate::programs::build;
-use crate::races::start_paused;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -401,7 +400,7 @@ fn watch_type_on_a_terminal_highlights_the_members_that_changed() {
     };
     let pid = crate::watch::shmtool_under(script.id() as i32);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !crate::races::is_stopped(pid as u32) {
+    while !crate::fixtures::is_stopped(pid as u32) {
         assert!(std::time::Instant::now() < deadline, "watch never drew");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -409,7 +408,7 @@ fn watch_type_on_a_terminal_highlights_the_members_that_changed() {
     // Continue it, and script too should it have stopped along with its child (job control).
     while script.try_wait().unwrap().is_none() {
         for p in [pid, script.id() as i32] {
-            if crate::races::is_stopped(p as u32) {
+            if crate::fixtures::is_stopped(p as u32) {
                 unsafe { libc::kill(p, libc::SIGCONT) };
             }
         }

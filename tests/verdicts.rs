@@ -347,42 +347,6 @@ fn second_restore_refused(file: &str) {
     assert!(err.starts_with("shmtool: error: "), "{err}");
 }
 
-fn is_stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let close = s.rfind(')')?;
-            s[close + 1..].split_whitespace().next().map(|st| st == "T")
-        })
-        .unwrap_or(false)
-}
-
-fn start_paused(args: &[&str], point: &str) -> Child {
-    let child = shmtool()
-        .args(args)
-        .env("SHMTOOL_PAUSE_AT", point)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !is_stopped(child.id()) {
-        assert!(Instant::now() < deadline, "shmtool never reached {point}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
-}
-
-fn resume(child: Child) -> (i32, String, String) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn removal_rechecks_at_the_last_moment() {
     run_isolated("verdicts::inner_last_moment_rechecks");

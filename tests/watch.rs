@@ -3,7 +3,6 @@
 
 use crate::fixtures::*;
 use crate::programs::{build, in_pty, Program, STU_WRITER};
-use crate::races::{resume, start_paused};
 
 const STU: &str = "id:i32,name:char[20],sex:char";
 
