@@ -347,6 +347,72 @@ fn second_restore_refused(file: &str) {
     assert!(err.starts_with("shmtool: error: "), "{err}");
 }
 
+/// A backup file for a POSIX object `name` holding `bytes`, written as `rm --backup` writes one.
+fn posix_backup(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let meta = serde_json::json!({
+        "kind": "posix", "name": name, "key": null, "shmid": null, "size": bytes.len(),
+        "uid": null, "gid": null, "perms": "600", "saved_at": 0,
+    });
+    let mut text = format!("shmtool-backup 1\n{meta}\n").into_bytes();
+    text.extend_from_slice(bytes);
+    let file = dir.join("planted.shmbak");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn restore_never_writes_through_a_symlink_planted_at_the_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
+    std::fs::write(&target, b"precious").unwrap();
+    let missing = tmp.path().join("would-be-created");
+    for (i, points_to) in [&target, &missing].into_iter().enumerate() {
+        let name = unique_name("shmtool-test-planted");
+        let path = std::path::PathBuf::from("/dev/shm").join(&name);
+        std::os::unix::fs::symlink(points_to, &path).unwrap();
+        // Unlinks the link (never its target) on drop, also when an assertion fails.
+        let _planted = PosixObj {
+            name: name.clone(),
+            path: path.clone(),
+            size: 0,
+        };
+        let backup = posix_backup(tmp.path(), &name, &pattern(3, 64));
+        let (code, _, err) = run(&["restore", backup.to_str().unwrap()]);
+        assert_eq!(code, 1, "case {i}: {err}");
+        assert!(err.starts_with("shmtool: error: "), "{err}");
+        assert!(err.contains("a symbolic link"), "{err}");
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        std::fs::remove_file(&backup).unwrap();
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    assert!(
+        !missing.exists(),
+        "restore created a file through a dangling link"
+    );
+}
+
+/// A name with `/` or `..` in a backup is refused before anything is made.
+#[test]
+fn restore_refuses_names_that_leave_the_shm_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let escape = unique_name("shmtool-test-escape");
+    for name in [
+        format!("../tmp/{escape}"),
+        "..".to_string(),
+        format!("a/{escape}"),
+    ] {
+        let backup = posix_backup(tmp.path(), &name, b"x");
+        let (code, _, err) = run(&["restore", backup.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains("invalid POSIX shm name"), "{err}");
+        std::fs::remove_file(&backup).unwrap();
+    }
+    assert!(!std::path::Path::new("/tmp").join(&escape).exists());
+}
+
 #[test]
 fn removal_rechecks_at_the_last_moment() {
     run_isolated("verdicts::inner_last_moment_rechecks");

@@ -7,9 +7,11 @@ use crate::cli::RestoreArgs;
 use crate::error::Error;
 use crate::model::Kind;
 use crate::source::backup::{self, Meta};
+use crate::source::root;
 use serde::Serialize;
+use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// What `restore --json` prints.
 #[derive(Debug, Serialize)]
@@ -78,18 +80,31 @@ fn restore_file(ctx: &Ctx, meta: &Meta, data: &mut dyn Read) -> anyhow::Result<R
     let name = meta.name.as_deref().unwrap_or("");
     let name = super::rm::posix_name(name)?;
     let path = ctx.sys.shm_dir.join(name);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| {
-            Error::BadInput(format!(
-                "cannot create {}: {e} (restore never replaces an existing object)",
-                path.display()
-            ))
-        })?;
+    let shown = || crate::text::escape(&path.to_string_lossy());
+    let dir = ctx
+        .sys
+        .open_shm_dir()
+        .map_err(|e| Error::BadInput(format!("cannot open {}: {e}", ctx.sys.shm_dir.display())))?;
+    // Made beneath the directory's fd, O_EXCL|O_NOFOLLOW: an existing object, or a symlink
+    // planted at the name, is never replaced or written through.
+    let fd = root::create_beneath(dir.as_fd(), OsStr::new(name), 0o600).map_err(|e| {
+        let why = match e.raw_os_error() {
+            Some(libc::EEXIST) => match root::stat_at(dir.as_fd(), OsStr::new(name)) {
+                Ok(st) if !st.is_file() => format!(
+                    "{} is there already and is {} (restore never writes through one)",
+                    shown(),
+                    st.kind_name()
+                ),
+                _ => format!(
+                    "{} exists already (restore never replaces an existing object)",
+                    shown()
+                ),
+            },
+            _ => format!("cannot create {}: {e}", shown()),
+        };
+        Error::BadInput(why)
+    })?;
+    let file = std::fs::File::from(fd);
     let result = (|| -> anyhow::Result<()> {
         file.set_len(meta.size)?;
         use std::os::unix::fs::FileExt;
@@ -106,7 +121,7 @@ fn restore_file(ctx: &Ctx, meta: &Meta, data: &mut dyn Read) -> anyhow::Result<R
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = std::fs::remove_file(&path);
+        unlink_own(dir.as_fd(), OsStr::new(name), &file);
         return Err(e);
     }
     Ok(Restored {
@@ -116,6 +131,15 @@ fn restore_file(ctx: &Ctx, meta: &Meta, data: &mut dyn Read) -> anyhow::Result<R
         shmid: None,
         size: meta.size,
     })
+}
+
+/// Take back a half-restored file: unlink `name` only while it is still the file we made.
+fn unlink_own(dir: BorrowedFd<'_>, name: &OsStr, file: &std::fs::File) {
+    let ours = root::stat_fd(file.as_fd()).ok().map(|s| (s.dev, s.ino));
+    let there = root::stat_at(dir, name).ok().map(|s| (s.dev, s.ino));
+    if ours.is_some() && ours == there {
+        let _ = nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
+    }
 }
 
 fn restore_sysv(meta: &Meta, data: &mut dyn Read) -> anyhow::Result<Restored> {

@@ -200,6 +200,26 @@ pub fn open_child(dir: BorrowedFd<'_>, name: &Path, flags: OFlag) -> io::Result<
     )
 }
 
+/// Create the new file `name` (one plain component: no `/`, not `.` or `..`) in directory `dir`,
+/// open for writing: `O_CREAT|O_EXCL|O_NOFOLLOW` beneath `dir`, through no symlink and onto no
+/// other mount. Whatever already has that name (a symlink planted there included) is left
+/// alone and the answer is `EEXIST`; a bad name is `EINVAL`.
+pub fn create_beneath(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<OwnedFd> {
+    let b = name.as_bytes();
+    if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    resolve_mode(
+        dir,
+        Path::new(name),
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW,
+        ResolveFlag::RESOLVE_BENEATH
+            | ResolveFlag::RESOLVE_NO_SYMLINKS
+            | ResolveFlag::RESOLVE_NO_XDEV,
+        Mode::from_bits_truncate(mode & 0o7777),
+    )
+}
+
 /// `statx` of an open fd (an `O_PATH` one included).
 pub fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     statx(fd, c"", libc::AT_EMPTY_PATH)
@@ -309,12 +329,23 @@ fn resolve(
     flags: OFlag,
     how: ResolveFlag,
 ) -> io::Result<OwnedFd> {
+    resolve_mode(dir, path, flags, how, Mode::empty())
+}
+
+/// [`resolve`], with the mode a file made by `O_CREAT` gets.
+fn resolve_mode(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlag,
+    how: ResolveFlag,
+    mode: Mode,
+) -> io::Result<OwnedFd> {
     let rel = relative(path);
     let flags = flags | OFlag::O_CLOEXEC;
     if !NO_OPENAT2.load(Ordering::Relaxed) {
         // EAGAIN: a rename raced the lookup somewhere; the kernel asks to try again.
         for _ in 0..16 {
-            let open_how = OpenHow::new().flags(flags).resolve(how);
+            let open_how = OpenHow::new().flags(flags).mode(mode).resolve(how);
             match nix::fcntl::openat2(dir, rel.as_path(), open_how) {
                 Err(Errno::EAGAIN) => continue,
                 Err(Errno::ENOSYS) => {
@@ -328,7 +359,7 @@ fn resolve(
             return Err(io::Error::from_raw_os_error(libc::EAGAIN));
         }
     }
-    walk(dir, &rel, flags, how)
+    walk(dir, &rel, flags, how, mode)
 }
 
 fn relative(path: &Path) -> PathBuf {
@@ -346,7 +377,13 @@ fn relative(path: &Path) -> PathBuf {
 /// The same resolution, one component at a time: each directory opened `O_PATH|O_NOFOLLOW`
 /// relative to the previous one and checked with `fstat`. Symlinks are never followed (also
 /// for [`Follow::InRoot`]); `..` stops at `dir` (in root) or fails (beneath).
-fn walk(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag, how: ResolveFlag) -> io::Result<OwnedFd> {
+fn walk(
+    dir: BorrowedFd<'_>,
+    rel: &Path,
+    flags: OFlag,
+    how: ResolveFlag,
+    mode: Mode,
+) -> io::Result<OwnedFd> {
     let beneath = how.contains(ResolveFlag::RESOLVE_BENEATH);
     let same_dev = how.contains(ResolveFlag::RESOLVE_NO_XDEV);
     let start_dev = stat_fd(dir)?.dev;
@@ -376,7 +413,7 @@ fn walk(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag, how: ResolveFlag) -> io::
         }
         let cur = stack.last().map(|f| f.as_fd()).unwrap_or(dir);
         if last {
-            let fd = nix::fcntl::openat(cur, *c, flags | OFlag::O_NOFOLLOW, Mode::empty())?;
+            let fd = nix::fcntl::openat(cur, *c, flags | OFlag::O_NOFOLLOW, mode)?;
             let st = stat_fd(fd.as_fd())?;
             if same_dev && st.dev != start_dev {
                 return Err(io::Error::from_raw_os_error(libc::EXDEV));
@@ -552,6 +589,34 @@ mod tests {
             assert!(open_beneath(shm.fd(), Path::new("abs/etc/secret"), flags).is_err());
             assert!(open_beneath(shm.fd(), Path::new("d"), flags | OFlag::O_DIRECTORY).is_ok());
         });
+    }
+
+    #[test]
+    fn create_beneath_makes_only_new_plain_names() {
+        let t = tree();
+        let shm = Root::at(&t.path().join("dev/shm")).unwrap();
+        both(|| {
+            let fd = create_beneath(shm.fd(), OsStr::new("new"), 0o600).unwrap();
+            assert!(stat_fd(fd.as_fd()).unwrap().is_file());
+            std::fs::remove_file(t.path().join("dev/shm/new")).unwrap();
+            // A planted link is never written through, wherever it points.
+            for name in ["filelink", "abs", "obj", "d"] {
+                assert_eq!(
+                    errno(create_beneath(shm.fd(), OsStr::new(name), 0o600)),
+                    libc::EEXIST,
+                    "{name}"
+                );
+            }
+            for bad in ["", ".", "..", "../x", "d/x", "/x"] {
+                assert_eq!(
+                    errno(create_beneath(shm.fd(), OsStr::new(bad), 0o600)),
+                    libc::EINVAL,
+                    "{bad:?}"
+                );
+            }
+        });
+        assert_eq!(std::fs::read(t.path().join("dev/shm/obj")).unwrap(), b"x");
+        assert!(!t.path().join("x").exists() && !t.path().join("dev/shm/d/x").exists());
     }
 
     #[test]
