@@ -56,96 +56,127 @@ fn rule(pattern: &str, program: &str, processes: &[&str], extra: Extra) -> Owner
     }
 }
 
-/// The built-in table. Each name pattern is the program's own (see README, "Well-known owners").
+/// The same, but a process of any user counts.
+fn rule_any_user(pattern: &str, program: &str, processes: &[&str], extra: Extra) -> OwnerRule {
+    OwnerRule {
+        any_user: true,
+        ..rule(pattern, program, processes, extra)
+    }
+}
+
+/// The built-in table: each program's own /dev/shm naming, read in its source (repository and
+/// file beside each rule; README, "Well-known owners", says the same in words). Order matters:
+/// the first match wins, so the catch-all libfabric shape comes last.
+///
+/// An empty process list means nothing comes back for such an object by name: the program
+/// unlinks it right after making it (or maps it for as long as it lives), so a named one that
+/// nobody holds is a crash's leftover. Programs that keep no names in /dev/shm at all (memfds
+/// only) have no rule: PipeWire (`pipewire-memfd:…`), libwayland-cursor (`wayland-cursor`),
+/// weston, mesa and Qt's wl_shm buffers.
 pub fn builtin() -> Vec<OwnerRule> {
     use Extra::*;
-    let mpi = [
-        "mpirun", "mpiexec", "orterun", "orted", "prte", "prted", "prterun", "srun", "*",
-    ];
-    let mut rules = vec![
-        // dsm_impl_posix: "/PostgreSQL.<handle>"; backends map them on demand, the
-        // postmaster (comm "postgres") removes them at shutdown.
+    vec![
+        // postgres/postgres src/backend/storage/ipc/dsm_impl.c (dsm_impl_posix):
+        // "/PostgreSQL.<handle>"; backends map it on demand, the postmaster (comm "postgres")
+        // removes it at shutdown.
         rule(
             "PostgreSQL.*",
             "PostgreSQL",
             &["postgres", "postmaster"],
             None,
         ),
-        // multiprocessing.shared_memory: "/psm_<hex>"; synchronize: "/mp-<rand>" semaphores;
-        // heap arenas "pym-<pid>-<rand>". The resource tracker runs while any user of it does.
+        // python/cpython Lib/multiprocessing/shared_memory.py: "/psm_" + token_hex(4)
+        // (psm_3f2a11b0), registered with the resource tracker (resource_tracker.py, run as
+        // `python -c 'from multiprocessing.resource_tracker import main;main(N)'`), which
+        // unlinks what is left when its program ends.
         rule(
             "psm_*",
             "Python multiprocessing",
             &["python*"],
             Cmdline("resource_tracker"),
         ),
+        // python/cpython Lib/multiprocessing/synchronize.py: sem_open of
+        // semprefix "/mp" (process.py) + "-" + 8 of [a-z0-9_] (tempfile._RandomNameSequence):
+        // /dev/shm/sem.mp-x2k9q1ab. Named only under spawn/forkserver (fork unlinks at
+        // once); tracked by the same resource tracker.
         rule(
             "sem.mp-*",
             "Python multiprocessing",
             &["python*"],
             Cmdline("resource_tracker"),
         ),
-        rule(
-            "pym-*",
-            "Python multiprocessing",
-            &["python*"],
-            PidAfter("pym-"),
-        ),
-        // libshm: "/torch_<pid>_<rand>", kept by torch_shm_manager.
+        // python/cpython Lib/multiprocessing/heap.py (Arena, POSIX): mkstemp(prefix=
+        // "pym-<pid>-", dir="/dev/shm") then os.unlink at once: a named one is a crash's
+        // leftover, or its creator (the pid in the name) between the two calls.
+        rule("pym-*", "Python multiprocessing", &[], PidAfter("pym-")),
+        // pytorch/pytorch aten/src/ATen/MapAllocator.cpp (NewProcessWideShmHandle):
+        // "/torch_<pid>_<random>_<counter>" (older: "/torch_<pid>_<random>"). The file_system
+        // sharing strategy leaves them to torch_shm_manager (torch/lib/libshm/manager.cpp,
+        // comm "torch_shm_manag"), which unlinks them when its last client is gone.
         rule(
             "torch_*",
             "PyTorch",
             &["torch_shm_manag"],
             PidAfter("torch_"),
         ),
-        // NCCL: "nccl-XXXXXX" (mkstemp); its users are any program of the job's user.
+        // NVIDIA/nccl src/misc/shmutils.cc (ncclShmOpen): mkstemp("/dev/shm/nccl-XXXXXX"),
+        // unlinked by the last peer to attach; the peers are the job's ranks, any program.
         rule("nccl-*", "NCCL", &["*"], None),
-        // Open MPI shared-memory BTL (vader before 5.0, sm since): per-job segment files.
-        rule("vader_segment.*", "Open MPI", &mpi, None),
-        rule("sm_segment.*", "Open MPI", &mpi, None),
-        // Intel PSM2/PSM3 (under MPI or libfabric).
-        rule("psm2_shm.*", "PSM2", &mpi, None),
-        rule("psm3_shm.*", "PSM3", &mpi, None),
-        // libfabric's shm provider.
-        rule("fi_*", "libfabric", &mpi, None),
-        // Chromium and Chrome: ".org.chromium.Chromium.XXXXXX", ".com.google.Chrome.XXXXXX".
-        rule(".org.chromium.Chromium.*", "Chromium", &["chrom*"], None),
-        rule(".com.google.Chrome.*", "Chrome", &["chrome"], None),
-        // PulseAudio: "pulse-shm-<n>" (also made by PipeWire's pulse server).
-        rule(
-            "pulse-shm-*",
-            "PulseAudio",
-            &["pulseaudio", "pipewire*"],
-            None,
-        ),
-        // JACK: "jack-<uid>-…" segments and "jack_sem.…" semaphores.
+        // open-mpi/ompi opal/mca/btl/vader/btl_vader_component.c (v4.x):
+        // "vader_segment.<node>.<euid>.<jobid hex>.<local rank>"; opal/mca/btl/sm/
+        // btl_sm_component.c (v5): "sm_segment.<node>.<euid>.<jobid hex>.<node rank>", in
+        // /dev/shm when writable (else the session dir), removed at job end through PMIx
+        // cleanup. Opened by the job's ranks: any program of the owner.
+        rule("vader_segment.*", "Open MPI", &["*"], None),
+        rule("sm_segment.*", "Open MPI", &["*"], None),
+        // cornelisnetworks/opa-psm2 ptl_am/am_reqrep_shmem.c: "/psm2_shm.<uid><epid %016lx><n>";
+        // psm_context.c: "/psm2_hfi_affinity_shm.<hash>" and its semaphore
+        // "/psm2_hfi_affinity_shm_rw_mutex.<hash>" (psm_user.h), shared by the job's ranks.
+        rule("psm2_shm.*", "PSM2", &["*"], None),
+        rule("psm2_hfi_affinity_shm.*", "PSM2", &["*"], None),
+        rule("sem.psm2_hfi_affinity_shm_rw_mutex.*", "PSM2", &["*"], None),
+        // ofiwg/libfabric prov/psm3/psm3/ptl_am/am_reqrep_shmem.c:
+        // "/psm3_shm.<uid>.<epid 0x…:0x…:0x…>.<n>"; psm_nic_select.c and psm_config.h:
+        // "/psm3_nic_affinity_shm.<hash>" and "/psm3_nic_affinity_shm_rw_mutex.<hash>".
+        rule("psm3_shm.*", "PSM3", &["*"], None),
+        rule("psm3_nic_affinity_shm.*", "PSM3", &["*"], None),
+        rule("sem.psm3_nic_affinity_shm_rw_mutex.*", "PSM3", &["*"], None),
+        // chromium/chromium base/memory/platform_shared_memory_region_posix.cc: a temporary
+        // file in /dev/shm named by GetTempTemplate (base/files/file_util_posix.cc):
+        // ".org.chromium.Chromium.XXXXXX", ".com.google.Chrome.XXXXXX" in branded builds,
+        // unlinked before Create returns: never reopened by name.
+        rule(".org.chromium.Chromium.*", "Chromium", &[], None),
+        rule(".com.google.Chrome.*", "Chrome", &[], None),
+        // pulseaudio/pulseaudio src/pulsecore/shm.c: "/pulse-shm-<random u32>", mapped by
+        // its creator while it lives and opened by id by its peer; pa_shm_cleanup() in the
+        // daemon removes those whose creator (a pid inside the segment) is dead. PipeWire's
+        // pulse server uses memfds.
+        rule("pulse-shm-*", "PulseAudio", &["pulseaudio"], None),
+        // jackaudio/jack2 common/shm.c: the registry "/jack-shm-registry" (mode 0666, shared
+        // by every user's server, left in place) and segments "/jack-<uid>-<n>";
+        // linux/JackLinuxFutex.cpp (since 1.9.11): futexes in "jack_sem.<uid>_<server>_<client>"
+        // made by shm_open; posix/JackPosixSemaphore.cpp (older, non-Linux): sem_open of the
+        // same name, so "sem.jack_sem.…".
+        rule_any_user("jack-shm-registry", "JACK", &["jackd", "jackdbus"], None),
         rule("jack-*", "JACK", &["jackd", "jackdbus"], None),
+        rule("jack_sem.*", "JACK", &["jackd", "jackdbus"], None),
         rule("sem.jack_sem.*", "JACK", &["jackd", "jackdbus"], None),
-        // Wayland clients' wl_shm pools (when not memfds).
-        rule(
-            "wl_shm-*",
-            "Wayland",
-            &[
-                "weston",
-                "sway",
-                "mutter",
-                "gnome-shell",
-                "kwin_wayland",
-                "Xwayland",
-                "labwc",
-                "hyprland",
-                "Hyprland",
-            ],
-            None,
-        ),
-        // LTTng-UST: "lttng-ust-wait-<abi>" (global) and "lttng-ust-wait-<abi>-<uid>".
-        rule("lttng-ust-wait-*", "LTTng", &["lttng-sessiond"], None),
-    ];
-    // The global LTTng session daemon runs as root for everybody's tracing.
-    if let Some(r) = rules.iter_mut().find(|r| r.program == "LTTng") {
-        r.any_user = true;
-    }
-    rules
+        // Wayland clients' wl_shm pools are memfds; the fallbacks shm_open a random name and
+        // shm_unlink it at once: swaywm/wlroots util/shm.c "/wlroots-XXXXXX", GNOME/gtk
+        // gdk/wayland/gdkdisplay-wayland.c "/gdk-wayland-<hex>".
+        rule("wlroots-??????", "Wayland (wlroots)", &[], None),
+        rule("gdk-wayland-*", "Wayland (GTK)", &[], None),
+        // lttng/lttng-ust include/lttng/ust-ctl.h and src/lib/lttng-ust/lttng-ust-comm.c:
+        // "lttng-ust-wait-<abi>" (the root session daemon's) and "lttng-ust-wait-<abi>-<uid>"
+        // (a user's), kept for traced programs to wait on; the global one serves every user.
+        rule_any_user("lttng-ust-wait-*", "LTTng", &["lttng-sessiond"], None),
+        // ofiwg/libfabric prov/shm/src/smr_ep.c (smr_endpoint_name) and smr_init.c
+        // (smr_resolve_addr): "fi_shm://<pid>" + ":<uid>:<ep>" (1.10 and older:
+        // ":<uid>:<dom>:<ep>"), shm_open'ed without its "fi_shm://" (smr_util.c): so
+        // "<pid>:<uid>:<ep>". The creator maps its region until it closes the endpoint, which
+        // unlinks it (smr_free; also on a fatal signal, smr_signal.h).
+        rule("*:*:*", "libfabric shm", &[], PidAfter("")),
+    ]
 }
 
 /// Parse one rules file; bad lines come back as messages naming the file and line.
@@ -321,6 +352,7 @@ fn cmdline_contains(sys: &Sys, pid: i32, text: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Names as each program makes them (formats from the sources named in `builtin`).
     #[test]
     fn builtin_names() {
         let o = Owners {
@@ -328,16 +360,74 @@ mod tests {
             errors: Vec::new(),
         };
         let program = |n: &str| o.find(n).map(|r| r.program.as_str());
-        assert_eq!(program("PostgreSQL.1804289383"), Some("PostgreSQL"));
-        assert_eq!(program("psm_3f2a11b0"), Some("Python multiprocessing"));
-        assert_eq!(program("sem.mp-x2k9q1ab"), Some("Python multiprocessing"));
-        assert_eq!(program("torch_4242_1234567"), Some("PyTorch"));
-        assert_eq!(program("nccl-AbC123"), Some("NCCL"));
-        assert_eq!(program("vader_segment.node1.1a2b0001.0"), Some("Open MPI"));
-        assert_eq!(program("pulse-shm-12345"), Some("PulseAudio"));
-        assert_eq!(program("lttng-ust-wait-8-1000"), Some("LTTng"));
-        assert_eq!(program("postgresql.1"), None);
-        assert_eq!(program("myapp"), None);
+        for (name, want) in [
+            ("PostgreSQL.1804289383", "PostgreSQL"),
+            ("psm_3f2a11b0", "Python multiprocessing"),
+            ("sem.mp-x2k9q1ab", "Python multiprocessing"),
+            ("sem.mp-_q0zz9a1", "Python multiprocessing"),
+            ("pym-4242-k3j_0xqa", "Python multiprocessing"),
+            ("torch_4242_2913047713_0", "PyTorch"),
+            ("torch_4242_1804289383", "PyTorch"),
+            ("nccl-AbC123", "NCCL"),
+            ("vader_segment.node1.1000.1a2b0001.0", "Open MPI"),
+            ("sm_segment.x.1000.23c70000.0", "Open MPI"),
+            ("psm2_shm.10000000f0a0001000a10", "PSM2"),
+            ("psm2_hfi_affinity_shm.1827361", "PSM2"),
+            ("sem.psm2_hfi_affinity_shm_rw_mutex.1827361", "PSM2"),
+            ("psm3_shm.1000.0x2000041b17f04:0x0:0x0.0", "PSM3"),
+            ("psm3_nic_affinity_shm.-93821", "PSM3"),
+            ("sem.psm3_nic_affinity_shm_rw_mutex.-93821", "PSM3"),
+            (".org.chromium.Chromium.aB3xQz", "Chromium"),
+            (".com.google.Chrome.Zq81Lm", "Chrome"),
+            ("pulse-shm-1483293622", "PulseAudio"),
+            ("jack-shm-registry", "JACK"),
+            ("jack-1000-0", "JACK"),
+            ("jack_sem.1000_default_system", "JACK"),
+            ("sem.jack_sem.1000_default_system", "JACK"),
+            ("wlroots-KQAPbE", "Wayland (wlroots)"),
+            ("gdk-wayland-5c1e03d2", "Wayland (GTK)"),
+            ("lttng-ust-wait-8", "LTTng"),
+            ("lttng-ust-wait-8-1000", "LTTng"),
+            ("4242:1000:0", "libfabric shm"),
+            ("4242:1000:0:1", "libfabric shm"),
+        ] {
+            assert_eq!(program(name), Some(want), "{name}");
+        }
+        for other in [
+            "postgresql.1",
+            "myapp",
+            "fi_shm",
+            "wl_shm-1",
+            "wlroots-KQAPbEx",
+        ] {
+            assert_eq!(program(other), None, "{other}");
+        }
+    }
+
+    /// Who keeps each program's objects: the pid in the name, a command name, or nobody.
+    #[test]
+    fn builtin_liveness() {
+        let o = Owners {
+            rules: builtin(),
+            errors: Vec::new(),
+        };
+        let r = |n: &str| o.find(n).unwrap().clone();
+        assert_eq!(r("pym-4242-k3j_0xqa").extra, Extra::PidAfter("pym-"));
+        assert!(r("pym-4242-k3j_0xqa").processes.is_empty());
+        assert_eq!(pid_after("4242:1000:0", ""), Some(4242));
+        assert_eq!(r("4242:1000:0").extra, Extra::PidAfter(""));
+        assert!(r(".org.chromium.Chromium.aB3xQz").processes.is_empty());
+        assert!(r("wlroots-KQAPbE").processes.is_empty());
+        assert_eq!(r("torch_1_2_3").processes, vec!["torch_shm_manag"]);
+        assert_eq!(r("pulse-shm-1").processes, vec!["pulseaudio"]);
+        assert!(r("jack-shm-registry").any_user && !r("jack-1000-0").any_user);
+        assert!(r("lttng-ust-wait-8").any_user);
+        // Command names are at most 15 bytes, as /proc/PID/comm keeps them.
+        for each in builtin() {
+            for p in &each.processes {
+                assert!(p.len() <= 15, "{p}");
+            }
+        }
     }
 
     #[test]
