@@ -244,8 +244,8 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --ns 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container''s segments, by the ids it knows them by'
             cand --json 'Print what was restored as JSON'
             cand --wide 'Do not fit tables to the terminal: print every column and every name in full'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

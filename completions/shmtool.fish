@@ -275,7 +275,7 @@ never\t''"
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l ns -d 'Look from inside the IPC namespace (and at the /dev/shm) of this process, as `nsenter -t PID -i -m` would: a container\'s segments, by the ids it knows them by' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l json -d 'Print what was restored as JSON'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -l wide -d 'Do not fit tables to the terminal: print every column and every name in full'
-complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shmtool -n "__fish_shmtool_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l debug-file -d 'Read types from this file instead (a -g build, or a separate debug file)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand types" -l color -d 'When to use colour: auto (a terminal, NO_COLOR unset or empty, TERM not dumb), always, never' -r -f -a "auto\t''

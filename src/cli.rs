@@ -66,17 +66,22 @@ pub enum Command {
     /// The state starts with a verdict. "in use": a process maps it, holds it open, or is
     /// attached. "idle": nobody holds it, but something alive could come back for it (its
     /// creator; for a keyed System V segment its last user; for a /dev/shm object of a
-    /// well-known program such as PostgreSQL, that program running as its owner). "leaked":
-    /// nobody holds it and nothing alive can or will: a System V segment with no attachment
-    /// whose creator and last user are gone, or made with IPC_PRIVATE and whose creator is gone;
-    /// a /dev/shm object nobody maps or holds open when every process that could was seen.
-    /// "unknown": shmtool could not see enough: a process it may not read could hold it (the
-    /// pids are named; root with CAP_SYS_PTRACE sees them), processes outside this pid
-    /// namespace exist, the kernel reports the creator as pid 0, a live process has the
-    /// creator's pid but the wall clock says it started later (a clock step can fake that, so
-    /// it is never taken as proof of reuse), or a file lies below a subdirectory of /dev/shm.
+    /// well-known program such as PostgreSQL, that program running as its owner, or the process
+    /// whose pid its name carries). "leaked": nobody holds it and nothing alive can or will: a
+    /// System V segment with no attachment whose creator and last user are gone, or made with
+    /// IPC_PRIVATE and whose creator is gone; a /dev/shm object (a POSIX semaphore, a POSIX
+    /// message queue too) nobody maps or holds open, no owner program keeps, when every
+    /// process that could was seen; a System V semaphore set or message queue whose recorded
+    /// users are all gone. "unknown": shmtool could not see enough: a process it may not read
+    /// could hold it (the pids are named; root with CAP_SYS_PTRACE sees them), processes
+    /// outside this pid namespace exist, the kernel reports the creator (or a keyed segment's
+    /// last user) as pid 0, a live process has the creator's (or a keyed segment's last
+    /// user's) pid but the wall clock says it started later (a clock step can fake that, so it
+    /// is never taken as proof of reuse), a file lies below a subdirectory of /dev/shm, or a
+    /// System V semaphore set or message queue has users not proven gone.
     /// Only "leaked" is removed by rm --stale. The README's verdict table lists every rule, the
-    /// evidence it needs and the case behind it; owner rules are read from
+    /// evidence it needs and the case behind it, and its owners table the programs shmtool
+    /// knows; owner rules are read from
     /// /etc/shmtool/owners.d/*.conf and $XDG_CONFIG_HOME/shmtool/owners.conf.
     #[command(visible_alias = "list")]
     Ls(LsArgs),
@@ -131,6 +136,12 @@ pub enum Command {
     /// queue limits.
     Limits(LimitsArgs),
     /// Bring back an object `rm --backup DIR` saved: same bytes, same name or key (new shmid).
+    ///
+    /// A POSIX object or semaphore is made under its name in /dev/shm, created exclusively
+    /// through the directory itself: it never replaces what has that name now and never
+    /// follows a symbolic link planted there, and a name with '/' or '..' is refused. A System
+    /// V segment gets its key again (IPC_PRIVATE ones a new private segment), never replacing
+    /// a segment that has that key. As root, the saved owner and group are restored too.
     Restore(RestoreArgs),
     /// List the struct, class and union types a program's debug information defines.
     Types(TypesArgs),
