@@ -325,6 +325,12 @@ pub fn assemble(
         judge.held(&mut seg);
         segments.push(seg);
     }
+    // With swap configured, blocks are resident and swapped pages together: split them.
+    if tmpfs_swap().is_none() {
+        for seg in &mut segments {
+            super::residency::split_swapped(sys, seg);
+        }
+    }
     let in_container: HashSet<i32> = scan
         .procs
         .iter()
