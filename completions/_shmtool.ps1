@@ -171,6 +171,7 @@ Register-ArgumentCompleter -Native -CommandName 'shmtool' -ScriptBlock {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)')
             [CompletionResult]::new('--debug-file', '--debug-file', [CompletionResultType]::ParameterName, 'With --type: read types from this file (a -g build, or a separate debug file)')
             [CompletionResult]::new('--pid-for-types', '--pid-for-types', [CompletionResultType]::ParameterName, 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)')
+            [CompletionResult]::new('--msqid', '--msqid', [CompletionResultType]::ParameterName, 'A System V message queue: copies of its messages, oldest first, each with its type. The queue keeps them (msgrcv MSG_COPY, which needs a kernel with CONFIG_CHECKPOINT_RESTORE); nothing about the queue changes')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this new file (mode 0600) instead of standard output; see --force')

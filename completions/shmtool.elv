@@ -162,6 +162,7 @@ set edit:completion:arg-completer[shmtool] = {|@words|
             cand --type 'Decode with the program''s own type, from its debug information (DWARF): ''struct STU'', testmap, ''app::Rec'', ''STU[4]'' (four in a row)'
             cand --debug-file 'With --type: read types from this file (a -g build, or a separate debug file)'
             cand --pid-for-types 'With --type: take types from this process''s executable and libraries (for a segment nobody maps now)'
+            cand --msqid 'A System V message queue: copies of its messages, oldest first, each with its type. The queue keeps them (msgrcv MSG_COPY, which needs a kernel with CONFIG_CHECKPOINT_RESTORE); nothing about the queue changes'
             cand --format 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)'
             cand -o 'Write to this new file (mode 0600) instead of standard output; see --force'
             cand --output 'Write to this new file (mode 0600) instead of standard output; see --force'

@@ -194,6 +194,7 @@ complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l layout-repeat -
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l type -d 'Decode with the program\'s own type, from its debug information (DWARF): \'struct STU\', testmap, \'app::Rec\', \'STU[4]\' (four in a row)' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l debug-file -d 'With --type: read types from this file (a -g build, or a separate debug file)' -r -F
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l pid-for-types -d 'With --type: take types from this process\'s executable and libraries (for a segment nobody maps now)' -r
+complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l msqid -d 'A System V message queue: copies of its messages, oldest first, each with its type. The queue keeps them (msgrcv MSG_COPY, which needs a kernel with CONFIG_CHECKPOINT_RESTORE); nothing about the queue changes' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand dump" -l format -d 'Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs)' -r -f -a "hex\t''
 raw\t''
 text\t''"

@@ -336,10 +336,10 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR).\n\nEXAMPLES:\n  shmtool show 32822  a segment by shmid\n  shmtool show 0x6f20d677  a segment by key\n  shmtool show psm_0b4f2a  a POSIX object by its /dev/shm name\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there"
+    after_help = "ID is a shmid (123), a key (0x6f20d677), a POSIX name (/dev/shm/x or x),\nor PID:ADDR (an object some process maps at ADDR). Semaphore sets and message\nqueues count their ids apart from segments, so they take a prefix: sem:ID,\nmsg:ID, and mqueue:NAME for a POSIX message queue; a bare number is a shmid.\n\nEXAMPLES:\n  shmtool show 32822  a segment by shmid\n  shmtool show 0x6f20d677  a segment by key\n  shmtool show psm_0b4f2a  a POSIX object by its /dev/shm name\n  shmtool show 4242:0x7f3a12c00000  the object process 4242 maps there\n  shmtool show sem:3  semaphore set 3: each semaphore's value, last pid and waiters\n  shmtool show msg:0  message queue 0: messages waiting, bytes, last sender and receiver"
 )]
 pub struct ShowArgs {
-    /// shmid, key (0x…), POSIX name, or PID:ADDR.
+    /// shmid, key (0x…), POSIX name, PID:ADDR, sem:ID, msg:ID or mqueue:NAME.
     pub id: String,
     /// A `trace --log` file to take the object's history from (used when it exists).
     #[arg(long, value_name = "FILE", env = "SHMTOOL_LOG", default_value = DEFAULT_LOG)]
@@ -455,6 +455,11 @@ pub enum DumpFormat {
 pub struct DumpArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// A System V message queue: copies of its messages, oldest first, each with its type.
+    /// The queue keeps them (msgrcv MSG_COPY, which needs a kernel with
+    /// CONFIG_CHECKPOINT_RESTORE); nothing about the queue changes.
+    #[arg(long, value_name = "MSQID", group = "target", conflicts_with_all = ["layout", "type_name", "length"])]
+    pub msqid: Option<i64>,
     /// Output format: hex (the default, on a terminal or not), raw bytes, or text (printable runs).
     #[arg(long, value_enum)]
     pub format: Option<DumpFormat>,

@@ -122,6 +122,36 @@ pub struct IpcCounts {
     pub notify_pid: Option<i32>,
 }
 
+/// One semaphore of a System V set, as `show sem:ID` reads it (semctl; nothing is changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Semaphore {
+    /// Its number in the set, from 0.
+    pub num: u64,
+    pub value: i32,
+    /// The last process to operate on it (0: none yet).
+    pub pid: i32,
+    /// Processes waiting for its value to grow, and for it to reach zero.
+    pub ncnt: i32,
+    pub zcnt: i32,
+}
+
+/// A System V message queue's counts, as `show msg:ID` reads them (msgctl IPC_STAT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsgQueue {
+    /// Messages waiting, and their bytes.
+    pub qnum: u64,
+    pub cbytes: u64,
+    /// The most bytes the queue may hold.
+    pub qbytes: Option<u64>,
+    /// Last sender and receiver (0: none yet).
+    pub lspid: i32,
+    pub lrpid: i32,
+    /// Last send, last receive, last change (creation or IPC_SET); null when never.
+    pub stime: Option<i64>,
+    pub rtime: Option<i64>,
+    pub ctime: Option<i64>,
+}
+
 /// One shared-memory object, a row of `ls` and the body of `show`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {

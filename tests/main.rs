@@ -15,6 +15,7 @@ mod hostile;
 mod hostile_root;
 mod huge;
 mod ipc;
+mod ipcshow;
 mod key;
 mod layers;
 mod limits;

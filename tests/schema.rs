@@ -3,7 +3,7 @@
 use crate::fixtures::*;
 use serde_json::{json, Value};
 
-fn schema(name: &str) -> Value {
+pub(crate) fn schema(name: &str) -> Value {
     let path = format!(
         "{}/doc/schema/{name}.schema.json",
         env!("CARGO_MANIFEST_DIR")
@@ -22,7 +22,7 @@ fn schema(name: &str) -> Value {
     v
 }
 
-fn check(name: &str, doc: &Value) {
+pub(crate) fn check(name: &str, doc: &Value) {
     let validator = jsonschema::validator_for(&schema(name))
         .unwrap_or_else(|e| panic!("{name}.schema.json is not a valid schema: {e}"));
     let errors: Vec<String> = validator

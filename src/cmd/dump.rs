@@ -124,15 +124,11 @@ pub fn short_read(ctx: &Ctx, t: &Target, got: u64, wanted: u64) -> Error {
 
 impl Run for DumpArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
-        let lay = layout(&self.target)?;
-        let format = self.format.unwrap_or(DumpFormat::Hex);
-        if format == DumpFormat::Raw && self.output.is_none() && ctx.stdout_tty && !self.force {
-            return Err(Error::BadInput(
-                "refusing to write raw bytes to a terminal (use -o FILE, a pipe, or --force)"
-                    .into(),
-            )
-            .into());
+        if let Some(id) = self.msqid {
+            return self.messages(ctx, id, out);
         }
+        let lay = layout(&self.target)?;
+        let format = self.format_checked(ctx)?;
         let target = open_target(ctx, &self.target)?;
         let (lay, count) = decoding(ctx, &self.target, &target, lay)?;
         let mut file;
@@ -149,7 +145,7 @@ impl Run for DumpArgs {
             Some(p) => {
                 file = std::io::BufWriter::with_capacity(
                     reader::CHUNK,
-                    open_output(ctx, p, &target, self.force)?,
+                    open_output(ctx, p, target.reader.object_id(), self.force)?,
                 );
                 (&mut file, Palette { on: false })
             }
@@ -205,14 +201,12 @@ impl Run for DumpArgs {
 fn open_output(
     ctx: &Ctx,
     path: &std::path::Path,
-    target: &Target,
+    source: Option<(u64, u64)>,
     force: bool,
 ) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let shown = path.display();
-    let is_source = target
-        .reader
-        .object_id()
+    let is_source = source
         .is_some_and(|src| std::fs::metadata(path).is_ok_and(|md| (md.dev(), md.ino()) == src));
     if is_source {
         return Err(Error::BadInput(format!(
@@ -267,6 +261,78 @@ fn open_output(
         .truncate(true)
         .open(path)
         .map_err(|e| anyhow::Error::from(e).context(format!("opening {shown}")))
+}
+
+impl DumpArgs {
+    /// The output format asked for; raw bytes to a terminal are refused without --force.
+    fn format_checked(&self, ctx: &Ctx) -> Result<DumpFormat, Error> {
+        let format = self.format.unwrap_or(DumpFormat::Hex);
+        if format == DumpFormat::Raw && self.output.is_none() && ctx.stdout_tty && !self.force {
+            return Err(Error::BadInput(
+                "refusing to write raw bytes to a terminal (use -o FILE, a pipe, or --force)"
+                    .into(),
+            ));
+        }
+        Ok(format)
+    }
+
+    /// `dump --msqid`: copies of a queue's messages, which stay in the queue.
+    fn messages(&self, ctx: &Ctx, id: i64, out: &mut dyn Write) -> anyhow::Result<()> {
+        use crate::source::ipcstate::{copy_messages, StateError};
+        let format = self.format_checked(ctx)?;
+        let msgs = copy_messages(id).map_err(|e| -> anyhow::Error {
+            match e {
+                StateError::Gone => Error::NoSuchObject(format!("msg:{id}")).into(),
+                StateError::Denied => Error::PermissionDenied(format!(
+                    "message queue {id}: copying its messages needs read permission on it"
+                ))
+                .into(),
+                StateError::NoCopy => Error::BadInput(format!(
+                    "message queue {id}: this kernel cannot copy messages without taking them \
+                     (msgrcv MSG_COPY needs CONFIG_CHECKPOINT_RESTORE); nothing was read"
+                ))
+                .into(),
+                StateError::TooBig(i) => Error::BadInput(format!(
+                    "message queue {id}: message {i} is larger than kernel.msgmax is now, and \
+                     the kernel copies no more than that; nothing was printed"
+                ))
+                .into(),
+                StateError::Other(e) => anyhow::Error::from(e).context(format!("msg:{id}")),
+            }
+        })?;
+        if msgs.is_empty() {
+            note(&format!("message queue {id} is empty"));
+        }
+        let mut file;
+        let (out, pal): (&mut dyn Write, Palette) = match &self.output {
+            Some(p) => {
+                file = std::io::BufWriter::new(open_output(ctx, p, None, self.force)?);
+                (&mut file, Palette { on: false })
+            }
+            None => (out, ctx.palette()),
+        };
+        for m in &msgs {
+            match (self.json, format) {
+                (true, _) => {
+                    let j = crate::render::ipc::MessageJson::new(id, m.index, m.mtype, &m.text);
+                    crate::render::write_json_compact(out, &j)?;
+                    writeln!(out)?;
+                }
+                (false, DumpFormat::Raw) => out.write_all(&m.text)?,
+                (false, DumpFormat::Text) => {
+                    writeln!(out, "message {}: type {}", m.index, m.mtype)?;
+                    let mut w = TextWriter::new(0, m.text.len() as u64);
+                    w.write(out, &m.text)?;
+                    w.finish(out)?;
+                }
+                (false, DumpFormat::Hex) => {
+                    crate::render::ipc::write_message_hex(out, m.index, m.mtype, &m.text, pal)?
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
 }
 
 /// The read (and write) size for raw output.

@@ -46,7 +46,8 @@ pub fn select<'a>(events: &'a [TraceEvent], wanted: &Wanted, shm_dir: &str) -> V
                 })
                 .collect()
         }
-        Wanted::At { .. } => Vec::new(),
+        // The trace records shared memory only.
+        Wanted::At { .. } | Wanted::Ipc { .. } | Wanted::Mqueue(_) => Vec::new(),
     }
 }
 

@@ -22,6 +22,21 @@ pub enum Wanted {
         pid: i32,
         addr: u64,
     },
+    /// `sem:ID` or `msg:ID`: a System V semaphore set or message queue (their ids are counted
+    /// apart from shmids, so a bare number stays a shmid).
+    Ipc {
+        kind: Kind,
+        id: i64,
+    },
+    /// `mqueue:NAME`: a POSIX message queue (`/NAME` or `NAME`).
+    Mqueue(String),
+}
+
+impl Wanted {
+    /// Whether finding it needs the messaging kinds gathered.
+    pub fn is_messaging(&self) -> bool {
+        matches!(self, Wanted::Ipc { .. } | Wanted::Mqueue(_))
+    }
 }
 
 /// Parse an ID for `show`.
@@ -33,6 +48,31 @@ pub fn parse_id(id: &str) -> Result<Wanted, Error> {
     if let Some((pid, addr)) = t.split_once(':') {
         if let (Ok(pid), Some(addr)) = (pid.parse::<i32>(), parse_hex_addr(addr)) {
             return Ok(Wanted::At { pid, addr });
+        }
+        let kind = match pid {
+            "sem" => Some(Kind::Sem),
+            "msg" => Some(Kind::Msg),
+            "mqueue" => {
+                let name = addr.trim_start_matches('/');
+                if name.is_empty() || name.contains('/') {
+                    return Err(Error::BadInput(format!(
+                        "{t:?}: a POSIX message queue is mqueue:NAME (one name, no '/' inside)"
+                    )));
+                }
+                return Ok(Wanted::Mqueue(name.to_string()));
+            }
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let id = addr
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    let name = if kind == Kind::Sem { "semid" } else { "msqid" };
+                    Error::BadInput(format!("{t:?}: {pid}:ID takes a {name}, a number"))
+                })?;
+            return Ok(Wanted::Ipc { kind, id });
         }
     }
     if t.starts_with("0x") || t.starts_with("0X") {
@@ -92,6 +132,20 @@ pub fn candidates<'a>(
             }
         }
         Wanted::At { pid, addr } => rows.iter().filter(|s| addr_in(s, *pid, *addr)).collect(),
+        Wanted::Ipc { kind, id } => rows
+            .iter()
+            .filter(|s| s.kind == *kind && s.id == Some(*id))
+            .collect(),
+        Wanted::Mqueue(name) => rows
+            .iter()
+            .filter(|s| {
+                s.kind == Kind::Mqueue
+                    && s.path
+                        .as_deref()
+                        .and_then(|p| p.rsplit_once('/'))
+                        .is_some_and(|(_, n)| n == name)
+            })
+            .collect(),
         Wanted::Name(name) => {
             let exact: Vec<&Segment> = rows
                 .iter()
@@ -167,6 +221,8 @@ pub fn find<'a>(
                     Wanted::Name(n) => n.clone(),
                     Wanted::Shmid(n) => n.to_string(),
                     Wanted::At { pid, addr } => format!("{pid}:{addr:#x}"),
+                    Wanted::Ipc { kind, id } => format!("{kind}:{id}"),
+                    Wanted::Mqueue(n) => format!("mqueue:{n}"),
                 },
                 list.join(", ")
             )))
@@ -182,7 +238,7 @@ impl Run for ShowArgs {
             Options {
                 include_readonly_files: true,
                 exact_memfds: true,
-                messaging: false,
+                messaging: wanted.is_messaging(),
             },
         )?;
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();
@@ -201,8 +257,13 @@ impl Run for ShowArgs {
                 };
                 return Err(Error::Gone(format!("{what}: {how}")).into());
             }
+            if let (Wanted::Shmid(n), Some(hint)) = (&wanted, other_ipc_with_id(ctx, &wanted)) {
+                let what = Error::NoSuchShmid(*n);
+                return Err(Error::BadInput(format!("{what}; {hint}")).into());
+            }
             return Err(match wanted {
                 Wanted::Shmid(n) => Error::NoSuchShmid(n),
+                Wanted::Ipc { kind, id } => Error::NoSuchObject(format!("{kind}:{id}")),
                 Wanted::Key(k) => Error::NoSuchKey(crate::model::key_string(k)),
                 _ => Error::NoSuchObject(self.id.clone()),
             }
@@ -210,21 +271,97 @@ impl Run for ShowArgs {
         };
         report_hidden(&inv);
         let waiters = super::locks::waiters_on(&ctx.sys, &inv, seg);
+        let live = IpcState::read(seg);
         if self.out.json {
-            // An `ls` row, plus the threads blocked on locks in it.
+            // An `ls` row, plus the threads blocked on locks in it (and a semaphore set's
+            // semaphores, a queue's counts).
             let mut row = serde_json::to_value(seg)?;
             if let Some(fields) = row.as_object_mut() {
                 fields.insert("waiters".into(), serde_json::to_value(&waiters)?);
+                if seg.kind == Kind::Sem {
+                    fields.insert("semaphores".into(), serde_json::to_value(&live.sems)?);
+                }
+                if seg.kind == Kind::Msg {
+                    fields.insert("queue".into(), serde_json::to_value(&live.queue)?);
+                }
             }
             return crate::render::write_json(out, &row);
         }
         super::with_view(ctx, self.out.bytes, |view| {
             segments::write_detail(out, seg, view)
         })?;
+        live.write(out)?;
         crate::render::locks::write_waiters(out, &waiters, ctx.color)?;
         self.write_history(out, seg, &shm_dir)?;
         write_remove_ipc_risk(out, seg, ctx)?;
         Ok(())
+    }
+}
+
+/// What `show` reads live from a semaphore set or message queue (read-only; see
+/// [`crate::source::ipcstate`]).
+#[derive(Default)]
+struct IpcState {
+    sems: Option<Vec<crate::model::Semaphore>>,
+    queue: Option<crate::model::MsgQueue>,
+}
+
+impl IpcState {
+    fn read(seg: &Segment) -> IpcState {
+        use crate::source::ipcstate::{self, StateError};
+        let mut st = IpcState::default();
+        let Some(id) = seg.id else { return st };
+        let said = |e: StateError| {
+            let why = match e {
+                StateError::Gone => "it was removed while being read".to_string(),
+                StateError::Denied => "permission denied".to_string(),
+                StateError::Other(e) => e.to_string(),
+                StateError::NoCopy | StateError::TooBig(_) => "cannot be read".to_string(),
+            };
+            super::note(&format!(
+                "{}:{id}: its state could not be read: {why}",
+                seg.kind
+            ));
+        };
+        match seg.kind {
+            Kind::Sem => {
+                let n = seg.ipc.as_ref().and_then(|i| i.nsems).unwrap_or(0);
+                st.sems = ipcstate::semaphores(id, n).map_err(said).ok();
+            }
+            Kind::Msg => {
+                st.queue = ipcstate::queue(id).map_err(said).ok();
+            }
+            _ => {}
+        }
+        st
+    }
+
+    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if let Some(s) = &self.sems {
+            crate::render::ipc::write_semaphores(out, s)?;
+        }
+        if let Some(q) = &self.queue {
+            crate::render::ipc::write_queue(out, q)?;
+        }
+        Ok(())
+    }
+}
+
+/// For `show N` that names no segment: a semaphore set or queue with that id, said as the
+/// form that shows it.
+fn other_ipc_with_id(ctx: &Ctx, wanted: &Wanted) -> Option<String> {
+    let Wanted::Shmid(n) = *wanted else {
+        return None;
+    };
+    let sem = ctx.sys.sem_records().iter().any(|r| r.semid == n);
+    let msg = ctx.sys.msg_records().iter().any(|r| r.msqid == n);
+    match (sem, msg) {
+        (true, true) => Some(format!(
+            "a semaphore set and a message queue have that id: show sem:{n} or msg:{n}"
+        )),
+        (true, false) => Some(format!("a semaphore set has that id: show sem:{n}")),
+        (false, true) => Some(format!("a message queue has that id: show msg:{n}")),
+        (false, false) => None,
     }
 }
 
@@ -372,6 +509,27 @@ mod tests {
             Wanted::Name("/dev/shm/x".into())
         );
         assert!(parse_id("0xnothex").is_err());
+        assert_eq!(
+            parse_id("sem:3").unwrap(),
+            Wanted::Ipc {
+                kind: Kind::Sem,
+                id: 3
+            }
+        );
+        assert_eq!(
+            parse_id("msg:0").unwrap(),
+            Wanted::Ipc {
+                kind: Kind::Msg,
+                id: 0
+            }
+        );
+        assert_eq!(parse_id("mqueue:/q1").unwrap(), Wanted::Mqueue("q1".into()));
+        assert_eq!(parse_id("mqueue:q1").unwrap(), Wanted::Mqueue("q1".into()));
+        assert!(parse_id("sem:x").is_err());
+        assert!(parse_id("msg:-1").is_err());
+        assert!(parse_id("mqueue:/").is_err());
+        // A bare number is still a shmid.
+        assert_eq!(parse_id("3").unwrap(), Wanted::Shmid(3));
         assert!(parse_id("").is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod color;
 pub mod hex;
+pub mod ipc;
 pub mod key;
 pub mod layout;
 pub mod locks;

@@ -16,6 +16,7 @@ pub mod ftok;
 pub mod held;
 pub mod inventory;
 pub mod ipc;
+pub mod ipcstate;
 pub mod judge;
 pub mod lockmember;
 pub mod lockword;
