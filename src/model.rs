@@ -421,7 +421,8 @@ pub struct Evidence {
     pub private_key: bool,
     /// The well-known program whose objects have this name (`show`, `ls --program`).
     pub owner_program: Option<String>,
-    /// Live processes of that program run by the object's owner.
+    /// Live processes that keep it: of that program, run by the object's owner (by anyone,
+    /// for an any-user rule), or the process whose pid the object's name carries.
     pub owner_alive: Vec<i32>,
 }
 

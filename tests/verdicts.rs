@@ -893,3 +893,88 @@ fn inner_mit_shm() {
     drop(xvfb);
     println!("INNER-OK");
 }
+
+/// A real Python program: `multiprocessing.shared_memory` names its object `psm_<hex>` and its
+/// resource tracker keeps it, so it is `idle` (not `leaked`) while nobody maps it but the
+/// tracker runs; once the program and its tracker are killed (SIGKILL: no clean-up), nothing
+/// keeps it any more.
+#[test]
+fn python_shared_memory_is_idle_while_its_resource_tracker_runs() {
+    use std::io::{BufRead, BufReader};
+    const SCRIPT: &str = "import sys\n\
+from multiprocessing import shared_memory, resource_tracker\n\
+s = shared_memory.SharedMemory(create=True, size=4096)\n\
+s.close()\n\
+print(s.name, resource_tracker._resource_tracker._pid, flush=True)\n\
+sys.stdin.read()\n";
+    let Ok(mut py) = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return skip("python3 is not installed");
+    };
+    let mut line = String::new();
+    BufReader::new(py.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut words = line.split_whitespace();
+    let (Some(name), Some(tracker)) = (words.next(), words.next()) else {
+        let _ = py.kill();
+        let _ = py.wait();
+        return skip(&format!("python3 made no shared memory: {line:?}"));
+    };
+    let tracker: i32 = tracker.parse().unwrap();
+    // Unlinks the object on drop, whatever happens below.
+    let obj = PosixObj {
+        name: name.to_string(),
+        path: std::path::PathBuf::from("/dev/shm").join(name),
+        size: 4096,
+    };
+    assert!(name.starts_with("psm_"), "{name}");
+
+    let rows = ls_json(&[]);
+    let r = row(&rows, &obj.path);
+    assert_eq!(r["verdict"], "idle", "{r}");
+    assert_eq!(r["evidence"]["rule"], "owner_program_alive", "{r}");
+    assert_eq!(r["evidence"]["owner_program"], "Python multiprocessing");
+    let alive: Vec<i64> = r["evidence"]["owner_alive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_i64())
+        .collect();
+    assert!(alive.contains(&(tracker as i64)), "{r}");
+
+    // The tracker first (it is python's child, so its pid stays its own until python goes).
+    // SAFETY: a signal to a process this test started (through python), not yet reaped.
+    unsafe { libc::kill(tracker, libc::SIGKILL) };
+    let _ = py.kill();
+    let _ = py.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read(format!("/proc/{tracker}/cmdline")).is_ok_and(|c| !c.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tracker {tracker} lives on"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(obj.path.exists(), "the object went with its program");
+    let rows = ls_json(&[]);
+    let r = row(&rows, &obj.path);
+    let alive = r["evidence"]["owner_alive"].as_array().unwrap();
+    assert!(!alive.contains(&tracker.into()), "{r}");
+    match r["verdict"].as_str().unwrap() {
+        "leaked" => assert_eq!(r["evidence"]["rule"], "owner_program_gone", "{r}"),
+        // Processes we may not read (not root) could hold it.
+        "unknown" => assert!(
+            !r["evidence"]["unreadable"].as_array().unwrap().is_empty()
+                || r["evidence"]["processes_not_visible"] == true,
+            "{r}"
+        ),
+        // Another Python program of this user, with its own tracker, runs on this machine.
+        "idle" => assert!(!alive.is_empty(), "{r}"),
+        other => panic!("verdict {other}: {r}"),
+    }
+}
