@@ -229,3 +229,76 @@ fn an_empty_queue_dumps_nothing_and_bad_ids_are_one_line_errors() {
         }
     }
 }
+
+#[test]
+fn show_of_a_bare_id_that_only_a_set_has_points_to_sem_id() {
+    let set = Ipc::sem(1);
+    let shm = std::fs::read_to_string("/proc/sysvipc/shm").unwrap_or_default();
+    let taken = shm
+        .lines()
+        .skip(1)
+        .any(|l| l.split_whitespace().nth(1) == Some(set.id.to_string().as_str()));
+    if taken {
+        // A segment has the same number: then `show N` is that segment, as it always was.
+        return;
+    }
+    let (code, _, err) = run(&["show", &set.id.to_string()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("show sem:{}", set.id)),
+        "the error names the form that shows the set: {err}"
+    );
+}
+
+#[test]
+fn show_mqueue_name_finds_a_posix_queue() {
+    run_isolated("ipcshow::mqueue_inner");
+}
+
+#[test]
+#[ignore = "run by show_mqueue_name_finds_a_posix_queue in a private IPC namespace"]
+fn mqueue_inner() {
+    if !enter_isolated() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
+    let r = unsafe {
+        libc::mount(
+            c"mqueue".as_ptr(),
+            d.as_ptr(),
+            c"mqueue".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "mount mqueue: {}", std::io::Error::last_os_error());
+    let q = unsafe {
+        libc::mq_open(
+            c"/shmtool-show".as_ptr(),
+            libc::O_CREAT | libc::O_RDWR,
+            0o600,
+            std::ptr::null_mut::<libc::mq_attr>(),
+        )
+    };
+    assert!(q >= 0, "mq_open: {}", std::io::Error::last_os_error());
+    assert_eq!(unsafe { libc::mq_send(q, c"hello".as_ptr(), 5, 0) }, 0);
+    let mq = dir.path().to_str().unwrap();
+    for which in ["mqueue:shmtool-show", "mqueue:/shmtool-show"] {
+        let (code, out, err) = run(&["--mqueue-dir", mq, "show", which, "--json"]);
+        assert_eq!(code, 0, "{which}: {err}");
+        let row: Value = serde_json::from_str(&out).unwrap();
+        crate::schema::check("show", &row);
+        assert_eq!(row["kind"], "mqueue");
+        assert_eq!(row["size"], 5, "{out}");
+        assert_eq!(row["verdict"], "in use", "this test holds it open: {out}");
+    }
+    let (code, _, err) = run(&["--mqueue-dir", mq, "show", "mqueue:none-such"]);
+    assert_eq!(code, 1, "{err}");
+    unsafe {
+        libc::mq_close(q);
+        libc::mq_unlink(c"/shmtool-show".as_ptr());
+        libc::umount2(d.as_ptr(), libc::MNT_DETACH);
+    }
+    println!("INNER-OK");
+}
