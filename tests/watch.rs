@@ -111,8 +111,9 @@ fn json_lines_name_time_offset_old_and_new() {
     assert_eq!(lines[0]["initial"], true);
     assert_eq!(lines[0]["hex"].as_str().unwrap().len(), 2 * 28);
     let v = &lines[1];
-    assert!(v.get("initial").is_none(), "{v}");
-    assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(v["initial"], false, "{v}");
+    assert!(v["time_iso"].as_str().unwrap().ends_with('Z'));
+    assert!(v["time_unix"].as_i64().unwrap() > 1_600_000_000, "{v}");
     assert!(v["changed_bytes"].as_u64().unwrap() >= 1, "{v}");
     let c = &v["changes"][0];
     assert_eq!(c["offset"], 0, "{v}");
