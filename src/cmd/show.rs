@@ -284,7 +284,11 @@ impl Run for ShowArgs {
                     fields.insert("semaphores".into(), serde_json::to_value(&live.sems)?);
                 }
                 if seg.kind == Kind::Msg {
-                    fields.insert("queue".into(), serde_json::to_value(&live.queue)?);
+                    let queue = live
+                        .queue
+                        .as_ref()
+                        .map(crate::render::json::MsgQueueJson::from);
+                    fields.insert("queue".into(), serde_json::to_value(&queue)?);
                 }
             }
             return crate::render::write_json(out, &row);

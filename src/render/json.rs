@@ -3,7 +3,7 @@
 //! `NAME_iso` (RFC 3339 in UTC). The older bare names (`atime`, `time`, …) stay as deprecated
 //! aliases so that scripts written against them keep working.
 
-use crate::model::{Segment, TraceEvent};
+use crate::model::{MsgQueue, Segment, TraceEvent};
 use serde::Serialize;
 
 /// Whole seconds since the epoch as `2026-11-23T09:41:56Z`.
@@ -66,6 +66,35 @@ impl<'a> SegmentJson<'a> {
             atime_iso: a.iso,
             dtime_unix: d.unix,
             dtime_iso: d.iso,
+            ctime_unix: c.unix,
+            ctime_iso: c.iso,
+        }
+    }
+}
+
+/// A System V message queue's counts as `show msg:ID --json` gives them (`queue`): each time
+/// also as `_unix` and `_iso` (`stime`, `rtime`, `ctime`: the same seconds, deprecated).
+#[derive(Debug, Serialize)]
+pub struct MsgQueueJson<'a> {
+    #[serde(flatten)]
+    pub queue: &'a MsgQueue,
+    pub stime_unix: Option<i64>,
+    pub stime_iso: Option<String>,
+    pub rtime_unix: Option<i64>,
+    pub rtime_iso: Option<String>,
+    pub ctime_unix: Option<i64>,
+    pub ctime_iso: Option<String>,
+}
+
+impl<'a> From<&'a MsgQueue> for MsgQueueJson<'a> {
+    fn from(queue: &'a MsgQueue) -> MsgQueueJson<'a> {
+        let [s, r, c] = [queue.stime, queue.rtime, queue.ctime].map(Instant::from_secs);
+        MsgQueueJson {
+            queue,
+            stime_unix: s.unix,
+            stime_iso: s.iso,
+            rtime_unix: r.unix,
+            rtime_iso: r.iso,
             ctime_unix: c.unix,
             ctime_iso: c.iso,
         }
