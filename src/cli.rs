@@ -108,9 +108,11 @@ pub enum Command {
     /// Watch live shared memory change, read-only.
     ///
     /// Redraws the bytes (or the decoded struct) every --interval, highlighting what changed
-    /// since the last refresh; on a terminal the screen is redrawn in place, otherwise one
-    /// block per refresh is printed. --count stops after that many refreshes; --json writes one
-    /// line per refresh that changed something.
+    /// since the last refresh; on a terminal with colour on the screen is redrawn in place.
+    /// With colour off (NO_COLOR, --color never, TERM=dumb) no escape byte is printed at all,
+    /// so then, as into a pipe, it prints the first state and one line per refresh that
+    /// changed something. --count stops after that many refreshes; --json writes the first
+    /// state, then one line per refresh that changed something.
     Watch(WatchArgs),
     /// Remove System V segments and POSIX objects, refusing those still in use.
     ///

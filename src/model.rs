@@ -437,9 +437,17 @@ pub struct Mapping {
     pub offset: u64,
     pub dev: Dev,
     pub inode: u64,
+    /// As /proc/PID/maps prints it, ` (deleted)` included (the contract's field).
     pub path: Option<String>,
-    /// A shared-memory kind for shared mappings; for private ones `heap`, `stack`,
-    /// `anon-private`, `file-private`, or `special` (`[vdso]` and the like).
+    /// The same without the kernel's ` (deleted)` (`deleted` says it was there): the path `ls`
+    /// gives the object.
+    #[serde(default)]
+    pub clean_path: Option<String>,
+    /// The mapped file, segment or memfd is gone from the filesystem (maps says ` (deleted)`).
+    #[serde(default)]
+    pub deleted: bool,
+    /// A shared-memory kind for shared mappings, the same word `ls` uses; for private ones
+    /// `heap`, `stack`, `anon-private`, `file-private`, or `special` (`[vdso]` and the like).
     pub kind: String,
     pub size: u64,
     pub rss: Option<u64>,

@@ -142,6 +142,13 @@ fn show_and_dump_msg_copy_messages_and_leave_the_queue_as_it_was() {
     assert_eq!(queue["lspid"], me);
     assert_eq!(queue["lrpid"], 0);
     assert!(queue["rtime"].is_null(), "{out}");
+    // Times in both forms, as everywhere (doc/schema/README.md).
+    assert!(
+        queue["rtime_unix"].is_null() && queue["rtime_iso"].is_null(),
+        "{out}"
+    );
+    assert_eq!(queue["stime_unix"], queue["stime"], "{out}");
+    assert!(queue["stime_iso"].as_str().unwrap().ends_with('Z'), "{out}");
     let (code, out, err) = run(&["show", &which]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("qnum    2 message(s)"), "{out}");

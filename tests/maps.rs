@@ -63,9 +63,22 @@ fn hex(v: &Value) -> u64 {
 fn each_shared_kind_is_classified() {
     let s = scene();
     let rows = maps_json(s.holder.pid, &[]);
+    // The contract's keys, plus `clean_path` and `deleted` (the one JSON vocabulary).
     let keys = [
-        "start", "end", "perms", "offset", "dev", "inode", "path", "kind", "size", "rss", "pss",
+        "start",
+        "end",
+        "perms",
+        "offset",
+        "dev",
+        "inode",
+        "path",
+        "kind",
+        "size",
+        "rss",
+        "pss",
         "swap",
+        "clean_path",
+        "deleted",
     ];
     for r in &rows {
         let obj = r.as_object().unwrap();
@@ -88,10 +101,14 @@ fn each_shared_kind_is_classified() {
     assert_eq!(sysv["perms"], "rw-s");
     assert_eq!(sysv["size"], 64 * 1024);
     assert_eq!(sysv["path"], format!("/SYSV{:08x} (deleted)", s.seg.key));
+    assert_eq!(sysv["clean_path"], format!("/SYSV{:08x}", s.seg.key));
+    assert_eq!(sysv["deleted"], true);
 
     let posix = row_at(&rows, s.holder.addrs[1]);
     assert_eq!(posix["kind"], "posix");
     assert_eq!(posix["path"], s.obj.path.to_str().unwrap());
+    assert_eq!(posix["clean_path"], posix["path"]);
+    assert_eq!(posix["deleted"], false);
     assert_eq!(posix["size"], 8192);
 
     // The holder wrote its memfd and anon memory: every page is resident.
@@ -104,6 +121,10 @@ fn each_shared_kind_is_classified() {
     let anon = row_at(&rows, s.holder.addrs[3]);
     assert_eq!(anon["kind"], "anon");
     assert_eq!(anon["path"], "/dev/zero (deleted)");
+    assert_eq!(
+        (anon["clean_path"].as_str(), anon["deleted"].as_bool()),
+        (Some("/dev/zero"), Some(true))
+    );
     assert_eq!(anon["rss"], 20480);
 
     let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();

@@ -10,14 +10,14 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 /// A running `shmtool trace --json`.
-struct Tracer {
+pub(crate) struct Tracer {
     child: Child,
     stdout: Option<std::thread::JoinHandle<String>>,
     stderr: BufReader<std::process::ChildStderr>,
 }
 
 /// Why tracing cannot be tested here, or None.
-fn cannot_trace() -> Option<String> {
+pub(crate) fn cannot_trace() -> Option<String> {
     if !is_root() {
         return Some("tracing needs root".into());
     }
@@ -26,7 +26,7 @@ fn cannot_trace() -> Option<String> {
 
 impl Tracer {
     /// Start tracing; None (having said why) when this kernel cannot trace.
-    fn start(args: &[&str]) -> Option<Tracer> {
+    pub(crate) fn start(args: &[&str]) -> Option<Tracer> {
         let mut child = shmtool()
             .arg("trace")
             .arg("--json")
@@ -69,7 +69,7 @@ impl Tracer {
     }
 
     /// Stop with SIGINT; every event printed, and the rest of stderr (the summary).
-    fn stop(self) -> (Vec<Value>, String) {
+    pub(crate) fn stop(self) -> (Vec<Value>, String) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         self.finish()
     }
@@ -313,7 +313,7 @@ fn json_lines_match_the_schema() {
     if let Some(why) = cannot_trace() {
         return skip(&why);
     }
-    let schema: Value = serde_json::from_str(include_str!("../contrib/trace-event.schema.json"))
+    let schema: Value = serde_json::from_str(include_str!("../doc/schema/trace.schema.json"))
         .expect("schema is JSON");
     let (name, mname) = (unique_name("trace-schema"), unique_name("trace-schema"));
     let Some(t) = Tracer::start(&[]) else { return };

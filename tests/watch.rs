@@ -111,8 +111,9 @@ fn json_lines_name_time_offset_old_and_new() {
     assert_eq!(lines[0]["initial"], true);
     assert_eq!(lines[0]["hex"].as_str().unwrap().len(), 2 * 28);
     let v = &lines[1];
-    assert!(v.get("initial").is_none(), "{v}");
-    assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(v["initial"], false, "{v}");
+    assert!(v["time_iso"].as_str().unwrap().ends_with('Z'));
+    assert!(v["time_unix"].as_i64().unwrap() > 1_600_000_000, "{v}");
     assert!(v["changed_bytes"].as_u64().unwrap() >= 1, "{v}");
     let c = &v["changes"][0];
     assert_eq!(c["offset"], 0, "{v}");
@@ -551,16 +552,11 @@ fn at_80x24_nothing_wraps_and_ctrl_z_then_fg_restores_and_redraws() {
 }
 
 #[test]
-fn no_color_redraws_without_colour_and_every_ending_signal_restores_the_terminal() {
+fn every_ending_signal_restores_the_terminal() {
     let obj = PosixObj::new(256, 65);
     let args = format!("watch --path {} --interval 20ms", obj.name);
-    for (sig, env) in [
-        (libc::SIGINT, &[("NO_COLOR", "1")][..]),
-        (libc::SIGTERM, &[][..]),
-        (libc::SIGHUP, &[][..]),
-        (libc::SIGQUIT, &[][..]),
-    ] {
-        let Some((code, out)) = in_sized_pty(24, 80, env, &args, |pid| {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        let Some((code, out)) = in_sized_pty(24, 80, &[], &args, |pid| {
             wait_until_it_catches(pid, sig);
             unsafe { libc::kill(pid, sig) };
         }) else {
@@ -570,31 +566,40 @@ fn no_color_redraws_without_colour_and_every_ending_signal_restores_the_terminal
         assert_eq!(code, 128 + sig, "signal {sig}: {text:?}");
         assert!(text.contains(ENTER), "signal {sig}: {text:?}");
         assert!(text.trim_end().ends_with(LEAVE), "signal {sig}: {text:?}");
-        if !env.is_empty() {
-            // A redrawn screen, but no colour: no SGR colour codes (30-49, 90-107, 38/48;…).
-            let colour = regex_free_colour_codes(&text);
-            assert!(colour.is_empty(), "NO_COLOR printed colour {colour:?}");
-        }
     }
 }
 
-/// SGR parameters that set a colour, found in `text`.
-fn regex_free_colour_codes(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for part in text.split("\x1b[").skip(1) {
-        let Some(end) = part.find(|c: char| ('@'..='~').contains(&c)) else {
-            continue;
+#[test]
+fn no_color_on_a_terminal_prints_no_escape_byte_and_still_the_first_state() {
+    // The contract: with colour off no 0x1b is printed, so NO_COLOR (like --color never)
+    // watches in line mode, which starts with the first state.
+    let obj = PosixObj::new(256, 66);
+    let args = format!("watch --path {} --interval 20ms --count 2", obj.name);
+    for env in [&[("NO_COLOR", "1")][..], &[("TERM", "dumb")][..]] {
+        let Some((code, out)) = in_sized_pty(24, 80, env, &args, |_| {}) else {
+            return;
         };
-        if &part[end..end + 1] != "m" {
-            continue;
-        }
-        for p in part[..end].split(';') {
-            if let Ok(n) = p.parse::<u32>() {
-                if (30..=49).contains(&n) || (90..=107).contains(&n) {
-                    found.push(part[..end].to_string());
-                }
-            }
-        }
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(code, 0, "{env:?}: {text:?}");
+        assert!(
+            !out.contains(&0x1b),
+            "{env:?} printed an escape byte: {text:?}"
+        );
+        assert!(
+            text.contains(&format!("{}: 256 bytes", obj.path.display())),
+            "{env:?}: no first state: {text:?}"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("00000000  ")),
+            "{env:?}: no first hex row: {text:?}"
+        );
     }
-    found
+    let Some((_, out)) = in_sized_pty(24, 80, &[], &format!("{args} --color never"), |_| {}) else {
+        return;
+    };
+    assert!(
+        !out.contains(&0x1b),
+        "--color never: {:?}",
+        String::from_utf8_lossy(&out)
+    );
 }

@@ -246,8 +246,9 @@ fn environment(roff: &mut Roff, cmd: &Command) {
     tagged(
         roff,
         [bold("NO_COLOR")],
-        "When set and not empty, no colour is used unless --color always is given. It changes \
-         nothing else.",
+        "When set and not empty, no colour is used unless --color always is given. With \
+         colour off no escape byte is ever printed, so watch then writes lines (the first \
+         state, then each change) instead of redrawing the screen.",
     );
     tagged(
         roff,
@@ -340,22 +341,41 @@ fn reference(roff: &mut Roff) {
     roff.control("SH", ["JSON"]);
     roff.text([roman(
         "Every listing command takes --json. ls --json is an array of objects, show --json \
-         one such object. Absent values are null, never missing keys. Sizes are numbers of \
-         bytes; object times are seconds since the epoch (UTC) as numbers, stream lines \
-         (watch, trace) carry an RFC 3339 time; addresses and keys are strings (\"0x...\"). \
-         64-bit values are exact integers; limits --json also gives those that can pass 2^53 \
-         as decimal strings (shmmax_str, shmall_pages_str, shmall_bytes_str) for readers \
-         that parse numbers as doubles. A JSON Schema for each command's output is in \
-         doc/schema/ in the source. The fields of an ls row:",
+         one such object. Every command uses one vocabulary: the same thing has the same name \
+         and form everywhere (kind, id, key, path, size, uid, user, pid, comm, start, end, \
+         perms, dev, inode, attachers, fd_holders, stale_reason, note). Absent values are \
+         null, never missing keys. Sizes are numbers of bytes; addresses and keys are strings \
+         (\"0x...\"); dev is \"MAJ:MIN\" in hex. Every point in time comes in two forms: \
+         NAME_unix, whole seconds since the epoch as a number, and NAME_iso, an RFC 3339 \
+         string in UTC (atime_unix and atime_iso; time_unix and time_iso on each line of \
+         watch, trace and history). The older single names (atime, dtime, ctime: seconds; \
+         time: RFC 3339) are kept as deprecated aliases. 64-bit values are exact integers; \
+         those that can pass 2^53 (limits: shmmax, shmall_pages, shmall_bytes) are also \
+         given as decimal strings (shmmax_str, ...) for readers that parse numbers as \
+         doubles, such as JavaScript and jq. A JSON Schema for each command's output is in \
+         doc/schema/ in the source; fields marked deprecated there will go in a later \
+         release. The fields of an ls row:",
     )]);
     for (field, ty, what) in LS_FIELDS {
         tagged(roff, [bold(*field), roman(format!(" ({ty})"))], what);
     }
     roff.control("PP", []);
     roff.text([roman(
-        "maps --json is an array of {start, end, perms, offset, dev, inode, path, kind, size, \
-         rss, pss, swap}; key --json is {path, proj_id, key, shmid}; limits --json one object \
-         with each limit and its use; watch --json and dump --json write JSON Lines.",
+        "maps --json is an array of {start, end, perms, offset, dev, inode, path, clean_path, \
+         deleted, kind, size, rss, pss, swap}: path as /proc/PID/maps prints it, clean_path \
+         without the kernel's \" (deleted)\" and deleted true when it was there; kind is the \
+         ls kind for a shared mapping (a shared anonymous mapping is anon, as in ls) and \
+         heap, stack, anon-private, file-private or special for the others. key --json is \
+         {path, proj_id, key, shmid} (shmid is the id of ls); limits --json one object with \
+         each limit and its use. rm --json is {dry_run, results, removed, would_remove, \
+         marked, kept, bytes_freed, bytes_would_free}: a dry run removes nothing, so its \
+         removed and bytes_freed are 0 and would_remove and bytes_would_free say what would \
+         go; each result has result (removed, marked, would_remove, kept), the object's kind, \
+         id, key, path and size, stale_reason, attachers and fd_holders as in ls, note (why \
+         it was kept or only marked) and backup (reason and held_by are deprecated). restore \
+         --json is {kind, id, path, key, size}. watch --json, dump --json, trace --json and \
+         history --json write JSON Lines; the first line of watch has initial true and the \
+         bytes as hex (or the records).",
     )]);
     metrics(roff);
 }
@@ -369,13 +389,15 @@ pub const LS_FIELDS: &[(&str, &str, &str)] = &[
     ("path", "string|null", "File path, POSIX object's full path, or memfd name."),
     ("size", "number", "Size in bytes."),
     ("uid", "number|null", "Owner's uid."),
+    ("user", "string|null", "Owner's user name, as the OWNER column shows it; null when the uid has none."),
     ("gid", "number|null", "Owner's gid."),
     ("perms", "string|null", "Octal mode as ipcs prints it (\"644\")."),
     ("nattch", "number|null", "The kernel's attach count (System V)."),
     ("status", "array of strings", "\"dest\" (marked for removal), \"locked\"."),
     ("cpid", "number|null", "Creator pid (System V)."),
     ("lpid", "number|null", "Pid of the last attach or detach (System V)."),
-    ("atime, dtime, ctime", "number|null", "Last attach, detach, and change or creation, in seconds since the epoch."),
+    ("atime_unix, dtime_unix, ctime_unix", "number|null", "Last attach, detach, and change or creation, in whole seconds since the epoch (atime, dtime, ctime: the same, deprecated)."),
+    ("atime_iso, dtime_iso, ctime_iso", "string|null", "The same times as RFC 3339 strings in UTC."),
     ("rss", "number|null", "Resident bytes."),
     ("swap", "number|null", "Swapped-out bytes."),
     ("dev, inode", "string|null, number|null", "Device (\"MAJ:MIN\") and inode that identify the object in maps."),

@@ -154,7 +154,7 @@ impl Run for HistoryArgs {
         }
         for e in mine {
             if self.json {
-                crate::render::write_json_compact(out, e)?;
+                crate::render::write_json_compact(out, &crate::render::json::EventJson::from(e))?;
                 writeln!(out)?;
             } else {
                 crate::render::trace::write_line(out, e, &view)?;

@@ -143,7 +143,8 @@ impl KeyArgs {
                 .map(|c| FoundFile {
                     path: path_string(&c.path),
                     inode: c.ino,
-                    dev: format!("{}:{}", libc::major(c.dev), libc::minor(c.dev)),
+                    dev: crate::model::Dev(c.dev),
+                    dev_decimal: format!("{}:{}", libc::major(c.dev), libc::minor(c.dev)),
                     is_dir: c.is_dir,
                 })
                 .collect(),

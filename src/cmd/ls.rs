@@ -189,7 +189,8 @@ impl Run for LsArgs {
         }
         let owner = |u: u32| users.name(u);
         if self.out.json || self.format == LsFormat::Json {
-            return crate::render::write_json(out, &rows);
+            let named = |u: u32| users.known_name(u);
+            return crate::render::write_json(out, &crate::render::json::segments(&rows, &named));
         }
         if self.format == LsFormat::Prometheus {
             let machine = machine_facts(ctx);

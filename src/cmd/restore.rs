@@ -17,8 +17,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 #[derive(Debug, Serialize)]
 struct Restored {
     kind: Kind,
+    /// The new shmid (System V), named as `ls` names it.
+    id: Option<i64>,
     path: Option<String>,
     key: Option<String>,
+    /// Deprecated: the same as `id`.
     shmid: Option<i64>,
     size: u64,
 }
@@ -128,6 +131,7 @@ fn restore_file(ctx: &Ctx, meta: &Meta, data: &mut dyn Read) -> anyhow::Result<R
         kind: meta.kind,
         path: Some(path.display().to_string()),
         key: None,
+        id: None,
         shmid: None,
         size: meta.size,
     })
@@ -207,6 +211,7 @@ fn restore_sysv(meta: &Meta, data: &mut dyn Read) -> anyhow::Result<Restored> {
         kind: Kind::Sysv,
         path: None,
         key: Some(crate::model::key_string(key)),
+        id: Some(id as i64),
         shmid: Some(id as i64),
         size: meta.size,
     })

@@ -101,6 +101,12 @@ impl Target {
             key: self.seg.key.map(key_string),
             path: self.seg.path.clone(),
             size: self.seg.size,
+            stale_reason: self.seg.stale_reason.clone(),
+            note: reason
+                .clone()
+                .filter(|r| Some(r) != self.seg.stale_reason.as_ref()),
+            attachers: self.seg.attachers.clone(),
+            fd_holders: self.seg.fd_holders.clone(),
             reason,
             held_by: if result == Outcome::Kept {
                 Vec::new()

@@ -275,14 +275,20 @@ impl Run for ShowArgs {
         if self.out.json {
             // An `ls` row, plus the threads blocked on locks in it (and a semaphore set's
             // semaphores, a queue's counts).
-            let mut row = serde_json::to_value(seg)?;
+            let users = crate::source::users::Users::default();
+            let named = |u: u32| users.known_name(u);
+            let mut row = serde_json::to_value(crate::render::json::SegmentJson::new(seg, &named))?;
             if let Some(fields) = row.as_object_mut() {
                 fields.insert("waiters".into(), serde_json::to_value(&waiters)?);
                 if seg.kind == Kind::Sem {
                     fields.insert("semaphores".into(), serde_json::to_value(&live.sems)?);
                 }
                 if seg.kind == Kind::Msg {
-                    fields.insert("queue".into(), serde_json::to_value(&live.queue)?);
+                    let queue = live
+                        .queue
+                        .as_ref()
+                        .map(crate::render::json::MsgQueueJson::from);
+                    fields.insert("queue".into(), serde_json::to_value(&queue)?);
                 }
             }
             return crate::render::write_json(out, &row);

@@ -12,7 +12,6 @@ use super::{Ctx, Run};
 use crate::attach::{reader, Target, CHUNK};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Exit};
-use crate::render::color::{chosen, ColorChoice};
 use crate::render::hex::addr_width;
 use crate::render::layout::{Layout, RecordView};
 use crate::render::watch::{
@@ -85,8 +84,8 @@ fn stop_now() {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Redraw in place (a terminal, unless `--color never` or TERM=dumb): colour when colour is
-    /// on, reverse video for changes under NO_COLOR.
+    /// Redraw in place: a terminal with colour on (never with colour off, which prints no
+    /// escape byte).
     Screen,
     /// The first state, then one line per refresh that changed something.
     Lines,
@@ -632,12 +631,13 @@ impl Run for WatchArgs {
             ))
             .into());
         }
-        // A terminal is redrawn unless told `--color never` (then no escape byte at all) or
-        // TERM=dumb; NO_COLOR only takes the colour away.
+        // A terminal is redrawn only with colour on: redrawing needs cursor escapes, and with
+        // colour off (NO_COLOR, `--color never`, TERM=dumb) the contract allows no escape byte
+        // at all, so those get line mode (the first state, then one line per change).
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let mode = if self.json {
             Mode::Json
-        } else if ctx.stdout_tty && !dumb && chosen() != ColorChoice::Never {
+        } else if ctx.stdout_tty && !dumb && ctx.color {
             Mode::Screen
         } else {
             Mode::Lines

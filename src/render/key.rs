@@ -81,8 +81,10 @@ pub fn write_answer(out: &mut dyn Write, a: &KeyAnswer, view: &View) -> std::io:
 pub struct FoundFile {
     pub path: String,
     pub inode: u64,
-    /// `"MAJ:MIN"`, decimal as `ls -l` and `stat` print device numbers.
-    pub dev: String,
+    /// `"MAJ:MIN"` in hex, as `ls` and `maps` name devices.
+    pub dev: crate::model::Dev,
+    /// The same in decimal, as `stat` prints it (and the table shows it).
+    pub dev_decimal: String,
     pub is_dir: bool,
 }
 
@@ -132,7 +134,7 @@ pub fn write_found(out: &mut dyn Write, f: &FindJson) -> std::io::Result<()> {
         } else {
             c.path.clone()
         };
-        t.row(&[path, c.inode.to_string(), c.dev.clone()]);
+        t.row(&[path, c.inode.to_string(), c.dev_decimal.clone()]);
     }
     writeln!(out)?;
     t.write(out)
@@ -157,7 +159,8 @@ mod tests {
             candidates: vec![FoundFile {
                 path: "/tmp/a\u{1b}[2Jb".into(),
                 inode: 1,
-                dev: "0:42".into(),
+                dev: crate::model::Dev::from_parts(0, 42),
+                dev_decimal: "0:42".into(),
                 is_dir: false,
             }],
             searched: vec!["/tmp".into()],

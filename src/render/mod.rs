@@ -4,6 +4,7 @@
 pub mod color;
 pub mod hex;
 pub mod ipc;
+pub mod json;
 pub mod key;
 pub mod layout;
 pub mod locks;

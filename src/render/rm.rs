@@ -3,7 +3,7 @@
 
 use super::sanitize::escape;
 use super::table::{TableWriter, Tone};
-use crate::model::Kind;
+use crate::model::{Attacher, FdHolder, Kind};
 use crate::units::size_cell;
 use serde::Serialize;
 use std::io::Write;
@@ -42,9 +42,19 @@ pub struct RmResult {
     pub key: Option<String>,
     pub path: Option<String>,
     pub size: u64,
-    /// Why it was chosen (stale) or why it was kept, in plain words.
+    /// Why it is leaked, as `ls` says it (`null` unless the verdict is leaked).
+    pub stale_reason: Option<String>,
+    /// Why it was kept or only marked, or what is left of it (`null` when there is nothing
+    /// to add).
+    pub note: Option<String>,
+    /// Processes that map it, as `ls` lists them.
+    pub attachers: Vec<Attacher>,
+    /// Processes that hold it through an open file descriptor, as `ls` lists them.
+    pub fd_holders: Vec<FdHolder>,
+    /// Deprecated (`stale_reason`, `note`): why it was chosen or kept, in plain words.
     pub reason: Option<String>,
-    /// Processes that still map it: its memory is freed only when they let go.
+    /// Deprecated (`attachers`, `fd_holders`): pids that still hold it after the removal, whose
+    /// letting go frees its memory.
     pub held_by: Vec<i32>,
     /// With `--backup`: the file that holds its bytes and metadata (`shmtool restore FILE`).
     pub backup: Option<String>,
@@ -55,13 +65,17 @@ pub struct RmResult {
 pub struct RmSummary {
     pub dry_run: bool,
     pub results: Vec<RmResult>,
-    /// Objects removed (or, with `--dry-run`, that would be).
+    /// Objects removed (0 with `--dry-run`: nothing is).
     pub removed: usize,
+    /// With `--dry-run`: objects that would be removed (0 otherwise).
+    pub would_remove: usize,
     /// Segments marked for removal that are still attached.
     pub marked: usize,
     pub kept: usize,
-    /// Bytes given back now (with `--dry-run`: that would be). Marked segments free theirs later.
+    /// Bytes given back now (0 with `--dry-run`). Marked segments free theirs later.
     pub bytes_freed: u64,
+    /// With `--dry-run`: bytes that would be given back (0 otherwise).
+    pub bytes_would_free: u64,
 }
 
 impl RmSummary {
@@ -78,13 +92,29 @@ impl RmSummary {
             .filter(|r| r.result == freeing && r.held_by.is_empty())
             .map(|r| r.size)
             .sum();
+        let (gone, would) = if dry_run {
+            (0, count(freeing))
+        } else {
+            (count(freeing), 0)
+        };
         RmSummary {
             dry_run,
-            removed: count(freeing),
+            removed: gone,
+            would_remove: would,
             marked: count(Outcome::Marked),
             kept: count(Outcome::Kept),
-            bytes_freed,
+            bytes_freed: if dry_run { 0 } else { bytes_freed },
+            bytes_would_free: if dry_run { bytes_freed } else { 0 },
             results,
+        }
+    }
+
+    /// Objects removed, or with `--dry-run` that would be; and their bytes.
+    pub fn freeing(&self) -> (usize, u64) {
+        if self.dry_run {
+            (self.would_remove, self.bytes_would_free)
+        } else {
+            (self.removed, self.bytes_freed)
         }
     }
 }
@@ -141,10 +171,10 @@ pub fn write_summary(
     t.write(out)?;
     writeln!(out)?;
     let verb = if s.dry_run { "would remove" } else { "removed" };
+    let (n, bytes) = s.freeing();
     let mut line = format!(
-        "{verb} {} object(s), {} freed",
-        s.removed,
-        crate::units::human_size(s.bytes_freed)
+        "{verb} {n} object(s), {} freed",
+        crate::units::human_size(bytes)
     );
     if s.marked > 0 {
         line.push_str(&format!(
@@ -200,6 +230,10 @@ mod tests {
             key: Some("0x00000001".into()),
             path: None,
             size,
+            stale_reason: None,
+            note: None,
+            attachers: Vec::new(),
+            fd_holders: Vec::new(),
             reason: None,
             held_by: held_by.to_vec(),
             backup: None,
@@ -229,7 +263,9 @@ mod tests {
     #[test]
     fn dry_run_counts_what_would_go() {
         let s = RmSummary::new(true, vec![r(Outcome::WouldRemove, 4096, &[])]);
-        assert_eq!((s.removed, s.bytes_freed), (1, 4096));
+        // Nothing is removed by a dry run, and its JSON does not say so.
+        assert_eq!((s.removed, s.bytes_freed), (0, 0));
+        assert_eq!((s.would_remove, s.bytes_would_free), (1, 4096));
         let mut out = Vec::new();
         write_summary(&mut out, &s, false, false).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("dry run"));

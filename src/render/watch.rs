@@ -131,16 +131,18 @@ struct JsonChange {
 
 #[derive(Serialize)]
 struct JsonRefresh<'a> {
+    /// Deprecated: the same as `time_iso`.
     time: &'a str,
+    time_unix: Option<i64>,
+    time_iso: &'a str,
     /// The first object: the state watch started from (its bytes in `hex`, or its records).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     initial: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The first state's bytes (null on later objects and with a layout).
     hex: Option<String>,
     changed_bytes: u64,
     changes: Vec<JsonChange>,
     truncated: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Every record decoded (null without `--layout`/`--type`).
     records: Option<&'a [RecordView<'a>]>,
 }
 
@@ -172,6 +174,8 @@ pub fn write_json(
         .map(|b| hexs(&b[..b.len().min(FIRST_HEX)]));
     let v = JsonRefresh {
         time: &r.time,
+        time_unix: super::trace::parse_rfc3339_secs(&r.time),
+        time_iso: &r.time,
         initial: initial.is_some(),
         truncated: r.truncated || initial.is_some_and(|b| b.len() > FIRST_HEX),
         hex,
@@ -435,6 +439,8 @@ mod tests {
         write_json(&mut out, 0x1000, &refresh(), None, &[]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["time"], "2026-11-22T05:00:00.000Z");
+        assert_eq!(v["time_iso"], "2026-11-22T05:00:00.000Z");
+        assert_eq!(v["time_unix"], 1_795_323_600);
         assert_eq!(v["changes"][1]["offset"], 16);
         assert_eq!(v["changes"][1]["address"], "0x1010");
         assert_eq!(v["changes"][1]["old"], "0001");
@@ -483,7 +489,9 @@ mod tests {
         let mut out = Vec::new();
         write_json(&mut out, 0, &refresh(), None, &[]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert!(v.get("initial").is_none() && v.get("hex").is_none());
+        // Absent values are null, never missing keys.
+        assert_eq!(v["initial"], false);
+        assert!(v["hex"].is_null() && v["records"].is_null());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! mapping classified by [`classify`], as `ls` classifies them.
 
 use super::classify::{classify, same_file};
-use super::maps::MapLine;
+use super::maps::{MapLine, PathKind};
 use super::procs::ReadError;
 use super::smaps::SmapsEntry;
 use super::{bytes_to_string, Sys};
@@ -10,9 +10,24 @@ use crate::error::Error;
 use crate::model::Mapping;
 use std::os::unix::ffi::OsStrExt;
 
-/// One smaps entry as a row of `maps`.
-pub fn to_mapping(e: &SmapsEntry, kind: &str) -> Mapping {
+/// Whether the mapped object is gone from the filesystem: the kernel's ` (deleted)` suffix,
+/// unless (for a plain file) a file with that very name is the mapped one.
+pub fn is_deleted(m: &MapLine, named_as_is: impl Fn(&MapLine) -> bool) -> bool {
+    m.path.ends_with(b" (deleted)")
+        && match m.path_kind() {
+            PathKind::Deleted { .. } => !named_as_is(m),
+            _ => true,
+        }
+}
+
+/// One smaps entry as a row of `maps`; `deleted` as [`is_deleted`] says.
+pub fn to_mapping(e: &SmapsEntry, kind: &str, deleted: bool) -> Mapping {
     let m = &e.map;
+    let clean = if deleted {
+        m.path.strip_suffix(b" (deleted)").unwrap_or(&m.path)
+    } else {
+        &m.path[..]
+    };
     Mapping {
         start: m.start,
         end: m.end,
@@ -21,6 +36,8 @@ pub fn to_mapping(e: &SmapsEntry, kind: &str) -> Mapping {
         dev: m.dev(),
         inode: m.inode,
         path: (!m.path.is_empty()).then(|| bytes_to_string(&m.path)),
+        clean_path: (!clean.is_empty()).then(|| bytes_to_string(clean)),
+        deleted,
         kind: kind.to_string(),
         size: e.figures.size,
         rss: Some(e.figures.rss),
@@ -41,9 +58,11 @@ pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapp
     let read = sys.for_each_smaps(pid, |e| {
         seen += 1;
         if !shared_only || e.map.is_shared() {
+            let deleted = is_deleted(&e.map, named_as_is);
             rows.push(to_mapping(
                 &e,
                 classify(&e.map, shm_dir, named_as_is).word(),
+                deleted,
             ));
         }
     });
@@ -86,7 +105,10 @@ pub(crate) mod tests {
     pub(crate) fn sample_rows() -> Vec<Mapping> {
         smaps::parse(SAMPLE)
             .iter()
-            .map(|e| to_mapping(e, classify(&e.map, b"/dev/shm", |_| false).word()))
+            .map(|e| {
+                let deleted = is_deleted(&e.map, |_| false);
+                to_mapping(e, classify(&e.map, b"/dev/shm", |_| false).word(), deleted)
+            })
             .collect()
     }
 
@@ -100,7 +122,8 @@ pub(crate) mod tests {
             serde_json::json!({
                 "start": "0x7f4b4465c000", "end": "0x7f4b4465e000", "perms": "rw-s",
                 "offset": 0, "dev": "00:01", "inode": 55,
-                "path": "/SYSV6f20d677 (deleted)", "kind": "sysv",
+                "path": "/SYSV6f20d677 (deleted)", "clean_path": "/SYSV6f20d677",
+                "deleted": true, "kind": "sysv",
                 "size": 8192, "rss": 4096, "pss": 4096, "swap": 0
             })
         );

@@ -24,6 +24,11 @@ impl Users {
             .clone()
     }
 
+    /// The uid's name, or None when it has none (JSON's `user`: the table prints the number).
+    pub fn known_name(&self, uid: u32) -> Option<String> {
+        Some(self.name(uid)).filter(|n| *n != uid.to_string())
+    }
+
     /// A user given by name or number.
     pub fn resolve(spec: &str) -> Option<u32> {
         if let Ok(n) = spec.parse() {

@@ -40,7 +40,7 @@ impl LogWriter {
     }
 
     pub fn write(&mut self, e: &TraceEvent) -> anyhow::Result<()> {
-        let mut line = serde_json::to_vec(e)?;
+        let mut line = serde_json::to_vec(&crate::render::json::EventJson::from(e))?;
         line.push(b'\n');
         if self.size > 0 && self.size + line.len() as u64 > self.max {
             self.rotate()?;

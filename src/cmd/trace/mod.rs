@@ -302,7 +302,10 @@ impl Run for TraceArgs {
                     }
                     if print {
                         if self.json {
-                            crate::render::write_json_compact(out, &ev)?;
+                            crate::render::write_json_compact(
+                                out,
+                                &crate::render::json::EventJson::from(&ev),
+                            )?;
                             writeln!(out)?;
                         } else {
                             crate::render::trace::write_line(out, &ev, &view)?;
