@@ -86,16 +86,19 @@ pub fn gather_only(
         records = sys.sysv_segments()?;
         records.retain(|r| target.shmids.contains(&(r.shmid as u64)));
     }
+    crate::hooks::pause_point("inventory:after-sysv");
     let (mut files, unlisted) = if target.inodes.is_empty() {
         (Vec::new(), None)
     } else {
         shm_files(sys)
     };
     files.retain(|f| target.inodes.contains(&(f.dev, f.inode)));
+    crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(ScanOptions {
         only: Some(target),
         ..scan_options(sys, opts)
     })?;
+    crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
     let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
     inv.shm_dir_unlisted = unlisted;
