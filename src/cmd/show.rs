@@ -6,9 +6,13 @@ use crate::cli::ShowArgs;
 use crate::error::Error;
 use crate::model::{Kind, Segment};
 use crate::render::segments;
-use crate::source::inventory::Options;
+use crate::source::inventory::{self, Options};
+use crate::source::procs::Target;
+use crate::source::sysv::ShmRecord;
+use crate::source::Sys;
 use crate::units::{parse_hex_addr, parse_key};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// What the user typed for ID, understood.
@@ -173,6 +177,67 @@ pub fn candidates<'a>(
     found
 }
 
+/// What a scan must look for so that every row [`candidates`] could pick for `wanted` comes out
+/// as a full inventory makes it; None where only a full inventory can say (a key that only
+/// former attachers still name, `PID:ADDR`, other namespaces).
+fn target_of(sys: &Sys, wanted: &Wanted, shm_dir: &str, cwd: Option<&Path>) -> Option<Target> {
+    if sys.all_ipc_namespaces || sys.ns_root.is_some() {
+        return None;
+    }
+    let shmids = |pick: &dyn Fn(&ShmRecord) -> bool| -> Vec<u64> {
+        let records = sys.sysv_segments().unwrap_or_default();
+        records
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| r.shmid as u64)
+            .collect()
+    };
+    match wanted {
+        Wanted::Shmid(n) => {
+            let ids = shmids(&|r| r.shmid == *n);
+            if ids.is_empty() {
+                // A number no segment has is read as a name, as `candidates` does.
+                return target_of(sys, &Wanted::Name(n.to_string()), shm_dir, cwd);
+            }
+            Some(Target {
+                shmids: ids,
+                ..Target::default()
+            })
+        }
+        Wanted::Key(k) => {
+            let ids = shmids(&|r| r.key == *k);
+            (!ids.is_empty()).then(|| Target {
+                shmids: ids,
+                ..Target::default()
+            })
+        }
+        Wanted::Name(name) => {
+            let mut names = vec![
+                name.clone(),
+                format!("{}/{}", shm_dir.trim_end_matches('/'), name),
+                format!("memfd:{name}"),
+            ];
+            if let Some(cwd) = cwd.filter(|_| !name.starts_with('/')) {
+                names.push(absolute(cwd, name).to_string_lossy().into_owned());
+            }
+            // Files by inode (a row is keyed so, whatever name its holders see); memfds and
+            // deleted files by the name they print.
+            let inodes = names
+                .iter()
+                .filter(|n| n.starts_with('/'))
+                .filter_map(|n| std::fs::metadata(n).ok())
+                .map(|md| (md.dev(), md.ino()))
+                .collect();
+            Some(Target {
+                shmids: Vec::new(),
+                inodes,
+                names,
+            })
+        }
+        Wanted::At { .. } | Wanted::Ipc { .. } | Wanted::Mqueue(_) => None,
+    }
+}
+
 /// How to tell apart the candidates of an ambiguous ID, one short phrase each.
 fn candidate_label(s: &Segment) -> String {
     match (s.kind, s.id) {
@@ -233,16 +298,21 @@ pub fn find<'a>(
 impl Run for ShowArgs {
     fn run(&self, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
         let wanted = parse_id(&self.id)?;
-        let inv = super::gather(
-            &ctx.sys,
-            Options {
-                include_readonly_files: true,
-                exact_memfds: true,
-                messaging: wanted.is_messaging(),
-            },
-        )?;
+        let opts = Options {
+            include_readonly_files: true,
+            exact_memfds: true,
+            messaging: wanted.is_messaging(),
+        };
         let shm_dir = ctx.sys.shm_dir.to_string_lossy();
         let cwd = std::env::current_dir().ok();
+        let inv = match target_of(&ctx.sys, &wanted, &shm_dir, cwd.as_deref()) {
+            Some(target) => {
+                let mut inv = inventory::gather_only(&ctx.sys, opts, &target)?;
+                crate::render::verdict::annotate(&mut inv.segments);
+                inv
+            }
+            None => super::gather(&ctx.sys, opts)?,
+        };
         let Some(seg) = find(&inv.segments, &wanted, &shm_dir, cwd.as_deref())? else {
             if let Wanted::At { pid, .. } = wanted {
                 if !ctx.sys.alive(pid) {

@@ -72,6 +72,40 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     Ok(inv)
 }
 
+/// The rows of the objects `target` names, each as [`gather`] makes it (rows of objects that
+/// share their inode or printed name may come along): the scan reads every process's maps (and
+/// fds, for files), as verdicts need, but keeps only the target's, and reads the name,
+/// namespace and cgroup of those holders alone. Our own IPC and mount namespace only.
+pub fn gather_only(
+    sys: &Sys,
+    opts: Options,
+    target: &super::procs::Target,
+) -> anyhow::Result<Inventory> {
+    let mut records = Vec::new();
+    if !target.shmids.is_empty() {
+        records = sys.sysv_segments()?;
+        records.retain(|r| target.shmids.contains(&(r.shmid as u64)));
+    }
+    crate::hooks::pause_point("inventory:after-sysv");
+    let (mut files, unlisted) = if target.inodes.is_empty() {
+        (Vec::new(), None)
+    } else {
+        shm_files(sys)
+    };
+    files.retain(|f| target.inodes.contains(&(f.dev, f.inode)));
+    crate::hooks::pause_point("inventory:after-devshm");
+    let scan = sys.scan(ScanOptions {
+        only: Some(target),
+        ..scan_options(sys, opts)
+    })?;
+    crate::hooks::pause_point("inventory:after-scan");
+    let own = scan.self_ns.unwrap_or(0);
+    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    inv.shm_dir_unlisted = unlisted;
+    keep_own_mount(sys, &mut inv);
+    Ok(inv)
+}
+
 /// Every IPC namespace's segments, each read from a thread that joined it.
 fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     let (mut files, unlisted) = shm_files(sys);
@@ -80,10 +114,18 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
     for m in &mounts {
         files.extend(m.files.iter().cloned());
     }
-    let scan = sys.scan(scan_options(sys, opts))?;
+    let scan = sys.scan(ScanOptions {
+        all_namespaces: true,
+        ..scan_options(sys, opts)
+    })?;
     let mut sets = Vec::new();
     let mut unreadable = 0;
-    for (ns, pid) in sys.ipc_namespaces() {
+    let mut namespaces = scan.ipc_namespaces.clone();
+    // Ours, even when no other process is in it (the scan skips this process).
+    if let Some(own) = scan.self_ns {
+        namespaces.entry(own).or_insert(std::process::id() as i32);
+    }
+    for (ns, pid) in namespaces {
         let records = if Some(ns) == scan.self_ns {
             sys.sysv_segments()
         } else {
@@ -127,10 +169,11 @@ fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
 
 /// Every inventory reads fd tables: verdicts need to know who holds a file open, and objects
 /// only an fd holds are rows.
-fn scan_options(sys: &Sys, opts: Options) -> ScanOptions {
+fn scan_options(sys: &Sys, opts: Options) -> ScanOptions<'static> {
     ScanOptions {
         fds: true,
         mqueue_dev: opts.messaging.then(|| sys.mqueue_dev()).flatten(),
+        ..ScanOptions::default()
     }
 }
 

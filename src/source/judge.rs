@@ -127,7 +127,9 @@ pub struct Judge<'a> {
     /// We list the init IPC namespace (its inode is fixed), or cannot tell.
     init_ipc_ns: bool,
     owners: Owners,
-    procs: ProcTable,
+    /// Every process's name and owner, read on first use: only an unheld object that an owner
+    /// rule names needs it (a second walk of /proc on every listing was a fifth of `ls`).
+    procs: std::cell::OnceCell<ProcTable>,
 }
 
 impl<'a> Judge<'a> {
@@ -142,7 +144,7 @@ impl<'a> Judge<'a> {
             init_ipc_ns: std::fs::read_link(sys.proc_root.join("self/ns/ipc"))
                 .map_or(true, |l| l.as_os_str() == "ipc:[4026531839]"),
             owners: Owners::load(),
-            procs: ProcTable::read(sys),
+            procs: std::cell::OnceCell::new(),
         }
     }
 
@@ -259,7 +261,8 @@ impl<'a> Judge<'a> {
             return set(seg, Verdict::Unknown, ev);
         }
         if let Some(r) = rule {
-            ev.owner_alive = self.procs.alive(self.sys, r, name, seg.uid);
+            let procs = self.procs.get_or_init(|| ProcTable::read(self.sys));
+            ev.owner_alive = procs.alive(self.sys, r, name, seg.uid);
             if !ev.owner_alive.is_empty() {
                 ev.rule = Rule::OwnerProgramAlive;
                 return set(seg, Verdict::Idle, ev);
@@ -395,7 +398,7 @@ fn could_hold(unreadable: &[Unreadable], seg: &Segment) -> Vec<i32> {
 pub fn holders_now(sys: &Sys, seg: &Segment, dev: u64, ino: u64) -> (Vec<i32>, Vec<i32>) {
     let Ok(scan) = sys.scan(super::procs::ScanOptions {
         fds: true,
-        mqueue_dev: None,
+        ..Default::default()
     }) else {
         // Without a walk of /proc nothing is proven.
         return (Vec::new(), vec![0]);

@@ -30,11 +30,38 @@ pub struct ShmMount {
 impl Sys {
     /// One process per mount namespace (readlink of ns/mnt, so only `--all-namespaces` asks).
     pub fn mount_namespaces(&self) -> BTreeMap<u64, i32> {
+        let pids = self.pids().unwrap_or_default();
+        // One readlink per process, on every core (it runs before the scan, which needs the
+        // other /dev/shm listed first).
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+            .min(pids.len() / 256 + 1);
+        let parts: Vec<BTreeMap<u64, i32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let pids = &pids;
+                    s.spawn(move || {
+                        let mut found = BTreeMap::new();
+                        for &pid in pids.iter().skip(t).step_by(threads) {
+                            if let Some(ns) = self.ns_inode(Some(pid), "mnt") {
+                                found.entry(ns).or_insert(pid);
+                            }
+                        }
+                        found
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
         let mut found = BTreeMap::new();
-        for pid in self.pids().unwrap_or_default() {
-            if let Some(ns) = self.ns_inode(Some(pid), "mnt") {
-                found.entry(ns).or_insert(pid);
-            }
+        for (ns, pid) in parts.into_iter().flatten() {
+            let first: &mut i32 = found.entry(ns).or_insert(pid);
+            *first = (*first).min(pid);
         }
         found
     }

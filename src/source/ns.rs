@@ -7,7 +7,6 @@ use super::sysv::ShmRecord;
 use super::Sys;
 use anyhow::Context;
 use nix::sched::{setns, CloneFlags};
-use std::collections::BTreeMap;
 
 impl Sys {
     /// How a path as the process we look from (`--ns PID`) names it is shown from our side
@@ -18,18 +17,6 @@ impl Sys {
             (Some(root), Ok(rest)) => root.join(rest),
             _ => p.to_path_buf(),
         }
-    }
-
-    /// Every IPC namespace that some process is in, with one process in it to enter it by.
-    /// Costs one readlink per process, so only `--all-namespaces` asks.
-    pub fn ipc_namespaces(&self) -> BTreeMap<u64, i32> {
-        let mut found = BTreeMap::new();
-        for pid in self.pids().unwrap_or_default() {
-            if let Some(ns) = self.ns_inode(Some(pid), "ipc") {
-                found.entry(ns).or_insert(pid);
-            }
-        }
-        found
     }
 
     /// The segments of the IPC namespace `pid` is in, read from a thread that joins it (setns
