@@ -42,6 +42,9 @@ pub struct RmResult {
     pub key: Option<String>,
     pub path: Option<String>,
     pub size: u64,
+    /// Bytes this removal gives back now: a /dev/shm object's allocated blocks when its last
+    /// name goes and nobody holds it; 0 when kept, marked, still held, or another name is left.
+    pub freed: u64,
     /// Why it was chosen (stale) or why it was kept, in plain words.
     pub reason: Option<String>,
     /// Processes that still map it: its memory is freed only when they let go.
@@ -60,7 +63,8 @@ pub struct RmSummary {
     /// Segments marked for removal that are still attached.
     pub marked: usize,
     pub kept: usize,
-    /// Bytes given back now (with `--dry-run`: that would be). Marked segments free theirs later.
+    /// Bytes given back now (with `--dry-run`: that would be), the sum of the results' `freed`.
+    /// Marked segments free theirs later.
     pub bytes_freed: u64,
 }
 
@@ -72,11 +76,12 @@ impl RmSummary {
         } else {
             Outcome::Removed
         };
-        // A POSIX object unlinked while still mapped keeps its memory until unmapped.
+        // Each result says what it frees: nothing while still mapped or while another hard
+        // link is left; allocated blocks, not apparent size, for a file.
         let bytes_freed = results
             .iter()
             .filter(|r| r.result == freeing && r.held_by.is_empty())
-            .map(|r| r.size)
+            .map(|r| r.freed)
             .sum();
         RmSummary {
             dry_run,
@@ -200,6 +205,7 @@ mod tests {
             key: Some("0x00000001".into()),
             path: None,
             size,
+            freed: if result == Outcome::Kept { 0 } else { size },
             reason: None,
             held_by: held_by.to_vec(),
             backup: None,
