@@ -332,3 +332,93 @@ fn json_on_a_terminal_escapes_c1_and_bidi_characters() {
     assert!(text.contains(&escaped), "{escaped:?} not in the output");
     drop(obj);
 }
+
+/// `--ns PID` lists and removes the target's own POSIX message queues: the mqueue directory is
+/// the target's mount (of its own IPC namespace), reached beneath its pinned root, never the
+/// host's /dev/mqueue. Built as a private "host" (unshare --mount --ipc --pid --fork with its
+/// own mqueue mount) and a container in a further IPC and mount namespace, chrooted, with its
+/// own mqueue mount. Queues are made by creating files on the mqueue filesystem.
+const MQUEUE_SCRIPT: &str = r#"
+set -u
+S=$1
+T=$(mktemp -d /tmp/shmtool-mq.XXXXXX)
+P=
+trap '[ -n "$P" ] && { kill $P 2>/dev/null; wait $P 2>/dev/null; }; umount "$T" 2>/dev/null; rmdir "$T"' EXIT
+mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
+mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
+mkdir -p /dev/mqueue 2>/dev/null
+mount -t mqueue none /dev/mqueue || { echo "SETUP-FAILED mqueue"; exit 0; }
+touch /dev/mqueue/hostq || { echo "SETUP-FAILED queue"; exit 0; }
+C=$T/c; mkdir -p "$C/dev/mqueue" "$C/dev/shm" "$C/tmp"
+unshare --ipc --mount --propagation private sh -c '
+  mount -t mqueue none "$1/dev/mqueue" && touch "$1/dev/mqueue/ctq" "$1/dev/mqueue/ctq2" &&
+  exec python3 -c "import os, sys, signal; os.chroot(sys.argv[1]); os.chdir(\"/\"); signal.pause()" "$1"
+' sh "$C" &
+P=$!
+for i in $(seq 1 2000); do
+  [ "$(readlink /proc/$P/root 2>/dev/null)" = "$C" ] && [ -e /proc/$P/root/dev/mqueue/ctq2 ] && break
+  sleep 0.01
+done
+[ -e /proc/$P/root/dev/mqueue/ctq2 ] || { echo "SETUP-FAILED container"; exit 0; }
+echo "STARTED"
+run() {
+  name=$1; shift
+  timeout 20 "$S" --color never "$@" > "$T/out" 2> "$T/err" < /dev/null
+  echo "RC $name $?"
+  sed "s/^/OUT $name /" "$T/out" | grep -e '"path"' -e removed -e 'no POSIX'
+  sed "s/^/ERR $name /" "$T/err" | head -3
+}
+run ls-ns --ns $P ls --json --kind mqueue
+run ls-host ls --json --kind mqueue
+run rm-host-by-ns --ns $P rm --mqueue hostq
+[ -e /dev/mqueue/hostq ] && echo "HOSTQ-KEPT"
+run rm-ns --ns $P rm --mqueue ctq
+[ -e /proc/$P/root/dev/mqueue/ctq ] || echo "CTQ-GONE"
+[ -e /proc/$P/root/dev/mqueue/ctq2 ] && echo "CTQ2-KEPT"
+kill $P; wait $P 2>/dev/null; P=
+echo "DONE"
+"#;
+
+#[test]
+fn ns_lists_and_removes_the_targets_own_posix_queues_not_the_hosts() {
+    if !is_root() {
+        return skip("building a container with unshare --mount --ipc needs root");
+    }
+    let out = Command::new("unshare")
+        .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
+        .args(["--propagation", "private", "bash", "-c", MQUEUE_SCRIPT, "mq"])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .stdin(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        return skip("unshare(1) is not installed");
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !text.contains("STARTED") {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return skip(&format!("cannot build a private container: {text}{err}"));
+    }
+    assert!(text.contains("DONE"), "scenario did not finish:\n{text}");
+    let out_of = |name: &str| {
+        let prefix = format!("OUT {name} ");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The target's queues, named as the target names them; none of the host's.
+    assert_eq!(rc(&text, "ls-ns"), 0, "{text}");
+    let ns = out_of("ls-ns");
+    assert!(ns.contains("\"/dev/mqueue/ctq\""), "{text}");
+    assert!(ns.contains("\"/dev/mqueue/ctq2\""), "{text}");
+    assert!(!ns.contains("hostq"), "{text}");
+    // And the host's view has the host's only.
+    let host = out_of("ls-host");
+    assert!(host.contains("hostq") && !host.contains("ctq"), "{text}");
+    // rm by name within the target: the host's queue is not the target's to name.
+    assert_eq!(rc(&text, "rm-host-by-ns"), 1, "{text}");
+    assert!(errors(&text, "rm-host-by-ns").contains("no POSIX message queue"), "{text}");
+    assert!(text.contains("HOSTQ-KEPT"), "{text}");
+    assert_eq!(rc(&text, "rm-ns"), 0, "{text}");
+    assert!(text.contains("CTQ-GONE") && text.contains("CTQ2-KEPT"), "{text}");
+}
