@@ -24,6 +24,9 @@ mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
 mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
 # The host's canaries: an object in /dev/shm and a 0600 file elsewhere.
 printf 'CANARY-SHM-BYTES' > /dev/shm/precious.db
+# A host queue canary, on a private mqueue mount of this private IPC namespace.
+mkdir -p /dev/mqueue 2>/dev/null
+mount -t mqueue none /dev/mqueue && touch /dev/mqueue/precious.q || { echo "SETUP-FAILED mqueue"; exit 0; }
 mkdir -p "$T/host"; printf 'CANARY-SECRET-BYTES' > "$T/host/secret"; chmod 600 "$T/host/secret"
 printf 'x' > "$T/host/ftokfile"
 C=$T/c; mkdir -p "$C/tmp" "$C/etc"
@@ -40,6 +43,8 @@ case $MODE in
     mkfifo "$C/dev/shm/fifo"
     mknod "$C/dev/shm/null" c 1 3
     printf 'container-own' > "$C/dev/shm/theirs"
+    ln "$C/dev/shm/theirs" "$C/dev/shm/theirs2"
+    ln -s /dev/mqueue "$C/dev/mqueue"
     ;;
 esac
 python3 -c 'import os, sys, signal; os.chroot(sys.argv[1]); os.chdir("/"); signal.pause()' "$C" &
@@ -56,6 +61,7 @@ check() {
   echo "RC $name $?"
   if [ "$(cat /dev/shm/precious.db 2>/dev/null)" != CANARY-SHM-BYTES ]; then echo "LOST $name shm"; fi
   if [ "$(cat "$T/host/secret" 2>/dev/null)" != CANARY-SECRET-BYTES ]; then echo "LOST $name secret"; fi
+  [ -e /dev/mqueue/precious.q ] || echo "LOST $name mqueue"
   if grep -q -e CANARY -e precious -e ftokfile -e 'C A N A' -e '43 41 4e 41' "$T/out"; then echo "LEAK $name"; sed 's/^/  | /' "$T/out" | head -20; fi
   sed "s/^/ERR $name /" "$T/err" | head -3
 }
@@ -73,8 +79,16 @@ check watch-abs --ns $P watch --path /dev/shm/abs --count 1
 check dump-fifo --ns $P dump --path /dev/shm/fifo
 check watch-fifo --ns $P watch --path /dev/shm/fifo --count 1
 check dump-null --ns $P dump --path /dev/shm/null
+check ls-mq --ns $P ls --json --kind mqueue
+check rm-mq --ns $P rm --mqueue precious.q
+check dump-o-shm --ns $P dump --path /dev/shm/theirs --format raw -o /dev/shm/precious.db
+check dump-o-secret --ns $P dump --path /dev/shm/theirs --format raw -o "$T/host/secret"
 # The container's own object is still reachable the safe way.
 if [ "$MODE" = entries ]; then
+  check show-hl --ns $P show theirs2 --json
+  grep -q '"/dev/shm/theirs2"' "$T/out" && echo "SHOWN-BY-LINK"
+  check rm-hl --ns $P rm --posix theirs2 --json
+  grep -q 'lives on under' "$T/out" && [ -e "$C/dev/shm/theirs" ] && echo "LINK-REMOVED-OBJECT-KEPT"
   check dump-theirs --ns $P dump --path /dev/shm/theirs
   grep -q 'container-own' "$T/out" && echo "READ-THEIRS"
   check ls-theirs --ns $P ls --json --kind posix
@@ -165,10 +179,11 @@ fn a_container_whose_dev_is_an_absolute_symlink_cannot_reach_the_host() {
     }
     let Some(text) = scenario("abs") else { return };
     assert_host_untouched(&text);
-    for cmd in ["dump", "watch", "rm-posix", "key"] {
+    for cmd in ["dump", "watch", "rm-posix", "key", "rm-mq"] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
     assert!(errors(&text, "dump").contains("symbolic link"), "{text}");
+    assert!(errors(&text, "ls-mq").contains("not listed"), "{text}");
     assert!(errors(&text, "ls").contains("not listed"), "{text}");
 }
 
@@ -179,7 +194,7 @@ fn a_container_whose_dev_climbs_out_with_dotdot_cannot_reach_the_host() {
     }
     let Some(text) = scenario("rel") else { return };
     assert_host_untouched(&text);
-    for cmd in ["dump", "watch", "rm-posix", "key", "key-dotdot"] {
+    for cmd in ["dump", "watch", "rm-posix", "key", "key-dotdot", "rm-mq"] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
 }
@@ -205,6 +220,9 @@ fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_
         "dump-null",
         "rm-posix-abs",
         "rm-posix-dirlink",
+        "rm-mq",
+        "dump-o-shm",
+        "dump-o-secret",
     ] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
@@ -221,6 +239,15 @@ fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_
     assert!(text.contains("READ-THEIRS"), "{text}");
     assert!(text.contains("LISTED-THEIRS"), "{text}");
     assert!(!text.contains("LISTED-SPECIAL"), "{text}");
+    // A hard link of the container's own object finds it; removing it leaves the object.
+    assert!(text.contains("SHOWN-BY-LINK"), "{text}");
+    assert!(text.contains("LINK-REMOVED-OBJECT-KEPT"), "{text}");
+    assert!(
+        errors(&text, "dump-o-shm").contains("into /dev/shm"),
+        "{text}"
+    );
+    assert!(errors(&text, "dump-o-secret").contains("exists"), "{text}");
+    assert!(errors(&text, "ls-mq").contains("not listed"), "{text}");
 }
 
 /// A user swaps `/dev/shm/D/x` between a directory and a symlink to a 0700 directory while
@@ -386,7 +413,14 @@ fn ns_lists_and_removes_the_targets_own_posix_queues_not_the_hosts() {
     }
     let out = Command::new("unshare")
         .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
-        .args(["--propagation", "private", "bash", "-c", MQUEUE_SCRIPT, "mq"])
+        .args([
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            MQUEUE_SCRIPT,
+            "mq",
+        ])
         .arg(env!("CARGO_BIN_EXE_shmtool"))
         .stdin(std::process::Stdio::null())
         .output();
@@ -417,8 +451,14 @@ fn ns_lists_and_removes_the_targets_own_posix_queues_not_the_hosts() {
     assert!(host.contains("hostq") && !host.contains("ctq"), "{text}");
     // rm by name within the target: the host's queue is not the target's to name.
     assert_eq!(rc(&text, "rm-host-by-ns"), 1, "{text}");
-    assert!(errors(&text, "rm-host-by-ns").contains("no POSIX message queue"), "{text}");
+    assert!(
+        errors(&text, "rm-host-by-ns").contains("no POSIX message queue"),
+        "{text}"
+    );
     assert!(text.contains("HOSTQ-KEPT"), "{text}");
     assert_eq!(rc(&text, "rm-ns"), 0, "{text}");
-    assert!(text.contains("CTQ-GONE") && text.contains("CTQ2-KEPT"), "{text}");
+    assert!(
+        text.contains("CTQ-GONE") && text.contains("CTQ2-KEPT"),
+        "{text}"
+    );
 }

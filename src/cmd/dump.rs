@@ -229,7 +229,7 @@ fn open_output(
         Mode::empty(),
     )
     .map_err(|e| anyhow::Error::from(e).context(format!("opening {}", parent.display())))?;
-    let dir_dev = root::stat_fd(dir.as_fd())?.dev;
+    let dir_st = root::stat_fd(dir.as_fd())?;
     let is_source = |st: &root::Stat| source == Some((st.dev, st.ino));
     let existing = root::stat_at(dir.as_fd(), name).ok();
     if existing.as_ref().is_some_and(is_source) {
@@ -237,7 +237,7 @@ fn open_output(
             "{shown} is the object being dumped; writing it would destroy what is read (choose another file)"
         )));
     }
-    if shm_devices(ctx).contains(&dir_dev) && !force {
+    if in_shm_dir(ctx, &dir_st) && !force {
         return Err(bad(format!(
             "refusing to write {shown} into /dev/shm, where files are live shared memory (use --force)"
         )));
@@ -286,22 +286,43 @@ fn open_output(
     Ok(file)
 }
 
-/// Devices of the shm directories a dump must not write into without `--force`: the one
-/// listed (with `--ns`, the target's, beneath its pinned root) and the host's own.
-fn shm_devices(ctx: &Ctx) -> Vec<u64> {
+/// Whether the directory `dir` is in a shm directory a dump must not write into without
+/// `--force`: the one listed (with `--ns`, the target's, beneath its pinned root) or the
+/// host's own. Where that directory is a mount of its own (as /dev/shm is), anything on its
+/// device is in it; where it is a plain directory of a larger filesystem (a container root
+/// without its own /dev/shm mount, `--shm-dir`), only that directory itself.
+fn in_shm_dir(ctx: &Ctx, dir: &crate::source::root::Stat) -> bool {
     use crate::source::root;
     use std::os::fd::AsFd;
-    let mut devs = Vec::new();
-    if let Ok(fd) = ctx.sys.open_shm_dir() {
-        devs.extend(root::stat_fd(fd.as_fd()).ok().map(|st| st.dev));
-    }
+    let mut shm = Vec::new();
+    shm.extend(ctx.sys.open_shm_dir().ok());
     if ctx.sys.pinned_root.is_some() {
-        let host = root::Root::host().and_then(|r| r.open_dir(&ctx.sys.shm_maps_dir));
-        if let Ok(fd) = host {
-            devs.extend(root::stat_fd(fd.as_fd()).ok().map(|st| st.dev));
-        }
+        shm.extend(
+            root::Root::host()
+                .and_then(|r| r.open_dir(&ctx.sys.shm_maps_dir))
+                .ok(),
+        );
     }
-    devs
+    shm.iter().any(|fd| {
+        let Ok(st) = root::stat_fd(fd.as_fd()) else {
+            return false;
+        };
+        // Its parent, to tell a mount point: only stat'ed, through the fd we hold.
+        let parent = nix::fcntl::openat(
+            fd.as_fd(),
+            "..",
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+        .and_then(|p| root::stat_fd(p.as_fd()).ok());
+        let own_mount = parent.is_none_or(|p| p.dev != st.dev);
+        if own_mount {
+            dir.dev == st.dev
+        } else {
+            (dir.dev, dir.ino) == (st.dev, st.ino)
+        }
+    })
 }
 
 impl DumpArgs {
