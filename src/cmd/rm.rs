@@ -933,6 +933,44 @@ mod tests {
         assert!(posix_name(&"x".repeat(256)).is_err());
     }
 
+    /// A target for one name of a hard-linked /dev/shm object of `allocated` bytes.
+    fn link(names: &[&str], name: &str, allocated: u64) -> Target {
+        let mut seg = Segment::new(Kind::Posix);
+        seg.names = names.iter().map(|n| format!("/dev/shm/{n}")).collect();
+        seg.path = Some(format!("/dev/shm/{name}"));
+        seg.size = 1 << 30;
+        seg.rss = Some(allocated);
+        Target {
+            seg,
+            why: Why::Stale,
+            ident: Ident::Posix(PosixIdentity {
+                rel: name.into(),
+                dev: 1,
+                ino: 2,
+            }),
+            holders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_dry_run_frees_a_linked_object_once_and_only_with_every_name() {
+        let all = [link(&["a", "b"], "a", 4096), link(&["a", "b"], "b", 4096)];
+        let mut results: Vec<RmResult> = all
+            .iter()
+            .map(|t| t.result(Outcome::WouldRemove, None))
+            .collect();
+        dry_run_links(&all, &mut results);
+        let freed: Vec<u64> = results.iter().map(|r| r.freed).collect();
+        assert_eq!(freed, [0, 4096]);
+
+        let one = [link(&["a", "b"], "b", 4096)];
+        let mut results = vec![one[0].result(Outcome::WouldRemove, None)];
+        dry_run_links(&one, &mut results);
+        assert_eq!(results[0].freed, 0);
+        let why = results[0].reason.as_deref().unwrap_or("");
+        assert!(why.contains("lives on under its 1 other name"), "{why}");
+    }
+
     #[test]
     fn keys() {
         assert_eq!(rm_key("0x6f20d677").unwrap(), 0x6f20d677);
