@@ -169,18 +169,23 @@ fn pids() -> Vec<CompletionCandidate> {
 }
 
 /// Regular files directly in /dev/shm: (name, size). Names that are not UTF-8 are left out
-/// (they cannot be typed back).
+/// (they cannot be typed back). Listed through the directory's fd, each entry stat'ed relative
+/// to it without following a symlink (the root layer's listing): a link planted there is not
+/// offered, and nothing outside the directory is looked at.
 fn shm_files() -> Vec<(String, u64)> {
-    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+    use std::os::fd::AsFd;
+    let Ok(dir) = crate::source::Sys::default().open_shm_dir() else {
         return Vec::new();
     };
-    let mut out: Vec<(String, u64)> = dir
-        .flatten()
+    let Ok(entries) = crate::source::root::list_dir(dir.as_fd()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u64)> = entries
+        .into_iter()
         .filter_map(|e| {
-            let meta = e.metadata().ok()?;
-            let name = e.file_name().into_string().ok()?;
-            (meta.is_file() && !name.chars().any(crate::text::is_unsafe))
-                .then_some((name, meta.len()))
+            let name = e.name.into_string().ok()?;
+            (e.stat.is_file() && !name.chars().any(crate::text::is_unsafe))
+                .then_some((name, e.stat.size))
         })
         .collect();
     out.sort();
@@ -215,6 +220,7 @@ fn shm_paths(current: &OsStr) -> Vec<CompletionCandidate> {
             CompletionCandidate::new(p).help(Some(crate::units::human_size(size).into()))
         })
         .collect();
+    // A comparison of what was typed with the text "/dev/shm/": nothing is looked up by it.
     if !cur.is_empty() && !Path::new("/dev/shm/").starts_with(cur.as_ref()) || out.is_empty() {
         out.extend(clap_complete::engine::PathCompleter::any().complete(current));
     }

@@ -162,6 +162,10 @@ pub struct Segment {
     #[serde(with = "opt_key")]
     pub former_key: Option<u32>,
     pub path: Option<String>,
+    /// Every name of a file under /dev/shm (hard links: one object, several names), `path`
+    /// first; empty for objects that have no such name.
+    #[serde(default)]
+    pub names: Vec<String>,
     pub size: u64,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
@@ -225,6 +229,7 @@ impl Segment {
             key: None,
             former_key: None,
             path: None,
+            names: Vec::new(),
             size: 0,
             uid: None,
             gid: None,
@@ -261,6 +266,11 @@ impl Segment {
         pids.sort_unstable();
         pids.dedup();
         pids
+    }
+
+    /// Whether `name` is one of its names (`path`, or another hard link's).
+    pub fn has_name(&self, name: &str) -> bool {
+        self.path.as_deref() == Some(name) || self.names.iter().any(|n| n == name)
     }
 
     /// Distinct pids that map it or hold it open, in order.

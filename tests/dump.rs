@@ -465,6 +465,23 @@ fn dump_o_into_dev_shm_needs_force() {
     assert!(err.contains("into /dev/shm"), "{err}");
     assert!(err.contains("--force"), "{err}");
     assert!(!std::path::Path::new(&dest).exists(), "created anyway");
+    // However the directory is spelled: by a symlink to it, or through `..`. The check is on
+    // the device of the directory opened, not on the text.
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("shm");
+    std::os::unix::fs::symlink("/dev/shm", &link).unwrap();
+    let name = unique_name("shmtool-dump-o");
+    let _cleanup2 = Gone(&format!("/dev/shm/{name}"));
+    for via in [
+        link.join(&name).to_str().unwrap().to_string(),
+        format!("/dev/shm/../shm/{name}"),
+    ] {
+        let args = ["dump", "--path", &obj.name, "--format", "raw", "-o", &via];
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{via}: {err}");
+        assert!(err.contains("into /dev/shm"), "{via}: {err}");
+    }
+    assert!(!std::path::Path::new(&format!("/dev/shm/{name}")).exists());
     let mut forced = args.to_vec();
     forced.push("--force");
     let (code, _, err) = run(&forced);

@@ -24,6 +24,9 @@ mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
 mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
 # The host's canaries: an object in /dev/shm and a 0600 file elsewhere.
 printf 'CANARY-SHM-BYTES' > /dev/shm/precious.db
+# A host queue canary, on a private mqueue mount of this private IPC namespace.
+mkdir -p /dev/mqueue 2>/dev/null
+mount -t mqueue none /dev/mqueue && touch /dev/mqueue/precious.q || { echo "SETUP-FAILED mqueue"; exit 0; }
 mkdir -p "$T/host"; printf 'CANARY-SECRET-BYTES' > "$T/host/secret"; chmod 600 "$T/host/secret"
 printf 'x' > "$T/host/ftokfile"
 C=$T/c; mkdir -p "$C/tmp" "$C/etc"
@@ -40,6 +43,8 @@ case $MODE in
     mkfifo "$C/dev/shm/fifo"
     mknod "$C/dev/shm/null" c 1 3
     printf 'container-own' > "$C/dev/shm/theirs"
+    ln "$C/dev/shm/theirs" "$C/dev/shm/theirs2"
+    ln -s /dev/mqueue "$C/dev/mqueue"
     ;;
 esac
 python3 -c 'import os, sys, signal; os.chroot(sys.argv[1]); os.chdir("/"); signal.pause()' "$C" &
@@ -56,6 +61,7 @@ check() {
   echo "RC $name $?"
   if [ "$(cat /dev/shm/precious.db 2>/dev/null)" != CANARY-SHM-BYTES ]; then echo "LOST $name shm"; fi
   if [ "$(cat "$T/host/secret" 2>/dev/null)" != CANARY-SECRET-BYTES ]; then echo "LOST $name secret"; fi
+  [ -e /dev/mqueue/precious.q ] || echo "LOST $name mqueue"
   if grep -q -e CANARY -e precious -e ftokfile -e 'C A N A' -e '43 41 4e 41' "$T/out"; then echo "LEAK $name"; sed 's/^/  | /' "$T/out" | head -20; fi
   sed "s/^/ERR $name /" "$T/err" | head -3
 }
@@ -73,8 +79,16 @@ check watch-abs --ns $P watch --path /dev/shm/abs --count 1
 check dump-fifo --ns $P dump --path /dev/shm/fifo
 check watch-fifo --ns $P watch --path /dev/shm/fifo --count 1
 check dump-null --ns $P dump --path /dev/shm/null
+check ls-mq --ns $P ls --json --kind mqueue
+check rm-mq --ns $P rm --mqueue precious.q
+check dump-o-shm --ns $P dump --path /dev/shm/theirs --format raw -o /dev/shm/precious.db
+check dump-o-secret --ns $P dump --path /dev/shm/theirs --format raw -o "$T/host/secret"
 # The container's own object is still reachable the safe way.
 if [ "$MODE" = entries ]; then
+  check show-hl --ns $P show theirs2 --json
+  grep -q '"/dev/shm/theirs2"' "$T/out" && echo "SHOWN-BY-LINK"
+  check rm-hl --ns $P rm --posix theirs2 --json
+  grep -q 'lives on under' "$T/out" && [ -e "$C/dev/shm/theirs" ] && echo "LINK-REMOVED-OBJECT-KEPT"
   check dump-theirs --ns $P dump --path /dev/shm/theirs
   grep -q 'container-own' "$T/out" && echo "READ-THEIRS"
   check ls-theirs --ns $P ls --json --kind posix
@@ -165,10 +179,11 @@ fn a_container_whose_dev_is_an_absolute_symlink_cannot_reach_the_host() {
     }
     let Some(text) = scenario("abs") else { return };
     assert_host_untouched(&text);
-    for cmd in ["dump", "watch", "rm-posix", "key"] {
+    for cmd in ["dump", "watch", "rm-posix", "key", "rm-mq"] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
     assert!(errors(&text, "dump").contains("symbolic link"), "{text}");
+    assert!(errors(&text, "ls-mq").contains("not listed"), "{text}");
     assert!(errors(&text, "ls").contains("not listed"), "{text}");
 }
 
@@ -179,7 +194,7 @@ fn a_container_whose_dev_climbs_out_with_dotdot_cannot_reach_the_host() {
     }
     let Some(text) = scenario("rel") else { return };
     assert_host_untouched(&text);
-    for cmd in ["dump", "watch", "rm-posix", "key", "key-dotdot"] {
+    for cmd in ["dump", "watch", "rm-posix", "key", "key-dotdot", "rm-mq"] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
 }
@@ -205,6 +220,9 @@ fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_
         "dump-null",
         "rm-posix-abs",
         "rm-posix-dirlink",
+        "rm-mq",
+        "dump-o-shm",
+        "dump-o-secret",
     ] {
         assert_eq!(rc(&text, cmd), 1, "{cmd} must fail\n{text}");
     }
@@ -221,6 +239,15 @@ fn symlinked_fifo_and_device_entries_in_a_containers_dev_shm_are_never_followed_
     assert!(text.contains("READ-THEIRS"), "{text}");
     assert!(text.contains("LISTED-THEIRS"), "{text}");
     assert!(!text.contains("LISTED-SPECIAL"), "{text}");
+    // A hard link of the container's own object finds it; removing it leaves the object.
+    assert!(text.contains("SHOWN-BY-LINK"), "{text}");
+    assert!(text.contains("LINK-REMOVED-OBJECT-KEPT"), "{text}");
+    assert!(
+        errors(&text, "dump-o-shm").contains("into /dev/shm"),
+        "{text}"
+    );
+    assert!(errors(&text, "dump-o-secret").contains("exists"), "{text}");
+    assert!(errors(&text, "ls-mq").contains("not listed"), "{text}");
 }
 
 /// A user swaps `/dev/shm/D/x` between a directory and a symlink to a 0700 directory while
@@ -331,4 +358,107 @@ fn json_on_a_terminal_escapes_c1_and_bidi_characters() {
         .replace('\u{9b}', "\\u009b");
     assert!(text.contains(&escaped), "{escaped:?} not in the output");
     drop(obj);
+}
+
+/// `--ns PID` lists and removes the target's own POSIX message queues: the mqueue directory is
+/// the target's mount (of its own IPC namespace), reached beneath its pinned root, never the
+/// host's /dev/mqueue. Built as a private "host" (unshare --mount --ipc --pid --fork with its
+/// own mqueue mount) and a container in a further IPC and mount namespace, chrooted, with its
+/// own mqueue mount. Queues are made by creating files on the mqueue filesystem.
+const MQUEUE_SCRIPT: &str = r#"
+set -u
+S=$1
+T=$(mktemp -d /tmp/shmtool-mq.XXXXXX)
+P=
+trap '[ -n "$P" ] && { kill $P 2>/dev/null; wait $P 2>/dev/null; }; umount "$T" 2>/dev/null; rmdir "$T"' EXIT
+mount -t tmpfs none "$T" || { echo "SETUP-FAILED mount"; exit 0; }
+mount -t tmpfs none /dev/shm || { echo "SETUP-FAILED mount"; exit 0; }
+mkdir -p /dev/mqueue 2>/dev/null
+mount -t mqueue none /dev/mqueue || { echo "SETUP-FAILED mqueue"; exit 0; }
+touch /dev/mqueue/hostq || { echo "SETUP-FAILED queue"; exit 0; }
+C=$T/c; mkdir -p "$C/dev/mqueue" "$C/dev/shm" "$C/tmp"
+unshare --ipc --mount --propagation private sh -c '
+  mount -t mqueue none "$1/dev/mqueue" && touch "$1/dev/mqueue/ctq" "$1/dev/mqueue/ctq2" &&
+  exec python3 -c "import os, sys, signal; os.chroot(sys.argv[1]); os.chdir(\"/\"); signal.pause()" "$1"
+' sh "$C" &
+P=$!
+for i in $(seq 1 2000); do
+  [ "$(readlink /proc/$P/root 2>/dev/null)" = "$C" ] && [ -e /proc/$P/root/dev/mqueue/ctq2 ] && break
+  sleep 0.01
+done
+[ -e /proc/$P/root/dev/mqueue/ctq2 ] || { echo "SETUP-FAILED container"; exit 0; }
+echo "STARTED"
+run() {
+  name=$1; shift
+  timeout 20 "$S" --color never "$@" > "$T/out" 2> "$T/err" < /dev/null
+  echo "RC $name $?"
+  sed "s/^/OUT $name /" "$T/out" | grep -e '"path"' -e removed -e 'no POSIX'
+  sed "s/^/ERR $name /" "$T/err" | head -3
+}
+run ls-ns --ns $P ls --json --kind mqueue
+run ls-host ls --json --kind mqueue
+run rm-host-by-ns --ns $P rm --mqueue hostq
+[ -e /dev/mqueue/hostq ] && echo "HOSTQ-KEPT"
+run rm-ns --ns $P rm --mqueue ctq
+[ -e /proc/$P/root/dev/mqueue/ctq ] || echo "CTQ-GONE"
+[ -e /proc/$P/root/dev/mqueue/ctq2 ] && echo "CTQ2-KEPT"
+kill $P; wait $P 2>/dev/null; P=
+echo "DONE"
+"#;
+
+#[test]
+fn ns_lists_and_removes_the_targets_own_posix_queues_not_the_hosts() {
+    if !is_root() {
+        return skip("building a container with unshare --mount --ipc needs root");
+    }
+    let out = Command::new("unshare")
+        .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
+        .args([
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            MQUEUE_SCRIPT,
+            "mq",
+        ])
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        .stdin(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        return skip("unshare(1) is not installed");
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !text.contains("STARTED") {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return skip(&format!("cannot build a private container: {text}{err}"));
+    }
+    assert!(text.contains("DONE"), "scenario did not finish:\n{text}");
+    let out_of = |name: &str| {
+        let prefix = format!("OUT {name} ");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The target's queues, named as the target names them; none of the host's.
+    assert_eq!(rc(&text, "ls-ns"), 0, "{text}");
+    let ns = out_of("ls-ns");
+    assert!(ns.contains("\"/dev/mqueue/ctq\""), "{text}");
+    assert!(ns.contains("\"/dev/mqueue/ctq2\""), "{text}");
+    assert!(!ns.contains("hostq"), "{text}");
+    // And the host's view has the host's only.
+    let host = out_of("ls-host");
+    assert!(host.contains("hostq") && !host.contains("ctq"), "{text}");
+    // rm by name within the target: the host's queue is not the target's to name.
+    assert_eq!(rc(&text, "rm-host-by-ns"), 1, "{text}");
+    assert!(
+        errors(&text, "rm-host-by-ns").contains("no POSIX message queue"),
+        "{text}"
+    );
+    assert!(text.contains("HOSTQ-KEPT"), "{text}");
+    assert_eq!(rc(&text, "rm-ns"), 0, "{text}");
+    assert!(
+        text.contains("CTQ-GONE") && text.contains("CTQ2-KEPT"),
+        "{text}"
+    );
 }

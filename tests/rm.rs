@@ -126,13 +126,15 @@ fn unattached_segment_and_object_are_removed() {
         args.push(force.into());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // A segment frees its size; a file its allocated blocks (100 bytes take a page or more).
+    let freed = 8192 + 4096 + allocated(&obj.path);
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(!seg.exists() && !by_key.exists() && !obj.path.exists());
     seg.forget();
     by_key.forget();
     assert!(out.contains("removed 3 object(s)"), "{out}");
-    assert!(out.contains("12 KiB freed"), "{out}");
+    assert!(out.contains(&format!("{} freed", human(freed))), "{out}");
 }
 
 #[test]
@@ -304,13 +306,15 @@ fn stale_inner_private_namespace() {
         None => skip("script(1) cannot give shmtool a terminal here"),
     }
 
+    let orphan_blocks = allocated(&orphan.path);
     let (code, out, err) = run(&["rm", "--stale", "--yes", "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "{out}");
     assert!(results.iter().all(|r| r["result"] == "removed"), "{out}");
-    assert_eq!(v["bytes_freed"], 8192 + 100);
+    // The segment frees its size, the 100-byte file its allocated blocks.
+    assert_eq!(v["bytes_freed"], 8192 + orphan_blocks);
     assert!(!leaked.exists(), "leaked segment still there");
     leaked.forget();
     assert!(!orphan.path.exists(), "orphan still there");
@@ -318,4 +322,119 @@ fn stale_inner_private_namespace() {
     assert!(mine.exists());
     assert!(mapped.path.exists());
     println!("INNER-OK");
+}
+
+/// `--force` where an unprivileged run needs it (processes it cannot read could hold the object).
+fn rm_json(args: &[&str]) -> Value {
+    let mut all = vec!["rm", "--json"];
+    all.extend_from_slice(args);
+    if !is_root() {
+        all.push("--force");
+    }
+    let (code, out, err) = run(&all);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
+}
+
+/// Bytes the filesystem has allocated to a file (st_blocks × 512).
+fn allocated(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+#[test]
+fn hard_links_are_one_object_found_by_either_name_and_freed_with_the_last() {
+    let a = PosixObj::new(8192, 7);
+    let b_name = format!("{}-hl", a.name);
+    let b = PosixObj {
+        path: a.path.with_file_name(&b_name),
+        name: b_name,
+        size: a.size,
+    };
+    std::fs::hard_link(&a.path, &b.path).unwrap();
+    let (pa, pb) = (a.path.to_str().unwrap(), b.path.to_str().unwrap());
+
+    // One row, named by its first name, listing both.
+    let rows = ls_json(&["--kind", "posix"]);
+    let mine: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["path"] == pa || r["path"] == pb)
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["path"], pa);
+    assert_eq!(mine[0]["names"], serde_json::json!([pa, pb]));
+    let inode = mine[0]["inode"].clone();
+    let (code, table, err) = run(&["ls", "--kind", "posix", "--wide"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(table.contains(&format!("{pa} +1")), "{table}");
+
+    // Either name finds it.
+    for name in [&a.name, &b.name] {
+        let (code, out, err) = run(&["show", name, "--json"]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["inode"], inode, "{name}");
+    }
+
+    // Removing one name frees nothing: the object lives on under the other.
+    let blocks = allocated(&a.path);
+    let v = rm_json(&["--posix", &b.name]);
+    assert_eq!(v["results"][0]["result"], "removed", "{v}");
+    assert_eq!(v["results"][0]["freed"], 0, "{v}");
+    assert_eq!(v["bytes_freed"], 0, "{v}");
+    let why = v["results"][0]["reason"].as_str().unwrap_or("");
+    assert!(why.contains("lives on under its 1 other name"), "{v}");
+    assert!(!b.path.exists() && a.path.exists());
+
+    // The last name takes the object, and frees its allocated blocks.
+    let v = rm_json(&["--posix", &a.name]);
+    assert_eq!(v["results"][0]["freed"], blocks, "{v}");
+    assert_eq!(v["bytes_freed"], blocks, "{v}");
+    assert!(!a.path.exists());
+}
+
+#[test]
+fn a_sparse_object_frees_its_blocks_not_its_size() {
+    use std::os::unix::fs::FileExt;
+    let obj = PosixObj::new(0, 0);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&obj.path)
+        .unwrap();
+    f.set_len(100 << 30).unwrap();
+    f.write_all_at(&[0x5a; 4096], 0).unwrap();
+    drop(f);
+    let blocks = allocated(&obj.path);
+    assert!((4096..1 << 30).contains(&blocks), "{blocks}");
+
+    let mut args = vec!["rm", "--posix", &obj.name];
+    if !is_root() {
+        args.push("--force");
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("100 GiB freed"), "{out}");
+    assert!(out.contains(&format!("{} freed", human(blocks))), "{out}");
+    assert!(!obj.path.exists());
+
+    let again = PosixObj::new(0, 0);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&again.path)
+        .unwrap();
+    f.set_len(100 << 30).unwrap();
+    f.write_all_at(&[0x5a; 4096], 0).unwrap();
+    drop(f);
+    let blocks = allocated(&again.path);
+    let v = rm_json(&["--posix", &again.name, "--dry-run"]);
+    assert_eq!(v["results"][0]["size"], 100u64 << 30, "{v}");
+    assert_eq!(v["bytes_freed"], blocks, "{v}");
+    let v = rm_json(&["--posix", &again.name]);
+    assert_eq!(v["bytes_freed"], blocks, "{v}");
+    assert!(!again.path.exists());
+}
+
+/// Sizes as the summary line writes them (binary units).
+fn human(b: u64) -> String {
+    shmtool::units::human_size(b)
 }

@@ -198,69 +198,131 @@ impl Run for DumpArgs {
 /// name is not followed). With `--force`, an existing file is overwritten (still created
 /// `0600` when new). The object being dumped is never written, even with `--force`:
 /// truncating it would make its mappers die of SIGBUS.
+///
+/// The directory is opened once and every check and the open itself go through its fd: the
+/// "is this /dev/shm" check compares that fd's device with the shm directory's (not strings,
+/// which `..`, a symlink or a bind mount would fool), and the "is this the source" check looks
+/// at the very file opened, before anything is truncated.
 fn open_output(
     ctx: &Ctx,
     path: &std::path::Path,
     source: Option<(u64, u64)>,
     force: bool,
 ) -> anyhow::Result<std::fs::File> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use crate::source::root;
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    use std::os::fd::AsFd;
     let shown = path.display();
-    let is_source = source
-        .is_some_and(|src| std::fs::metadata(path).is_ok_and(|md| (md.dev(), md.ino()) == src));
-    if is_source {
-        return Err(Error::BadInput(format!(
-            "{shown} is the object being dumped; writing it would destroy what is read (choose another file)"
-        ))
-        .into());
-    }
+    let bad = |msg: String| anyhow::Error::from(Error::BadInput(msg));
+    let Some(name) = path.file_name() else {
+        return Err(bad(format!("{shown} does not name a file")));
+    };
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
-    let in_shm = match (
-        std::fs::metadata(parent),
-        std::fs::metadata(&ctx.sys.shm_dir),
-    ) {
-        (Ok(dir), Ok(shm)) => dir.dev() == shm.dev(),
-        _ => false,
-    };
-    if in_shm && !force {
-        return Err(Error::BadInput(format!(
-            "refusing to write {shown} into /dev/shm, where files are live shared memory (use --force)"
-        ))
-        .into());
+    // The user's own directory, as they named it; only the last component is ours to guard.
+    let dir = nix::fcntl::open(
+        parent,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| anyhow::Error::from(e).context(format!("opening {}", parent.display())))?;
+    let dir_st = root::stat_fd(dir.as_fd())?;
+    let is_source = |st: &root::Stat| source == Some((st.dev, st.ino));
+    let existing = root::stat_at(dir.as_fd(), name).ok();
+    if existing.as_ref().is_some_and(is_source) {
+        return Err(bad(format!(
+            "{shown} is the object being dumped; writing it would destroy what is read (choose another file)"
+        )));
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).mode(0o600).custom_flags(libc::O_CLOEXEC);
+    if in_shm_dir(ctx, &dir_st) && !force {
+        return Err(bad(format!(
+            "refusing to write {shown} into /dev/shm, where files are live shared memory (use --force)"
+        )));
+    }
+    let mode = Mode::from_bits_truncate(0o600);
     if !force {
-        let file = opts
-            .create_new(true)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| match e.raw_os_error() {
-                // O_CREAT|O_EXCL never follows a final symlink: it says EEXIST.
-                Some(libc::EEXIST | libc::ELOOP)
-                    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) =>
-                {
-                    anyhow::Error::from(Error::BadInput(format!(
-                        "{shown} is a symbolic link; refusing to follow it (use --force)"
-                    )))
-                }
-                Some(libc::EEXIST) => anyhow::Error::from(Error::BadInput(format!(
-                    "{shown} exists; refusing to overwrite it (use --force)"
-                ))),
-                _ => anyhow::Error::from(e).context(format!("creating {shown}")),
-            })?;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::openat(dir.as_fd(), name, flags, mode).map_err(|e| match e {
+            // O_CREAT|O_EXCL never follows a final symlink: it says EEXIST.
+            nix::Error::EEXIST | nix::Error::ELOOP
+                if root::stat_at(dir.as_fd(), name)
+                    .is_ok_and(|st| st.file_type() == libc::S_IFLNK) =>
+            {
+                bad(format!(
+                    "{shown} is a symbolic link; refusing to follow it (use --force)"
+                ))
+            }
+            nix::Error::EEXIST => bad(format!(
+                "{shown} exists; refusing to overwrite it (use --force)"
+            )),
+            e => anyhow::Error::from(e).context(format!("creating {shown}")),
+        })?;
         super::note(&format!(
             "created {shown} (mode 0600, readable by its owner only)"
         ));
-        return Ok(file);
+        return Ok(std::fs::File::from(fd));
     }
-    opts.create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| anyhow::Error::from(e).context(format!("opening {shown}")))
+    // --force: open without truncating, look at what was opened, and only then truncate.
+    // O_NONBLOCK: a FIFO with no reader fails instead of hanging.
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let fd = nix::fcntl::openat(dir.as_fd(), name, flags, mode)
+        .map_err(|e| anyhow::Error::from(e).context(format!("opening {shown}")))?;
+    let st = root::stat_fd(fd.as_fd())?;
+    if is_source(&st) {
+        return Err(bad(format!(
+            "{shown} is the object being dumped; writing it would destroy what is read (choose another file)"
+        )));
+    }
+    nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))?;
+    let file = std::fs::File::from(fd);
+    if st.is_file() {
+        file.set_len(0)
+            .map_err(|e| anyhow::Error::from(e).context(format!("truncating {shown}")))?;
+    }
+    Ok(file)
+}
+
+/// Whether the directory `dir` is in a shm directory a dump must not write into without
+/// `--force`: the one listed (with `--ns`, the target's, beneath its pinned root) or the
+/// host's own. Where that directory is a mount of its own (as /dev/shm is), anything on its
+/// device is in it; where it is a plain directory of a larger filesystem (a container root
+/// without its own /dev/shm mount, `--shm-dir`), only that directory itself.
+fn in_shm_dir(ctx: &Ctx, dir: &crate::source::root::Stat) -> bool {
+    use crate::source::root;
+    use std::os::fd::AsFd;
+    let mut shm = Vec::new();
+    shm.extend(ctx.sys.open_shm_dir().ok());
+    if ctx.sys.pinned_root.is_some() {
+        shm.extend(
+            root::Root::host()
+                .and_then(|r| r.open_dir(&ctx.sys.shm_maps_dir))
+                .ok(),
+        );
+    }
+    shm.iter().any(|fd| {
+        let Ok(st) = root::stat_fd(fd.as_fd()) else {
+            return false;
+        };
+        // Its parent, to tell a mount point: only stat'ed, through the fd we hold.
+        let parent = nix::fcntl::openat(
+            fd.as_fd(),
+            "..",
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+        .and_then(|p| root::stat_fd(p.as_fd()).ok());
+        let own_mount = parent.is_none_or(|p| p.dev != st.dev);
+        if own_mount {
+            dir.dev == st.dev
+        } else {
+            (dir.dev, dir.ino) == (st.dev, st.ino)
+        }
+    })
 }
 
 impl DumpArgs {

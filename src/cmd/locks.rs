@@ -176,6 +176,8 @@ impl Types {
             .map(|mut f| {
                 f.label = key.clone();
                 // Where a .gnu_debuglink is looked for: beside the executable, in its root.
+                // A string under /proc/PID/root (a lookup hint, not a read): what it leads to
+                // is opened only if it is a regular ELF file (debuginfo::read_elf).
                 f.dir = exe.parent().map(|d| {
                     sys.pid_path(pid, "root")
                         .join(d.strip_prefix("/").unwrap_or(d))

@@ -93,8 +93,23 @@ struct Target {
 }
 
 impl Target {
+    /// Bytes removing it gives back now, as far as the listing knows: nothing while anyone
+    /// maps or holds it, or while another name of it is left (hard links); for a /dev/shm
+    /// object its allocated blocks (a sparse file frees what it holds, not its size).
+    fn freeing(&self, result: Outcome) -> u64 {
+        if !matches!(result, Outcome::Removed | Outcome::WouldRemove) || !self.holders.is_empty() {
+            return 0;
+        }
+        match self.seg.kind {
+            Kind::Posix | Kind::Psem if self.seg.names.len() > 1 => 0,
+            Kind::Posix | Kind::Psem => self.seg.rss.unwrap_or(self.seg.size),
+            _ => self.seg.size,
+        }
+    }
+
     fn result(&self, result: Outcome, reason: Option<String>) -> RmResult {
         RmResult {
+            freed: self.freeing(result),
             result,
             kind: self.seg.kind,
             id: self.seg.id,
@@ -139,12 +154,14 @@ fn sysv_ident(seg: &Segment) -> Option<SysvIdentity> {
     })
 }
 
-fn posix_ident(seg: &Segment, sys: &Sys) -> Option<PosixIdentity> {
+/// The name to remove of a /dev/shm object: `name` (one of its names, as listed), else its
+/// first name. Removing one name of a hard-linked object leaves the others.
+fn posix_ident(seg: &Segment, sys: &Sys, name: Option<&str>) -> Option<PosixIdentity> {
     use std::os::fd::AsFd;
     let dev = inventory::posix_dev(seg)?;
     let ino = seg.inode?;
     let dir = sys.open_shm_dir().ok()?;
-    let shown = PathBuf::from(seg.path.as_deref()?);
+    let shown = PathBuf::from(name.or(seg.path.as_deref())?);
     let same = |rel: &Path| {
         crate::source::root::stat_at(dir.as_fd(), rel.as_os_str())
             .is_ok_and(|st| (st.dev, st.ino) == (dev, ino))
@@ -155,6 +172,7 @@ fn posix_ident(seg: &Segment, sys: &Sys) -> Option<PosixIdentity> {
     let rel = match shown.strip_prefix(&sys.shm_dir) {
         Ok(rel) if same(rel) => rel.to_path_buf(),
         // A name that is not UTF-8 is listed with `\xNN` escapes; find the real one by inode.
+        // (With hard links, this finds one of its names; the listing sorts them the same way.)
         _ => crate::source::devshm::find_by_inode(dir.as_fd(), dev, ino)?,
     };
     Some(PosixIdentity { rel, dev, ino })
@@ -317,17 +335,18 @@ fn resolve_asked(
     let mut targets = Vec::new();
     let mut problems = Vec::new();
     let sysv = || inv.segments.iter().filter(|s| s.kind == Kind::Sysv);
-    let mut found: Vec<&Segment> = Vec::new();
+    // Each object found, and for a /dev/shm object the name it was asked by.
+    let mut found: Vec<(&Segment, Option<String>)> = Vec::new();
     for &id in &args.shmids {
         match sysv().find(|s| s.id == Some(id as i64)) {
-            Some(s) => found.push(s),
+            Some(s) => found.push((s, None)),
             None => problems.push(Error::NoSuchShmid(id as i64).to_string()),
         }
     }
     for &key in keys {
         let k = key_string(key);
         match sysv().find(|s| s.key == Some(key)) {
-            Some(s) => found.push(s),
+            Some(s) => found.push((s, None)),
             None => match sysv().find(|s| s.former_key == Some(key)) {
                 Some(s) => problems.push(format!(
                     "no System V segment has key {k} now; shmid {} was made with it and is already marked for removal",
@@ -340,17 +359,20 @@ fn resolve_asked(
     for name in names {
         let path = ctx.sys.shm_dir.join(name);
         let wanted = path.to_string_lossy();
-        match inv.segments.iter().find(|s| {
-            matches!(s.kind, Kind::Posix | Kind::Psem) && s.path.as_deref() == Some(&*wanted)
-        }) {
-            Some(s) => found.push(s),
+        // Any of a hard-linked object's names finds it; that name is the one removed.
+        match inv
+            .segments
+            .iter()
+            .find(|s| matches!(s.kind, Kind::Posix | Kind::Psem) && s.has_name(&wanted))
+        {
+            Some(s) => found.push((s, Some(wanted.into_owned()))),
             None => problems.push(format!("no POSIX shm object {wanted}")),
         }
     }
-    for seg in found {
+    for (seg, name) in found {
         let ident = match seg.kind {
             Kind::Sysv => sysv_ident(seg).map(Ident::Sysv),
-            _ => posix_ident(seg, &ctx.sys).map(Ident::Posix),
+            _ => posix_ident(seg, &ctx.sys, name.as_deref()).map(Ident::Posix),
         };
         let Some(ident) = ident else {
             problems.push(format!(
@@ -359,11 +381,16 @@ fn resolve_asked(
             ));
             continue;
         };
+        let mut seg = seg.clone();
+        if let Some(name) = name {
+            // Named (and reported) by the name asked for.
+            seg.path = Some(name);
+        }
         let t = Target {
-            seg: seg.clone(),
+            holders: seg.holder_pids(),
+            seg,
             why: Why::Asked,
             ident,
-            holders: seg.holder_pids(),
         };
         let attached = t.seg.nattch.unwrap_or(0) > 0 || !t.holders.is_empty();
         if attached && !args.force {
@@ -416,23 +443,81 @@ fn stale_targets(ctx: &Ctx, inv: &Inventory, scope: &Scope) -> Vec<Target> {
     inv.segments
         .iter()
         .filter(|s| s.verdict == Verdict::Leaked && scope.matches(&ctx.sys, s, now))
-        .filter_map(|s| {
-            let ident = match s.kind {
-                Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
-                Kind::Posix | Kind::Psem => Ident::Posix(posix_ident(s, &ctx.sys)?),
-                Kind::Sem => Ident::Sem(sem_ident(s)?),
-                Kind::Msg => Ident::Msg(msg_ident(s)?),
-                Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
-                _ => return None,
+        .flat_map(|s| {
+            // A leaked object with hard links goes only when every name does: one removal per
+            // name directly in the shm directory (names in subdirectories are not shm_open's).
+            let names: Vec<Option<String>> = match s.kind {
+                Kind::Posix | Kind::Psem if s.names.len() > 1 => s
+                    .names
+                    .iter()
+                    .filter(|n| {
+                        crate::source::classify::shm_kind(&name_in_dir(&ctx.sys, n)) != Kind::File
+                    })
+                    .map(|n| Some(n.clone()))
+                    .collect(),
+                _ => vec![None],
             };
-            Some(Target {
-                seg: s.clone(),
-                why: Why::Stale,
-                ident,
-                holders: Vec::new(),
+            names.into_iter().filter_map(move |name| {
+                let ident = match s.kind {
+                    Kind::Sysv => Ident::Sysv(sysv_ident(s)?),
+                    Kind::Posix | Kind::Psem => {
+                        Ident::Posix(posix_ident(s, &ctx.sys, name.as_deref())?)
+                    }
+                    Kind::Sem => Ident::Sem(sem_ident(s)?),
+                    Kind::Msg => Ident::Msg(msg_ident(s)?),
+                    Kind::Mqueue => Ident::Mqueue(mqueue_ident(s, &ctx.sys.mqueue_dir)?),
+                    _ => return None,
+                };
+                let mut seg = s.clone();
+                if name.is_some() {
+                    seg.path = name;
+                }
+                Some(Target {
+                    seg,
+                    why: Why::Stale,
+                    ident,
+                    holders: Vec::new(),
+                })
             })
         })
         .collect()
+}
+
+/// What a dry run of hard-linked objects would free: the object goes with the last of its
+/// names, so it counts once if every name is on the list, and not at all otherwise (said so).
+fn dry_run_links(targets: &[Target], results: &mut [RmResult]) {
+    let linked = |t: &Target| match &t.ident {
+        Ident::Posix(p) if t.seg.names.len() > 1 => Some((p.dev, p.ino)),
+        _ => None,
+    };
+    for (i, t) in targets.iter().enumerate() {
+        let Some(id) = linked(t) else { continue };
+        if results[i].result != Outcome::WouldRemove {
+            continue;
+        }
+        let going: Vec<usize> = (0..targets.len())
+            .filter(|&j| {
+                linked(&targets[j]) == Some(id) && results[j].result == Outcome::WouldRemove
+            })
+            .collect();
+        if going.len() >= t.seg.names.len() {
+            if going.last() == Some(&i) && t.holders.is_empty() {
+                results[i].freed = t.seg.rss.unwrap_or(t.seg.size);
+            }
+        } else if results[i].reason.is_none() {
+            results[i].reason = Some(format!(
+                "only this name would go; the object lives on under its {} other name(s)",
+                t.seg.names.len() - going.len()
+            ));
+        }
+    }
+}
+
+/// A listed name relative to the shm directory.
+fn name_in_dir(sys: &Sys, name: &str) -> String {
+    let mut seg = Segment::new(Kind::Posix);
+    seg.path = Some(name.to_string());
+    inventory::shm_name(sys, &seg)
 }
 
 /// Save one object's bytes and metadata before it goes.
@@ -595,9 +680,25 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
                     posix_last_look(t, args, sys, d, hidden, &mut saved)
                 })
             })
-            .map(|_| {
-                if t.holders.is_empty() {
-                    t.result(Outcome::Removed, stale_reason())
+            .map(|before| {
+                if before.nlink > 1 {
+                    // One name of several: the object lives on under the others.
+                    RmResult {
+                        freed: 0,
+                        ..t.result(
+                            Outcome::Removed,
+                            Some(format!(
+                                "name removed; the object lives on under its {} other name(s), so nothing is freed",
+                                before.nlink - 1
+                            )),
+                        )
+                    }
+                } else if t.holders.is_empty() {
+                    // The last name: what it held, measured right before the unlink.
+                    RmResult {
+                        freed: before.allocated,
+                        ..t.result(Outcome::Removed, stale_reason())
+                    }
                 } else {
                     t.result(
                         Outcome::Removed,
@@ -785,11 +886,14 @@ impl Run for RmArgs {
         } else {
             vec![None; targets.len()]
         };
-        let results: Vec<RmResult> = targets
+        let mut results: Vec<RmResult> = targets
             .iter()
             .zip(rechecked)
             .map(|(t, kept)| kept.unwrap_or_else(|| act(t, self, &ctx.sys)))
             .collect();
+        if self.dry_run {
+            dry_run_links(&targets, &mut results);
+        }
         let not_done: Vec<String> = targets
             .iter()
             .zip(&results)
@@ -833,6 +937,44 @@ mod tests {
             assert!(posix_name(bad).is_err(), "{bad:?}");
         }
         assert!(posix_name(&"x".repeat(256)).is_err());
+    }
+
+    /// A target for one name of a hard-linked /dev/shm object of `allocated` bytes.
+    fn link(names: &[&str], name: &str, allocated: u64) -> Target {
+        let mut seg = Segment::new(Kind::Posix);
+        seg.names = names.iter().map(|n| format!("/dev/shm/{n}")).collect();
+        seg.path = Some(format!("/dev/shm/{name}"));
+        seg.size = 1 << 30;
+        seg.rss = Some(allocated);
+        Target {
+            seg,
+            why: Why::Stale,
+            ident: Ident::Posix(PosixIdentity {
+                rel: name.into(),
+                dev: 1,
+                ino: 2,
+            }),
+            holders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_dry_run_frees_a_linked_object_once_and_only_with_every_name() {
+        let all = [link(&["a", "b"], "a", 4096), link(&["a", "b"], "b", 4096)];
+        let mut results: Vec<RmResult> = all
+            .iter()
+            .map(|t| t.result(Outcome::WouldRemove, None))
+            .collect();
+        dry_run_links(&all, &mut results);
+        let freed: Vec<u64> = results.iter().map(|r| r.freed).collect();
+        assert_eq!(freed, [0, 4096]);
+
+        let one = [link(&["a", "b"], "b", 4096)];
+        let mut results = vec![one[0].result(Outcome::WouldRemove, None)];
+        dry_run_links(&one, &mut results);
+        assert_eq!(results[0].freed, 0);
+        let why = results[0].reason.as_deref().unwrap_or("");
+        assert!(why.contains("lives on under its 1 other name"), "{why}");
     }
 
     #[test]

@@ -151,10 +151,7 @@ pub fn candidates<'a>(
             })
             .collect(),
         Wanted::Name(name) => {
-            let exact: Vec<&Segment> = rows
-                .iter()
-                .filter(|s| s.path.as_deref() == Some(name.as_str()))
-                .collect();
+            let exact: Vec<&Segment> = rows.iter().filter(|s| s.has_name(name)).collect();
             if !exact.is_empty() {
                 return exact;
             }
@@ -166,11 +163,7 @@ pub fn candidates<'a>(
                 readings.push(absolute(cwd, name).to_string_lossy().into_owned());
             }
             rows.iter()
-                .filter(|s| {
-                    s.path
-                        .as_deref()
-                        .is_some_and(|p| readings.iter().any(|r| r == p))
-                })
+                .filter(|s| readings.iter().any(|r| s.has_name(r)))
                 .collect()
         }
     };

@@ -390,19 +390,20 @@ impl Watcher<'_> {
         }
     }
 
-    /// Record `i`'s bytes from the snapshot (padded to a whole record) and address.
-    fn record_bytes(&self, l: &Layout, i: usize) -> (u64, Vec<u8>) {
+    /// Record `i`'s address and bytes, borrowed from the snapshot, not copied: a record of
+    /// `u8[67108864]` is decoded where it lies. The last record may lack its tail padding
+    /// (at least [`Layout::size`] bytes are there: `len` came from [`Layout::span`]), which no
+    /// field reads.
+    fn record_bytes(&self, l: &Layout, i: usize) -> (u64, &[u8]) {
         let off = i * l.stride();
         let snap = self.snapshot.bytes();
         let end = (off + l.stride()).min(snap.len());
-        let mut bytes = snap[off..end].to_vec();
-        bytes.resize(l.stride(), 0);
-        (self.target.base + off as u64, bytes)
+        (self.target.base + off as u64, &snap[off.min(end)..end])
     }
 
     /// Records whose bytes changed in `r` (all of them when `r` is None): index, address,
     /// bytes. Decoded only as they are written.
-    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, Vec<u8>)> {
+    fn changed_records(&self, r: Option<&Refresh>) -> Vec<(usize, u64, &[u8])> {
         let Some(l) = &self.layout else {
             return Vec::new();
         };
@@ -509,7 +510,7 @@ impl Watcher<'_> {
         match &self.layout {
             None => screen.write_hex(out)?,
             Some(l) => {
-                let recs: Vec<(u64, Vec<u8>, Vec<bool>)> = (0..self.record_count().min(rows))
+                let recs: Vec<(u64, &[u8], Vec<bool>)> = (0..self.record_count().min(rows))
                     .map(|i| {
                         let base = (i * l.stride()) as u64;
                         let mask = l

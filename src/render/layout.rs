@@ -4,6 +4,9 @@
 //! The parser and the decoder are pure functions; [`LayoutWriter`] streams records out of
 //! chunks for `dump`.
 
+#[path = "layout_stream.rs"]
+mod stream;
+
 use super::color::Palette;
 use super::hex::{HintFn, Sink};
 use serde_json::{json, Value};
@@ -795,6 +798,9 @@ pub struct LayoutWriter<'a> {
     numbered: bool,
     buf: Vec<u8>,
     index: u64,
+    /// Records too large to gather are decoded as their bytes arrive ([`stream`]).
+    streaming: bool,
+    st: stream::Streamer,
 }
 
 impl<'a> LayoutWriter<'a> {
@@ -813,8 +819,10 @@ impl<'a> LayoutWriter<'a> {
             hint,
             json,
             numbered: count > 1,
-            buf: Vec::with_capacity(layout.stride()),
+            buf: Vec::new(),
             index: 0,
+            streaming: stream::fits(layout),
+            st: stream::Streamer::default(),
         }
     }
 
@@ -847,6 +855,9 @@ impl<'a> LayoutWriter<'a> {
 
 impl Sink for LayoutWriter<'_> {
     fn write(&mut self, out: &mut dyn Write, mut bytes: &[u8]) -> io::Result<()> {
+        if self.streaming {
+            return self.stream(out, bytes);
+        }
         let stride = self.layout.stride();
         while !bytes.is_empty() {
             let take = (stride - self.buf.len()).min(bytes.len());
@@ -861,6 +872,9 @@ impl Sink for LayoutWriter<'_> {
 
     /// Decode a last record that lacks only its tail padding.
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.streaming {
+            return self.stream_finish(out);
+        }
         if self.buf.len() >= self.layout.size() {
             self.buf.resize(self.layout.stride(), 0);
             self.record(out)?;
@@ -1113,6 +1127,66 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "[0] id=0 sex='m'\n[1] id=1 sex='m'\n[2] id=2 sex='m'\n"
         );
+    }
+
+    /// Everything a writer prints for `data`, fed in chunks of `chunk` bytes.
+    fn written(
+        l: &Layout,
+        data: &[u8],
+        count: usize,
+        json: bool,
+        stream: bool,
+        chunk: usize,
+    ) -> String {
+        let hint = |v: u64| (v & 0xff == 0x42).then(|| format!("hint {v:#x}"));
+        let mut out = Vec::new();
+        let mut w = LayoutWriter::new(l, 0x1000, count, OFF, &hint, json);
+        w.streaming = stream;
+        for c in data.chunks(chunk) {
+            w.write(&mut out, c).unwrap();
+        }
+        w.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn streamed_records_print_as_gathered_ones() {
+        let specs = [
+            "x:u8[5]",
+            "a:i32,b:u16[7],c:char[6],d:u8[3][2],e:u64,f:ptr[3]",
+            "s:char[2][4],n:i16be[2][2][2]",
+            "p:u64[9],b:bool",
+        ];
+        for spec in specs {
+            let l = Layout::parse(spec).unwrap();
+            let count = 3;
+            let data: Vec<u8> = (0..l.span(count) as usize)
+                .map(|i| (i * 37 % 251) as u8 | if i % 16 == 0 { 0x42 } else { 0 })
+                .collect();
+            for json in [false, true] {
+                let gathered = written(&l, &data, count, json, false, 4096);
+                for chunk in [1, 3, 7, 64, 4096] {
+                    let streamed = written(&l, &data, count, json, true, chunk);
+                    assert_eq!(streamed, gathered, "{spec} json={json} chunk={chunk}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_record_cut_short_is_closed_and_says_so() {
+        let l = Layout::parse("a:u8,x:u16[100]").unwrap();
+        let data = vec![1u8; 51];
+        let text = written(&l, &data, 1, false, true, 8);
+        assert!(text.starts_with("a=1 x=[257, 257"), "{text}");
+        assert!(
+            text.ends_with("] (record cut short after 51 bytes)\n"),
+            "{text}"
+        );
+        let json = written(&l, &data, 1, true, true, 8);
+        let v: Value = serde_json::from_str(json.trim_end()).unwrap();
+        assert_eq!(v["cut_short_at"], 51);
+        assert_eq!(v["fields"]["x"].as_array().unwrap().len(), 24);
     }
 }
 

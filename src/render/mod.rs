@@ -33,12 +33,90 @@ pub fn write_json<T: serde::Serialize + ?Sized>(
 }
 
 /// One value as compact JSON (a JSON Lines record, without its newline), escaped like
-/// [`write_json`]: no raw C1 or bidi character reaches a terminal.
+/// [`write_json`]: no raw C1 or bidi character reaches a terminal. Streamed: the text is
+/// escaped as serde writes it, never held whole (a record of 64 Mi elements is 256 MB of JSON).
 pub fn write_json_compact<T: serde::Serialize + ?Sized>(
     out: &mut dyn Write,
     value: &T,
 ) -> std::io::Result<()> {
-    let text = serde_json::to_string(value).map_err(std::io::Error::from)?;
-    out.write_all(crate::text::json_safe(&text).as_bytes())?;
-    Ok(())
+    let mut safe = std::io::BufWriter::with_capacity(
+        64 << 10,
+        JsonSafe {
+            out,
+            carry: Vec::new(),
+        },
+    );
+    serde_json::to_writer(&mut safe, value).map_err(std::io::Error::from)?;
+    safe.flush()?;
+    let tail = std::mem::take(&mut safe.get_mut().carry);
+    // serde_json writes whole characters: nothing is left over but a broken one, as is.
+    safe.get_mut().out.write_all(&tail)
+}
+
+/// JSON text passed through with [`crate::text::json_safe`]'s escapes, a chunk at a time; a
+/// character split between two writes is kept back until its rest arrives.
+struct JsonSafe<'a> {
+    out: &'a mut dyn Write,
+    /// The first bytes of a UTF-8 character whose rest is in the next write.
+    carry: Vec<u8>,
+}
+
+impl Write for JsonSafe<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let joined;
+        let data: &[u8] = if self.carry.is_empty() {
+            buf
+        } else {
+            let mut j = std::mem::take(&mut self.carry);
+            j.extend_from_slice(buf);
+            joined = j;
+            &joined
+        };
+        let (text, rest) = match std::str::from_utf8(data) {
+            Ok(t) => (t, &[][..]),
+            // Only an incomplete last character is kept back; serde_json writes nothing else
+            // that is not UTF-8.
+            Err(e) if e.error_len().is_none() => {
+                let (good, rest) = data.split_at(e.valid_up_to());
+                (std::str::from_utf8(good).unwrap_or_default(), rest)
+            }
+            Err(_) => {
+                self.out.write_all(data)?;
+                return Ok(buf.len());
+            }
+        };
+        self.out
+            .write_all(crate::text::json_safe(text).as_bytes())?;
+        self.carry = rest.to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn streamed_json_escapes_like_the_whole_text_even_across_writes() {
+        let v = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{e9}".repeat(20_000)});
+        let whole = crate::text::json_safe(&serde_json::to_string(&v).unwrap()).into_owned();
+        let mut out = Vec::new();
+        super::write_json_compact(&mut out, &v).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), whole);
+        // Every split point of a multi-byte character, one byte at a time.
+        let mut out = Vec::new();
+        {
+            let mut w = super::JsonSafe {
+                out: &mut out,
+                carry: Vec::new(),
+            };
+            use std::io::Write;
+            for b in "\"x\u{202e}y\u{9b}\"".as_bytes() {
+                w.write_all(&[*b]).unwrap();
+            }
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "\"x\\u202ey\\u009b\"");
+    }
 }

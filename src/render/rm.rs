@@ -42,6 +42,9 @@ pub struct RmResult {
     pub key: Option<String>,
     pub path: Option<String>,
     pub size: u64,
+    /// Bytes this removal gives back now: a /dev/shm object's allocated blocks when its last
+    /// name goes and nobody holds it; 0 when kept, marked, still held, or another name is left.
+    pub freed: u64,
     /// Why it is leaked, as `ls` says it (`null` unless the verdict is leaked).
     pub stale_reason: Option<String>,
     /// Why it was kept or only marked, or what is left of it (`null` when there is nothing
@@ -86,11 +89,12 @@ impl RmSummary {
         } else {
             Outcome::Removed
         };
-        // A POSIX object unlinked while still mapped keeps its memory until unmapped.
+        // Each result says what it frees: nothing while still mapped or while another hard
+        // link is left; allocated blocks, not apparent size, for a file.
         let bytes_freed = results
             .iter()
             .filter(|r| r.result == freeing && r.held_by.is_empty())
-            .map(|r| r.size)
+            .map(|r| r.freed)
             .sum();
         let (gone, would) = if dry_run {
             (0, count(freeing))
@@ -234,6 +238,7 @@ mod tests {
             note: None,
             attachers: Vec::new(),
             fd_holders: Vec::new(),
+            freed: if result == Outcome::Kept { 0 } else { size },
             reason: None,
             held_by: held_by.to_vec(),
             backup: None,

@@ -104,6 +104,8 @@ pub fn name_cell(seg: &Segment) -> String {
         }
     }
     match (&seg.path, &seg.former_key) {
+        // Hard links: one object, its first name and how many more it has.
+        (Some(p), _) if seg.names.len() > 1 => format!("{p} +{}", seg.names.len() - 1),
         (Some(p), _) => p.clone(),
         (None, Some(k)) => format!("(was {})", key_string(*k)),
         (None, None) => "-".into(),
@@ -489,6 +491,9 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
     }
     if let Some(p) = &seg.path {
         add("path", p.clone());
+    }
+    if seg.names.len() > 1 {
+        add("names", seg.names.join(", "));
     }
     if let Some(ipc) = &seg.ipc {
         if let Some(n) = ipc.nsems {

@@ -146,12 +146,27 @@ pub(crate) fn in_dir(path: &[u8], dir: &[u8]) -> bool {
 }
 
 /// Whether the file named `path` is the one `m` maps (same device and inode).
-pub(crate) fn same_file(path: &[u8], m: &MapLine) -> bool {
+pub(crate) fn same_file(sys: &super::Sys, path: &[u8], m: &MapLine) -> bool {
+    stat_named(sys, path, m).is_some()
+}
+
+/// The file a maps line's path names, if it is the mapped object itself. Not a string stat:
+/// the path is resolved through the root layer, through no symlink (a maps path is the
+/// kernel's `d_path`, which has none), beneath the root we look from (with `--ns`, the
+/// target's pinned root). The path is the mapping process's view and may lead elsewhere from
+/// ours (another mount namespace, a name swapped since); device and inode settle that: while
+/// the mapping holds the inode no other file has the same pair, so a match is the mapped
+/// object itself, and what its stat tells (size, owner, times) is that object's own.
+pub(crate) fn stat_named(sys: &super::Sys, path: &[u8], m: &MapLine) -> Option<super::root::Stat> {
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(std::ffi::OsStr::from_bytes(path))
-        .map(|md| (md.dev(), md.ino()) == (libc::makedev(m.dev_major, m.dev_minor), m.inode))
-        .unwrap_or(false)
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    if !path.is_absolute() {
+        return None;
+    }
+    let dev = libc::makedev(m.dev_major, m.dev_minor);
+    sys.stat_path(path, super::root::Follow::Never)
+        .ok()
+        .filter(|st| st.is_file() && (st.dev, st.ino) == (dev, m.inode))
 }
 
 #[cfg(test)]

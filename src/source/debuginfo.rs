@@ -37,7 +37,11 @@ pub struct Found {
 
 /// Read at most [`MAX_FILE`] bytes of an ELF file; None for other files.
 fn read_elf(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let mut f = std::fs::File::open(path)?;
+    // Never a FIFO or device node (a debuglink name comes from the file being read).
+    read_elf_from(super::root::open_regular(path)?)
+}
+
+fn read_elf_from(mut f: std::fs::File) -> std::io::Result<Option<Vec<u8>>> {
     let meta = f.metadata()?;
     if !meta.is_file() || meta.len() > MAX_FILE {
         return Ok(None);
@@ -109,11 +113,16 @@ fn read_mapped(sys: &Sys, pid: i32, m: &MapLine) -> Option<ElfFile> {
     let label = crate::text::bytes_to_string(&m.path);
     let via_map = sys.pid_path(pid, &format!("map_files/{:x}-{:x}", m.start, m.end));
     let rel = label.trim_start_matches('/');
+    // Where .gnu_debuglink files are looked for, beside it. A string under /proc/PID/root,
+    // so a symlinked directory there could lead the lookup out of the target's root; what it
+    // can reach is read only if it is a regular ELF file ([`read_elf`]), and only its type
+    // names are used. The mapped file itself is reached through the root layer.
     let via_root = sys.pid_path(pid, "root").join(rel);
-    let bytes = read_elf(&via_map)
-        .ok()
-        .flatten()
-        .or_else(|| read_elf(&via_root).ok().flatten())?;
+    let bytes = read_elf(&via_map).ok().flatten().or_else(|| {
+        super::root::open_in_root_of(&sys.proc_root, pid, Path::new(rel))
+            .ok()
+            .and_then(|f| read_elf_from(f).ok().flatten())
+    })?;
     Some(ElfFile {
         label,
         bytes,

@@ -2,7 +2,6 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -28,26 +27,6 @@ pub struct ShmFile {
 }
 
 impl ShmFile {
-    pub fn from_metadata(path: PathBuf, m: &std::fs::Metadata) -> ShmFile {
-        let btime = m
-            .created()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64);
-        ShmFile {
-            path,
-            size: m.size(),
-            allocated: m.blocks() * 512,
-            uid: m.uid(),
-            gid: m.gid(),
-            mode: m.mode(),
-            born: btime.unwrap_or(m.mtime()),
-            born_is_btime: btime.is_some(),
-            dev: m.dev(),
-            inode: m.ino(),
-        }
-    }
-
     pub fn from_stat(path: PathBuf, st: &Stat) -> ShmFile {
         ShmFile {
             path,

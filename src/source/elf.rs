@@ -33,13 +33,12 @@ pub fn lowest_load(elf: &Elf) -> Option<u64> {
 }
 
 /// Read a mapped file: through map_files (the very file mapped, even if replaced on disk since),
-/// else through the process's root. Non-ELF and huge files are skipped.
+/// else beneath the process's pinned root (the root layer). Non-ELF and huge files are skipped.
 fn read_mapped(sys: &Sys, pid: i32, m: &MapLine) -> Option<Vec<u8>> {
     let via_map = sys.map_files_path(pid, m.start, m.end);
     let rel = std::str::from_utf8(&m.path).ok()?.trim_start_matches('/');
-    let via_root = sys.pid_path(pid, "root").join(rel);
-    let mut f = std::fs::File::open(via_map)
-        .or_else(|_| std::fs::File::open(via_root))
+    let mut f = super::root::open_regular(&via_map)
+        .or_else(|_| super::root::open_in_root_of(&sys.proc_root, pid, std::path::Path::new(rel)))
         .ok()?;
     let len = f.metadata().ok()?.len();
     if len > MAX_ELF {

@@ -1,11 +1,12 @@
 //! The inventory: every shared-memory object on the machine with every process attached to it,
 //! gathered from /proc/sysvipc/shm, /dev/shm and every process's maps, and judged stale or not.
 
-use super::classify::{classify, in_dir, same_file, shm_kind, MapClass};
+use super::classify::{classify, in_dir, same_file, shm_kind, stat_named, MapClass};
 use super::devshm::ShmFile;
 use super::judge::Judge;
 use super::maps::MapLine;
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
+use super::root::Stat;
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
 use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
@@ -220,11 +221,19 @@ pub fn assemble(
         })
         .collect();
 
-    // POSIX: keyed by (dev, inode).
-    let mut posix: HashMap<(u64, u64), Segment> = files
-        .into_iter()
-        .map(|f| ((f.dev, f.inode), posix_segment(&f)))
-        .collect();
+    // POSIX: keyed by (dev, inode); hard links are one object with several names.
+    let mut posix: HashMap<(u64, u64), Segment> = HashMap::new();
+    for f in files {
+        let name = bytes_to_string(f.path_bytes());
+        posix
+            .entry((f.dev, f.inode))
+            .or_insert_with(|| posix_segment(&f))
+            .names
+            .push(name);
+    }
+    for seg in posix.values_mut() {
+        first_name_first(seg);
+    }
 
     let listed_posix: HashSet<(u64, u64)> = posix.keys().copied().collect();
 
@@ -237,7 +246,7 @@ pub fn assemble(
         let proc_ns = p.ipc_ns.unwrap_or(own_ns);
         for m in &p.maps {
             // " (deleted)" may be part of a real name: the classifier checks the full name.
-            let class = classify(m, shm_prefix, |m| same_file(&m.path, m));
+            let class = classify(m, shm_prefix, |m| same_file(sys, &m.path, m));
             // Whatever the name now says (renamed, or unlinked since we listed /dev/shm), a
             // mapping of a listed POSIX object's inode is that object.
             if !matches!(class, MapClass::Sysv { .. }) {
@@ -272,14 +281,16 @@ pub fn assemble(
                     let id = (dev_t(m), m.inode);
                     let seg = posix.entry(id).or_insert_with(|| {
                         // Made after we listed /dev/shm, or listed under another name.
-                        match std::fs::metadata(OsStr::from_bytes(&path)) {
-                            Ok(md) if (md.dev(), md.ino()) == id && sys.ns_root.is_none() => {
-                                posix_segment(&ShmFile::from_metadata(
+                        match stat_named(sys, &path, m) {
+                            Some(st) => {
+                                let mut seg = posix_segment(&ShmFile::from_stat(
                                     OsStr::from_bytes(&path).into(),
-                                    &md,
-                                ))
+                                    &st,
+                                ));
+                                seg.names = seg.path.iter().cloned().collect();
+                                seg
                             }
-                            _ => mapped_segment(kind, m, &path),
+                            None => mapped_segment(kind, m, &path),
                         }
                     });
                     seg.attachers.push(attacher(scan, p, m));
@@ -529,6 +540,15 @@ fn posix_segment(f: &ShmFile) -> Segment {
     s
 }
 
+/// Put a hard-linked object's names in a stable order, names directly in the shm directory
+/// (what `shm_open` makes) before names in subdirectories, and name the row by the first.
+fn first_name_first(seg: &mut Segment) {
+    seg.names
+        .sort_by(|a, b| (a.matches('/').count(), a).cmp(&(b.matches('/').count(), b)));
+    seg.names.dedup();
+    seg.path = seg.names.first().cloned();
+}
+
 /// Swapped bytes of a tmpfs or memfd object, where they are known without reading its pages:
 /// with no swap configured, none. (Otherwise its blocks count resident and swapped pages
 /// together and `rss` holds both; splitting them costs a read of the object's page state.)
@@ -636,28 +656,47 @@ fn other_segment(
     seg.path = class.object_path();
     // The object itself, through the mapping: exact size and owner where we may look.
     let link = sys.map_files_path(p.pid, m.start, m.end);
-    let md = match seg.kind {
+    let through_link = || {
+        std::fs::metadata(&link)
+            .ok()
+            .map(|md| FileStat::from_metadata(&md))
+    };
+    let st = match seg.kind {
         Kind::File => seg
             .path
             .as_ref()
-            .and_then(|_| std::fs::metadata(OsStr::from_bytes(&m.path)).ok())
-            .filter(|md| (md.dev(), md.ino()) == (dev_t(m), m.inode))
-            .or_else(|| std::fs::metadata(&link).ok()),
+            .and_then(|_| stat_named(sys, &m.path, m))
+            .map(|st| file_stat(&st))
+            .or_else(through_link),
         Kind::Anon => None,
         Kind::Memfd if !opts.exact_memfds => None,
-        _ => std::fs::metadata(&link).ok(),
+        _ => through_link(),
     };
-    if let Some(md) = md.filter(|md| md.ino() == m.inode) {
+    if let Some(st) = st.filter(|st| st.inode == m.inode) {
         if seg.kind == Kind::Deleted && in_dir(&m.path, sys.shm_maps_dir.as_os_str().as_bytes()) {
             seg.note = Some(SHM_NOTE.to_string());
         }
-        apply_stat(&mut seg, &FileStat::from_metadata(&md));
+        apply_stat(&mut seg, &st);
     } else {
         // Not stat'ed (shared anonymous memory has no owner of its own; a listed memfd is not
         // looked up): the process holding it owns it.
         seg.uid = p.uid.or_else(|| sys.proc_uid(p.pid));
     }
     seg
+}
+
+fn file_stat(st: &Stat) -> FileStat {
+    FileStat {
+        dev: st.dev,
+        inode: st.ino,
+        size: st.size,
+        allocated: st.allocated,
+        uid: st.uid,
+        gid: st.gid,
+        mode: st.mode,
+        mtime: st.mtime,
+        btime: st.btime,
+    }
 }
 
 /// Where the object's size is not known from stat, the furthest byte any attacher maps.

@@ -8,7 +8,6 @@ use super::Sys;
 use crate::model::{Dev, FdHolder, IpcCounts, Kind, Mode, Segment};
 use crate::units::local_time;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// One System V semaphore set as the kernel reports it.
@@ -197,45 +196,53 @@ impl Sys {
 
     /// Whether an mqueue filesystem is mounted where we look for POSIX queues.
     pub fn has_mqueue_fs(&self) -> bool {
-        is_mqueue(&self.mqueue_dir)
+        self.mqueue_fd().is_some()
     }
 
     /// The device of the mqueue filesystem, when one is mounted where we look.
     pub fn mqueue_dev(&self) -> Option<u64> {
-        is_mqueue(&self.mqueue_dir)
-            .then(|| std::fs::metadata(&self.mqueue_dir).ok().map(|m| m.dev()))?
+        use std::os::fd::AsFd;
+        let fd = self.mqueue_fd()?;
+        super::root::stat_fd(fd.as_fd()).ok().map(|st| st.dev)
     }
 
-    /// Every POSIX message queue (None: no mqueue filesystem is mounted there).
+    /// The mqueue directory, opened through the root layer ([`Sys::open_mqueue_dir`]: with
+    /// `--ns`, the target's own mount beneath its pinned root, through no symlink), if an
+    /// mqueue filesystem is mounted there. An mqueue mount shows the queues of the IPC
+    /// namespace that mounted it: the target's mount lists the target's queues.
+    fn mqueue_fd(&self) -> Option<std::os::fd::OwnedFd> {
+        let fd = self.open_mqueue_dir().ok()?;
+        is_mqueue(&fd).then_some(fd)
+    }
+
+    /// Every POSIX message queue (None: no mqueue filesystem is mounted there). Listed through
+    /// the directory's fd; each queue's status is read from its file opened beneath it.
     pub fn mqueues(&self) -> Option<Vec<MqFile>> {
-        if !is_mqueue(&self.mqueue_dir) {
-            return None;
-        }
+        use std::os::fd::AsFd;
+        let dir = self.mqueue_fd()?;
         let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.mqueue_dir).ok()?.flatten() {
-            let Ok(m) = e.metadata() else { continue };
-            if !m.file_type().is_file() {
+        for e in super::root::list_dir(dir.as_fd()).ok()? {
+            if !e.stat.is_file() {
                 continue;
             }
             // Reading a queue's file reports its state; it takes no message.
-            let status = std::fs::read_to_string(e.path())
+            let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK;
+            let status = super::root::open_beneath(dir.as_fd(), Path::new(&e.name), flags)
                 .ok()
+                .and_then(|fd| std::io::read_to_string(std::fs::File::from(fd)).ok())
                 .and_then(|t| parse_mq_status(&t))
                 .unwrap_or_default();
+            let st = e.stat;
             out.push(MqFile {
-                path: e.path(),
+                path: self.mqueue_dir.join(&e.name),
                 status,
-                uid: m.uid(),
-                gid: m.gid(),
-                mode: m.mode(),
-                btime: m
-                    .created()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs() as i64),
-                mtime: m.mtime(),
-                dev: m.dev(),
-                inode: m.ino(),
+                uid: st.uid,
+                gid: st.gid,
+                mode: st.mode,
+                btime: st.btime,
+                mtime: st.mtime,
+                dev: st.dev,
+                inode: st.ino,
             });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -243,12 +250,12 @@ impl Sys {
     }
 }
 
-/// Whether `dir` is the root of an mqueue filesystem (statfs magic 0x19800202).
-fn is_mqueue(dir: &Path) -> bool {
+/// Whether an open directory is the root of an mqueue filesystem (statfs magic 0x19800202).
+fn is_mqueue(dir: &std::os::fd::OwnedFd) -> bool {
     const MQUEUE_MAGIC: i64 = 0x1980_0202;
     // The magic's integer type differs between targets.
     #[allow(clippy::unnecessary_cast)]
-    nix::sys::statfs::statfs(dir)
+    nix::sys::statfs::fstatfs(dir)
         .map(|s| s.filesystem_type().0 as i64 == MQUEUE_MAGIC)
         .unwrap_or(false)
 }

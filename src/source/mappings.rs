@@ -50,7 +50,7 @@ pub fn to_mapping(e: &SmapsEntry, kind: &str, deleted: bool) -> Mapping {
 pub fn gather(sys: &Sys, pid: i32, shared_only: bool) -> anyhow::Result<Vec<Mapping>> {
     // How /dev/shm is named in maps (with --ns, shm_dir is reached through the target's root).
     let shm_dir = sys.shm_maps_dir.as_os_str().as_bytes();
-    let named_as_is = |m: &MapLine| same_file(&m.path, m);
+    let named_as_is = |m: &MapLine| same_file(sys, &m.path, m);
     // Rows are made as smaps is parsed: a process with 50,000 mappings never has its whole
     // smaps text (about 1 KiB a mapping) in memory at once.
     let mut rows = Vec::new();

@@ -91,9 +91,14 @@ impl Sys {
         }
     }
 
-    /// The mqueue directory, opened for listing (the host's: queues are not looked up by --ns).
+    /// The mqueue directory, opened for listing. With `--ns`, the target's own (its mount of
+    /// its IPC namespace's queues), resolved beneath its pinned root through no symlink, like
+    /// the shm directory; on the host, as configured (`--mqueue-dir`).
     pub fn open_mqueue_dir(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        open_dir(&self.mqueue_dir)
+        match &self.pinned_root {
+            Some(root) => root.open_dir(&self.mqueue_dir),
+            None => open_dir(&self.mqueue_dir),
+        }
     }
 
     /// A path as the target (`--ns PID`) or the host names it, opened `O_PATH|O_NOFOLLOW`

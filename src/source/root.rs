@@ -264,6 +264,34 @@ pub fn read_only(opath: BorrowedFd<'_>) -> Result<(File, Stat), ReadOpenError> {
     Ok((File::from(fd), now))
 }
 
+/// A file of process `pid`'s filesystem, by the path it names it with (a maps path),
+/// resolved beneath its pinned root through no symlink and opened only if it is a regular
+/// file: never a string join under `/proc/PID/root`, where an absolute symlink would lead
+/// into our own root and a FIFO would block the open.
+pub fn open_in_root_of(proc_root: &Path, pid: i32, path: &Path) -> io::Result<File> {
+    let root = Root::of_pid(proc_root, pid)?;
+    let opath = root.open_path(path, Follow::Never)?;
+    read_only(opath.as_fd())
+        .map(|(f, _)| f)
+        .map_err(|e| match e {
+            ReadOpenError::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        })
+}
+
+/// A file named by the user (or found beside one), opened for reading only if `fstat` of an
+/// `O_PATH` descriptor says it is a regular file: a FIFO or device node at the name is never
+/// opened (an open could block or wake a device).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let opath = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    read_only(opath.as_fd())
+        .map(|(f, _)| f)
+        .map_err(|e| match e {
+            ReadOpenError::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        })
+}
+
 /// One entry of a directory listing.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -640,6 +668,16 @@ mod tests {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut f, &mut s).unwrap();
         assert_eq!(s, "x");
+    }
+
+    #[test]
+    fn open_regular_never_opens_a_fifo() {
+        let t = tree();
+        let fifo = t.path().join("dev/shm/fifo2");
+        nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
+        // A blocking open of a FIFO with no writer would hang here.
+        assert!(open_regular(&fifo).is_err());
+        assert!(open_regular(&t.path().join("dev/shm/obj")).is_ok());
     }
 
     #[test]
