@@ -74,15 +74,15 @@ for ((i = 1; i <= ROUNDS; i++)); do
     grep 'events shown' "$WORK/err" | sed 's/^shmtool: /  trace: /' >&2
 done
 echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians (8 events a round)"
-printf '%-34s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
+printf '%-48s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
 row() {
     local name=$1 form=$2 base traced base_cpu traced_cpu
     base=$(cut -d' ' -f1 "$WORK/base_$form" | median)
     traced=$(cut -d' ' -f1 "$WORK/traced_$form" | median)
     base_cpu=$(cut -d' ' -f2 "$WORK/base_$form" | median)
     traced_cpu=$(cut -d' ' -f2 "$WORK/traced_$form" | median)
-    printf '%-34s %10d %10d %14s\n' "$name, without trace" "$base" "$((8 * base))" "$base_cpu"
-    printf '%-34s %10d %10d %14s\n' "$name, with trace --json" "$traced" "$((8 * traced))" "$traced_cpu"
+    printf '%-48s %10d %10d %14s\n' "$name, without trace" "$base" "$((8 * base))" "$base_cpu"
+    printf '%-48s %10d %10d %14s\n' "$name, with trace --json" "$traced" "$((8 * traced))" "$traced_cpu"
     awk -v b="$base" -v t="$traced" -v bc="$base_cpu" -v tc="$traced_cpu" 'BEGIN {
         printf "  throughput with trace: %.3f of without (%.1f%% loss)\n", t / b, 100 * (1 - t / b)
         printf "  cpu per round with trace: %.3f of without (+%.2f us, %.2f us per traced call)\n", tc / bc, tc - bc, (tc - bc) / 8 }'

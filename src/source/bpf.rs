@@ -403,19 +403,12 @@ pub struct Ring {
     len: usize,
     data: usize,
     page: usize,
+    /// A record copied out of the ring, reused.
+    scratch: Vec<u8>,
 }
 
 // SAFETY: the mapping is owned by this value and only read through &mut self.
 unsafe impl Send for Ring {}
-
-/// What a ring held.
-#[derive(Debug)]
-pub enum Record {
-    /// Bytes a program passed to `bpf_perf_event_output`.
-    Sample(Vec<u8>),
-    /// The kernel dropped this many records because the ring was full.
-    Lost(u64),
-}
 
 impl Ring {
     /// A ring of `pages` (a power of two) data pages on `cpu`; the reader is woken when
@@ -454,6 +447,7 @@ impl Ring {
             len,
             data: len - page,
             page,
+            scratch: Vec::new(),
         })
     }
 
@@ -461,8 +455,9 @@ impl Ring {
         self.fd.as_raw_fd()
     }
 
-    /// Take every record waiting, oldest first.
-    pub fn drain(&mut self, out: &mut Vec<Record>) {
+    /// Hand every record waiting to `sample`, oldest first; returns how many records the
+    /// kernel reported lost (the ring was full).
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) -> u64 {
         use std::sync::atomic::{fence, AtomicU64, Ordering};
         // SAFETY: data_head (offset 1024) and data_tail (1032) of perf_event_mmap_page are
         // 8-aligned u64s inside the first page of our mapping.
@@ -476,6 +471,8 @@ impl Ring {
         let mut tail = tail_ptr.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
         let mut header = [0u8; 8];
+        let mut lost = 0;
+        let mut body = std::mem::take(&mut self.scratch);
         while tail + 8 <= head {
             self.copy_out(tail, &mut header);
             let kind = u32::from_ne_bytes(header[0..4].try_into().unwrap_or_default());
@@ -483,26 +480,27 @@ impl Ring {
             if size < 8 || tail + size > head {
                 break;
             }
-            let mut body = vec![0u8; size as usize - 8];
+            body.resize(size as usize - 8, 0);
             self.copy_out(tail + 8, &mut body);
             match kind {
                 // PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW: u32 size, then the bytes.
                 9 if body.len() >= 4 => {
                     let n = u32::from_ne_bytes(body[0..4].try_into().unwrap_or_default()) as usize;
                     let n = n.min(body.len() - 4);
-                    out.push(Record::Sample(body[4..4 + n].to_vec()));
+                    sample(&body[4..4 + n]);
                 }
                 // PERF_RECORD_LOST: u64 id, u64 lost.
                 2 if body.len() >= 16 => {
-                    let lost = u64::from_ne_bytes(body[8..16].try_into().unwrap_or_default());
-                    out.push(Record::Lost(lost));
+                    lost += u64::from_ne_bytes(body[8..16].try_into().unwrap_or_default());
                 }
                 _ => {}
             }
             tail += size;
         }
+        self.scratch = body;
         fence(Ordering::Release);
         tail_ptr.store(tail, Ordering::Release);
+        lost
     }
 
     fn copy_out(&self, pos: u64, buf: &mut [u8]) {
@@ -593,8 +591,8 @@ impl RingBuf {
         &self.map
     }
 
-    /// Take every record submitted so far, oldest first.
-    pub fn drain(&mut self, out: &mut Vec<Record>) {
+    /// Hand every record submitted so far to `sample`, oldest first, read in place.
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) {
         use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
         const BUSY: u32 = 1 << 31;
         const DISCARD: u32 = 1 << 30;
@@ -620,8 +618,9 @@ impl RingBuf {
                 let start = self.page + at + 8;
                 if start + body <= self.producer_len {
                     // SAFETY: inside the double mapping, checked just above.
-                    let bytes = unsafe { std::slice::from_raw_parts(self.producer.add(start), body) };
-                    out.push(Record::Sample(bytes.to_vec()));
+                    let bytes =
+                        unsafe { std::slice::from_raw_parts(self.producer.add(start), body) };
+                    sample(bytes);
                 }
             }
             cons += (body as u64 + 8 + 7) & !7;

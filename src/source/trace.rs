@@ -17,9 +17,7 @@
 //! matching exit program adds the return value and time and sends the record to user space, so
 //! one record per call arrives, complete, and failed calls can be dropped.
 
-use super::bpf::{
-    self, helper, Asm, Map, Record, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9,
-};
+use super::bpf::{self, helper, Asm, Map, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -500,8 +498,12 @@ fn exit_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
     a.load(Size::DW, R1, R6, tp_arg(0))
         .store(Size::DW, R8, RET, R1);
     for i in 0..s.nargs {
-        a.load(Size::DW, R1, R7, slot::ARGS + 8 * i as i16)
-            .store(Size::DW, R8, ARGS + 8 * i as i16, R1);
+        a.load(Size::DW, R1, R7, slot::ARGS + 8 * i as i16).store(
+            Size::DW,
+            R8,
+            ARGS + 8 * i as i16,
+            R1,
+        );
     }
     fill_caller(&mut a, s.call, R9);
     if let Some(i) = s.string {
@@ -826,7 +828,9 @@ impl Tracer {
                 (Err(e), _) | (_, Err(e)) => return Err(e),
             };
             let exit = match load(&exit_prog(&s, &maps, read), "shmtool_exit") {
-                Err(TraceError::Other(_)) if s.string.is_some() && read.string != READERS_OLD.string => {
+                Err(TraceError::Other(_))
+                    if s.string.is_some() && read.string != READERS_OLD.string =>
+                {
                     read = READERS_OLD;
                     load(&exit_prog(&s, &maps, read), "shmtool_exit")?
                 }
@@ -863,10 +867,16 @@ impl Tracer {
         })
     }
 
-    /// Wait up to `timeout_ms` for a wakeup, then take every record waiting.
-    /// Returns the CLOCK_MONOTONIC time just before the rings were read: every record stamped
-    /// earlier than that was already in its ring, so events older than it can be put in order.
-    pub fn poll(&mut self, timeout_ms: i32, out: &mut Vec<Record>) -> std::io::Result<u64> {
+    /// Wait up to `timeout_ms` for a wakeup, then take every event waiting (oldest first from
+    /// each ring; CPUs' perf rings are not in order with each other). Returns the
+    /// CLOCK_MONOTONIC time just before the rings were read (every record stamped earlier than
+    /// that was already in its ring, so events older than it can be put in order) and how many
+    /// records the kernel dropped since the last call.
+    pub fn poll(
+        &mut self,
+        timeout_ms: i32,
+        out: &mut Vec<RawEvent>,
+    ) -> std::io::Result<(u64, u64)> {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 8];
         use std::os::fd::AsRawFd;
         // SAFETY: evs is a valid array of epoll_event for the call's duration.
@@ -885,19 +895,26 @@ impl Tracer {
             }
         }
         let now = monotonic_ns();
-        match &mut self.maps.out {
-            Out::Ring(ring) => ring.drain(out),
-            Out::Perf(_, rings) => rings.iter_mut().for_each(|r| r.drain(out)),
-        }
-        let mut lost = [0u8; 8];
-        if self.maps.lost.lookup(&0u32.to_ne_bytes(), &mut lost).is_ok() {
-            let lost = u64::from_ne_bytes(lost);
-            if lost > self.lost_so_far {
-                out.push(Record::Lost(lost - self.lost_so_far));
-                self.lost_so_far = lost;
+        let mut push = |b: &[u8]| out.extend(decode(b));
+        let mut lost = match &mut self.maps.out {
+            Out::Ring(ring) => {
+                ring.drain(&mut push);
+                0
             }
+            Out::Perf(_, rings) => rings.iter_mut().map(|r| r.drain(&mut push)).sum(),
+        };
+        let mut counted = [0u8; 8];
+        if self
+            .maps
+            .lost
+            .lookup(&0u32.to_ne_bytes(), &mut counted)
+            .is_ok()
+        {
+            let counted = u64::from_ne_bytes(counted);
+            lost += counted.saturating_sub(self.lost_so_far);
+            self.lost_so_far = counted;
         }
-        Ok(now)
+        Ok((now, lost))
     }
 }
 
@@ -992,7 +1009,10 @@ mod tests {
         assert_eq!(e.args[2], 0o102);
         assert_eq!(e.text.as_deref(), Some(&b"/dev/shm/abc"[..]));
         assert!(decode(&b[..50]).is_none());
-        assert!(decode(&b[..layout::short(4) as usize]).unwrap().text.is_none());
+        assert!(decode(&b[..layout::short(4) as usize])
+            .unwrap()
+            .text
+            .is_none());
         // A short record carries its call's arguments only.
         b[0..4].copy_from_slice(&(Call::Shmdt as u32).to_ne_bytes());
         b[56..64].copy_from_slice(&0x7f00u64.to_ne_bytes());
