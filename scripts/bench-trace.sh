@@ -28,8 +28,13 @@ for tool in gcc; do
     command -v "$tool" >/dev/null || { echo "bench-trace: needs $tool" >&2; exit 1; }
 done
 
-cargo build --release --quiet
-BIN=${SHMTOOL_BIN:-$PWD/target/release/shmtool}
+# SHMTOOL_BIN=PATH measures that binary instead of building this checkout's.
+if [ -n "${SHMTOOL_BIN:-}" ]; then
+    BIN=$SHMTOOL_BIN
+else
+    cargo build --release --quiet
+    BIN=$PWD/target/release/shmtool
+fi
 WORK=$(mktemp -d)
 TRACE_PID=
 cleanup() {
