@@ -1,11 +1,14 @@
 /* Shared-memory churn for scripts/bench-trace.sh: WORKERS processes, each repeating for SECS
  * seconds: shmget(IPC_PRIVATE), shmat, shmdt, shmctl(IPC_RMID), shm_open(O_CREAT), ftruncate,
  * mmap(MAP_SHARED), munmap, close, shm_unlink -- 8 events for `shmtool trace` per round.
- * With RATE > 0 the workers together make at most RATE rounds a second.
+ * With RATE > 0 the workers together make at most RATE rounds a second (0: as fast as they can).
+ * USE_KIB 0 (the default) is the worst case for a tracer: 4 KiB objects never touched, a loop of
+ * nothing but these system calls. USE_KIB > 0 makes both objects that size and writes one byte
+ * in each of their pages before detaching, as a program that uses its shared memory does.
  * Prints the total number of rounds, rounds per second, and the CPU time (user + system, which
  * includes what tracing costs inside the system calls) the workers spent per round.
  *
- *   cc -O2 -o shm_churn scripts/shm_churn.c && ./shm_churn WORKERS SECS [RATE] */
+ *   cc -O2 -o shm_churn scripts/shm_churn.c && ./shm_churn WORKERS SECS [RATE [USE_KIB]] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +31,13 @@ static void die(const char *what) {
     _exit(1);
 }
 
-static long worker(int idx, double secs, double rate) {
+/* Write one byte in every page, so that each page is faulted in and zeroed by the kernel. */
+static void use(volatile char *p, size_t size) {
+    for (size_t off = 0; off < size; off += 4096)
+        p[off] = (char)off;
+}
+
+static long worker(int idx, double secs, double rate, size_t size, int touch) {
     char name[64];
     snprintf(name, sizeof name, "/shmtool-churn-%d-%d", (int)getpid(), idx);
     long rounds = 0;
@@ -41,23 +50,27 @@ static long worker(int idx, double secs, double rate) {
             usleep(200);
             continue;
         }
-        int id = shmget(IPC_PRIVATE, 4096, 0600);
+        int id = shmget(IPC_PRIVATE, size, 0600);
         if (id < 0)
             die("shmget");
         void *p = shmat(id, NULL, 0);
         if (p == (void *)-1)
             die("shmat");
+        if (touch)
+            use(p, size);
         shmdt(p);
         shmctl(id, IPC_RMID, NULL);
         int fd = shm_open(name, O_CREAT | O_RDWR, 0600);
         if (fd < 0)
             die("shm_open");
-        if (ftruncate(fd, 4096) < 0)
+        if (ftruncate(fd, size) < 0)
             die("ftruncate");
-        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED)
             die("mmap");
-        munmap(m, 4096);
+        if (touch)
+            use(m, size);
+        munmap(m, size);
         close(fd);
         shm_unlink(name);
         rounds++;
@@ -67,19 +80,21 @@ static long worker(int idx, double secs, double rate) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s WORKERS SECS [RATE]\n", argv[0]);
+        fprintf(stderr, "usage: %s WORKERS SECS [RATE [USE_KIB]]\n", argv[0]);
         return 2;
     }
     int workers = atoi(argv[1]);
     double secs = atof(argv[2]);
     double rate = argc > 3 ? atof(argv[3]) / workers : 0;
+    long use_kib = argc > 4 ? atol(argv[4]) : 0;
+    size_t size = use_kib > 0 ? (size_t)use_kib * 1024 : 4096;
     int pipes[2];
     if (pipe(pipes) < 0)
         die("pipe");
     double start = now();
     for (int i = 0; i < workers; i++) {
         if (fork() == 0) {
-            long r = worker(i, secs, rate);
+            long r = worker(i, secs, rate, size, use_kib > 0);
             if (write(pipes[1], &r, sizeof r) != sizeof r)
                 _exit(1);
             _exit(0);

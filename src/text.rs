@@ -43,7 +43,8 @@ pub fn json_safe(json: &str) -> std::borrow::Cow<'_, str> {
     // C0 controls are escaped by serde_json inside strings; outside them they are the
     // document's own whitespace. The rest (DEL and up) it leaves raw.
     let raw = |c: char| c >= '\u{7f}' && is_unsafe(c);
-    if !json.chars().any(raw) {
+    // Every such character has a byte >= 0x7f: plain ASCII is settled by a byte scan.
+    if json.bytes().all(|b| b < 0x7f) || !json.chars().any(raw) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);

@@ -1,5 +1,7 @@
 //! The smallest eBPF toolkit that `trace` needs, over the raw `bpf(2)` and `perf_event_open(2)`
-//! system calls: an instruction assembler, map and program loading, and per-CPU perf rings.
+//! system calls: an instruction assembler, map and program loading, and the two ways records
+//! reach user space: the BPF ring buffer (one ring for all CPUs, kernels 5.8+) and, before it,
+//! per-CPU perf rings.
 //!
 //! No compiler, no kernel headers, no libbpf: the programs are a few dozen instructions each,
 //! assembled here at run time (see `source::trace` for what they do and why).
@@ -27,6 +29,8 @@ pub const R4: Reg = 4;
 pub const R5: Reg = 5;
 pub const R6: Reg = 6;
 pub const R7: Reg = 7;
+pub const R8: Reg = 8;
+pub const R9: Reg = 9;
 pub const R10: Reg = 10;
 
 /// Kernel helper numbers (include/uapi/linux/bpf.h, `__BPF_FUNC_MAPPER`).
@@ -34,6 +38,8 @@ pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
     pub const MAP_UPDATE_ELEM: i32 = 2;
     pub const MAP_DELETE_ELEM: i32 = 3;
+    /// Kernels before 5.5 have only this one for user memory.
+    pub const PROBE_READ: i32 = 4;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_CURRENT_PID_TGID: i32 = 14;
     pub const GET_CURRENT_UID_GID: i32 = 15;
@@ -42,7 +48,11 @@ pub mod helper {
     /// Kernels before 5.5 have only this one for user strings.
     pub const PROBE_READ_STR: i32 = 45;
     pub const GET_CURRENT_CGROUP_ID: i32 = 80;
+    pub const PROBE_READ_USER: i32 = 112;
     pub const PROBE_READ_USER_STR: i32 = 114;
+    pub const RINGBUF_RESERVE: i32 = 131;
+    pub const RINGBUF_SUBMIT: i32 = 132;
+    pub const RINGBUF_QUERY: i32 = 134;
 }
 
 /// Width of a memory access.
@@ -104,6 +114,10 @@ impl Asm {
     pub fn store_imm(&mut self, size: Size, dst: Reg, off: i16, imm: i32) -> &mut Self {
         self.push(insn(0x62 | size as u8, dst, 0, off, imm))
     }
+    /// `*(size *)(dst + off) += src`, atomically.
+    pub fn atomic_add(&mut self, size: Size, dst: Reg, off: i16, src: Reg) -> &mut Self {
+        self.push(insn(0xc3 | size as u8, dst, src, off, 0))
+    }
     /// `dst = imm64` (two instruction slots).
     pub fn load_imm64(&mut self, dst: Reg, imm: u64) -> &mut Self {
         self.push(insn(0x18, dst, 0, 0, imm as u32 as i32));
@@ -129,6 +143,14 @@ impl Asm {
     /// `if dst != src goto label`.
     pub fn jne_reg(&mut self, dst: Reg, src: Reg, label: &'static str) -> &mut Self {
         self.jump(0x5d, dst, src, 0, label)
+    }
+    /// `if dst > imm goto label` (unsigned).
+    pub fn jgt_imm(&mut self, dst: Reg, imm: i32, label: &'static str) -> &mut Self {
+        self.jump(0x25, dst, 0, imm, label)
+    }
+    /// `goto label`.
+    pub fn ja(&mut self, label: &'static str) -> &mut Self {
+        self.jump(0x05, 0, 0, 0, label)
     }
     /// `if (s64)dst < imm goto label`.
     pub fn jslt_imm(&mut self, dst: Reg, imm: i32, label: &'static str) -> &mut Self {
@@ -168,11 +190,15 @@ impl Asm {
 }
 
 const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_PROG_LOAD: libc::c_long = 5;
 
 pub const MAP_HASH: u32 = 1;
+pub const MAP_ARRAY: u32 = 2;
 pub const MAP_PERF_EVENT_ARRAY: u32 = 4;
+pub const MAP_LRU_HASH: u32 = 9;
+pub const MAP_RINGBUF: u32 = 27;
 const PROG_TRACEPOINT: u32 = 5;
 
 /// `union bpf_attr` is up to a few hundred bytes; the fields we set all sit in its first 128.
@@ -250,6 +276,15 @@ impl Map {
             .u64(16, value.as_ptr() as u64)
             .u64(24, 0);
         bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(drop)
+    }
+
+    /// The value under `key`, into `value`.
+    pub fn lookup(&self, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32)
+            .u64(8, key.as_ptr() as u64)
+            .u64(16, value.as_mut_ptr() as u64);
+        bpf(BPF_MAP_LOOKUP_ELEM, &mut a).map(drop)
     }
 
     pub fn raw(&self) -> RawFd {
@@ -368,19 +403,12 @@ pub struct Ring {
     len: usize,
     data: usize,
     page: usize,
+    /// A record copied out of the ring, reused.
+    scratch: Vec<u8>,
 }
 
 // SAFETY: the mapping is owned by this value and only read through &mut self.
 unsafe impl Send for Ring {}
-
-/// What a ring held.
-#[derive(Debug)]
-pub enum Record {
-    /// Bytes a program passed to `bpf_perf_event_output`.
-    Sample(Vec<u8>),
-    /// The kernel dropped this many records because the ring was full.
-    Lost(u64),
-}
 
 impl Ring {
     /// A ring of `pages` (a power of two) data pages on `cpu`; the reader is woken when
@@ -419,6 +447,7 @@ impl Ring {
             len,
             data: len - page,
             page,
+            scratch: Vec::new(),
         })
     }
 
@@ -426,8 +455,9 @@ impl Ring {
         self.fd.as_raw_fd()
     }
 
-    /// Take every record waiting, oldest first.
-    pub fn drain(&mut self, out: &mut Vec<Record>) {
+    /// Hand every record waiting to `sample`, oldest first; returns how many records the
+    /// kernel reported lost (the ring was full).
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) -> u64 {
         use std::sync::atomic::{fence, AtomicU64, Ordering};
         // SAFETY: data_head (offset 1024) and data_tail (1032) of perf_event_mmap_page are
         // 8-aligned u64s inside the first page of our mapping.
@@ -441,6 +471,8 @@ impl Ring {
         let mut tail = tail_ptr.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
         let mut header = [0u8; 8];
+        let mut lost = 0;
+        let mut body = std::mem::take(&mut self.scratch);
         while tail + 8 <= head {
             self.copy_out(tail, &mut header);
             let kind = u32::from_ne_bytes(header[0..4].try_into().unwrap_or_default());
@@ -448,26 +480,27 @@ impl Ring {
             if size < 8 || tail + size > head {
                 break;
             }
-            let mut body = vec![0u8; size as usize - 8];
+            body.resize(size as usize - 8, 0);
             self.copy_out(tail + 8, &mut body);
             match kind {
                 // PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW: u32 size, then the bytes.
                 9 if body.len() >= 4 => {
                     let n = u32::from_ne_bytes(body[0..4].try_into().unwrap_or_default()) as usize;
                     let n = n.min(body.len() - 4);
-                    out.push(Record::Sample(body[4..4 + n].to_vec()));
+                    sample(&body[4..4 + n]);
                 }
                 // PERF_RECORD_LOST: u64 id, u64 lost.
                 2 if body.len() >= 16 => {
-                    let lost = u64::from_ne_bytes(body[8..16].try_into().unwrap_or_default());
-                    out.push(Record::Lost(lost));
+                    lost += u64::from_ne_bytes(body[8..16].try_into().unwrap_or_default());
                 }
                 _ => {}
             }
             tail += size;
         }
+        self.scratch = body;
         fence(Ordering::Release);
         tail_ptr.store(tail, Ordering::Release);
+        lost
     }
 
     fn copy_out(&self, pos: u64, buf: &mut [u8]) {
@@ -489,6 +522,119 @@ impl Drop for Ring {
         // SAFETY: base/len are exactly what mmap returned.
         unsafe {
             libc::munmap(self.base as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// The reading end of a `BPF_MAP_TYPE_RINGBUF` map: one ring that every CPU's programs reserve
+/// records in (`bpf_ringbuf_reserve`/`submit`), read here in the order they were reserved.
+#[derive(Debug)]
+pub struct RingBuf {
+    map: Map,
+    consumer: *mut u8,
+    producer: *mut u8,
+    producer_len: usize,
+    page: usize,
+    mask: u64,
+}
+
+// SAFETY: the mappings are owned by this value and only touched through &mut self.
+unsafe impl Send for RingBuf {}
+
+impl RingBuf {
+    /// A ring of `bytes` (a power of two, at least a page).
+    pub fn create(bytes: u32, name: &str) -> io::Result<RingBuf> {
+        let map = Map::create(MAP_RINGBUF, 0, 0, bytes, name)?;
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let map_at = |len: usize, prot: libc::c_int, offset: usize| {
+            // SAFETY: a fresh shared mapping of the map's fd; checked below.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    prot,
+                    libc::MAP_SHARED,
+                    map.raw(),
+                    offset as libc::off_t,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(p as *mut u8)
+            }
+        };
+        // The consumer position page is ours to write; the producer page and the data (mapped
+        // twice in a row, so that no record wraps) are read-only.
+        let consumer = map_at(page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        let producer_len = page + 2 * bytes as usize;
+        let producer = match map_at(producer_len, libc::PROT_READ, page) {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: exactly what mmap returned above.
+                unsafe { libc::munmap(consumer as *mut libc::c_void, page) };
+                return Err(e);
+            }
+        };
+        Ok(RingBuf {
+            map,
+            consumer,
+            producer,
+            producer_len,
+            page,
+            mask: bytes as u64 - 1,
+        })
+    }
+
+    pub fn map(&self) -> &Map {
+        &self.map
+    }
+
+    /// Hand every record submitted so far to `sample`, oldest first, read in place.
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) {
+        use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+        const BUSY: u32 = 1 << 31;
+        const DISCARD: u32 = 1 << 30;
+        // SAFETY: the consumer and producer positions are the first u64 of their pages.
+        let (cons_pos, prod_pos) = unsafe {
+            (
+                &*(self.consumer as *const AtomicU64),
+                &*(self.producer as *const AtomicU64),
+            )
+        };
+        let mut cons = cons_pos.load(Ordering::Relaxed);
+        let prod = prod_pos.load(Ordering::Acquire);
+        while cons < prod {
+            let at = (cons & self.mask) as usize;
+            // SAFETY: record headers are 8-aligned u32s inside the first copy of the data.
+            let header = unsafe { &*(self.producer.add(self.page + at) as *const AtomicU32) };
+            let len = header.load(Ordering::Acquire);
+            if len & BUSY != 0 {
+                break;
+            }
+            let body = (len & !(BUSY | DISCARD)) as usize;
+            if len & DISCARD == 0 {
+                let start = self.page + at + 8;
+                if start + body <= self.producer_len {
+                    // SAFETY: inside the double mapping, checked just above.
+                    let bytes =
+                        unsafe { std::slice::from_raw_parts(self.producer.add(start), body) };
+                    sample(bytes);
+                }
+            }
+            cons += (body as u64 + 8 + 7) & !7;
+        }
+        cons_pos.store(cons, Ordering::Release);
+    }
+}
+
+impl Drop for RingBuf {
+    fn drop(&mut self) {
+        // SAFETY: both are exactly what mmap returned.
+        unsafe {
+            libc::munmap(self.consumer as *mut libc::c_void, self.page);
+            libc::munmap(self.producer as *mut libc::c_void, self.producer_len);
         }
     }
 }

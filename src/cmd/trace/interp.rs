@@ -250,10 +250,10 @@ pub fn event(
     obj: Obj,
     extra: Extra,
     user: String,
-    wall_offset_ns: i128,
+    time: String,
 ) -> TraceEvent {
     TraceEvent {
-        time: crate::units::rfc3339(e.mono_ns as i128 + wall_offset_ns),
+        time,
         mono_ns: e.mono_ns,
         event: name,
         pid: e.pid,
@@ -269,6 +269,38 @@ pub fn event(
         size: extra.size,
         addr: extra.addr.map(hex_addr),
         detail: extra.detail,
+    }
+}
+
+/// RFC 3339 times for a stream of events, as `units::rfc3339` writes them: the date and time
+/// of day are formatted once a second, only the nanoseconds for each event (formatting the
+/// whole time was an eighth of the tracer's CPU at 80,000 events/s).
+#[derive(Debug, Default)]
+pub struct Stamps {
+    sec: Option<i128>,
+    /// `2026-11-23T09:41:56.`
+    prefix: String,
+}
+
+impl Stamps {
+    pub fn rfc3339(&mut self, ns: i128) -> String {
+        let sec = ns.div_euclid(1_000_000_000);
+        if self.sec != Some(sec) {
+            let full = crate::units::rfc3339(ns);
+            self.prefix = full[..full.len() - 10].to_string();
+            self.sec = Some(sec);
+        }
+        let mut digits = [b'0'; 9];
+        let mut n = ns.rem_euclid(1_000_000_000) as u32;
+        for d in digits.iter_mut().rev() {
+            *d += (n % 10) as u8;
+            n /= 10;
+        }
+        let mut s = String::with_capacity(self.prefix.len() + 10);
+        s.push_str(&self.prefix);
+        s.extend(digits.iter().map(|&d| d as char));
+        s.push('Z');
+        s
     }
 }
 
@@ -318,6 +350,21 @@ mod tests {
             ret,
             cgroup: 0,
             text: text.map(|t| t.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn stamps_match_the_full_formatter() {
+        let mut st = Stamps::default();
+        for ns in [
+            0i128,
+            1_764_755_000_123_456_789,
+            1_764_755_000_999_999_999,
+            1_764_755_001_000_000_001,
+            1_764_755_000_000_000_007,
+            -1,
+        ] {
+            assert_eq!(st.rfc3339(ns), crate::units::rfc3339(ns), "{ns}");
         }
     }
 

@@ -7,7 +7,6 @@ use super::{Ctx, Run};
 use crate::cli::{TraceArgs, TraceEventArg, TraceKind};
 use crate::error::Error;
 use crate::model::{Kind, TraceEvent};
-use crate::source::bpf::Record;
 use crate::source::trace::{self as kernel, RawEvent, Tracer};
 use crate::source::users::Users;
 use anyhow::Context;
@@ -257,27 +256,18 @@ impl Run for TraceArgs {
         eprintln!("shmtool: tracing shared-memory events (Ctrl-C to stop)");
 
         let (mut seen, mut shown, mut lost) = (0u64, 0u64, 0u64);
-        let mut records = Vec::new();
         let mut pending: Vec<RawEvent> = Vec::new();
+        let mut stamps = interp::Stamps::default();
         let mut done = false;
         while !done {
             let stopping = STOP.load(Ordering::SeqCst)
                 || deadline.is_some_and(|d| kernel::monotonic_ns() >= d);
-            let now = tracer
-                .poll(if stopping { 0 } else { 100 }, &mut records)
+            let (now, dropped) = tracer
+                .poll(if stopping { 0 } else { 100 }, &mut pending)
                 .context("reading trace events")?;
-            for r in records.drain(..) {
-                match r {
-                    Record::Sample(b) => {
-                        if let Some(e) = kernel::decode(&b) {
-                            if e.pid != me {
-                                pending.push(e);
-                            }
-                        }
-                    }
-                    Record::Lost(n) => lost += n,
-                }
-            }
+            lost += dropped;
+            // Our own calls (reading /proc, writing the log) are not the machine's.
+            pending.retain(|e| e.pid != me);
             // Records from different CPUs arrive out of order; everything stamped 2 ms before
             // the rings were read is complete and can go out in time order.
             let horizon = if stopping {
@@ -290,8 +280,8 @@ impl Run for TraceArgs {
             for raw in pending.drain(..ready) {
                 for (name, obj, extra) in interp.feed(&raw) {
                     seen += 1;
-                    let mut ev =
-                        interp::event(&raw, name, obj, extra, users.name(raw.uid), wall_offset);
+                    let time = stamps.rfc3339(raw.mono_ns as i128 + wall_offset);
+                    let mut ev = interp::event(&raw, name, obj, extra, users.name(raw.uid), time);
                     ev.container = containers.name(raw.cgroup);
                     if done || !filter.matches(&ev) {
                         continue;
