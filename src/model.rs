@@ -92,7 +92,8 @@ pub struct Attacher {
     #[serde(default)]
     pub other_ipc_ns: bool,
     /// The container or service the process belongs to (from its cgroup), e.g.
-    /// `docker:4f3c1b2a9d8e`, `pod:<namespace>/<name>/<id>` (`pod:<uid>/<id>` where the node does not name the pod), `nginx.service`, `session 3`.
+    /// `docker:4f3c1b2a9d8e`, `pod:<namespace>/<name>/<id>` (`pod:<uid>/<id>` where the node
+    /// does not name the pod), `nginx.service`, `session 3`.
     #[serde(default)]
     pub container: Option<String>,
 }
