@@ -537,7 +537,7 @@ fn posix_last_look(
 
 /// Remove one object, or say why not.
 fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
-    let stale_reason = || t.seg.stale_reason.clone();
+    let stale_reason = || t.seg.stale_reason.clone().map(|r| r.to_string());
     if args.dry_run {
         return t.result(Outcome::WouldRemove, stale_reason());
     }
@@ -765,7 +765,12 @@ impl Run for RmArgs {
         if self.stale && !self.yes && !self.dry_run && !targets.is_empty() {
             let listed: Vec<RmResult> = targets
                 .iter()
-                .map(|t| t.result(Outcome::WouldRemove, t.seg.stale_reason.clone()))
+                .map(|t| {
+                    t.result(
+                        Outcome::WouldRemove,
+                        t.seg.stale_reason.clone().map(|r| r.to_string()),
+                    )
+                })
                 .collect();
             if !confirm(&listed)? {
                 writeln!(out, "nothing removed")?;

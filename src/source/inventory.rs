@@ -8,7 +8,7 @@ use super::maps::MapLine;
 use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
+use crate::model::{Attacher, CtimeSource, Dev, FdHolder, Kind, Mode, Segment};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -58,12 +58,14 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let (files, unlisted) = shm_files(sys);
+    // Rows are made as the files are listed: no list of 200,000 files beside them.
+    let mut posix = PosixRows::default();
+    let unlisted = unlisted(sys.each_shm_file(|f| posix.add_listed(f)), sys);
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
-    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    let mut inv = assemble(sys, opts, &[(own, records)], posix, &scan);
     inv.shm_dir_unlisted = unlisted;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
@@ -94,7 +96,7 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
             Err(_) => unreadable += 1,
         }
     }
-    let mut inv = assemble(sys, opts, &sets, files, &scan);
+    let mut inv = assemble(sys, opts, &sets, PosixRows::listed(files), &scan);
     inv.unreadable_namespaces = unreadable + unreadable_mounts;
     inv.shm_dir_unlisted = unlisted;
     inv.mounts = mounts;
@@ -120,8 +122,16 @@ fn add_messaging(sys: &Sys, scan: &Scan, inv: &mut Inventory) {
 fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
     match sys.shm_files() {
         Ok(files) => (files, None),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
-        Err(e) => (Vec::new(), Some(super::root::describe(&sys.shm_dir, &e))),
+        Err(e) => (Vec::new(), unlisted(Err(e), sys)),
+    }
+}
+
+/// Why the shm directory could not be listed, if it could not (missing is empty, not a failure).
+fn unlisted(listing: std::io::Result<()>, sys: &Sys) -> Option<String> {
+    match listing {
+        Ok(()) => None,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+        Err(e) => Some(super::root::describe(&sys.shm_dir, &e)),
     }
 }
 
@@ -156,7 +166,7 @@ pub fn assemble(
     sys: &Sys,
     opts: Options,
     records: &[(u64, Vec<ShmRecord>)],
-    files: Vec<ShmFile>,
+    mut posix: PosixRows,
     scan: &Scan,
 ) -> Inventory {
     let mut inv = Inventory {
@@ -176,14 +186,6 @@ pub fn assemble(
             ((ns, r.shmid), (seg, r))
         })
         .collect();
-
-    // POSIX: keyed by (dev, inode).
-    let mut posix: HashMap<(u64, u64), Segment> = files
-        .into_iter()
-        .map(|f| ((f.dev, f.inode), posix_segment(&f)))
-        .collect();
-
-    let listed_posix: HashSet<(u64, u64)> = posix.keys().copied().collect();
 
     // Everything else met in maps, keyed by (dev, inode).
     let mut others: HashMap<(u64, u64), Segment> = HashMap::new();
@@ -227,11 +229,11 @@ pub fn assemble(
                 }
                 MapClass::Shm { kind, path } => {
                     let id = (dev_t(m), m.inode);
-                    let seg = posix.entry(id).or_insert_with(|| {
+                    let seg = posix.get_or_insert_with(id, || {
                         // Made after we listed /dev/shm, or listed under another name.
                         match std::fs::metadata(OsStr::from_bytes(&path)) {
                             Ok(md) if (md.dev(), md.ino()) == id && sys.ns_root.is_none() => {
-                                posix_segment(&ShmFile::from_metadata(
+                                posix_segment(ShmFile::from_metadata(
                                     OsStr::from_bytes(&path).into(),
                                     &md,
                                 ))
@@ -294,7 +296,7 @@ pub fn assemble(
             || !seg.fd_holders.is_empty()
             || seg.attachers.iter().any(|a| !a.other_ipc_ns)
     };
-    posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
+    let mut posix = posix.into_rows(in_view);
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
         judge.sysv(&mut seg, rec);
@@ -303,12 +305,16 @@ pub fn assemble(
         }
         segments.push(seg);
     }
-    for (_, mut seg) in posix {
-        let name = shm_name(sys, &seg);
+    for seg in &mut posix {
+        let name = shm_name(sys, seg);
         seg.kind = shm_kind(&name);
-        judge.shm_file(&mut seg, &name);
-        segments.push(seg);
+        judge.shm_file(seg, &name);
     }
+    // The POSIX rows are most of a large inventory: they stay where they are, the few System V
+    // rows go in front of them (one move, no second copy of every row).
+    posix.reserve_exact(segments.len() + others.len());
+    posix.splice(0..0, segments);
+    let mut segments = posix;
     for (_, mut seg) in others {
         if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
             stat_through_mapping(sys, &mut seg);
@@ -339,7 +345,10 @@ pub fn assemble(
         .collect();
     if !in_container.is_empty() {
         for seg in &mut segments {
-            seg.containers = container_names(seg, &in_container);
+            let names = container_names(seg, &in_container);
+            if !names.is_empty() {
+                seg.containers = names;
+            }
         }
     }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
@@ -462,22 +471,92 @@ fn sysv_segment(r: &ShmRecord) -> Segment {
     s.atime = nonzero(r.atime);
     s.dtime = nonzero(r.dtime);
     s.ctime = nonzero(r.ctime);
-    s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
+    s.ctime_source = s.ctime.map(|_| CtimeSource::IpcCtime);
     s.rss = r.rss;
     s.swap = r.swap;
     s.inode = Some(r.shmid as u64);
     s
 }
 
-fn posix_segment(f: &ShmFile) -> Segment {
+/// The rows of the shm directory's files, in order, then of objects met later in maps and fds,
+/// each found by (device, inode). Rows live in one vector, not in the map: a map's spare room
+/// for 200,000 rows would be as big as the rows.
+#[derive(Default)]
+pub struct PosixRows {
+    rows: Vec<Segment>,
+    at: HashMap<(u64, u64), usize>,
+    /// The first `listed` rows are the files listed.
+    listed: usize,
+}
+
+impl PosixRows {
+    fn listed(files: Vec<ShmFile>) -> PosixRows {
+        let mut rows = PosixRows::default();
+        files.into_iter().for_each(|f| rows.add_listed(f));
+        rows
+    }
+
+    /// A file of the listing; all of them come before any object met later.
+    fn add_listed(&mut self, f: ShmFile) {
+        let id = (f.dev, f.inode);
+        match self.at.entry(id) {
+            // A second name of the same inode: the last listed one, as before.
+            std::collections::hash_map::Entry::Occupied(e) => {
+                self.rows[*e.get()] = posix_segment(f)
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.rows.len());
+                self.rows.push(posix_segment(f));
+            }
+        }
+        self.listed = self.rows.len();
+    }
+
+    fn get_mut(&mut self, id: &(u64, u64)) -> Option<&mut Segment> {
+        self.at.get(id).map(|&i| &mut self.rows[i])
+    }
+
+    fn get_or_insert_with(
+        &mut self,
+        id: (u64, u64),
+        make: impl FnOnce() -> Segment,
+    ) -> &mut Segment {
+        let i = *self.at.entry(id).or_insert_with(|| {
+            self.rows.push(make());
+            self.rows.len() - 1
+        });
+        &mut self.rows[i]
+    }
+
+    /// The rows: every listed one, and those met later that `keep` keeps.
+    fn into_rows(self, keep: impl Fn(&Segment) -> bool) -> Vec<Segment> {
+        let PosixRows {
+            mut rows, listed, ..
+        } = self;
+        let mut i = 0;
+        rows.retain(|seg| {
+            i += 1;
+            i <= listed || keep(seg)
+        });
+        rows
+    }
+}
+
+fn posix_segment(f: ShmFile) -> Segment {
     let mut s = Segment::new(Kind::Posix);
-    s.path = Some(bytes_to_string(f.path_bytes()));
+    // The listed name's own buffer becomes the row's path when it is UTF-8 (no second copy).
+    s.path = Some(
+        f.path
+            .into_os_string()
+            .into_string()
+            .unwrap_or_else(|p| bytes_to_string(p.as_bytes())),
+    );
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
     s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
-    s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
+    s.ctime_source = Some(CtimeSource::of_file(f.born_is_btime));
     // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
     s.swap = tmpfs_swap();
@@ -513,7 +592,7 @@ fn apply_stat(seg: &mut Segment, st: &FileStat) {
         seg.perms = Some(Mode(st.mode & 0o777));
     }
     seg.ctime = Some(st.btime.unwrap_or(st.mtime));
-    seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
+    seg.ctime_source = Some(CtimeSource::of_file(st.btime.is_some()));
     if matches!(seg.kind, Kind::Memfd | Kind::Anon | Kind::Posix) || seg_on_shm(seg) {
         seg.rss = Some(st.allocated);
         seg.swap = tmpfs_swap();
