@@ -96,7 +96,7 @@ fn gather_all_namespaces(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> 
             Err(_) => unreadable += 1,
         }
     }
-    let mut inv = assemble(sys, opts, &sets, PosixRows::listed(files), &scan);
+    let mut inv = assemble(sys, opts, &sets, files, &scan);
     inv.unreadable_namespaces = unreadable + unreadable_mounts;
     inv.shm_dir_unlisted = unlisted;
     inv.mounts = mounts;
@@ -166,9 +166,10 @@ pub fn assemble(
     sys: &Sys,
     opts: Options,
     records: &[(u64, Vec<ShmRecord>)],
-    mut posix: PosixRows,
+    posix: impl Into<PosixRows>,
     scan: &Scan,
 ) -> Inventory {
+    let mut posix = posix.into();
     let mut inv = Inventory {
         hidden_procs: scan.denied,
         hidden_pids: scan.denied_pids.clone(),
@@ -489,13 +490,15 @@ pub struct PosixRows {
     listed: usize,
 }
 
-impl PosixRows {
-    fn listed(files: Vec<ShmFile>) -> PosixRows {
+impl From<Vec<ShmFile>> for PosixRows {
+    fn from(files: Vec<ShmFile>) -> PosixRows {
         let mut rows = PosixRows::default();
         files.into_iter().for_each(|f| rows.add_listed(f));
         rows
     }
+}
 
+impl PosixRows {
     /// A file of the listing; all of them come before any object met later.
     fn add_listed(&mut self, f: ShmFile) {
         let id = (f.dev, f.inode);
