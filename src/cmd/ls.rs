@@ -102,9 +102,9 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
     let base = |a: &Segment, b: &Segment| {
         (a.kind, a.id, &a.path, a.inode).cmp(&(b.kind, b.id, &b.path, b.inode))
     };
-    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     order.sort_by(|&a, &b| {
-        let (a, b) = (&rows[a], &rows[b]);
+        let (a, b) = (&rows[a as usize], &rows[b as usize]);
         let primary = match key {
             SortKey::Kind | SortKey::Id => std::cmp::Ordering::Equal,
             SortKey::Key => a.known_key().cmp(&b.known_key()),
@@ -129,13 +129,13 @@ fn sort_rows(rows: &mut [Segment], key: SortKey, users: &Users) {
 }
 
 /// Put `rows[order[i]]` at position `i` for every `i`, one cycle of the permutation at a time.
-fn apply_order<T>(rows: &mut [T], mut order: Vec<usize>) {
+fn apply_order<T>(rows: &mut [T], mut order: Vec<u32>) {
     for start in 0..order.len() {
         let mut i = start;
         // order[i] == i marks a position already settled.
-        while order[i] != i {
-            let from = order[i];
-            order[i] = i;
+        while order[i] as usize != i {
+            let from = order[i] as usize;
+            order[i] = i as u32;
             if from == start {
                 break;
             }

@@ -169,7 +169,8 @@ pub fn assemble(
     posix: impl Into<PosixRows>,
     scan: &Scan,
 ) -> Inventory {
-    let mut posix = posix.into();
+    let mut posix: PosixRows = posix.into();
+    posix.index();
     let mut inv = Inventory {
         hidden_procs: scan.denied,
         hidden_pids: scan.denied_pids.clone(),
@@ -480,14 +481,23 @@ fn sysv_segment(r: &ShmRecord) -> Segment {
 }
 
 /// The rows of the shm directory's files, in order, then of objects met later in maps and fds,
-/// each found by (device, inode). Rows live in one vector, not in the map: a map's spare room
-/// for 200,000 rows would be as big as the rows.
+/// each found by (device, inode). The listed rows are found through their indices sorted by
+/// (device, inode): 4 bytes a row, where a hash map from (device, inode) to a row took 32 (6 MiB
+/// of the peak at 200,000 rows). The few rows met later are in a map.
 #[derive(Default)]
 pub struct PosixRows {
     rows: Vec<Segment>,
-    at: HashMap<(u64, u64), usize>,
     /// The first `listed` rows are the files listed.
     listed: usize,
+    /// Indices of the listed rows, by (device, inode); made by [`PosixRows::index`].
+    sorted: Vec<u32>,
+    /// Rows met after the listing, by (device, inode).
+    later: HashMap<(u64, u64), usize>,
+}
+
+/// A row's (device, inode).
+fn row_id(seg: &Segment) -> (u64, u64) {
+    (seg.dev.map_or(0, |d| d.0), seg.inode.unwrap_or(0))
 }
 
 impl From<Vec<ShmFile>> for PosixRows {
@@ -501,22 +511,49 @@ impl From<Vec<ShmFile>> for PosixRows {
 impl PosixRows {
     /// A file of the listing; all of them come before any object met later.
     fn add_listed(&mut self, f: ShmFile) {
-        let id = (f.dev, f.inode);
-        match self.at.entry(id) {
-            // A second name of the same inode: the last listed one, as before.
-            std::collections::hash_map::Entry::Occupied(e) => {
-                self.rows[*e.get()] = posix_segment(f)
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(self.rows.len());
-                self.rows.push(posix_segment(f));
-            }
-        }
+        self.rows.push(posix_segment(f));
         self.listed = self.rows.len();
     }
 
+    /// Sort the listed rows' indices, once the listing is done. Of several names of one inode,
+    /// the last listed is the row.
+    fn index(&mut self) {
+        let rows = &self.rows;
+        let by_id = |i: u32| row_id(&rows[i as usize]);
+        let mut sorted: Vec<u32> = (0..self.listed as u32).collect();
+        // Stable: names of one inode stay in listing order.
+        sorted.sort_by_key(|&i| by_id(i));
+        let twice: Vec<u32> = sorted
+            .windows(2)
+            .filter(|w| by_id(w[0]) == by_id(w[1]))
+            .map(|w| w[0])
+            .collect();
+        if !twice.is_empty() {
+            let mut drop = vec![false; self.listed];
+            twice.iter().for_each(|&i| drop[i as usize] = true);
+            let mut i = 0;
+            self.rows.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+            self.listed = self.rows.len();
+            return self.index();
+        }
+        self.sorted = sorted;
+    }
+
+    fn find(&self, id: &(u64, u64)) -> Option<usize> {
+        match self
+            .sorted
+            .binary_search_by_key(id, |&i| row_id(&self.rows[i as usize]))
+        {
+            Ok(at) => Some(self.sorted[at] as usize),
+            Err(_) => self.later.get(id).copied(),
+        }
+    }
+
     fn get_mut(&mut self, id: &(u64, u64)) -> Option<&mut Segment> {
-        self.at.get(id).map(|&i| &mut self.rows[i])
+        self.find(id).map(|i| &mut self.rows[i])
     }
 
     fn get_or_insert_with(
@@ -524,10 +561,14 @@ impl PosixRows {
         id: (u64, u64),
         make: impl FnOnce() -> Segment,
     ) -> &mut Segment {
-        let i = *self.at.entry(id).or_insert_with(|| {
-            self.rows.push(make());
-            self.rows.len() - 1
-        });
+        let i = match self.find(&id) {
+            Some(i) => i,
+            None => {
+                self.rows.push(make());
+                self.later.insert(id, self.rows.len() - 1);
+                self.rows.len() - 1
+            }
+        };
         &mut self.rows[i]
     }
 
@@ -749,4 +790,41 @@ pub fn posix_dev(s: &Segment) -> Option<u64> {
 /// Look up one object by what a user types for `show`.
 pub fn path_matches(seg: &Segment, wanted: &Path) -> bool {
     seg.path.as_deref().is_some_and(|p| Path::new(p) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, inode: u64) -> ShmFile {
+        ShmFile {
+            path: format!("/dev/shm/{name}").into(),
+            size: 0,
+            allocated: 0,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+            born: 0,
+            born_is_btime: true,
+            dev: 7,
+            inode,
+        }
+    }
+
+    #[test]
+    fn listed_rows_are_found_by_device_and_inode_and_one_inode_is_one_row() {
+        let files = vec![file("c", 30), file("a", 10), file("b", 20), file("a2", 10)];
+        let mut rows = PosixRows::from(files);
+        rows.index();
+        let path = |rows: &mut PosixRows, id| rows.get_mut(&id).and_then(|s| s.path.clone());
+        assert_eq!(path(&mut rows, (7, 30)).as_deref(), Some("/dev/shm/c"));
+        // Two names of one inode: the last listed is the row.
+        assert_eq!(path(&mut rows, (7, 10)).as_deref(), Some("/dev/shm/a2"));
+        assert!(rows.get_mut(&(8, 10)).is_none());
+        rows.get_or_insert_with((7, 40), || Segment::new(Kind::Posix))
+            .size = 5;
+        assert_eq!(rows.get_mut(&(7, 40)).map(|s| s.size), Some(5));
+        let all = rows.into_rows(|_| false);
+        assert_eq!(all.len(), 3);
+    }
 }
