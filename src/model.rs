@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// What kind of shared-memory object a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -154,23 +155,49 @@ pub struct MsgQueue {
 }
 
 /// One shared-memory object, a row of `ls` and the body of `show`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `ls` holds every row at once (any user can make 200,000 files in /dev/shm), so a row is
+/// small: what every row has is here, and what few rows have (System V fields, holders,
+/// containers, notes) is in [`More`], boxed and allocated only when one of its fields is
+/// written. Those fields read and write as if they were here (`seg.cpid`, `seg.attachers.push`)
+/// through `Deref` to [`More`]; reading an absent part reads empty defaults. The JSON is one
+/// flat object in the contract's field order ([`SegmentJson`]).
+#[derive(Clone)]
 pub struct Segment {
     pub kind: Kind,
-    pub id: Option<i64>,
-    #[serde(with = "opt_key")]
-    pub key: Option<u32>,
-    #[serde(with = "opt_key")]
-    pub former_key: Option<u32>,
+    /// True only when `verdict` is leaked.
+    pub stale: bool,
+    /// In use, idle, leaked or unknown; see [`Verdict`].
+    pub verdict: Verdict,
+    /// What `ctime` is (see [`CtimeSource`]).
+    pub ctime_source: Option<CtimeSource>,
     pub path: Option<String>,
-    /// Every name of a file under /dev/shm (hard links: one object, several names), `path`
-    /// first; empty for objects that have no such name.
-    #[serde(default)]
-    pub names: Vec<String>,
     pub size: u64,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub perms: Option<Mode>,
+    /// Last change: creation or IPC_SET (sysv); birth time for files where the filesystem
+    /// keeps one, else modification time (`ctime_source` says which).
+    pub ctime: Option<i64>,
+    pub rss: Option<u64>,
+    pub swap: Option<u64>,
+    /// Device and inode that identify the object in maps, as `"MAJ:MIN"` and a number.
+    pub dev: Option<Dev>,
+    pub inode: Option<u64>,
+    /// The verdict in one line of words (made by `render::verdict`), for leaked objects; rows
+    /// with the same words share them.
+    pub stale_reason: Option<Arc<str>>,
+    /// The facts the verdict rests on.
+    pub evidence: Facts,
+    more: Option<Box<More>>,
+}
+
+/// The fields of a [`Segment`] that few rows have; read and written through the segment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct More {
+    pub id: Option<i64>,
+    pub key: Option<u32>,
+    pub former_key: Option<u32>,
     pub nattch: Option<u64>,
     pub status: Vec<Status>,
     pub cpid: Option<i32>,
@@ -179,46 +206,272 @@ pub struct Segment {
     pub atime: Option<i64>,
     /// Last detach (sysv), or null when never.
     pub dtime: Option<i64>,
-    /// Last change: creation or IPC_SET (sysv); birth time for files where the filesystem
-    /// keeps one, else modification time (`ctime_source` says which).
-    pub ctime: Option<i64>,
-    /// What `ctime` is: `"ipc_ctime"` (System V: creation or last IPC_SET), `"btime"` (statx
-    /// birth time: when the file was made), `"mtime"` (last modification: no birth time kept).
-    #[serde(default)]
-    pub ctime_source: Option<String>,
-    pub rss: Option<u64>,
-    pub swap: Option<u64>,
-    /// Device and inode that identify the object in maps, as `"MAJ:MIN"` and a number.
-    pub dev: Option<Dev>,
-    pub inode: Option<u64>,
     pub attachers: Vec<Attacher>,
     /// Processes holding it through an open fd (memfds and /dev/shm files), mapped or not.
-    #[serde(default)]
     pub fd_holders: Vec<FdHolder>,
     /// The containers (not host services) of the processes that map or hold it, distinct.
-    #[serde(default)]
     pub containers: Vec<String>,
+    /// Every name of a file under /dev/shm with more than one (hard links: one object,
+    /// several names), `path` first; empty when `path` is its only name.
+    pub names: Vec<String>,
     /// Semaphore sets and message queues: their counts (null for shared memory).
-    #[serde(default)]
     pub ipc: Option<IpcCounts>,
     /// With `--all-namespaces`: the container whose own /dev/shm holds it (null: the one
     /// listed, the host's).
-    #[serde(default)]
     pub shm_mount: Option<String>,
     /// The IPC namespace (inode of its nsfs file) a System V segment belongs to.
     pub ipc_ns: Option<u64>,
-    /// True only when `verdict` is leaked.
-    pub stale: bool,
-    /// The verdict in one line of words (made by `render::verdict`), for leaked objects.
-    pub stale_reason: Option<String>,
-    /// In use, idle, leaked or unknown; see [`Verdict`].
-    #[serde(default)]
-    pub verdict: Verdict,
-    /// The facts the verdict rests on.
-    #[serde(default)]
-    pub evidence: Evidence,
     /// Anything else worth knowing, one line (e.g. who keeps a removed segment alive).
     pub note: Option<String>,
+}
+
+/// What a row without a [`More`] reads.
+static NO_MORE: More = More {
+    id: None,
+    key: None,
+    former_key: None,
+    nattch: None,
+    status: Vec::new(),
+    cpid: None,
+    lpid: None,
+    atime: None,
+    dtime: None,
+    attachers: Vec::new(),
+    fd_holders: Vec::new(),
+    containers: Vec::new(),
+    names: Vec::new(),
+    ipc: None,
+    shm_mount: None,
+    ipc_ns: None,
+    note: None,
+};
+
+impl std::ops::Deref for Segment {
+    type Target = More;
+    fn deref(&self) -> &More {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+}
+
+impl std::ops::DerefMut for Segment {
+    /// Allocates the part on its first write.
+    fn deref_mut(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Default::default)
+    }
+}
+
+/// What `ctime` of a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CtimeSource {
+    /// System V: creation or last IPC_SET.
+    IpcCtime,
+    /// statx birth time: when the file was made.
+    Btime,
+    /// Last modification: no birth time kept.
+    Mtime,
+}
+
+impl CtimeSource {
+    /// A file's: its birth time where the filesystem keeps one, else its modification time.
+    pub fn of_file(has_btime: bool) -> CtimeSource {
+        if has_btime {
+            CtimeSource::Btime
+        } else {
+            CtimeSource::Mtime
+        }
+    }
+}
+
+/// The JSON of a [`Segment`], field by field in the contract's order (absent values are `null`,
+/// never missing keys). Serialised from borrowed fields, so writing a row copies nothing.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct SegmentJson<'a> {
+    pub kind: Kind,
+    pub id: Option<i64>,
+    #[serde(with = "opt_key")]
+    pub key: Option<u32>,
+    #[serde(with = "opt_key")]
+    pub former_key: Option<u32>,
+    pub path: &'a Option<String>,
+    pub names: &'a [String],
+    pub size: u64,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub perms: Option<Mode>,
+    pub nattch: Option<u64>,
+    pub status: &'a [Status],
+    pub cpid: Option<i32>,
+    pub lpid: Option<i32>,
+    pub atime: Option<i64>,
+    pub dtime: Option<i64>,
+    pub ctime: Option<i64>,
+    pub ctime_source: Option<CtimeSource>,
+    pub rss: Option<u64>,
+    pub swap: Option<u64>,
+    pub dev: Option<Dev>,
+    pub inode: Option<u64>,
+    pub attachers: &'a [Attacher],
+    pub fd_holders: &'a [FdHolder],
+    pub containers: &'a [String],
+    pub ipc: &'a Option<IpcCounts>,
+    pub shm_mount: &'a Option<String>,
+    pub ipc_ns: Option<u64>,
+    pub stale: bool,
+    pub stale_reason: &'a Option<Arc<str>>,
+    pub verdict: Verdict,
+    pub evidence: &'a Evidence,
+    pub note: &'a Option<String>,
+}
+
+impl<'a> From<&'a Segment> for SegmentJson<'a> {
+    fn from(s: &'a Segment) -> SegmentJson<'a> {
+        SegmentJson {
+            kind: s.kind,
+            id: s.id,
+            key: s.key,
+            former_key: s.former_key,
+            path: &s.path,
+            names: &s.names,
+            size: s.size,
+            uid: s.uid,
+            gid: s.gid,
+            perms: s.perms,
+            nattch: s.nattch,
+            status: &s.status,
+            cpid: s.cpid,
+            lpid: s.lpid,
+            atime: s.atime,
+            dtime: s.dtime,
+            ctime: s.ctime,
+            ctime_source: s.ctime_source,
+            rss: s.rss,
+            swap: s.swap,
+            dev: s.dev,
+            inode: s.inode,
+            attachers: &s.attachers,
+            fd_holders: &s.fd_holders,
+            containers: &s.containers,
+            ipc: &s.ipc,
+            shm_mount: &s.shm_mount,
+            ipc_ns: s.ipc_ns,
+            stale: s.stale,
+            stale_reason: &s.stale_reason,
+            verdict: s.verdict,
+            evidence: &s.evidence,
+            note: &s.note,
+        }
+    }
+}
+
+impl Serialize for Segment {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SegmentJson::from(self).serialize(s)
+    }
+}
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Segment) -> bool {
+        SegmentJson::from(self) == SegmentJson::from(other)
+    }
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        SegmentJson::from(self).fmt(f)
+    }
+}
+
+/// A row as JSON gives it back (`show --json`, saved rows): the owned form of [`SegmentJson`].
+#[derive(Deserialize)]
+struct SegmentIn {
+    kind: Kind,
+    id: Option<i64>,
+    #[serde(with = "opt_key")]
+    key: Option<u32>,
+    #[serde(with = "opt_key")]
+    former_key: Option<u32>,
+    path: Option<String>,
+    #[serde(default)]
+    names: Vec<String>,
+    size: u64,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    perms: Option<Mode>,
+    nattch: Option<u64>,
+    status: Vec<Status>,
+    cpid: Option<i32>,
+    lpid: Option<i32>,
+    atime: Option<i64>,
+    dtime: Option<i64>,
+    ctime: Option<i64>,
+    #[serde(default)]
+    ctime_source: Option<CtimeSource>,
+    rss: Option<u64>,
+    swap: Option<u64>,
+    dev: Option<Dev>,
+    inode: Option<u64>,
+    attachers: Vec<Attacher>,
+    #[serde(default)]
+    fd_holders: Vec<FdHolder>,
+    #[serde(default)]
+    containers: Vec<String>,
+    #[serde(default)]
+    ipc: Option<IpcCounts>,
+    #[serde(default)]
+    shm_mount: Option<String>,
+    ipc_ns: Option<u64>,
+    stale: bool,
+    stale_reason: Option<String>,
+    #[serde(default)]
+    verdict: Verdict,
+    #[serde(default)]
+    evidence: Evidence,
+    note: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Segment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Segment, D::Error> {
+        let i = SegmentIn::deserialize(d)?;
+        let more = More {
+            id: i.id,
+            key: i.key,
+            former_key: i.former_key,
+            nattch: i.nattch,
+            status: i.status,
+            cpid: i.cpid,
+            lpid: i.lpid,
+            atime: i.atime,
+            dtime: i.dtime,
+            attachers: i.attachers,
+            fd_holders: i.fd_holders,
+            containers: i.containers,
+            names: i.names,
+            ipc: i.ipc,
+            shm_mount: i.shm_mount,
+            ipc_ns: i.ipc_ns,
+            note: i.note,
+        };
+        Ok(Segment {
+            kind: i.kind,
+            stale: i.stale,
+            verdict: i.verdict,
+            ctime_source: i.ctime_source,
+            path: i.path,
+            size: i.size,
+            uid: i.uid,
+            gid: i.gid,
+            perms: i.perms,
+            ctime: i.ctime,
+            rss: i.rss,
+            swap: i.swap,
+            dev: i.dev,
+            inode: i.inode,
+            stale_reason: i.stale_reason.map(Arc::from),
+            evidence: i.evidence.into(),
+            more: (more != NO_MORE).then(|| Box::new(more)),
+        })
+    }
 }
 
 impl Segment {
@@ -226,41 +479,24 @@ impl Segment {
     pub fn new(kind: Kind) -> Segment {
         Segment {
             kind,
-            id: None,
-            key: None,
-            former_key: None,
+            stale: false,
+            verdict: Verdict::Unknown,
+            ctime_source: None,
             path: None,
-            names: Vec::new(),
             size: 0,
             uid: None,
             gid: None,
             perms: None,
-            nattch: None,
-            status: Vec::new(),
-            cpid: None,
-            lpid: None,
-            atime: None,
-            dtime: None,
             ctime: None,
-            ctime_source: None,
             rss: None,
             swap: None,
             dev: None,
             inode: None,
-            attachers: Vec::new(),
-            fd_holders: Vec::new(),
-            containers: Vec::new(),
-            ipc: None,
-            shm_mount: None,
-            ipc_ns: None,
-            stale: false,
             stale_reason: None,
-            verdict: Verdict::Unknown,
-            evidence: Evidence::default(),
-            note: None,
+            evidence: Facts::default(),
+            more: None,
         }
     }
-
     /// Distinct attaching pids, in order.
     pub fn attacher_pids(&self) -> Vec<i32> {
         let mut pids: Vec<i32> = self.attachers.iter().map(|a| a.pid).collect();
@@ -435,6 +671,101 @@ pub struct Evidence {
     /// Live processes that keep it: of that program, run by the object's owner (by anyone,
     /// for an any-user rule), or the process whose pid the object's name carries.
     pub owner_alive: Vec<i32>,
+}
+
+/// A row's [`Evidence`], shared: rows with equal evidence one after another (thousands of
+/// files judged alike) point at one copy, and every row whose evidence is its rule alone (most
+/// rows: a /dev/shm file nobody holds) at that rule's one copy. Reads and writes as an
+/// [`Evidence`] through `Deref`; a write makes it the row's own.
+#[derive(Clone)]
+pub struct Facts(Arc<Evidence>);
+
+thread_local! {
+    /// Evidence that the next rows may share.
+    static SHARED: std::cell::RefCell<Vec<Arc<Evidence>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Evidence {
+    /// The evidence of `rule` with no other fact.
+    pub const fn bare(rule: Rule) -> Evidence {
+        Evidence {
+            rule,
+            holders: Vec::new(),
+            nattch: None,
+            unreadable: Vec::new(),
+            processes_not_visible: false,
+            creator: None,
+            last_user: None,
+            private_key: false,
+            owner_program: None,
+            owner_alive: Vec::new(),
+        }
+    }
+}
+
+impl From<Evidence> for Facts {
+    fn from(ev: Evidence) -> Facts {
+        SHARED.with(|shared| {
+            let mut shared = shared.borrow_mut();
+            // The last one made first: equal rows come one after another.
+            if let Some(same) = shared.iter().rev().find(|s| ***s == ev) {
+                return Facts(same.clone());
+            }
+            // Kept: the bare evidence of each rule met so far, and one other (the last made).
+            let is_bare = |e: &Evidence| *e == Evidence::bare(e.rule);
+            let made = Arc::new(ev);
+            match shared.iter().position(|s| !is_bare(s)) {
+                Some(i) if !is_bare(&made) => shared[i] = made.clone(),
+                _ => shared.push(made.clone()),
+            }
+            Facts(made)
+        })
+    }
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Evidence::default().into()
+    }
+}
+
+impl std::ops::Deref for Facts {
+    type Target = Evidence;
+    fn deref(&self) -> &Evidence {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Facts {
+    fn deref_mut(&mut self) -> &mut Evidence {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl PartialEq for Facts {
+    fn eq(&self, other: &Facts) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Facts {}
+
+impl fmt::Debug for Facts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for Facts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Facts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Facts, D::Error> {
+        Evidence::deserialize(d).map(Facts::from)
+    }
 }
 
 /// One line of `/proc/<pid>/maps`, with smaps figures when they were read.
@@ -762,6 +1093,38 @@ pub mod opt_key {
 #[cfg(test)]
 mod typed_tests {
     use super::*;
+
+    #[test]
+    fn rows_judged_alike_share_their_evidence_until_one_is_written() {
+        let mut ev = Evidence::bare(Rule::UnreadableProcesses);
+        ev.unreadable = vec![1];
+        let (mut a, b) = (Facts::from(ev.clone()), Facts::from(ev.clone()));
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        // The bare evidence of a rule is shared however rows interleave.
+        let (c, d) = (Facts::from(Evidence::bare(Rule::NoHolder)), Facts::from(ev));
+        let e = Facts::from(Evidence::bare(Rule::NoHolder));
+        assert!(Arc::ptr_eq(&c.0, &e.0) && Arc::ptr_eq(&b.0, &d.0));
+        a.holders.push(8);
+        assert_eq!((a.holders.len(), b.holders.len()), (1, 0));
+        assert_eq!(
+            (a.rule, b.rule),
+            (Rule::UnreadableProcesses, Rule::UnreadableProcesses)
+        );
+    }
+
+    #[test]
+    fn a_row_is_small_and_its_rare_part_is_made_on_write() {
+        // 200,000 rows must fit in well under 64 MiB with their paths (issue 13).
+        assert!(
+            std::mem::size_of::<Segment>() <= 176,
+            "{}",
+            std::mem::size_of::<Segment>()
+        );
+        let mut s = Segment::new(Kind::Posix);
+        assert!(s.attachers.is_empty() && s.more.is_none());
+        s.cpid = Some(1);
+        assert!(s.more.is_some() && s.cpid == Some(1));
+    }
 
     #[test]
     fn typed_fields_serialise_to_the_contract_strings_and_back() {

@@ -22,6 +22,7 @@ mod limits;
 mod locks;
 mod lookup;
 mod ls;
+mod many;
 mod maps;
 mod mounts;
 mod programs;

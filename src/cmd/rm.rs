@@ -116,10 +116,10 @@ impl Target {
             key: self.seg.key.map(key_string),
             path: self.seg.path.clone(),
             size: self.seg.size,
-            stale_reason: self.seg.stale_reason.clone(),
+            stale_reason: self.seg.stale_reason.as_deref().map(String::from),
             note: reason
                 .clone()
-                .filter(|r| Some(r) != self.seg.stale_reason.as_ref()),
+                .filter(|r| Some(r.as_str()) != self.seg.stale_reason.as_deref()),
             attachers: self.seg.attachers.clone(),
             fd_holders: self.seg.fd_holders.clone(),
             reason,
@@ -628,7 +628,7 @@ fn posix_last_look(
 
 /// Remove one object, or say why not.
 fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
-    let stale_reason = || t.seg.stale_reason.clone();
+    let stale_reason = || t.seg.stale_reason.clone().map(|r| r.to_string());
     if args.dry_run {
         return t.result(Outcome::WouldRemove, stale_reason());
     }
@@ -872,7 +872,12 @@ impl Run for RmArgs {
         if self.stale && !self.yes && !self.dry_run && !targets.is_empty() {
             let listed: Vec<RmResult> = targets
                 .iter()
-                .map(|t| t.result(Outcome::WouldRemove, t.seg.stale_reason.clone()))
+                .map(|t| {
+                    t.result(
+                        Outcome::WouldRemove,
+                        t.seg.stale_reason.clone().map(|r| r.to_string()),
+                    )
+                })
                 .collect();
             if !confirm(&listed)? {
                 writeln!(out, "nothing removed")?;

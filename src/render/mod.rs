@@ -22,14 +22,76 @@ pub mod watch;
 
 use std::io::Write;
 
-/// Write a serde value as pretty JSON followed by a newline.
+/// Write a serde value as pretty JSON followed by a newline, streamed: nothing the size of the
+/// document is held (a listing of 200,000 rows would otherwise keep its whole text twice), and
+/// the bytes are those of `serde_json::to_string_pretty` passed through [`crate::text::json_safe`].
 pub fn write_json<T: serde::Serialize + ?Sized>(
     out: &mut dyn Write,
     value: &T,
 ) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    writeln!(out, "{}", crate::text::json_safe(&text))?;
+    let mut buf = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, SafePretty::default());
+    value.serialize(&mut ser)?;
+    buf.write_all(b"\n")?;
+    buf.flush()?;
     Ok(())
+}
+
+/// serde_json's pretty layout, with every unsafe character that it leaves raw inside strings
+/// spelled `\uXXXX` as [`crate::text::json_safe`] spells it (they occur only inside strings).
+#[derive(Default)]
+struct SafePretty(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for SafePretty {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let raw = |c: char| c >= '\u{7f}' && crate::text::is_unsafe(c);
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| raw(c)) {
+            w.write_all(&rest.as_bytes()[..i])?;
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// One value as compact JSON (a JSON Lines record, without its newline), escaped like
@@ -118,5 +180,24 @@ mod tests {
             }
         }
         assert_eq!(String::from_utf8(out).unwrap(), "\"x\\u202ey\\u009b\"");
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    /// The streamed writer gives the bytes of the whole-text one, unsafe characters escaped.
+    #[test]
+    fn streamed_json_is_the_pretty_text_made_safe() {
+        let value = serde_json::json!([
+            {"path": "/dev/shm/a\u{202e}b\u{9b}c\u{1b}d\"é", "n": [1, 2], "e": {}, "l": []},
+            [],
+            {"k\u{2066}": null}
+        ]);
+        let mut out = Vec::new();
+        super::write_json(&mut out, &value).unwrap();
+        let whole = serde_json::to_string_pretty(&value).unwrap();
+        let expected = format!("{}\n", crate::text::json_safe(&whole));
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert!(expected.contains("\\u202e") && expected.contains("\\u009b"));
     }
 }

@@ -1,7 +1,7 @@
 //! How shared-memory objects look: the `ls` table and the `show` page.
 
 use super::table::{write_streamed, ColumnSpec, Style, TableWriter, Tone, Trunc};
-use crate::model::{hex_addr, key_string, Kind, Segment, Verdict};
+use crate::model::{hex_addr, key_string, CtimeSource, Kind, Segment, Verdict};
 use crate::units::{human_age, local_time, size_cell};
 use std::io::Write;
 
@@ -543,12 +543,12 @@ pub fn write_detail(out: &mut dyn Write, seg: &Segment, view: &View) -> std::io:
         }
         add("changed", time(seg.ctime));
     } else if let Some(t) = seg.ctime {
-        match seg.ctime_source.as_deref() {
-            Some("mtime") => add(
+        match seg.ctime_source {
+            Some(CtimeSource::Mtime) => add(
                 "modified",
                 format!("{} (no birth time kept)", local_time(t)),
             ),
-            Some("ipc_ctime") => add("changed", local_time(t)),
+            Some(CtimeSource::IpcCtime) => add("changed", local_time(t)),
             _ => add("created", local_time(t)),
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::model::{PidCheck, PidState, Rule, Segment, Verdict};
 use crate::units::local_time;
+use std::sync::Arc;
 
 fn pid_list(pids: &[i32]) -> String {
     const SHOWN: usize = 8;
@@ -107,7 +108,8 @@ pub fn reason(seg: &Segment) -> String {
         ),
         Rule::LastUsersGone => seg
             .stale_reason
-            .clone()
+            .as_deref()
+            .map(String::from)
             .unwrap_or_else(|| "every process that used it is gone".into()),
         Rule::NotProven => format!(
             "not proven leaked{}",
@@ -130,13 +132,21 @@ fn pid_named(creator: Option<&PidCheck>, last: Option<&PidCheck>, state: PidStat
     }
 }
 
-/// Fill the words every row carries: `stale_reason` for leaked objects.
+/// Fill the words every row carries: `stale_reason` for leaked objects. A row with the words
+/// of the row before shares them (200,000 files nobody holds need one copy, not 200,000).
 pub fn annotate(rows: &mut [Segment]) {
+    let mut last: Option<Arc<str>> = None;
     for seg in rows {
         seg.stale = seg.verdict == Verdict::Leaked;
         seg.stale_reason = if seg.stale {
             // Semaphore sets and queues come with their own words.
-            seg.stale_reason.clone().or_else(|| Some(reason(seg)))
+            seg.stale_reason.take().or_else(|| {
+                let words = reason(seg);
+                match &last {
+                    Some(same) if **same == *words => Some(same.clone()),
+                    _ => Some(last.insert(words.into()).clone()),
+                }
+            })
         } else {
             None
         };
@@ -153,7 +163,7 @@ mod tests {
         let mut s = Segment::new(Kind::Sysv);
         s.verdict = Verdict::Leaked;
         s.ctime = Some(0);
-        s.evidence = Evidence {
+        *s.evidence = Evidence {
             rule: Rule::PrivateCreatorGone,
             private_key: true,
             creator: Some(PidCheck {

@@ -56,7 +56,7 @@ const MAX_DEPTH: usize = 4;
 /// subdirectory swapped for a symlink between the listing and the descent is not entered.
 pub fn list(dir: BorrowedFd<'_>, shown: &Path) -> std::io::Result<Vec<ShmFile>> {
     let mut out = Vec::new();
-    walk(dir, shown, 0, &mut out)?;
+    walk(dir, shown, 0, &mut |f| out.push(f))?;
     Ok(out)
 }
 
@@ -74,23 +74,22 @@ fn walk(
     dir: BorrowedFd<'_>,
     shown: &Path,
     depth: usize,
-    out: &mut Vec<ShmFile>,
+    out: &mut dyn FnMut(ShmFile),
 ) -> std::io::Result<()> {
-    for e in root::list_dir(dir)? {
+    root::for_each_entry(dir, |e| {
         let path = shown.join(&e.name);
         if e.stat.is_file() {
-            out.push(ShmFile::from_stat(path, &e.stat));
+            out(ShmFile::from_stat(path, &e.stat));
         } else if e.stat.is_dir() && depth + 1 < MAX_DEPTH {
             // No symlink, no other mount: what was a directory a moment ago must still be one.
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
             let Ok(sub) = root::open_beneath(dir, Path::new(&e.name), flags) else {
-                continue;
+                return;
             };
             // An unreadable subdirectory is not a reason to fail the listing.
             let _ = walk(sub.as_fd(), &path, depth + 1, out);
         }
-    }
-    Ok(())
+    })
 }
 
 impl super::Sys {
@@ -98,5 +97,10 @@ impl super::Sys {
     /// ([`super::Sys::open_shm_dir`]) and named as `shm_dir` shows it.
     pub fn shm_files(&self) -> std::io::Result<Vec<ShmFile>> {
         list(self.open_shm_dir()?.as_fd(), &self.shm_dir)
+    }
+
+    /// [`Self::shm_files`] one file at a time, none of them kept here.
+    pub fn each_shm_file(&self, mut each: impl FnMut(ShmFile)) -> std::io::Result<()> {
+        walk(self.open_shm_dir()?.as_fd(), &self.shm_dir, 0, &mut each)
     }
 }

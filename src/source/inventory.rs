@@ -9,7 +9,7 @@ use super::procs::{FileStat, OpenFd, ProcShared, Scan, ScanOptions};
 use super::root::Stat;
 use super::sysv::ShmRecord;
 use super::{bytes_to_string, Sys};
-use crate::model::{Attacher, Dev, FdHolder, Kind, Mode, Segment};
+use crate::model::{Attacher, CtimeSource, Dev, FdHolder, Kind, Mode, Segment};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -59,12 +59,14 @@ pub fn gather(sys: &Sys, opts: Options) -> anyhow::Result<Inventory> {
     }
     let records = sys.sysv_segments()?;
     crate::hooks::pause_point("inventory:after-sysv");
-    let (files, unlisted) = shm_files(sys);
+    // Rows are made as the files are listed: no list of 200,000 files beside them.
+    let mut posix = PosixRows::default();
+    let unlisted = unlisted(sys.each_shm_file(|f| posix.add_listed(f)), sys);
     crate::hooks::pause_point("inventory:after-devshm");
     let scan = sys.scan(scan_options(sys, opts))?;
     crate::hooks::pause_point("inventory:after-scan");
     let own = scan.self_ns.unwrap_or(0);
-    let mut inv = assemble(sys, opts, &[(own, records)], files, &scan);
+    let mut inv = assemble(sys, opts, &[(own, records)], posix, &scan);
     inv.shm_dir_unlisted = unlisted;
     keep_own_mount(sys, &mut inv);
     if opts.messaging {
@@ -163,8 +165,16 @@ fn add_messaging(sys: &Sys, scan: &Scan, inv: &mut Inventory) {
 fn shm_files(sys: &Sys) -> (Vec<ShmFile>, Option<String>) {
     match sys.shm_files() {
         Ok(files) => (files, None),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (Vec::new(), None),
-        Err(e) => (Vec::new(), Some(super::root::describe(&sys.shm_dir, &e))),
+        Err(e) => (Vec::new(), unlisted(Err(e), sys)),
+    }
+}
+
+/// Why the shm directory could not be listed, if it could not (missing is empty, not a failure).
+fn unlisted(listing: std::io::Result<()>, sys: &Sys) -> Option<String> {
+    match listing {
+        Ok(()) => None,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+        Err(e) => Some(super::root::describe(&sys.shm_dir, &e)),
     }
 }
 
@@ -200,9 +210,11 @@ pub fn assemble(
     sys: &Sys,
     opts: Options,
     records: &[(u64, Vec<ShmRecord>)],
-    files: Vec<ShmFile>,
+    posix: impl Into<PosixRows>,
     scan: &Scan,
 ) -> Inventory {
+    let mut posix: PosixRows = posix.into();
+    posix.index();
     let mut inv = Inventory {
         hidden_procs: scan.denied,
         hidden_pids: scan.denied_pids.clone(),
@@ -220,22 +232,6 @@ pub fn assemble(
             ((ns, r.shmid), (seg, r))
         })
         .collect();
-
-    // POSIX: keyed by (dev, inode); hard links are one object with several names.
-    let mut posix: HashMap<(u64, u64), Segment> = HashMap::new();
-    for f in files {
-        let name = bytes_to_string(f.path_bytes());
-        posix
-            .entry((f.dev, f.inode))
-            .or_insert_with(|| posix_segment(&f))
-            .names
-            .push(name);
-    }
-    for seg in posix.values_mut() {
-        first_name_first(seg);
-    }
-
-    let listed_posix: HashSet<(u64, u64)> = posix.keys().copied().collect();
 
     // Everything else met in maps, keyed by (dev, inode).
     let mut others: HashMap<(u64, u64), Segment> = HashMap::new();
@@ -279,16 +275,14 @@ pub fn assemble(
                 }
                 MapClass::Shm { kind, path } => {
                     let id = (dev_t(m), m.inode);
-                    let seg = posix.entry(id).or_insert_with(|| {
+                    let seg = posix.get_or_insert_with(id, || {
                         // Made after we listed /dev/shm, or listed under another name.
                         match stat_named(sys, &path, m) {
                             Some(st) => {
-                                let mut seg = posix_segment(&ShmFile::from_stat(
+                                posix_segment(ShmFile::from_stat(
                                     OsStr::from_bytes(&path).into(),
                                     &st,
-                                ));
-                                seg.names = seg.path.iter().cloned().collect();
-                                seg
+                                ))
                             }
                             None => mapped_segment(kind, m, &path),
                         }
@@ -348,7 +342,7 @@ pub fn assemble(
             || !seg.fd_holders.is_empty()
             || seg.attachers.iter().any(|a| !a.other_ipc_ns)
     };
-    posix.retain(|id, seg| listed_posix.contains(id) || in_view(seg));
+    let mut posix = posix.into_rows(in_view);
     others.retain(|_, seg| in_view(seg));
     for (_, (mut seg, rec)) in sysv {
         judge.sysv(&mut seg, rec);
@@ -357,12 +351,16 @@ pub fn assemble(
         }
         segments.push(seg);
     }
-    for (_, mut seg) in posix {
-        let name = shm_name(sys, &seg);
+    for seg in &mut posix {
+        let name = shm_name(sys, seg);
         seg.kind = shm_kind(&name);
-        judge.shm_file(&mut seg, &name);
-        segments.push(seg);
+        judge.shm_file(seg, &name);
     }
+    // The POSIX rows are most of a large inventory: they stay where they are, the few System V
+    // rows go in front of them (one move, no second copy of every row).
+    posix.reserve_exact(segments.len() + others.len());
+    posix.splice(0..0, segments);
+    let mut segments = posix;
     for (_, mut seg) in others {
         if seg.rss.is_none() && matches!(seg.kind, Kind::Memfd | Kind::Anon) {
             stat_through_mapping(sys, &mut seg);
@@ -393,7 +391,10 @@ pub fn assemble(
         .collect();
     if !in_container.is_empty() {
         for seg in &mut segments {
-            seg.containers = container_names(seg, &in_container);
+            let names = container_names(seg, &in_container);
+            if !names.is_empty() {
+                seg.containers = names;
+            }
         }
     }
     let mut foreign: Vec<i32> = foreign.into_iter().collect();
@@ -516,22 +517,155 @@ fn sysv_segment(r: &ShmRecord) -> Segment {
     s.atime = nonzero(r.atime);
     s.dtime = nonzero(r.dtime);
     s.ctime = nonzero(r.ctime);
-    s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
+    s.ctime_source = s.ctime.map(|_| CtimeSource::IpcCtime);
     s.rss = r.rss;
     s.swap = r.swap;
     s.inode = Some(r.shmid as u64);
     s
 }
 
-fn posix_segment(f: &ShmFile) -> Segment {
+/// The rows of the shm directory's files, in order, then of objects met later in maps and fds,
+/// each found by (device, inode). The listed rows are found through their indices sorted by
+/// (device, inode): 4 bytes a row, where a hash map from (device, inode) to a row took 32 (6 MiB
+/// of the peak at 200,000 rows). The few rows met later are in a map.
+#[derive(Default)]
+pub struct PosixRows {
+    rows: Vec<Segment>,
+    /// The first `listed` rows are the files listed.
+    listed: usize,
+    /// Indices of the listed rows, by (device, inode); made by [`PosixRows::index`].
+    sorted: Vec<u32>,
+    /// Rows met after the listing, by (device, inode).
+    later: HashMap<(u64, u64), usize>,
+}
+
+/// A row's (device, inode).
+fn row_id(seg: &Segment) -> (u64, u64) {
+    (seg.dev.map_or(0, |d| d.0), seg.inode.unwrap_or(0))
+}
+
+impl From<Vec<ShmFile>> for PosixRows {
+    fn from(files: Vec<ShmFile>) -> PosixRows {
+        let mut rows = PosixRows::default();
+        files.into_iter().for_each(|f| rows.add_listed(f));
+        rows
+    }
+}
+
+impl PosixRows {
+    /// A file of the listing; all of them come before any object met later.
+    fn add_listed(&mut self, f: ShmFile) {
+        self.rows.push(posix_segment(f));
+        self.listed = self.rows.len();
+    }
+
+    /// Sort the listed rows' indices, once the listing is done. Of several names of one inode,
+    /// the last listed is the row.
+    fn index(&mut self) {
+        let rows = &self.rows;
+        let by_id = |i: u32| row_id(&rows[i as usize]);
+        let mut sorted: Vec<u32> = (0..self.listed as u32).collect();
+        // Stable: names of one inode stay in listing order.
+        sorted.sort_by_key(|&i| by_id(i));
+        let twice: Vec<u32> = sorted
+            .windows(2)
+            .filter(|w| by_id(w[0]) == by_id(w[1]))
+            .map(|w| w[0])
+            .collect();
+        if !twice.is_empty() {
+            // Hard links: one object, several names. The kept row (the last listed) takes every
+            // name; a row with a single name keeps `names` empty (its `path` says it), which
+            // spares a second copy of every name at 200,000 rows.
+            let pairs: Vec<(usize, usize)> = sorted
+                .windows(2)
+                .filter(|w| by_id(w[0]) == by_id(w[1]))
+                .map(|w| (w[0] as usize, w[1] as usize))
+                .collect();
+            for (a, b) in pairs {
+                let mut names = std::mem::take(&mut self.rows[a].names);
+                if names.is_empty() {
+                    names.extend(self.rows[a].path.clone());
+                }
+                let kept = &mut self.rows[b];
+                if kept.names.is_empty() {
+                    let path = kept.path.clone();
+                    kept.names.extend(path);
+                }
+                kept.names.append(&mut names);
+                first_name_first(kept);
+            }
+            let mut drop = vec![false; self.listed];
+            twice.iter().for_each(|&i| drop[i as usize] = true);
+            let mut i = 0;
+            self.rows.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+            self.listed = self.rows.len();
+            return self.index();
+        }
+        self.sorted = sorted;
+    }
+
+    fn find(&self, id: &(u64, u64)) -> Option<usize> {
+        match self
+            .sorted
+            .binary_search_by_key(id, |&i| row_id(&self.rows[i as usize]))
+        {
+            Ok(at) => Some(self.sorted[at] as usize),
+            Err(_) => self.later.get(id).copied(),
+        }
+    }
+
+    fn get_mut(&mut self, id: &(u64, u64)) -> Option<&mut Segment> {
+        self.find(id).map(|i| &mut self.rows[i])
+    }
+
+    fn get_or_insert_with(
+        &mut self,
+        id: (u64, u64),
+        make: impl FnOnce() -> Segment,
+    ) -> &mut Segment {
+        let i = match self.find(&id) {
+            Some(i) => i,
+            None => {
+                self.rows.push(make());
+                self.later.insert(id, self.rows.len() - 1);
+                self.rows.len() - 1
+            }
+        };
+        &mut self.rows[i]
+    }
+
+    /// The rows: every listed one, and those met later that `keep` keeps.
+    fn into_rows(self, keep: impl Fn(&Segment) -> bool) -> Vec<Segment> {
+        let PosixRows {
+            mut rows, listed, ..
+        } = self;
+        let mut i = 0;
+        rows.retain(|seg| {
+            i += 1;
+            i <= listed || keep(seg)
+        });
+        rows
+    }
+}
+
+fn posix_segment(f: ShmFile) -> Segment {
     let mut s = Segment::new(Kind::Posix);
-    s.path = Some(bytes_to_string(f.path_bytes()));
+    // The listed name's own buffer becomes the row's path when it is UTF-8 (no second copy).
+    s.path = Some(
+        f.path
+            .into_os_string()
+            .into_string()
+            .unwrap_or_else(|p| bytes_to_string(p.as_bytes())),
+    );
     s.size = f.size;
     s.uid = Some(f.uid);
     s.gid = Some(f.gid);
     s.perms = Some(Mode(f.mode & 0o777));
     s.ctime = Some(f.born);
-    s.ctime_source = Some(if f.born_is_btime { "btime" } else { "mtime" }.to_string());
+    s.ctime_source = Some(CtimeSource::of_file(f.born_is_btime));
     // tmpfs: allocated blocks are resident or swapped pages.
     s.rss = Some(f.allocated);
     s.swap = tmpfs_swap();
@@ -576,7 +710,7 @@ fn apply_stat(seg: &mut Segment, st: &FileStat) {
         seg.perms = Some(Mode(st.mode & 0o777));
     }
     seg.ctime = Some(st.btime.unwrap_or(st.mtime));
-    seg.ctime_source = Some(if st.btime.is_some() { "btime" } else { "mtime" }.to_string());
+    seg.ctime_source = Some(CtimeSource::of_file(st.btime.is_some()));
     if matches!(seg.kind, Kind::Memfd | Kind::Anon | Kind::Posix) || seg_on_shm(seg) {
         seg.rss = Some(st.allocated);
         seg.swap = tmpfs_swap();
@@ -749,4 +883,41 @@ pub fn posix_dev(s: &Segment) -> Option<u64> {
 /// Look up one object by what a user types for `show`.
 pub fn path_matches(seg: &Segment, wanted: &Path) -> bool {
     seg.path.as_deref().is_some_and(|p| Path::new(p) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, inode: u64) -> ShmFile {
+        ShmFile {
+            path: format!("/dev/shm/{name}").into(),
+            size: 0,
+            allocated: 0,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+            born: 0,
+            born_is_btime: true,
+            dev: 7,
+            inode,
+        }
+    }
+
+    #[test]
+    fn listed_rows_are_found_by_device_and_inode_and_one_inode_is_one_row() {
+        let files = vec![file("c", 30), file("a", 10), file("b", 20), file("a2", 10)];
+        let mut rows = PosixRows::from(files);
+        rows.index();
+        let path = |rows: &mut PosixRows, id| rows.get_mut(&id).and_then(|s| s.path.clone());
+        assert_eq!(path(&mut rows, (7, 30)).as_deref(), Some("/dev/shm/c"));
+        // Two names of one inode: the last listed is the row.
+        assert_eq!(path(&mut rows, (7, 10)).as_deref(), Some("/dev/shm/a2"));
+        assert!(rows.get_mut(&(8, 10)).is_none());
+        rows.get_or_insert_with((7, 40), || Segment::new(Kind::Posix))
+            .size = 5;
+        assert_eq!(rows.get_mut(&(7, 40)).map(|s| s.size), Some(5));
+        let all = rows.into_rows(|_| false);
+        assert_eq!(all.len(), 3);
+    }
 }

@@ -301,7 +301,7 @@ fn ipc_base(kind: Kind, id: i64, key: u32, mode: u32, uid: u32, gid: u32, ctime:
     s.gid = Some(gid);
     s.perms = Some(Mode(mode & 0o777));
     s.ctime = (ctime != 0).then_some(ctime);
-    s.ctime_source = s.ctime.map(|_| "ipc_ctime".to_string());
+    s.ctime_source = s.ctime.map(|_| crate::model::CtimeSource::IpcCtime);
     s
 }
 
@@ -363,7 +363,8 @@ fn judge_sem(lives: &Lives, s: &mut Segment, r: &SemRecord) {
     s.stale_reason = Some(format!(
         "every process that last operated on it is gone ({pid_list}); nobody waits on it; last operation {}",
         local_time(since)
-    ));
+    )
+    .into());
 }
 
 fn msg_row(lives: &Lives, r: &MsgRecord) -> Segment {
@@ -406,7 +407,7 @@ fn judge_msg(lives: &Lives, s: &mut Segment, r: &MsgRecord) {
         (0, rp) => format!("its last receiver {rp} is gone and nothing was sent since"),
         (sp, rp) => format!("its last sender {sp} and last receiver {rp} are gone"),
     };
-    s.stale_reason = Some(format!("{who}; {} message(s) waiting", r.qnum));
+    s.stale_reason = Some(format!("{who}; {} message(s) waiting", r.qnum).into());
 }
 
 fn mq_row(sys: &Sys, scan: &Scan, q: &MqFile) -> Segment {
@@ -417,7 +418,7 @@ fn mq_row(sys: &Sys, scan: &Scan, q: &MqFile) -> Segment {
     s.gid = Some(q.gid);
     s.perms = Some(Mode(q.mode & 0o777));
     s.ctime = Some(q.btime.unwrap_or(q.mtime));
-    s.ctime_source = Some(if q.btime.is_some() { "btime" } else { "mtime" }.into());
+    s.ctime_source = Some(crate::model::CtimeSource::of_file(q.btime.is_some()));
     s.dev = Some(Dev(q.dev));
     s.inode = Some(q.inode);
     s.ipc = Some(IpcCounts {
@@ -452,10 +453,13 @@ fn mq_row(sys: &Sys, scan: &Scan, q: &MqFile) -> Segment {
     } else {
         String::new()
     };
-    s.stale_reason = Some(format!(
-        "no process holds it open; made {}{caveat}",
-        local_time(s.ctime.unwrap_or(0))
-    ));
+    s.stale_reason = Some(
+        format!(
+            "no process holds it open; made {}{caveat}",
+            local_time(s.ctime.unwrap_or(0))
+        )
+        .into(),
+    );
     s
 }
 

@@ -237,9 +237,12 @@ impl<'a> Judge<'a> {
     /// Judge a file under the shm directory (`posix`, `psem`, or a `file` in a subdirectory).
     /// `name` is its name relative to that directory.
     pub fn shm_file(&self, seg: &mut Segment, name: &str) {
-        seg.attachers
-            .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
-        seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
+        // Sorting writes, and a write makes the row's rare part: only rows with holders have it.
+        if !seg.attachers.is_empty() || !seg.fd_holders.is_empty() {
+            seg.attachers
+                .sort_by(|a, b| (a.pid, &a.start).cmp(&(b.pid, &b.start)));
+            seg.fd_holders.sort_by_key(|h| (h.pid, h.fd));
+        }
         let mut ev = Evidence {
             holders: seg.holder_pids(),
             ..Evidence::default()
@@ -424,7 +427,7 @@ pub fn holders_now(sys: &Sys, seg: &Segment, dev: u64, ino: u64) -> (Vec<i32>, V
 fn set(seg: &mut Segment, verdict: Verdict, ev: Evidence) {
     seg.verdict = verdict;
     seg.stale = verdict == Verdict::Leaked;
-    seg.evidence = ev;
+    seg.evidence = ev.into();
 }
 
 /// Whether this /proc shows every process on the machine: we are in the init pid namespace

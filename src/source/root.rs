@@ -302,10 +302,17 @@ pub struct Entry {
 /// Every entry of an open directory (not `.` or `..`), each stat'ed relative to the directory's
 /// fd without following symlinks. Entries that vanish meanwhile are skipped.
 pub fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for_each_entry(dir, |e| out.push(e))?;
+    Ok(out)
+}
+
+/// [`list_dir`] one entry at a time, holding none of them: a directory of 200,000 files is
+/// not kept twice while its caller builds its own list.
+pub fn for_each_entry(dir: BorrowedFd<'_>, mut each: impl FnMut(Entry)) -> io::Result<()> {
     // A fresh fd of the same directory: readdir keeps its position in the open file.
     let own = open_beneath(dir, Path::new("."), OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
     let d = nix::dir::Dir::from_fd(own)?;
-    let mut out = Vec::new();
     for e in d.into_iter() {
         let Ok(e) = e else { continue };
         let name = e.file_name().to_bytes();
@@ -314,10 +321,10 @@ pub fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<Entry>> {
         }
         let name = OsString::from_vec(name.to_vec());
         if let Ok(stat) = stat_at(dir, &name) {
-            out.push(Entry { name, stat });
+            each(Entry { name, stat });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn statx(dir: BorrowedFd<'_>, name: &CStr, flags: i32) -> io::Result<Stat> {
