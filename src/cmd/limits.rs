@@ -747,4 +747,78 @@ mod tests {
         assert_eq!((l.segments, l.largest_segment, l.used_pages), (0, 0, 0));
         assert_eq!((l.shmmax, l.shmall_pages, l.shmmni), (None, None, None));
     }
+
+    /// A machine at its limits: the kernel's default (unlimited) shmmax and shmall, a nearly
+    /// full /dev/shm with use nobody explains and unreadable processes, every IPC limit known.
+    fn busy() -> Limits {
+        let mut l = sample();
+        l.shmmax = Some(18446744073692774399);
+        l.shmall_pages = Some(18446744073692774399);
+        l.shmall_bytes = Some(u64::MAX);
+        l.shm_rmid_forced = Some(false);
+        let d = l.dev_shm.as_mut().unwrap();
+        d.used = 1000 << 20;
+        d.unexplained = Some(300 << 20);
+        d.hidden_procs = Some(4);
+        l.ipc = IpcLimits {
+            semmni: Some(32000),
+            semmns: Some(1024000000),
+            semmsl: Some(32000),
+            sem_sets: 3,
+            semaphores: 7,
+            msgmni: Some(32000),
+            msg_queues: 2,
+            msgmnb: Some(16384),
+            mqueue_queues_max: Some(256),
+            mqueues: Some(5),
+            mqueue_msg_max: Some(10),
+            mqueue_msgsize_max: Some(8192),
+        };
+        l
+    }
+
+    fn containers(l: &Limits) -> String {
+        let mounts = [
+            crate::source::mounts::ShmMount {
+                name: "web\u{1b}[31m".into(),
+                pid: 4242,
+                dev: 0,
+                size: 64 << 20,
+                used: 63 << 20,
+                available: 1 << 20,
+                files: Vec::new(),
+            },
+            crate::source::mounts::ShmMount {
+                name: "db".into(),
+                pid: 4343,
+                dev: 0,
+                size: 1 << 30,
+                used: 1 << 20,
+                available: (1 << 30) - (1 << 20),
+                files: Vec::new(),
+            },
+        ];
+        let mut out = Vec::new();
+        write_containers(&mut out, l.dev_shm.as_ref(), &mounts, false, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The tables byte for byte, kept through the split into source, model and render.
+    #[test]
+    fn tables_as_they_were() {
+        insta::assert_snapshot!("limits_table", table(&sample(), false));
+        insta::assert_snapshot!("limits_table_bytes", table(&sample(), true));
+        let unknown = Limits {
+            shmmax: None,
+            shmall_pages: None,
+            shmall_bytes: None,
+            shmmni: None,
+            shm_rmid_forced: None,
+            dev_shm: None,
+            ..sample()
+        };
+        insta::assert_snapshot!("limits_table_unknown", table(&unknown, false));
+        insta::assert_snapshot!("limits_table_busy", table(&busy(), false));
+        insta::assert_snapshot!("limits_containers", containers(&busy()));
+    }
 }
