@@ -6,6 +6,7 @@ pub mod hex;
 pub mod ipc;
 pub mod key;
 pub mod layout;
+pub mod limits;
 pub mod locks;
 pub mod maps;
 pub mod prometheus;
