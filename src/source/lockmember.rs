@@ -39,46 +39,7 @@ fn lock_typedef(ty: &CType) -> bool {
 /// The member path (`hdr.lock`, `slots[3].m`) of the lock-typed member that covers byte
 /// `offset` of a value of type `ty`; None when the byte is not inside a lock-typed member.
 pub fn lock_member(ty: &CType, offset: u64) -> Option<String> {
-    let mut path = String::new();
-    let mut ty = ty;
-    let mut off = offset;
-    for _ in 0..32 {
-        if !path.is_empty() && lock_typedef(ty) {
-            return Some(path);
-        }
-        match ty.resolved() {
-            CType::Record { members, .. } => {
-                let m = members.iter().find(|m| {
-                    let size = if m.bits.is_some() {
-                        1
-                    } else {
-                        m.ty.size().max(1)
-                    };
-                    off >= m.offset && off - m.offset < size
-                })?;
-                if let Some(n) = &m.name {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(n);
-                }
-                off -= m.offset;
-                ty = &m.ty;
-            }
-            CType::Array { elem, count } => {
-                let each = elem.size().max(1);
-                let i = off / each;
-                if i >= *count {
-                    return None;
-                }
-                path.push_str(&format!("[{i}]"));
-                off -= i * each;
-                ty = elem;
-            }
-            _ => return None,
-        }
-    }
-    None
+    super::dwarf::walk_to_member(ty, offset, lock_typedef)
 }
 
 /// `--type`: the member of the named type (or array of it) that holds byte `offset`, as
