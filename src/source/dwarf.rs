@@ -123,6 +123,20 @@ pub struct Member {
     pub inherited: bool,
 }
 
+impl Member {
+    /// A named member that is no bit-field, as tests build types by hand.
+    #[cfg(test)]
+    pub fn named(name: &str, offset: u64, ty: CType) -> Member {
+        Member {
+            name: Some(name.into()),
+            offset,
+            bits: None,
+            ty,
+            inherited: false,
+        }
+    }
+}
+
 impl CType {
     /// `sizeof`.
     pub fn size(&self) -> u64 {
@@ -1003,13 +1017,7 @@ mod tests {
             size: 1,
             encoding: Encoding::SignedChar,
         };
-        let m = |name: &str, offset, ty| Member {
-            name: Some(name.into()),
-            offset,
-            bits: None,
-            ty,
-            inherited: false,
-        };
+        let m = Member::named;
         CType::Record {
             kind: RecordKind::Struct,
             name: "STU".into(),

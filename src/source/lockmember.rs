@@ -105,16 +105,6 @@ mod tests {
         }
     }
 
-    fn member(name: &str, offset: u64, ty: CType) -> Member {
-        Member {
-            name: Some(name.into()),
-            offset,
-            bits: None,
-            ty,
-            inherited: false,
-        }
-    }
-
     /// `pthread_mutex_t` as glibc's headers define it: a typedef of an anonymous union.
     fn mutex_t() -> CType {
         CType::Typedef {
@@ -123,7 +113,7 @@ mod tests {
                 kind: RecordKind::Union,
                 name: "<anonymous>".into(),
                 size: 40,
-                members: vec![member("__lock_word", 0, int("int"))],
+                members: vec![Member::named("__lock_word", 0, int("int"))],
             }),
         }
     }
@@ -134,9 +124,9 @@ mod tests {
             name: "orders".into(),
             size: 0x40 + 40 + 3 * 48,
             members: vec![
-                member("version", 0, int("int")),
-                member("lock", 0x40, mutex_t()),
-                member(
+                Member::named("version", 0, int("int")),
+                Member::named("lock", 0x40, mutex_t()),
+                Member::named(
                     "slots",
                     0x68,
                     CType::Array {
@@ -144,7 +134,10 @@ mod tests {
                             kind: RecordKind::Struct,
                             name: "slot".into(),
                             size: 48,
-                            members: vec![member("id", 0, int("int")), member("m", 8, mutex_t())],
+                            members: vec![
+                                Member::named("id", 0, int("int")),
+                                Member::named("m", 8, mutex_t()),
+                            ],
                         }),
                         count: 3,
                     },
