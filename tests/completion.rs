@@ -16,6 +16,10 @@ fn bin_dir() -> String {
 /// Run `script` in `shell` with shmtool on PATH; None (and a SKIPPED line) when the shell is not
 /// installed.
 fn in_shell(shell: &str, args: &[&str], script: &str, line: &str) -> Option<String> {
+    // A home of its own, removed when the shell is done: fish writes its history and
+    // universal variables below XDG_CONFIG_HOME and XDG_DATA_HOME even with --no-config, and a
+    // shared home (/tmp for uid 65534) would keep them.
+    let home = tempfile::tempdir().expect("a home for the shell");
     let mut cmd = Command::new(shell);
     cmd.args(args)
         .env("LINE", line)
@@ -24,7 +28,10 @@ fn in_shell(shell: &str, args: &[&str], script: &str, line: &str) -> Option<Stri
             "PATH",
             format!("{}:{}", bin_dir(), std::env::var("PATH").unwrap()),
         )
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
         .env_remove("SHMTOOL_COMPLETE")
         .env("LC_ALL", "C");
     let Some(out) = output_if_installed(&mut cmd) else {

@@ -194,3 +194,27 @@ fn the_classifier_check_tells_kinds_from_path_kinds() {
     assert!(!names("PathKind::File { path }", "Kind::File"));
     assert!(names("use super::maps::PathKind;", "PathKind"));
 }
+
+/// `limits` and `maps` are split like the rest: the command joins `source` (which reads the
+/// kernel) to `render` (which writes tables); it neither reads nor draws itself.
+#[test]
+fn split_commands_neither_read_the_kernel_nor_draw_tables() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut bad = Vec::new();
+    for cmd in ["limits", "maps"] {
+        let code = code_of(&src.join(format!("cmd/{cmd}.rs")));
+        for word in [
+            "std::fs",
+            "nix::",
+            "libc::",
+            "/proc",
+            "TableWriter",
+            "write_streamed",
+        ] {
+            if code.contains(word) {
+                bad.push(format!("cmd/{cmd}.rs uses {word}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

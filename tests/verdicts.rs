@@ -817,6 +817,20 @@ fn inner_mit_shm() {
             let _ = self.0.wait();
         }
     }
+    // Xvfb makes /tmp/.X11-unix for its socket when there is none, and leaves it behind
+    // (empty) when it ends. Removed again, after Xvfb (declared first, dropped last), only if
+    // this test made it and nothing else put a socket in it since.
+    struct RemoveIfMade(Option<&'static std::path::Path>);
+    impl Drop for RemoveIfMade {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0 {
+                // remove_dir refuses a directory that is not empty.
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+    let x11_dir = std::path::Path::new("/tmp/.X11-unix");
+    let _x11_dir = RemoveIfMade((!x11_dir.exists()).then_some(x11_dir));
     // -displayfd: Xvfb picks a free display and writes its number once it accepts clients, so
     // two runs of this test (or another X server) on one machine never collide.
     let mut xvfb = Kill(

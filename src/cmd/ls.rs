@@ -267,7 +267,7 @@ impl Run for LsArgs {
 
 /// /dev/shm's filesystem and the System V limits, for the metrics (no second scan).
 fn machine_facts(ctx: &Ctx) -> crate::render::prometheus::Machine {
-    let Ok(l) = super::limits::gather_with(ctx, false) else {
+    let Ok(l) = crate::source::limits::gather(&ctx.sys, false) else {
         return Default::default();
     };
     let d = l.dev_shm.as_ref();

@@ -7,6 +7,7 @@ pub mod ipc;
 pub mod json;
 pub mod key;
 pub mod layout;
+pub mod limits;
 pub mod locks;
 pub mod maps;
 pub mod prometheus;

@@ -123,6 +123,20 @@ pub struct Member {
     pub inherited: bool,
 }
 
+impl Member {
+    /// A named member that is no bit-field, as tests build types by hand.
+    #[cfg(test)]
+    pub fn named(name: &str, offset: u64, ty: CType) -> Member {
+        Member {
+            name: Some(name.into()),
+            offset,
+            bits: None,
+            ty,
+            inherited: false,
+        }
+    }
+}
+
 impl CType {
     /// `sizeof`.
     pub fn size(&self) -> u64 {
@@ -167,10 +181,24 @@ impl CType {
 /// `pts[1].x`, `lock`; None past its end or in padding. For naming what a lock or a changed byte
 /// belongs to.
 pub fn member_at(ty: &CType, offset: u64) -> Option<String> {
+    // Down to the innermost member: one that is neither a record nor an array.
+    walk_to_member(ty, offset, |t| {
+        !matches!(t.resolved(), CType::Record { .. } | CType::Array { .. })
+    })
+}
+
+/// Walk from a value of type `ty` down through records and arrays to the member that covers
+/// byte `offset`, and give its path (`hdr.lock`, `slots[3].m`) at the first member for which
+/// `stop` holds (`stop` sees each member's type as declared, typedefs and all). None when
+/// the byte lies past the end, in padding, or in no member `stop` accepts.
+pub fn walk_to_member(ty: &CType, offset: u64, stop: impl Fn(&CType) -> bool) -> Option<String> {
     let mut path = String::new();
     let mut ty = ty;
     let mut off = offset;
     for _ in 0..MAX_DEPTH {
+        if !path.is_empty() && stop(ty) {
+            return Some(path);
+        }
         match ty.resolved() {
             CType::Record { members, .. } => {
                 let m = members.iter().find(|m| {
@@ -200,9 +228,7 @@ pub fn member_at(ty: &CType, offset: u64) -> Option<String> {
                 off -= i * each;
                 ty = elem;
             }
-            other => {
-                return (off < other.size().max(1) && !path.is_empty()).then_some(path);
-            }
+            _ => return None,
         }
     }
     None
@@ -991,13 +1017,7 @@ mod tests {
             size: 1,
             encoding: Encoding::SignedChar,
         };
-        let m = |name: &str, offset, ty| Member {
-            name: Some(name.into()),
-            offset,
-            bits: None,
-            ty,
-            inherited: false,
-        };
+        let m = Member::named;
         CType::Record {
             kind: RecordKind::Struct,
             name: "STU".into(),

@@ -39,46 +39,7 @@ fn lock_typedef(ty: &CType) -> bool {
 /// The member path (`hdr.lock`, `slots[3].m`) of the lock-typed member that covers byte
 /// `offset` of a value of type `ty`; None when the byte is not inside a lock-typed member.
 pub fn lock_member(ty: &CType, offset: u64) -> Option<String> {
-    let mut path = String::new();
-    let mut ty = ty;
-    let mut off = offset;
-    for _ in 0..32 {
-        if !path.is_empty() && lock_typedef(ty) {
-            return Some(path);
-        }
-        match ty.resolved() {
-            CType::Record { members, .. } => {
-                let m = members.iter().find(|m| {
-                    let size = if m.bits.is_some() {
-                        1
-                    } else {
-                        m.ty.size().max(1)
-                    };
-                    off >= m.offset && off - m.offset < size
-                })?;
-                if let Some(n) = &m.name {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(n);
-                }
-                off -= m.offset;
-                ty = &m.ty;
-            }
-            CType::Array { elem, count } => {
-                let each = elem.size().max(1);
-                let i = off / each;
-                if i >= *count {
-                    return None;
-                }
-                path.push_str(&format!("[{i}]"));
-                off -= i * each;
-                ty = elem;
-            }
-            _ => return None,
-        }
-    }
-    None
+    super::dwarf::walk_to_member(ty, offset, lock_typedef)
 }
 
 /// `--type`: the member of the named type (or array of it) that holds byte `offset`, as
@@ -144,16 +105,6 @@ mod tests {
         }
     }
 
-    fn member(name: &str, offset: u64, ty: CType) -> Member {
-        Member {
-            name: Some(name.into()),
-            offset,
-            bits: None,
-            ty,
-            inherited: false,
-        }
-    }
-
     /// `pthread_mutex_t` as glibc's headers define it: a typedef of an anonymous union.
     fn mutex_t() -> CType {
         CType::Typedef {
@@ -162,7 +113,7 @@ mod tests {
                 kind: RecordKind::Union,
                 name: "<anonymous>".into(),
                 size: 40,
-                members: vec![member("__lock_word", 0, int("int"))],
+                members: vec![Member::named("__lock_word", 0, int("int"))],
             }),
         }
     }
@@ -173,9 +124,9 @@ mod tests {
             name: "orders".into(),
             size: 0x40 + 40 + 3 * 48,
             members: vec![
-                member("version", 0, int("int")),
-                member("lock", 0x40, mutex_t()),
-                member(
+                Member::named("version", 0, int("int")),
+                Member::named("lock", 0x40, mutex_t()),
+                Member::named(
                     "slots",
                     0x68,
                     CType::Array {
@@ -183,7 +134,10 @@ mod tests {
                             kind: RecordKind::Struct,
                             name: "slot".into(),
                             size: 48,
-                            members: vec![member("id", 0, int("int")), member("m", 8, mutex_t())],
+                            members: vec![
+                                Member::named("id", 0, int("int")),
+                                Member::named("m", 8, mutex_t()),
+                            ],
                         }),
                         count: 3,
                     },

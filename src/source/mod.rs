@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod ipc;
 pub mod ipcstate;
 pub mod judge;
+pub mod limits;
 pub mod lockmember;
 pub mod lockword;
 pub mod logind;
