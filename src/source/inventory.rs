@@ -278,12 +278,10 @@ pub fn assemble(
                     let seg = posix.get_or_insert_with(id, || {
                         // Made after we listed /dev/shm, or listed under another name.
                         match stat_named(sys, &path, m) {
-                            Some(st) => {
-                                posix_segment(ShmFile::from_stat(
-                                    OsStr::from_bytes(&path).into(),
-                                    &st,
-                                ))
-                            }
+                            Some(st) => posix_segment(ShmFile::from_stat(
+                                OsStr::from_bytes(&path).into(),
+                                &st,
+                            )),
                             None => mapped_segment(kind, m, &path),
                         }
                     });
