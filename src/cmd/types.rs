@@ -615,13 +615,7 @@ mod tests {
     }
 
     fn member(name: &str, offset: u64, ty: CType) -> Member {
-        Member {
-            name: Some(name.into()),
-            offset,
-            bits: None,
-            ty,
-            inherited: false,
-        }
+        Member::named(name, offset, ty)
     }
 
     #[test]
