@@ -909,8 +909,15 @@ mod tests {
         rows.index();
         let path = |rows: &mut PosixRows, id| rows.get_mut(&id).and_then(|s| s.path.clone());
         assert_eq!(path(&mut rows, (7, 30)).as_deref(), Some("/dev/shm/c"));
-        // Two names of one inode: the last listed is the row.
-        assert_eq!(path(&mut rows, (7, 10)).as_deref(), Some("/dev/shm/a2"));
+        // Two names of one inode: one row with both names, named by the first in order.
+        assert_eq!(path(&mut rows, (7, 10)).as_deref(), Some("/dev/shm/a"));
+        let names = rows.get_mut(&(7, 10)).map(|s| s.names.clone());
+        assert_eq!(
+            names,
+            Some(vec!["/dev/shm/a".to_string(), "/dev/shm/a2".to_string()])
+        );
+        // A single name is the path alone.
+        assert!(rows.get_mut(&(7, 30)).is_some_and(|s| s.names.is_empty()));
         assert!(rows.get_mut(&(8, 10)).is_none());
         rows.get_or_insert_with((7, 40), || Segment::new(Kind::Posix))
             .size = 5;
