@@ -29,7 +29,8 @@
 //! start, and the path is read whole only at exit, for calls under /dev/shm that succeeded.
 //! Measured side by side (no tracer, the first version, this one, alternating; 9 runs of 3 s
 //! each, medians, load 7-13): the workers' CPU rose 1.34 µs per traced call with the first
-//! version and 0.90 µs with this one. The tracepoint
+//! version and 0.90 µs with this one; `sudo scripts/bench-trace.sh` (load 4-5) gives 1.05 µs in
+//! the worst-case loop and 0.72 µs in the one that uses its memory. The tracepoint
 //! machinery, paid twice per call, is what remains and what a loop of nothing but these calls
 //! cannot hide (README, Performance).
 
