@@ -56,6 +56,8 @@ pub struct AtRisk {
     pub id: Option<i64>,
     pub path: Option<String>,
     pub uid: u32,
+    /// The owner's name, as the warning line names it (null when the uid has none).
+    pub user: Option<String>,
 }
 
 /// The limits of the other IPC objects and their use in this IPC namespace.

@@ -481,6 +481,7 @@ mod tests {
                     id: Some(id),
                     path: None,
                     uid,
+                    user: None,
                 })
                 .collect(),
         };

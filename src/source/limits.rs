@@ -103,6 +103,7 @@ fn ipc_limits(sys: &Sys) -> IpcLimits {
 /// What RemoveIPC would take from this machine now.
 fn ipc_risk(sys: &Sys, recs: &[ShmRecord]) -> Option<IpcRisk> {
     let setting = super::logind::read(&super::logind::root())?;
+    let users = super::users::Users::default();
     let mut at_risk = Vec::new();
     if setting.enabled {
         for r in recs.iter().filter(|r| setting.at_risk(r.uid)) {
@@ -111,6 +112,7 @@ fn ipc_risk(sys: &Sys, recs: &[ShmRecord]) -> Option<IpcRisk> {
                 id: Some(r.shmid),
                 path: None,
                 uid: r.uid,
+                user: users.known_name(r.uid),
             });
         }
         for f in sys.shm_files().unwrap_or_default() {
@@ -120,6 +122,7 @@ fn ipc_risk(sys: &Sys, recs: &[ShmRecord]) -> Option<IpcRisk> {
                     id: None,
                     path: Some(f.path.to_string_lossy().into_owned()),
                     uid: f.uid,
+                    user: users.known_name(f.uid),
                 });
             }
         }
