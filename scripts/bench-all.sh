@@ -182,7 +182,7 @@ add("`rm --posix A --posix B …`, 50 names", "`rm --stale` of the same 50", r, 
 for r, what in zip(rec("dump-4k")[1:], ["--path OBJ", "PID ADDR", "--shmid ID"]):
     add(f"`dump {what} --format raw`, 4 KiB", "`dd` of 4 KiB", r, "≤ 2", r["wall_x"] <= 2)
 r = rec("dump-pipe")[1]
-add(f"`dump --format raw` {pipe_mib} MiB `| cat`", "`cat FILE | cat`", r, "≤ 1.1", r["wall_x"] <= 1.1)
+add(f"`dump --format raw` {pipe_mib} MiB `\\| cat`", "`cat FILE \\| cat`", r, "≤ 1.1", r["wall_x"] <= 1.1)
 r = rec("maps")[1]
 mb = r["rss_kib"] / 1024
 add(f"`maps PID`, {maps_n} mappings", "`pmap -X`", r, "≤ 0.5, ≤ 32 MB", r["wall_x"] <= 0.5 and mb <= 32,
