@@ -4,9 +4,11 @@ speed hits each alike, then prints for each its median wall time, CPU time and p
 ratio of each median to the first command's (the peer). Each run is one process, measured by the
 kernel's own accounting (wait4's rusage), with output thrown away.
 
-usage: side_by_side.py [--runs N] [--warmup N] [--shell] PEER_CMD CMD [CMD ...]
-Each command is one string, split as a shell splits words (or run by sh -c with --shell)."""
+usage: side_by_side.py [--runs N] [--warmup N] [--shell] [--record FILE] PEER_CMD CMD [CMD ...]
+Each command is one string, split as a shell splits words (or run by sh -c with --shell).
+--record FILE appends one JSON line per command (its medians and ratios) for a summary table."""
 import argparse
+import json
 import tempfile
 import os
 import shlex
@@ -36,6 +38,7 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", "11")))
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--shell", action="store_true")
+    ap.add_argument("--record", help="append each command's medians and ratios to FILE as JSON lines")
     ap.add_argument("commands", nargs="+")
     a = ap.parse_args()
     if len(a.commands) < 2:
@@ -67,7 +70,12 @@ def measure(a, rss_file):
         rw = wall / peer[0] if peer[0] else float("nan")
         rc = cpu / peer[1] if peer[1] else float("nan")
         bad = "" if codes[c] == {0} else f"  (exit codes {sorted(codes[c])})"
-        print(f"{wall*1000:9.1f} {cpu*1000:9.1f} {rss:9d} {rw:7.2f} {rc:7.2f}  {c}{bad}")
+        print(f"{wall*1000:9.1f} {cpu*1000:9.1f} {int(rss):9d} {rw:7.2f} {rc:7.2f}  {c}{bad}")
+        if a.record:
+            with open(a.record, "a") as f:
+                f.write(json.dumps({"command": c, "peer": a.commands[0], "wall_ms": wall * 1000,
+                                    "cpu_ms": cpu * 1000, "rss_kib": rss, "wall_x": rw,
+                                    "cpu_x": rc, "ok": codes[c] == {0}}) + "\n")
 
 
 if __name__ == "__main__":

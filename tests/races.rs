@@ -286,3 +286,37 @@ fn dump_of_an_id_reused_before_shmat_reads_nothing_of_the_new_segment() {
         skip("unshare(CLONE_NEWIPC) was refused");
     }
 }
+
+/// `rm --posix A --posix B` hides both names, then looks once for who holds either: an object
+/// opened after the listing is kept (its name put back), the other is removed.
+#[test]
+fn rm_of_several_names_keeps_the_one_opened_before_removal() {
+    let free = PosixObj::new(4096, 1);
+    let taken = PosixObj::new(4096, 2);
+    let child = start_paused(
+        &[
+            "rm",
+            "--posix",
+            &free.name,
+            "--posix",
+            &taken.name,
+            "--json",
+        ],
+        "rm:before-remove",
+    );
+    let h = Holder::spawn(&[Hold::OpenFd(taken.path.clone())]);
+    let (code, out, err) = resume(child);
+    assert_eq!(code, 1, "one object asked for was kept: {err}");
+    assert!(!free.path.exists(), "the unheld object was not removed");
+    assert!(taken.path.exists(), "the held object lost its name");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let kept: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["result"] == "kept")
+        .collect();
+    assert_eq!(kept.len(), 1, "{v:#}");
+    assert_eq!(kept[0]["path"], taken.path.to_str().unwrap(), "{v:#}");
+    drop(h);
+}

@@ -595,21 +595,74 @@ fn sysv_last_look(
     Ok(())
 }
 
-/// The last look at a /dev/shm object, made after its name was hidden (nobody can open it by
-/// name now, and whoever opened it before shows): holders, unreadable possible holders, then
-/// the backup.
+/// Hide the name of every POSIX object about to be removed, then take one look at who holds
+/// each (one walk of /proc for them all, made after every name was hidden: nobody can open
+/// them by name now, and whoever opened one before shows). Indexed as `targets`; None for
+/// targets that are not hidden here (other kinds, or already settled in `settled`).
+fn hide_and_look(
+    targets: &[Target],
+    settled: &[Option<RmResult>],
+    sys: &Sys,
+) -> Vec<Option<(Result<remove::HiddenPosix, Refusal>, LastLook)>> {
+    let hides = |(t, done): (&Target, &Option<RmResult>)| {
+        matches!((&t.ident, done), (Ident::Posix(_), None))
+    };
+    if targets.iter().zip(settled).any(hides) {
+        // Once, before the first name is hidden (as `act` does before any other removal).
+        crate::hooks::pause_point("rm:before-remove");
+    }
+    let mut hidden: Vec<Option<Result<remove::HiddenPosix, Refusal>>> = targets
+        .iter()
+        .zip(settled)
+        .map(|(t, done)| match (&t.ident, done) {
+            (Ident::Posix(p), None) => {
+                Some(open_dir(sys.open_shm_dir()).and_then(|d| remove::hide_posix(d.as_fd(), p)))
+            }
+            _ => None,
+        })
+        .collect();
+    let looked: Vec<(&Segment, u64, u64)> = targets
+        .iter()
+        .zip(&hidden)
+        .filter_map(|(t, h)| match (&t.ident, h) {
+            (Ident::Posix(p), Some(Ok(_))) => Some((&t.seg, p.dev, p.ino)),
+            _ => None,
+        })
+        .collect();
+    let mut looks = if looked.is_empty() {
+        Vec::new()
+    } else {
+        judge::holders_now_of(sys, &looked)
+    }
+    .into_iter();
+    hidden
+        .iter_mut()
+        .map(|h| {
+            let h = h.take()?;
+            let look = match h {
+                Ok(_) => looks.next().unwrap_or((Vec::new(), vec![0])),
+                Err(_) => (Vec::new(), Vec::new()),
+            };
+            Some((h, look))
+        })
+        .collect()
+}
+
+/// Who held a hidden object at the last look: (holders, unreadable possible holders).
+type LastLook = (Vec<i32>, Vec<i32>);
+
+/// The last look at a /dev/shm object, made after its name was hidden ([`hide_and_look`]):
+/// holders, unreadable possible holders, then the backup.
 fn posix_last_look(
     t: &Target,
     args: &RmArgs,
     sys: &Sys,
     dir: &std::os::fd::OwnedFd,
     hidden: &std::ffi::OsStr,
+    look: LastLook,
     saved: &mut Option<PathBuf>,
 ) -> Result<(), Refusal> {
-    let Ident::Posix(p) = &t.ident else {
-        return Ok(());
-    };
-    let (held, unseen) = judge::holders_now(sys, &t.seg, p.dev, p.ino);
+    let (held, unseen) = look;
     let forced = args.force && t.why == Why::Asked;
     if !held.is_empty() && !forced {
         return Err(Refusal::HeldNow { pids: held });
@@ -626,8 +679,13 @@ fn posix_last_look(
     Ok(())
 }
 
-/// Remove one object, or say why not.
-fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
+/// Remove one object, or say why not. A POSIX object comes hidden, with its last look.
+fn act(
+    t: &Target,
+    args: &RmArgs,
+    sys: &Sys,
+    hidden: Option<(Result<remove::HiddenPosix, Refusal>, LastLook)>,
+) -> RmResult {
     let stale_reason = || t.seg.stale_reason.clone().map(|r| r.to_string());
     if args.dry_run {
         return t.result(Outcome::WouldRemove, stale_reason());
@@ -641,7 +699,9 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
             sys.describe_pids(&t.holders)
         }
     };
-    crate::hooks::pause_point("rm:before-remove");
+    if hidden.is_none() {
+        crate::hooks::pause_point("rm:before-remove");
+    }
     let mut saved: Option<PathBuf> = None;
     let done = match &t.ident {
         Ident::Sysv(id) => remove::remove_sysv_with(id, allow_attached, |now| {
@@ -674,11 +734,10 @@ fn act(t: &Target, args: &RmArgs, sys: &Sys) -> RmResult {
         Ident::Mqueue(p) => open_dir(sys.open_mqueue_dir())
             .and_then(|dir| remove::remove_posix(dir.as_fd(), p))
             .map(|_| t.result(Outcome::Removed, stale_reason())),
-        Ident::Posix(p) => open_dir(sys.open_shm_dir())
-            .and_then(|dir| {
-                remove::remove_posix_with(dir.as_fd(), p, |d, hidden| {
-                    posix_last_look(t, args, sys, d, hidden, &mut saved)
-                })
+        Ident::Posix(_) => hidden
+            .ok_or(Refusal::Gone)
+            .and_then(|(h, look)| {
+                h?.finish(|d, name| posix_last_look(t, args, sys, d, name, look, &mut saved))
             })
             .map(|before| {
                 if before.nlink > 1 {
@@ -891,10 +950,19 @@ impl Run for RmArgs {
         } else {
             vec![None; targets.len()]
         };
+        let mut hidden = if self.dry_run {
+            Vec::new()
+        } else {
+            hide_and_look(&targets, &rechecked, &ctx.sys)
+        }
+        .into_iter();
         let mut results: Vec<RmResult> = targets
             .iter()
             .zip(rechecked)
-            .map(|(t, kept)| kept.unwrap_or_else(|| act(t, self, &ctx.sys)))
+            .map(|(t, kept)| {
+                let hidden = hidden.next().flatten();
+                kept.unwrap_or_else(|| act(t, self, &ctx.sys, hidden))
+            })
             .collect();
         if self.dry_run {
             dry_run_links(&targets, &mut results);

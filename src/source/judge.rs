@@ -399,29 +399,47 @@ fn could_hold(unreadable: &[Unreadable], seg: &Segment) -> Vec<i32> {
 /// Who holds one /dev/shm object right now, looked up afresh: the pids that map it or hold it
 /// open, and the pids we could not read that could (for the last-moment check before removal).
 pub fn holders_now(sys: &Sys, seg: &Segment, dev: u64, ino: u64) -> (Vec<i32>, Vec<i32>) {
+    holders_now_of(sys, &[(seg, dev, ino)])
+        .pop()
+        .unwrap_or((Vec::new(), vec![0]))
+}
+
+/// [`holders_now`] for several objects at once, in one walk of /proc that keeps only their
+/// mappings and fds (names and namespaces are read only for the processes that hold one).
+pub fn holders_now_of(sys: &Sys, objects: &[(&Segment, u64, u64)]) -> Vec<(Vec<i32>, Vec<i32>)> {
+    let target = super::procs::Target {
+        inodes: objects.iter().map(|&(_, dev, ino)| (dev, ino)).collect(),
+        ..Default::default()
+    };
     let Ok(scan) = sys.scan(super::procs::ScanOptions {
         fds: true,
+        only: Some(&target),
         ..Default::default()
     }) else {
         // Without a walk of /proc nothing is proven.
-        return (Vec::new(), vec![0]);
+        return objects.iter().map(|_| (Vec::new(), vec![0])).collect();
     };
-    let mut held: Vec<i32> = scan
-        .procs
+    let unreadable = read_unreadable(sys, &scan.denied_pids);
+    objects
         .iter()
-        .filter(|p| {
-            p.maps
+        .map(|&(seg, dev, ino)| {
+            let mut held: Vec<i32> = scan
+                .procs
                 .iter()
-                .any(|m| libc::makedev(m.dev_major, m.dev_minor) == dev && m.inode == ino)
-                || p.fds
-                    .iter()
-                    .any(|f| (f.stat.dev, f.stat.inode) == (dev, ino))
+                .filter(|p| {
+                    p.maps
+                        .iter()
+                        .any(|m| libc::makedev(m.dev_major, m.dev_minor) == dev && m.inode == ino)
+                        || p.fds
+                            .iter()
+                            .any(|f| (f.stat.dev, f.stat.inode) == (dev, ino))
+                })
+                .map(|p| p.pid)
+                .collect();
+            held.dedup();
+            (held, could_hold(&unreadable, seg))
         })
-        .map(|p| p.pid)
-        .collect();
-    held.dedup();
-    let unseen = could_hold(&read_unreadable(sys, &scan.denied_pids), seg);
-    (held, unseen)
+        .collect()
 }
 
 fn set(seg: &mut Segment, verdict: Verdict, ev: Evidence) {

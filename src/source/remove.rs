@@ -232,37 +232,77 @@ pub fn remove_posix_with(
     listed: &PosixIdentity,
     last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
 ) -> Result<Stat, Refusal> {
-    let errno = |e: nix::Error| posix_errno(listed, e);
+    hide_posix(dir, listed)?.finish(last)
+}
+
+/// A listed object renamed to a hidden name ([`hide_posix`]), waiting for its last look. Several
+/// can wait at once, so that one walk of /proc serves as the last look of them all.
+#[derive(Debug)]
+pub struct HiddenPosix {
+    fd: OwnedFd,
+    name: std::ffi::OsString,
+    hidden: std::ffi::OsString,
+    st: Stat,
+    listed: PosixIdentity,
+}
+
+/// The first half of [`remove_posix_with`]: hide the listed object's name.
+pub fn hide_posix(dir: BorrowedFd<'_>, listed: &PosixIdentity) -> Result<HiddenPosix, Refusal> {
     let (fd, name, st) = open_listed(dir, listed)?;
     let hidden = std::ffi::OsString::from(format!(
         ".shmtool-removing.{}.{}",
         std::process::id(),
         listed.ino
     ));
-    rename_noreplace(&fd, &name, &hidden).map_err(errno)?;
+    rename_noreplace(&fd, &name, &hidden).map_err(|e| posix_errno(listed, e))?;
     crate::hooks::pause_point("rm:hidden");
-    // The hidden name must still be the listed file (nothing can replace it: the rename does
-    // not overwrite, and the name is ours).
-    let verdict = match root::stat_at(fd.as_fd(), &hidden) {
-        Ok(now) if (now.dev, now.ino) == (listed.dev, listed.ino) => last(&fd, &hidden),
-        Ok(_) => Err(Refusal::Os("the file changed under its hidden name".into())),
-        Err(e) => Err(Refusal::Os(e.to_string())),
-    };
-    match verdict {
-        Ok(()) => nix::unistd::unlinkat(
-            fd.as_fd(),
-            hidden.as_os_str(),
-            nix::unistd::UnlinkatFlags::NoRemoveDir,
-        )
-        .map(|()| st)
-        .map_err(errno),
-        Err(refusal) => match rename_noreplace(&fd, &hidden, &name) {
-            Ok(()) => Err(refusal),
-            Err(_) => Err(Refusal::Os(format!(
-                "{refusal}; and its name was taken meanwhile, so it is kept as {}",
-                hidden.to_string_lossy()
-            ))),
-        },
+    Ok(HiddenPosix {
+        fd,
+        name,
+        hidden,
+        st,
+        listed: listed.clone(),
+    })
+}
+
+impl HiddenPosix {
+    /// The second half: `last` looks (see [`remove_posix_with`]); then the hidden name is
+    /// unlinked, or put back if `last` refused.
+    pub fn finish(
+        self,
+        last: impl FnOnce(&OwnedFd, &std::ffi::OsStr) -> Result<(), Refusal>,
+    ) -> Result<Stat, Refusal> {
+        let HiddenPosix {
+            fd,
+            name,
+            hidden,
+            st,
+            listed,
+        } = self;
+        let errno = |e: nix::Error| posix_errno(&listed, e);
+        // The hidden name must still be the listed file (nothing can replace it: the rename
+        // does not overwrite, and the name is ours).
+        let verdict = match root::stat_at(fd.as_fd(), &hidden) {
+            Ok(now) if (now.dev, now.ino) == (listed.dev, listed.ino) => last(&fd, &hidden),
+            Ok(_) => Err(Refusal::Os("the file changed under its hidden name".into())),
+            Err(e) => Err(Refusal::Os(e.to_string())),
+        };
+        match verdict {
+            Ok(()) => nix::unistd::unlinkat(
+                fd.as_fd(),
+                hidden.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            )
+            .map(|()| st)
+            .map_err(errno),
+            Err(refusal) => match rename_noreplace(&fd, &hidden, &name) {
+                Ok(()) => Err(refusal),
+                Err(_) => Err(Refusal::Os(format!(
+                    "{refusal}; and its name was taken meanwhile, so it is kept as {}",
+                    hidden.to_string_lossy()
+                ))),
+            },
+        }
     }
 }
 
