@@ -101,14 +101,29 @@ impl<'a> From<&'a MsgQueue> for MsgQueueJson<'a> {
     }
 }
 
-/// The rows of `ls --json`.
+/// The rows of `ls --json`: a JSON array written one row at a time, each row's names and times
+/// made as it is written (200,000 rows are not held a second time, as JSON objects).
 pub fn segments<'a>(
     rows: &'a [Segment],
-    user_name: &dyn Fn(u32) -> Option<String>,
-) -> Vec<SegmentJson<'a>> {
-    rows.iter()
-        .map(|s| SegmentJson::new(s, user_name))
-        .collect()
+    user_name: &'a dyn Fn(u32) -> Option<String>,
+) -> Segments<'a> {
+    Segments { rows, user_name }
+}
+
+/// See [`segments`].
+pub struct Segments<'a> {
+    rows: &'a [Segment],
+    user_name: &'a dyn Fn(u32) -> Option<String>,
+}
+
+impl Serialize for Segments<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.rows
+                .iter()
+                .map(|row| SegmentJson::new(row, self.user_name)),
+        )
+    }
 }
 
 /// A trace event as `trace --json`, `trace --log` and `history --json` write it: the model's
@@ -136,6 +151,19 @@ impl<'a> From<&'a TraceEvent> for EventJson<'a> {
 mod tests {
     use super::*;
     use crate::model::Kind;
+
+    #[test]
+    fn rows_streamed_are_the_rows_collected() {
+        let mut a = Segment::new(Kind::Posix);
+        (a.uid, a.ctime) = (Some(0), Some(1_700_000_000));
+        let rows = vec![a, Segment::new(Kind::Sysv)];
+        let named = |u: u32| (u == 0).then(|| "root".to_string());
+        let whole: Vec<SegmentJson> = rows.iter().map(|s| SegmentJson::new(s, &named)).collect();
+        assert_eq!(
+            serde_json::to_string_pretty(&segments(&rows, &named)).unwrap(),
+            serde_json::to_string_pretty(&whole).unwrap()
+        );
+    }
 
     #[test]
     fn times_come_in_both_forms_and_agree() {

@@ -24,14 +24,15 @@ pub struct View<'a> {
 /// At most this many attachers are named in an `ls` cell; the rest are counted.
 const ATTACHERS_SHOWN: usize = 3;
 
-fn attached_cell(seg: &Segment) -> String {
+/// The ATTACHED cell, appended to `buf` (most rows have no holder: nothing is allocated).
+fn attached_into(seg: &Segment, buf: &mut String) {
     let pids = seg.holder_pids();
     if pids.is_empty() {
         // The kernel counts attachments we could not see (other users' processes, unprivileged).
-        return match seg.nattch {
-            Some(n) if n > 0 => "(not visible)".into(),
-            _ => "-".into(),
-        };
+        return buf.push_str(match seg.nattch {
+            Some(n) if n > 0 => "(not visible)",
+            _ => "-",
+        });
     }
     let mut parts: Vec<String> = pids
         .iter()
@@ -60,7 +61,7 @@ fn attached_cell(seg: &Segment) -> String {
     if pids.len() > ATTACHERS_SHOWN {
         parts.push(format!("+{} more", pids.len() - ATTACHERS_SHOWN));
     }
-    parts.join(" ")
+    buf.push_str(&parts.join(" "));
 }
 
 fn container_cell(seg: &Segment) -> String {
@@ -73,15 +74,24 @@ fn container_cell(seg: &Segment) -> String {
 
 /// The word(s) in the STATE column: the verdict, then the kernel's status words; and their tone.
 fn state_cell(seg: &Segment) -> (String, Tone) {
-    let mut words: Vec<&str> = vec![seg.verdict.as_str()];
-    words.extend(seg.status.iter().map(|s| s.as_str()));
-    let tone = match seg.verdict {
+    let mut words = String::new();
+    let tone = state_into(seg, &mut words);
+    (words, tone)
+}
+
+/// [`state_cell`], appended to `buf`.
+fn state_into(seg: &Segment, buf: &mut String) -> Tone {
+    buf.push_str(seg.verdict.as_str());
+    for s in &seg.status {
+        buf.push(',');
+        buf.push_str(s.as_str());
+    }
+    match seg.verdict {
         Verdict::Leaked => Tone::Bad,
         Verdict::Idle | Verdict::Unknown => Tone::Warn,
         Verdict::InUse if seg.status.is_empty() => Tone::Plain,
         Verdict::InUse => Tone::Warn,
-    };
-    (words.join(","), tone)
+    }
 }
 
 /// The WHY cell: who keeps a removed segment, or the reason for the verdict.
@@ -94,29 +104,40 @@ fn why_cell(seg: &Segment) -> String {
 
 /// A name for the NAME column: path, memfd name, or the key a removed segment was made with.
 pub fn name_cell(seg: &Segment) -> String {
-    if let Some(ipc) = &seg.ipc {
-        match (ipc.nsems, ipc.messages) {
-            (Some(n), _) => return format!("({n} semaphore{})", if n == 1 { "" } else { "s" }),
-            (_, Some(n)) if seg.path.is_none() => {
-                return format!("({n} message{})", if n == 1 { "" } else { "s" })
-            }
-            _ => {}
-        }
-    }
-    match (&seg.path, &seg.former_key) {
-        // Hard links: one object, its first name and how many more it has.
-        (Some(p), _) if seg.names.len() > 1 => format!("{p} +{}", seg.names.len() - 1),
-        (Some(p), _) => p.clone(),
-        (None, Some(k)) => format!("(was {})", key_string(*k)),
-        (None, None) => "-".into(),
-    }
+    let mut name = String::new();
+    name_into(seg, &mut name);
+    name
 }
 
-fn nattch_cell(seg: &Segment) -> String {
-    match seg.nattch {
-        Some(n) => n.to_string(),
-        None => seg.holder_pids().len().to_string(),
-    }
+/// [`name_cell`], appended to `buf`.
+fn name_into(seg: &Segment, buf: &mut String) {
+    use std::fmt::Write as _;
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let counted = seg
+        .ipc
+        .as_ref()
+        .and_then(|ipc| match (ipc.nsems, ipc.messages) {
+            (Some(n), _) => Some((n, "semaphore")),
+            (_, Some(n)) if seg.path.is_none() => Some((n, "message")),
+            _ => None,
+        });
+    let _ = match (counted, &seg.path, &seg.former_key) {
+        (Some((n, what)), _, _) => write!(buf, "({n} {what}{})", plural(n)),
+        // Hard links: one object, its first name and how many more it has.
+        (None, Some(p), _) if seg.names.len() > 1 => write!(buf, "{p} +{}", seg.names.len() - 1),
+        (None, Some(p), _) => buf.write_str(p),
+        (None, None, Some(k)) => write!(buf, "(was {})", key_string(*k)),
+        (None, None, None) => buf.write_str("-"),
+    };
+}
+
+fn nattch_into(seg: &Segment, buf: &mut String) {
+    use std::fmt::Write as _;
+    let n = match seg.nattch {
+        Some(n) => n,
+        None => seg.holder_pids().len() as u64,
+    };
+    let _ = write!(buf, "{n}");
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -241,7 +262,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         5,
         "attach count (System V: the kernel's; others: processes seen)",
         |s, _, b| {
-            b.push_str(&nattch_cell(s));
+            nattch_into(s, b);
             Tone::Plain
         },
     ),
@@ -268,7 +289,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         0,
         "attaching processes as PID(COMMAND), * in another IPC namespace",
         |s, _, b| {
-            b.push_str(&attached_cell(s));
+            attached_into(s, b);
             Tone::Plain
         },
     ),
@@ -286,11 +307,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         Trunc::End,
         0,
         "verdict (in use, idle, leaked, unknown), then dest (marked for removal), locked",
-        |s, _, b| {
-            let (text, tone) = state_cell(s);
-            b.push_str(&text);
-            tone
-        },
+        |s, _, b| state_into(s, b),
     ),
     col(
         "INODE",
@@ -318,7 +335,7 @@ pub const LS_COLUMNS: &[LsColumn] = &[
         0,
         "path, POSIX name, memfd name, or the key a removed segment had",
         |s, _, b| {
-            b.push_str(&name_cell(s));
+            name_into(s, b);
             Tone::Plain
         },
     ),
