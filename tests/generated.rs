@@ -232,8 +232,16 @@ fn fish_completes_subcommands() {
         "source '{}'; and complete -C 'shmtool w'; and complete -C 'shmtool ls --kind '",
         script.display()
     );
-    let Some(out) = output_if_installed(Command::new("fish").args(["--no-config", "-c", &program]))
-    else {
+    // A home of its own: fish writes below XDG_CONFIG_HOME and XDG_DATA_HOME even with
+    // --no-config, and uid 65534's home is /tmp, shared with everyone.
+    let home = tempfile::tempdir().expect("a home for fish");
+    let mut fish = Command::new("fish");
+    fish.args(["--no-config", "-c", &program])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"));
+    let Some(out) = output_if_installed(&mut fish) else {
         skip("fish is not installed");
         return;
     };
