@@ -108,20 +108,16 @@ kill $P; wait $P 2>/dev/null; P=
 echo "DONE"
 "#;
 
-/// Run the scenario for one way of building the container; its report lines.
-fn scenario(mode: &str) -> Option<String> {
+/// Run `script` as the init of a private container (`unshare --mount --ipc --pid --fork
+/// --mount-proc`, private propagation) with `$0` = `name`, `$1` = the binary under test and
+/// `args` after it; its standard output, or None (and a SKIPPED line) when no container can be
+/// built. The script prints STARTED once it is inside and DONE at its end.
+fn in_container(script: &str, name: &str, args: &[&str]) -> Option<String> {
     let out = Command::new("unshare")
         .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
-        .args([
-            "--propagation",
-            "private",
-            "bash",
-            "-c",
-            SCRIPT,
-            "container",
-        ])
+        .args(["--propagation", "private", "bash", "-c", script, name])
         .arg(env!("CARGO_BIN_EXE_shmtool"))
-        .arg(mode)
+        .args(args)
         .stdin(std::process::Stdio::null())
         .output();
     let Ok(out) = out else {
@@ -139,6 +135,11 @@ fn scenario(mode: &str) -> Option<String> {
         "scenario did not finish:\n{text}\n{err}"
     );
     Some(text)
+}
+
+/// Run the scenario for one way of building the container; its report lines.
+fn scenario(mode: &str) -> Option<String> {
+    in_container(SCRIPT, "container", &[mode])
 }
 
 /// What every scenario must show: no canary lost or printed, no command hung or crashed.
@@ -411,28 +412,9 @@ fn ns_lists_and_removes_the_targets_own_posix_queues_not_the_hosts() {
     if !is_root() {
         return skip("building a container with unshare --mount --ipc needs root");
     }
-    let out = Command::new("unshare")
-        .args(["--mount", "--ipc", "--pid", "--fork", "--mount-proc"])
-        .args([
-            "--propagation",
-            "private",
-            "bash",
-            "-c",
-            MQUEUE_SCRIPT,
-            "mq",
-        ])
-        .arg(env!("CARGO_BIN_EXE_shmtool"))
-        .stdin(std::process::Stdio::null())
-        .output();
-    let Ok(out) = out else {
-        return skip("unshare(1) is not installed");
+    let Some(text) = in_container(MQUEUE_SCRIPT, "mq", &[]) else {
+        return;
     };
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !text.contains("STARTED") {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return skip(&format!("cannot build a private container: {text}{err}"));
-    }
-    assert!(text.contains("DONE"), "scenario did not finish:\n{text}");
     let out_of = |name: &str| {
         let prefix = format!("OUT {name} ");
         text.lines()
