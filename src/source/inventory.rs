@@ -557,29 +557,25 @@ impl PosixRows {
         self.listed = self.rows.len();
     }
 
-    /// Sort the listed rows' indices, once the listing is done. Of several names of one inode,
-    /// the last listed is the row.
+    /// Sort the listed rows' indices, once the listing is done. Several names of one inode
+    /// become one row (the last listed) holding every name.
     fn index(&mut self) {
         let rows = &self.rows;
         let by_id = |i: u32| row_id(&rows[i as usize]);
         let mut sorted: Vec<u32> = (0..self.listed as u32).collect();
         // Stable: names of one inode stay in listing order.
         sorted.sort_by_key(|&i| by_id(i));
-        let twice: Vec<u32> = sorted
+        // Hard links: one object, several names. Each pair is (an earlier name, the next of the
+        // same inode); the last listed row is kept and takes every name; a row with a single
+        // name keeps `names` empty (its `path` says it), which spares a second copy of every
+        // name at 200,000 rows.
+        let pairs: Vec<(usize, usize)> = sorted
             .windows(2)
             .filter(|w| by_id(w[0]) == by_id(w[1]))
-            .map(|w| w[0])
+            .map(|w| (w[0] as usize, w[1] as usize))
             .collect();
-        if !twice.is_empty() {
-            // Hard links: one object, several names. The kept row (the last listed) takes every
-            // name; a row with a single name keeps `names` empty (its `path` says it), which
-            // spares a second copy of every name at 200,000 rows.
-            let pairs: Vec<(usize, usize)> = sorted
-                .windows(2)
-                .filter(|w| by_id(w[0]) == by_id(w[1]))
-                .map(|w| (w[0] as usize, w[1] as usize))
-                .collect();
-            for (a, b) in pairs {
+        if !pairs.is_empty() {
+            for &(a, b) in &pairs {
                 let mut names = std::mem::take(&mut self.rows[a].names);
                 if names.is_empty() {
                     names.extend(self.rows[a].path.clone());
@@ -593,7 +589,7 @@ impl PosixRows {
                 first_name_first(kept);
             }
             let mut drop = vec![false; self.listed];
-            twice.iter().for_each(|&i| drop[i as usize] = true);
+            pairs.iter().for_each(|&(a, _)| drop[a] = true);
             let mut i = 0;
             self.rows.retain(|_| {
                 i += 1;
