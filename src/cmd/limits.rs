@@ -14,7 +14,8 @@ impl Run for LimitsArgs {
             let (mounts, unreadable) = other_dev_shms(&ctx.sys);
             if unreadable > 0 {
                 super::note(&format!(
-                    "{unreadable} mount namespace(s) could not be looked into (run as root)"
+                    "{unreadable} mount namespace(s) could not be looked into{}",
+                    super::unless_root(" (run as root)")
                 ));
             }
             l.dev_shm_containers = Some(mounts);

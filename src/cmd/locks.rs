@@ -63,11 +63,7 @@ impl Run for LocksArgs {
         };
         let found = judge_waits(&ctx.sys, &inv, &waits, hidden);
         if found.hidden > 0 {
-            let hint = if nix::unistd::geteuid().is_root() {
-                ""
-            } else {
-                " (run as root to see every process)"
-            };
+            let hint = super::unless_root(" (run as root to see every process)");
             note(&format!(
                 "{} process(es) could not be read; their threads are not shown{hint}",
                 found.hidden

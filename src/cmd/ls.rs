@@ -31,11 +31,7 @@ impl From<KindArg> for Kind {
 /// Say once what the listing could not see.
 pub fn report_hidden(inv: &Inventory) {
     if inv.hidden_procs > 0 {
-        let hint = if nix::unistd::geteuid().is_root() {
-            ""
-        } else {
-            " (run as root to see every process)"
-        };
+        let hint = super::unless_root(" (run as root to see every process)");
         // Name the first few, with their command names (comm is readable when maps is not).
         const NAMED: usize = 3;
         let mut who: Vec<String> = inv
@@ -65,8 +61,9 @@ pub fn report_hidden(inv: &Inventory) {
     }
     if inv.unreadable_namespaces > 0 {
         note(&format!(
-            "{} namespace(s) could not be joined or looked into (run as root)",
-            inv.unreadable_namespaces
+            "{} namespace(s) could not be joined or looked into{}",
+            inv.unreadable_namespaces,
+            super::unless_root(" (run as root)")
         ));
     }
     if let Some(why) = &inv.shm_dir_unlisted {

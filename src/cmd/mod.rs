@@ -83,6 +83,16 @@ pub fn note(msg: &str) {
     eprintln!("shmtool: note: {}", crate::render::sanitize::escape(msg));
 }
 
+/// ` (run as root)`-style advice, or nothing when we are root already (then the cause is
+/// elsewhere: a security module, a sandbox, another user namespace).
+pub fn unless_root(hint: &'static str) -> &'static str {
+    if nix::unistd::geteuid().is_root() {
+        ""
+    } else {
+        hint
+    }
+}
+
 /// Run `f` with the view of rows this context and `--bytes` ask for (user names looked up once
 /// each, ages counted from now).
 pub fn with_view<R>(
