@@ -4,6 +4,7 @@
 # hog per core. A test that races a fixed sleep or a busy neighbour fails here first.
 # Usage: scripts/busy-suite.sh [RUNS] [HOLDERS]. Needs gcc. Everything it starts is stopped
 # and every object the holders made is removed when it ends, also on failure or Ctrl-C.
+# The whole log of a failed run is kept in target/busy-suite/ (skip reasons and panics in full).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -42,7 +43,10 @@ passed=0
 for i in $(seq "$runs"); do
   if cargo test -q 2>&1 | tee "$work/run$i.log" | grep -E '^test result|FAILED|panicked'; then :; fi
   if grep -q 'FAILED\|panicked' "$work/run$i.log" || ! grep -q '^test result: ok' "$work/run$i.log"; then
-    echo "run $i of $runs: FAILED (log above)"
+    mkdir -p target/busy-suite
+    kept=target/busy-suite/run$i-$(date +%Y%m%dT%H%M%S).log
+    cp "$work/run$i.log" "$kept"
+    echo "run $i of $runs: FAILED (whole log: $kept)"
   else
     passed=$((passed + 1))
     echo "run $i of $runs: passed"
