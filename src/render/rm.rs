@@ -197,12 +197,20 @@ pub fn write_summary(
 
 /// The question `rm --stale` asks on a terminal before removing anything.
 pub fn write_confirmation(out: &mut dyn Write, items: &[RmResult]) -> std::io::Result<()> {
+    // What the operator weighs is the memory given back: allocated blocks of objects nobody
+    // maps (a sparse file's size is not memory; a mapped one frees nothing until let go).
     let total: u64 = items.iter().map(|r| r.size).sum();
+    let freed: u64 = items
+        .iter()
+        .filter(|r| r.held_by.is_empty())
+        .map(|r| r.freed)
+        .sum();
     writeln!(
         out,
-        "{} object(s) will be removed ({}):",
+        "{} object(s) will be removed ({} in size; {} of memory given back):",
         items.len(),
-        crate::units::human_size(total)
+        crate::units::human_size(total),
+        crate::units::human_size(freed)
     )?;
     for r in items {
         let (id, name) = ident(r);
@@ -274,5 +282,22 @@ mod tests {
         let mut out = Vec::new();
         write_summary(&mut out, &s, false, false).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("dry run"));
+    }
+
+    /// The prompt's total is the memory given back, beside the objects' apparent size.
+    #[test]
+    fn confirmation_totals_memory_given_back() {
+        let mut sparse = r(Outcome::WouldRemove, 1 << 20, &[]);
+        sparse.freed = 4096;
+        let mapped = r(Outcome::WouldRemove, 8192, &[7]);
+        let mut out = Vec::new();
+        write_confirmation(&mut out, &[sparse, mapped]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "2 object(s) will be removed (1.0 MiB in size; 4 KiB of memory given back):"
+            ),
+            "{text}"
+        );
     }
 }
