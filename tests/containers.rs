@@ -271,3 +271,78 @@ fn a_pod_is_named_from_the_kubelets_log_directory_else_by_uid() {
     drop(pod);
     drop(cgroups);
 }
+
+/// `trace` names a process's container as `ls` does: a pod by its namespace and name where the
+/// kubelet's log directory gives them.
+#[test]
+fn trace_names_a_pod_as_ls_does() {
+    if !is_root() {
+        return skip("tracing, real cgroups and a private /var/log need root");
+    }
+    let Some(cgroups) = Cgroups::make() else {
+        return skip("cgroup v2 is not writable here (pod names are unit-tested on captured text)");
+    };
+    let uid = unique_pod_uid();
+    let name = unique_name("trace-pod");
+    let path = format!("/dev/shm/{name}");
+    // Waits on its stdin, then makes and removes one /dev/shm object, all in one process (rm
+    // replaces the shell rather than running as a child of its own).
+    let mut worker = std::process::Command::new("sh")
+        .args(["-c", "read go; : > \"$0\"; exec rm -f \"$0\""])
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Cleanup<'a>(&'a str, &'a mut std::process::Child);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _ = self.1.kill();
+            let _ = self.1.wait();
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let pid = worker.id() as i32;
+    let mut go = worker.stdin.take().unwrap();
+    let _cleanup = Cleanup(&path, &mut worker);
+    let slice = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
+    cgroups
+        .put(&format!("{slice}/cri-containerd-{CTR_ID}.scope"), pid)
+        .unwrap();
+    let pod_dir = format!("ml-team_trainer-0_{uid}");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o size=1m shmtool-test /var/log || exit 97\n\
+             mkdir -p /var/log/pods/{pod_dir}/app || exit 97\n\
+             exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_shmtool"))
+        // --duration: a missing event fails the test below rather than hanging it.
+        .args(["trace", "--json", "--pid", &pid.to_string(), "--count", "2"])
+        .args(["--duration", "120"])
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null());
+    let Some(t) = crate::trace::Tracer::start_command(cmd) else {
+        return;
+    };
+    use std::io::Write;
+    go.write_all(b"go\n").unwrap();
+    drop(go);
+    let (events, err) = t.finish();
+    let named = "pod:ml-team/trainer-0/a1b2c3d4e5f6";
+    let mine: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or("?"),
+                e["container"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine,
+        [("create", named), ("unlink", named)],
+        "{events:#?} {err}"
+    );
+    drop(cgroups);
+}

@@ -27,10 +27,14 @@ pub(crate) fn cannot_trace() -> Option<String> {
 impl Tracer {
     /// Start tracing; None (having said why) when this kernel cannot trace.
     pub(crate) fn start(args: &[&str]) -> Option<Tracer> {
-        let mut child = shmtool()
-            .arg("trace")
-            .arg("--json")
-            .args(args)
+        let mut cmd = shmtool();
+        cmd.arg("trace").arg("--json").args(args);
+        Tracer::start_command(cmd)
+    }
+
+    /// The same for a command line of the caller's (`shmtool trace --json …` inside a wrapper).
+    pub(crate) fn start_command(mut cmd: Command) -> Option<Tracer> {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -75,7 +79,7 @@ impl Tracer {
     }
 
     /// Wait for it to end by itself (--count, --duration).
-    fn finish(mut self) -> (Vec<Value>, String) {
+    pub(crate) fn finish(mut self) -> (Vec<Value>, String) {
         let status = self.child.wait().unwrap();
         let out = self.stdout.take().unwrap().join().unwrap();
         let mut err = String::new();

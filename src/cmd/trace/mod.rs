@@ -43,7 +43,12 @@ impl Containers {
             .paths
             .get(&id)
             .and_then(|p| crate::source::cgroup::classify_path(p))
-            .map(|c| c.to_string());
+            .map(|mut c| {
+                // A pod by its name where the kubelet's log directory gives it, as `ls` does.
+                let dir = std::path::Path::new(crate::source::cgroup::POD_LOG_DIR);
+                crate::source::cgroup::name_pods(std::iter::once(&mut c), dir);
+                c.to_string()
+            });
         if self.paths.contains_key(&id) {
             self.names.insert(id, name.clone());
         }
