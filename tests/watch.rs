@@ -603,3 +603,79 @@ fn no_color_on_a_terminal_prints_no_escape_byte_and_still_the_first_state() {
         String::from_utf8_lossy(&out)
     );
 }
+
+/// `watch --path OBJ` until the first refresh, with shmtool stopped at `point`, then the object
+/// truncated to 100 bytes: one error line naming the short read, never a SIGBUS.
+fn truncated_at(point: &str) {
+    let obj = PosixObj::new(256 * 1024, 71);
+    let path = obj.path.to_str().unwrap();
+    let args = [
+        "watch",
+        "--path",
+        path,
+        "--interval",
+        "10ms",
+        "--count",
+        "100000",
+    ];
+    let child = start_paused(&args, point);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&obj.path)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let (code, out, err) = resume(child);
+    // A signal would show as no exit code (-1 here).
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("shmtool: error: short read: only 100 of 262144 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_posix_object_truncated_between_refreshes_ends_the_watch_with_one_line() {
+    truncated_at("watch:shown");
+}
+
+#[test]
+fn a_posix_object_truncated_while_read_in_place_is_a_short_read_not_sigbus() {
+    // `watch:in-place` is reached only when the object is mapped for reading in place, after
+    // the size was checked: the truncation then races the copy itself.
+    truncated_at("watch:in-place");
+}
+
+#[test]
+fn watching_a_sparse_object_allocates_none_of_its_holes() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let obj = PosixObj::new(4096, 72);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&obj.path)
+        .unwrap();
+    f.set_len(1 << 20).unwrap();
+    f.write_all_at(&[1; 4096], 512 * 1024).unwrap();
+    let blocks = || std::fs::metadata(&obj.path).unwrap().blocks();
+    let before = blocks();
+    if before * 512 >= 1 << 20 {
+        return skip("/dev/shm allocated the holes of a sparse file itself");
+    }
+    let (code, out, err) = run(&[
+        "watch",
+        "--path",
+        obj.path.to_str().unwrap(),
+        "--interval",
+        "10ms",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1048576 bytes"), "{out}");
+    assert_eq!(
+        blocks(),
+        before,
+        "watch allocated pages in the object it read"
+    );
+}

@@ -7,10 +7,17 @@
 //! `/proc/self/map_files` entry where we may open it (CAP_SYS_ADMIN), and through
 //! `process_vm_readv` on ourselves otherwise, never by dereferencing the mapping, so a
 //! `SHM_HUGETLB|SHM_NORESERVE` segment with an empty huge-page pool cannot raise SIGBUS.
+//!
+//! One exception, for `watch`, which reads the same range ten times a second: [`InPlace`] maps
+//! a tmpfs file read-only once and copies from the mapping, only while the file covers the
+//! range with no hole (nothing is allocated on the target's behalf), and turns a SIGBUS from a
+//! truncation that races the copy into a short read.
 
 use std::fs::File;
 use std::io::{self, IoSliceMut};
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Once;
 
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
@@ -261,6 +268,218 @@ fn vm_read_full(pid: i32, mut addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     Ok(done)
 }
 
+/// Start of the one in-place mapping (0: none), its end, and whether a page of it could not
+/// be had since [`InPlace::copy_at`] last looked. Read by the SIGBUS handler.
+static MAPPED_START: AtomicUsize = AtomicUsize::new(0);
+static MAPPED_END: AtomicUsize = AtomicUsize::new(0);
+static MAPPED_FAULT: AtomicBool = AtomicBool::new(false);
+static SIGBUS_HANDLER: Once = Once::new();
+
+/// A page of the in-place mapping could not be had (the file was truncated under it, or memory
+/// ran out): map zeros over the rest of the mapping so that the copy goes on, and say so. Any
+/// other SIGBUS is not ours: the default action, as without this handler.
+extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel hands a SA_SIGINFO handler a valid siginfo.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    let (start, end) = (
+        MAPPED_START.load(Ordering::SeqCst),
+        MAPPED_END.load(Ordering::SeqCst),
+    );
+    if start != 0 && (start..end).contains(&addr) {
+        let page = addr & !(4095usize);
+        // SAFETY: replaces only pages of our own read-only mapping, [page, end), which nothing
+        // else uses; mmap is a plain system call, safe in a handler.
+        let p = unsafe {
+            libc::mmap(
+                page as *mut libc::c_void,
+                end - page,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if p != libc::MAP_FAILED {
+            MAPPED_FAULT.store(true, Ordering::SeqCst);
+            return;
+        }
+    }
+    // SAFETY: restoring the default action; the fault repeats and ends the process as before.
+    unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+}
+
+/// A target read in place: a read-only shared mapping of its tmpfs file, made once and read
+/// with memcpy, with no system call per read (`watch` of 256 MiB at 10 Hz: ~55 ms a refresh
+/// of copying through `pread` saved). Only for a file on tmpfs (a POSIX object, a memfd, a
+/// System V segment's own file) that covers the whole range with no hole in it: a fault on a
+/// hole would allocate the page in the object (pread reads it as zeros and allocates nothing).
+/// Before each pass over it, [`InPlace::usable`] checks both again; a truncation between that
+/// check and the copy raises SIGBUS, which a handler turns into zeros and a flag, so the copy
+/// reports it ([`InPlace::copy_at`] returns false) instead of the process dying. One at a
+/// time per process. The copy reads memory another process may be writing, as `pread` does:
+/// bytes in flight show as a change, which the next pass settles.
+#[derive(Debug)]
+pub struct InPlace {
+    file: File,
+    /// The mapping (page aligned) and its length.
+    map: *mut libc::c_void,
+    map_len: usize,
+    /// The target's first byte in the mapping, its file offset, and its length.
+    skip: usize,
+    offset: u64,
+    len: u64,
+    /// The file's (size, blocks, ctime) when `SEEK_HOLE` last found no hole in the range.
+    proven: std::cell::Cell<Option<(u64, u64, i64, i64)>>,
+}
+
+impl InPlace {
+    /// Map `reader`'s target (`len` bytes) when it can be read in place; None otherwise.
+    pub fn new(reader: &Reader, len: u64) -> Option<InPlace> {
+        use std::os::fd::AsRawFd;
+        let (file, offset) = match reader {
+            Reader::File { file, offset, .. } => (file, *offset),
+            Reader::Shm {
+                file: Some(file),
+                offset,
+                ..
+            } => (file, *offset),
+            _ => return None,
+        };
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: statfs is plain old data; fstatfs writes only into the one we own.
+        let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid fd and a pointer to our statfs.
+        if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } != 0
+            || fs.f_type != libc::TMPFS_MAGIC
+        {
+            return None;
+        }
+        let skip = (offset % 4096) as usize;
+        let map_len = usize::try_from(len).ok()?.checked_add(skip)?;
+        let file = file.try_clone().ok()?;
+        let mut m = InPlace {
+            file,
+            map: libc::MAP_FAILED,
+            map_len,
+            skip,
+            offset,
+            len,
+            proven: std::cell::Cell::new(None),
+        };
+        if !m.usable() {
+            return None;
+        }
+        // The one mapping the SIGBUS handler guards.
+        if MAPPED_END
+            .compare_exchange(0, usize::MAX, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: a new read-only shared mapping at an address the kernel picks; nothing of
+        // ours is touched. Only `copy_at` reads it, by raw pointer.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                m.file.as_raw_fd(),
+                (offset - skip as u64) as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            MAPPED_END.store(0, Ordering::SeqCst);
+            return None;
+        }
+        m.map = p;
+        SIGBUS_HANDLER.call_once(|| {
+            // SAFETY: sigaction is plain old data; the handler only makes a system call and
+            // touches atomics.
+            unsafe {
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = on_sigbus as *const () as usize;
+                act.sa_flags = libc::SA_SIGINFO;
+                libc::sigemptyset(&mut act.sa_mask);
+                libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut());
+            }
+        });
+        MAPPED_FAULT.store(false, Ordering::SeqCst);
+        MAPPED_START.store(p as usize, Ordering::SeqCst);
+        MAPPED_END.store(p as usize + map_len, Ordering::SeqCst);
+        Some(m)
+    }
+
+    /// Whether the file still covers the whole range with no hole in it: false after a
+    /// truncation, or once a hole was punched. One fstat; `SEEK_HOLE` (a walk of the file's
+    /// pages: 8% of a 256 MiB refresh) only when the size, the blocks or the ctime changed since
+    /// it last found no hole: truncating, punching a hole and fallocate all set the ctime, and
+    /// none leaves all three as they were (a hole punched in the range and a page added beyond
+    /// it within one tick of a coarse clock would; reading that hole then allocates a page of
+    /// zeros, which is what it reads as anyway).
+    pub fn usable(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let Some(end) = self.offset.checked_add(self.len) else {
+            return false;
+        };
+        let Ok(md) = self.file.metadata() else {
+            return false;
+        };
+        if !md.is_file() || md.size() < end {
+            return false;
+        }
+        let now = (md.size(), md.blocks(), md.ctime(), md.ctime_nsec());
+        if self.proven.get() == Some(now) {
+            return true;
+        }
+        // SAFETY: lseek on our own fd (a dup: the offset it moves is read by nothing).
+        let hole = unsafe {
+            libc::lseek(
+                self.file.as_raw_fd(),
+                self.offset as libc::off_t,
+                libc::SEEK_HOLE,
+            )
+        };
+        let whole = hole >= 0 && hole as u64 >= end;
+        self.proven.set(whole.then_some(now));
+        whole
+    }
+
+    /// Copy the `buf.len()` bytes at `pos` (relative to the target's first byte) into `buf`.
+    /// False when a page could not be had meanwhile (the handler mapped zeros over it): the
+    /// bytes are not the object's, and this mapping must be dropped.
+    pub fn copy_at(&self, pos: u64, buf: &mut [u8]) -> bool {
+        let in_range = pos
+            .checked_add(buf.len() as u64)
+            .is_some_and(|end| end <= self.len);
+        if !in_range {
+            return false;
+        }
+        // SAFETY: [skip + pos, skip + pos + len) lies inside our mapping (checked above), which
+        // stays mapped (or zeros, after a fault) until drop; no reference to it is formed.
+        unsafe {
+            let src = (self.map as *const u8).add(self.skip + pos as usize);
+            std::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len());
+        }
+        // The handler runs on this thread, inside the copy: only the compiler may reorder.
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        !MAPPED_FAULT.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for InPlace {
+    fn drop(&mut self) {
+        MAPPED_START.store(0, Ordering::SeqCst);
+        // SAFETY: our mapping (or the zeros the handler put over part of it), unmapped once.
+        unsafe { libc::munmap(self.map, self.map_len) };
+        MAPPED_FAULT.store(false, Ordering::SeqCst);
+        MAPPED_END.store(0, Ordering::SeqCst);
+    }
+}
+
 /// The outcome of streaming a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Streamed {
@@ -290,11 +509,22 @@ pub fn stream_by(
     reader: &Reader,
     len: u64,
     chunk: usize,
+    f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<Streamed> {
+    stream_from(reader, 0, len, chunk, f)
+}
+
+/// [`stream_by`] from position `from` on (the bytes before it were read another way).
+pub fn stream_from(
+    reader: &Reader,
+    from: u64,
+    len: u64,
+    chunk: usize,
     mut f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<Streamed> {
     let chunk = chunk.clamp(1, CHUNK);
-    let mut buf = vec![0u8; chunk.min(len as usize).max(1)];
-    let mut pos = 0u64;
+    let mut buf = vec![0u8; chunk.min(len.saturating_sub(from) as usize).max(1)];
+    let mut pos = from;
     while pos < len {
         let want = chunk.min((len - pos) as usize);
         let n = reader.read_at(pos, &mut buf[..want])?;
@@ -340,6 +570,61 @@ mod tests {
         let s = stream(&r, 5000, |_, _| Ok(())).unwrap();
         assert_eq!(s.got, 2900);
         assert!(s.is_short());
+    }
+
+    /// A memfd (tmpfs) of `n` bytes of a pattern.
+    fn memfd(n: usize) -> (File, Vec<u8>) {
+        use std::os::fd::FromRawFd;
+        // SAFETY: a new fd we own at once.
+        let fd = unsafe { libc::memfd_create(c"shmtool-test-in-place".as_ptr(), 0) };
+        assert!(fd >= 0);
+        // SAFETY: fd is ours and open.
+        let mut f = unsafe { File::from_raw_fd(fd) };
+        let data: Vec<u8> = (0..n as u32).map(|i| (i * 13 + 7) as u8).collect();
+        f.write_all(&data).unwrap();
+        (f, data)
+    }
+
+    /// The one test that maps in place (one mapping per process at a time): reads what pread
+    /// reads; refuses a range with a hole, a file elsewhere than tmpfs, and a truncated file;
+    /// and a truncation racing the copy is a false, not a SIGBUS.
+    #[test]
+    fn in_place_reads_refuses_holes_and_survives_truncation() {
+        let (f, data) = memfd(5 * 4096);
+        let r = Reader::File {
+            file: f,
+            offset: 100,
+            how: "pread",
+            tail: None,
+        };
+        let m = InPlace::new(&r, 4 * 4096).expect("a memfd maps in place");
+        let mut buf = vec![0u8; 4 * 4096];
+        assert!(m.usable());
+        assert!(m.copy_at(0, &mut buf));
+        assert_eq!(buf, data[100..100 + 4 * 4096]);
+        assert!(!m.copy_at(1, &mut buf), "past the end");
+        // Truncated: no longer usable; copied anyway (the race), a false and zeros.
+        let Reader::File { file, .. } = &r else {
+            unreachable!()
+        };
+        file.set_len(4096).unwrap();
+        assert!(!m.usable());
+        assert!(!m.copy_at(0, &mut buf));
+        assert_eq!(buf[..4096 - 100], data[100..4096]);
+        assert!(buf[4096 - 100..].iter().all(|&b| b == 0));
+        drop(m);
+        // A hole in the range (the file grown without writing): not mapped.
+        file.set_len(5 * 4096).unwrap();
+        assert!(InPlace::new(&r, 4 * 4096).is_none());
+        // Not tmpfs-backed (a process's memory): not mapped.
+        let p = Reader::Process {
+            pid: std::process::id() as i32,
+            addr: data.as_ptr() as u64,
+        };
+        assert!(InPlace::new(&p, 4096).is_none());
+        // Whole again: maps again (the first mapping was released).
+        file.write_all_at(&data[4096..], 4096).unwrap();
+        assert!(InPlace::new(&r, 4 * 4096).is_some());
     }
 
     #[test]

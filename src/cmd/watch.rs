@@ -9,7 +9,8 @@
 
 use super::dump::{decoding, layout, layout_span, open_target, short_read};
 use super::{Ctx, Run};
-use crate::attach::{reader, Target, CHUNK};
+use crate::attach::reader::{self, InPlace, Reader, Streamed};
+use crate::attach::{Target, CHUNK};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Exit};
 use crate::render::hex::addr_width;
@@ -149,8 +150,8 @@ fn keep(r: &mut Refresh, c: Change) {
     }
 }
 
-/// Record the run `[s, e)` of `old`/`new` (at offset `pos`) as changed.
-fn changed_run(old: &[u8], new: &[u8], s: usize, e: usize, pos: u64, r: &mut Refresh) {
+/// Record the run `[s, e)` of `old`/`new` (at offset `pos`) as changed, and copy it into `old`.
+fn changed_run(old: &mut [u8], new: &[u8], s: usize, e: usize, pos: u64, r: &mut Refresh) {
     r.changed_bytes += (e - s) as u64;
     if has_room(r, 2 * (e - s) as u64) {
         keep(
@@ -165,46 +166,64 @@ fn changed_run(old: &[u8], new: &[u8], s: usize, e: usize, pos: u64, r: &mut Ref
         // Counted, not kept: no copy made.
         r.truncated = true;
     }
+    old[s..e].copy_from_slice(&new[s..e]);
 }
 
-/// Compare `new` with `old` (at offset `pos`), record the runs that differ, and update `old`.
+/// Compare `new` with `old` (at offset `pos`), record the runs that differ, and update `old`
+/// (only where it differs).
 /// Returns the steps taken (words and bytes compared): linear in the input however many runs
 /// there are, which a test pins. Words that are equal go by eight bytes at a time.
 pub fn diff_into(old: &mut [u8], new: &[u8], pos: u64, r: &mut Refresh) -> u64 {
     let n = new.len();
+    let words = n / 8 * 8;
     let mut steps = 0u64;
     // Start of the run of changed bytes we are in, if any.
     let mut run: Option<usize> = None;
+    let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+    // One bit per byte that differs: from the words' xor, without a second look at memory.
+    let differs = |x: u64, b: usize| (x >> (8 * b)) & 0xff != 0;
     let mut i = 0;
-    let word = |b: &[u8], at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
-    while i < n {
+    while i < words {
         steps += 1;
-        if i + 8 <= n && word(old, i) == word(new, i) {
+        let x = word(old, i) ^ word(new, i);
+        if x == 0 {
             if let Some(s) = run.take() {
                 changed_run(old, new, s, i, pos, r);
             }
             i += 8;
             continue;
         }
-        // A word with a change (or the last few bytes): byte by byte.
-        let end = (i + 8).min(n);
-        for k in i..end {
+        // A word with a change: byte by byte, from the xor.
+        for b in 0..8 {
             steps += 1;
-            match (old[k] != new[k], run) {
-                (true, None) => run = Some(k),
+            match (differs(x, b), run) {
+                (true, None) => run = Some(i + b),
                 (false, Some(s)) => {
-                    changed_run(old, new, s, k, pos, r);
+                    changed_run(old, new, s, i + b, pos, r);
                     run = None;
                 }
                 _ => {}
             }
         }
-        i = end;
+        i += 8;
+    }
+    // The last few bytes.
+    for k in words..n {
+        steps += 1;
+        match (old[k] != new[k], run) {
+            (true, None) => run = Some(k),
+            (false, Some(s)) => {
+                changed_run(old, new, s, k, pos, r);
+                run = None;
+            }
+            _ => {}
+        }
     }
     if let Some(s) = run {
         changed_run(old, new, s, n, pos, r);
     }
-    old.copy_from_slice(new);
+    // Every differing byte was in a run, each copied as it closed: `old` is `new` now, with
+    // the unchanged bytes never written.
     steps
 }
 
@@ -318,11 +337,54 @@ fn touched(changes: &[Change], start: u64, end: u64) -> bool {
     changes.get(i).is_some_and(|c| c.offset < end)
 }
 
+/// Bytes copied out of an in-place mapping at a time: small enough to stay in the CPU's cache
+/// while they are compared (a hashed block is never split, so at least one block).
+const IN_PLACE_CHUNK: usize = 64 << 10;
+
+/// Hand `len` bytes of the target to `f` in order: from `in_place` while it is usable (its
+/// checks are made again before each pass), else through `reader`. When a page of the mapping
+/// cannot be had mid-pass (truncated meanwhile), the mapping is dropped and the rest is read
+/// through `reader`, which reports the short read as before. `point` is a pause point reached
+/// after the checks, for the race tests.
+fn read_region(
+    in_place: &mut Option<InPlace>,
+    reader: &Reader,
+    len: u64,
+    chunk: usize,
+    point: Option<&str>,
+    mut f: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<Streamed> {
+    let Some(m) = in_place.as_ref().filter(|m| m.usable()) else {
+        *in_place = None;
+        return reader::stream(reader, len, f);
+    };
+    if let Some(p) = point {
+        crate::hooks::pause_point(p);
+    }
+    let mut buf = vec![0u8; (chunk as u64).min(len) as usize];
+    let mut pos = 0u64;
+    while pos < len {
+        let n = (chunk as u64).min(len - pos) as usize;
+        if !m.copy_at(pos, &mut buf[..n]) {
+            *in_place = None;
+            return reader::stream_from(reader, pos, len, CHUNK, f);
+        }
+        f(pos, &buf[..n])?;
+        pos += n as u64;
+    }
+    Ok(Streamed {
+        wanted: len,
+        got: len,
+    })
+}
+
 struct Watcher<'a> {
     ctx: &'a Ctx,
     target: Target,
     len: u64,
     snapshot: Snapshot,
+    /// The target mapped for reading in place, when it can be ([`InPlace`]).
+    in_place: Option<InPlace>,
     layout: Option<Layout>,
     mode: Mode,
 }
@@ -331,10 +393,18 @@ impl Watcher<'_> {
     /// Read the whole range once into the snapshot.
     fn first_read(&mut self) -> anyhow::Result<()> {
         let snap = &mut self.snapshot;
-        let s = reader::stream(&self.target.reader, self.len, |pos, b| {
-            snap.update(pos, b, None);
-            Ok(())
-        })?;
+        let chunk = IN_PLACE_CHUNK.max(snap.block);
+        let s = read_region(
+            &mut self.in_place,
+            &self.target.reader,
+            self.len,
+            chunk,
+            None,
+            |pos, b| {
+                snap.update(pos, b, None);
+                Ok(())
+            },
+        )?;
         if s.is_short() {
             return Err(short_read(self.ctx, &self.target, s.got, self.len).into());
         }
@@ -349,10 +419,18 @@ impl Watcher<'_> {
             ..Refresh::default()
         };
         let snap = &mut self.snapshot;
-        let streamed = reader::stream(&self.target.reader, self.len, |pos, b| {
-            snap.update(pos, b, Some(&mut r));
-            Ok(())
-        });
+        let chunk = IN_PLACE_CHUNK.max(snap.block);
+        let streamed = read_region(
+            &mut self.in_place,
+            &self.target.reader,
+            self.len,
+            chunk,
+            Some("watch:in-place"),
+            |pos, b| {
+                snap.update(pos, b, Some(&mut r));
+                Ok(())
+            },
+        );
         let s = match streamed {
             Ok(s) => s,
             Err(e) => return Err(self.gone_or(e)),
@@ -653,6 +731,7 @@ impl Run for WatchArgs {
         let mut w = Watcher {
             ctx,
             snapshot: Snapshot::new(len),
+            in_place: InPlace::new(&target.reader, len),
             target,
             len,
             layout: lay,
