@@ -94,17 +94,17 @@ for ((i = 1; i <= ROUNDS; i++)); do
     grep 'events shown' "$WORK/err" | sed 's/^shmtool: /  trace: /' >&2
 done
 echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians"
-printf '%-52s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
+printf '%-66s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
 row() {
     local name=$1 form=$2 per=$3 base base_cpu t label r c
     base=$(cut -d' ' -f1 "$WORK/base_$form" | median)
     base_cpu=$(cut -d' ' -f2 "$WORK/base_$form" | median)
-    printf '%-52s %10d %10d %14s\n' "$name, without trace" "$base" "$((per * base))" "$base_cpu"
+    printf '%-66s %10d %10d %14s\n' "$name, without trace" "$base" "$((per * base))" "$base_cpu"
     for t in new old; do
         if [ $t = new ]; then label="trace (default: sys_exit)"; else label="trace (tracepoints)"; fi
         r=$(cut -d' ' -f1 "$WORK/${t}_$form" | median)
         c=$(cut -d' ' -f2 "$WORK/${t}_$form" | median)
-        printf '%-52s %10d %10d %14s\n' "$name, $label" "$r" "$((per * r))" "$c"
+        printf '%-66s %10d %10d %14s\n' "$name, $label" "$r" "$((per * r))" "$c"
         awk -v b="$base" -v t="$r" -v bc="$base_cpu" -v tc="$c" 'BEGIN {
             printf "    throughput %.3f of without (%.1f%% loss); cpu per round %.3f of without (+%.2f us)\n",
                 t / b, 100 * (1 - t / b), tc / bc, tc - bc }'

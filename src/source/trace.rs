@@ -13,6 +13,13 @@
 //! other candidate for POSIX names; it reports pids but not uids, cannot see memfds, and needs a
 //! mark per /dev/shm. Measured overhead is in scripts/bench-trace.sh and the README.
 //!
+//! Two ways to hook the calls. The default, on x86_64 with kernels 5.8+, is one program on
+//! the raw `sys_exit` tracepoint (`trace/sys_exit.rs`): at a call's exit its arguments are still
+//! in the caller's saved registers and its user memory still mapped, so one hook per call does
+//! what an enter/exit pair does, and writes the same record. Elsewhere (other architectures,
+//! older kernels, a kernel that refuses raw tracepoints), or with `SHMTOOL_TRACE_VIA=tracepoints`,
+//! each recorded call has its own pair of `syscalls:` tracepoints, as follows.
+//!
 //! Each enter program keeps the call's arguments in the thread's slot of an array map; the
 //! matching exit program takes them, adds the return value, caller and time, and sends one
 //! complete record per call, none for a failed call (the exit alone cannot: a sys_exit
@@ -33,6 +40,19 @@
 //! the worst-case loop and 0.72 µs in the one that uses its memory. The tracepoint
 //! machinery, paid twice per call, is what remains and what a loop of nothing but these calls
 //! cannot hide (README, Performance).
+//!
+//! Hence the sys_exit path. `perf record -g` of the worst-case loop (2-core machine, load 2-4,
+//! with another tracer of the tracepoint kind left running in the background, so only shares
+//! are given): the tracepoint path's kernel work (`perf_syscall_enter`/`exit` with their
+//! programs) came to about 30% of the untraced loop's CPU, the sys_exit program
+//! (`bpf_trace_run2` with everything under it) to about 16%, half of which is writing and
+//! submitting the ring-buffer record (both paths do that). Its price is on the calls it does not
+//! record: every system call on the machine runs the program's head (a 24-byte read of the saved
+//! registers and a dozen compares), about 110-140 ns a call on that machine against 10 ns for
+//! the tracepoint path (a `getppid` loop, 7 alternating runs, the syscall tracepoints already
+//! on for both). Cheaper hooks were tried: fentry/fexit trampolines are refused there (EPERM
+//! with an empty verifier log: lockdown), and programs on both raw sys_enter and sys_exit pay
+//! the hook twice. scripts/bench-trace.sh compares no tracer and both paths in one run.
 
 use super::bpf::{self, helper, Asm, Map, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use std::os::fd::OwnedFd;
