@@ -4,15 +4,19 @@
 #   sudo scripts/bench-trace.sh     (WORKERS=1 SECS=3 ROUNDS=9 RATE=6250 USE_KIB=64 by default)
 #
 # scripts/shm_churn.c runs WORKERS processes that repeat shmget/shmat/shmdt/shmctl(IPC_RMID)
-# and shm_open/ftruncate/mmap/munmap/close/shm_unlink (8 traced events a round), in two forms:
+# and shm_open/ftruncate/mmap/munmap/close/shm_unlink (8 traced events a round), in two forms,
+# and a third loop of calls trace does not record:
 #   worst case  4 KiB objects never touched: a loop of nothing but these system calls;
 #   uses memory the same calls on USE_KIB objects, one byte written in each of their pages
-#               before detaching (each page faulted in), as a program using its memory does.
-# Each form's throughput is measured ROUNDS times without and with `shmtool trace --json`
-# running (output to /dev/null), alternating, and the medians compared, with the workers' CPU
-# time per round (user + system: what tracing costs inside the system calls). Then one run of
-# the worst case held to RATE rounds/s (8 x RATE events/s: 50,000 by default) with trace running
-# reports the events trace saw and lost, and the tracer's CPU time. Needs root and gcc.
+#               before detaching (each page faulted in), as a program using its memory does;
+#   other calls getppid, open and close of /dev/null: what tracing costs every other program.
+# Each loop's throughput is measured ROUNDS times with no tracer, with `shmtool trace --json`
+# (output to /dev/null) on its default path (one program on the raw sys_exit tracepoint, where
+# the kernel allows it) and on the per-system-call tracepoints (SHMTOOL_TRACE_VIA=tracepoints),
+# alternating, and the medians compared, with the workers' CPU time per round (user + system:
+# what tracing costs inside the system calls). Then one run of the worst case held to RATE
+# rounds/s (8 x RATE events/s: 50,000 by default) with trace on its default path reports the
+# events trace saw and lost, and the tracer's CPU time. Needs root and gcc.
 # The machine's load average is printed at the start and the end: figures from a loaded
 # machine are noisy, the CPU per round less so than the throughput.
 set -euo pipefail
@@ -46,10 +50,14 @@ trap 'exit 130' INT TERM
 gcc -O2 -o "$WORK/churn" scripts/shm_churn.c
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
-# Start trace and wait for its "tracing" line.
+# Start trace (on the path $1: default or tracepoints) and wait for its "tracing" line.
 start_trace() {
     : >"$WORK/err"
-    "$BIN" trace --json >/dev/null 2>"$WORK/err" &
+    if [ "${1:-default}" = default ]; then
+        env -u SHMTOOL_TRACE_VIA "$BIN" trace --json >/dev/null 2>"$WORK/err" &
+    else
+        SHMTOOL_TRACE_VIA=$1 "$BIN" trace --json >/dev/null 2>"$WORK/err" &
+    fi
     TRACE_PID=$!
     until grep -q '^shmtool: tracing' "$WORK/err"; do
         kill -0 "$TRACE_PID" 2>/dev/null || { cat "$WORK/err" >&2; exit 1; }
@@ -68,35 +76,46 @@ stop_trace() {
 rate() { "$WORK/churn" "$WORKERS" "$SECS" "$@" | sed -E 's/.* ([0-9]+) rounds\/s, .* ([0-9.]+) us cpu\/round/\1 \2/'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-for f in base_worst traced_worst base_use traced_use; do : >"$WORK/$f"; done
+FORMS="worst use other"
+for form in $FORMS; do for t in base old new; do : >"$WORK/${t}_$form"; done; done
+run_forms() { # $1: base, old or new
+    rate 0 0 >>"$WORK/$1_worst"
+    rate 0 "$USE_KIB" >>"$WORK/$1_use"
+    rate 0 other >>"$WORK/$1_other"
+}
 for ((i = 1; i <= ROUNDS; i++)); do
-    rate 0 0 >>"$WORK/base_worst"
-    rate 0 "$USE_KIB" >>"$WORK/base_use"
-    start_trace
-    rate 0 0 >>"$WORK/traced_worst"
-    rate 0 "$USE_KIB" >>"$WORK/traced_use"
+    run_forms base
+    start_trace tracepoints
+    run_forms old
+    stop_trace
+    start_trace default
+    run_forms new
     stop_trace
     grep 'events shown' "$WORK/err" | sed 's/^shmtool: /  trace: /' >&2
 done
-echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians (8 events a round)"
-printf '%-48s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
+echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians"
+printf '%-66s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
 row() {
-    local name=$1 form=$2 base traced base_cpu traced_cpu
+    local name=$1 form=$2 per=$3 base base_cpu t label r c
     base=$(cut -d' ' -f1 "$WORK/base_$form" | median)
-    traced=$(cut -d' ' -f1 "$WORK/traced_$form" | median)
     base_cpu=$(cut -d' ' -f2 "$WORK/base_$form" | median)
-    traced_cpu=$(cut -d' ' -f2 "$WORK/traced_$form" | median)
-    printf '%-48s %10d %10d %14s\n' "$name, without trace" "$base" "$((8 * base))" "$base_cpu"
-    printf '%-48s %10d %10d %14s\n' "$name, with trace --json" "$traced" "$((8 * traced))" "$traced_cpu"
-    awk -v b="$base" -v t="$traced" -v bc="$base_cpu" -v tc="$traced_cpu" 'BEGIN {
-        printf "  throughput with trace: %.3f of without (%.1f%% loss)\n", t / b, 100 * (1 - t / b)
-        printf "  cpu per round with trace: %.3f of without (+%.2f us, %.2f us per traced call)\n", tc / bc, tc - bc, (tc - bc) / 8 }'
+    printf '%-66s %10d %10d %14s\n' "$name, without trace" "$base" "$((per * base))" "$base_cpu"
+    for t in new old; do
+        if [ $t = new ]; then label="trace (default: sys_exit)"; else label="trace (tracepoints)"; fi
+        r=$(cut -d' ' -f1 "$WORK/${t}_$form" | median)
+        c=$(cut -d' ' -f2 "$WORK/${t}_$form" | median)
+        printf '%-66s %10d %10d %14s\n' "$name, $label" "$r" "$((per * r))" "$c"
+        awk -v b="$base" -v t="$r" -v bc="$base_cpu" -v tc="$c" 'BEGIN {
+            printf "    throughput %.3f of without (%.1f%% loss); cpu per round %.3f of without (+%.2f us)\n",
+                t / b, 100 * (1 - t / b), tc / bc, tc - bc }'
+    done
 }
-row "worst case (4 KiB, untouched)" worst
-row "uses memory (${USE_KIB} KiB, pages written)" use
+row "worst case (4 KiB, untouched)" worst 8
+row "uses memory (${USE_KIB} KiB, pages written)" use 8
+row "other calls (getppid, open, close; none recorded)" other 0
 
-echo "worst case held at $((8 * RATE)) events/s for ${SECS}s with trace running:"
-start_trace
+echo "worst case held at $((8 * RATE)) events/s for ${SECS}s with trace (default path) running:"
+start_trace default
 "$WORK/churn" "$WORKERS" "$SECS" "$RATE"
 stop_trace
 sed 's/^shmtool: /  trace: /' "$WORK/err" | grep -v tracing

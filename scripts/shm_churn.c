@@ -5,17 +5,21 @@
  * USE_KIB 0 (the default) is the worst case for a tracer: 4 KiB objects never touched, a loop of
  * nothing but these system calls. USE_KIB > 0 makes both objects that size and writes one byte
  * in each of their pages before detaching, as a program that uses its shared memory does.
+ * USE_KIB "other" makes rounds of calls a tracer does not record (getppid, open and close of
+ * /dev/null): what a tracer costs the rest of the machine's system calls.
  * Prints the total number of rounds, rounds per second, and the CPU time (user + system, which
  * includes what tracing costs inside the system calls) the workers spent per round.
  *
- *   cc -O2 -o shm_churn scripts/shm_churn.c && ./shm_churn WORKERS SECS [RATE [USE_KIB]] */
+ *   cc -O2 -o shm_churn scripts/shm_churn.c && ./shm_churn WORKERS SECS [RATE [USE_KIB|other]] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +41,16 @@ static void use(volatile char *p, size_t size) {
         p[off] = (char)off;
 }
 
-static long worker(int idx, double secs, double rate, size_t size, int touch) {
+/* Calls no tracer records: getppid, open and close. */
+static void other_calls(void) {
+    syscall(SYS_getppid);
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd < 0)
+        die("open");
+    close(fd);
+}
+
+static long worker(int idx, double secs, double rate, size_t size, int touch, int other) {
     char name[64];
     snprintf(name, sizeof name, "/shmtool-churn-%d-%d", (int)getpid(), idx);
     long rounds = 0;
@@ -48,6 +61,11 @@ static long worker(int idx, double secs, double rate, size_t size, int touch) {
             break;
         if (rate > 0 && rounds > (t - start) * rate) {
             usleep(200);
+            continue;
+        }
+        if (other) {
+            other_calls();
+            rounds++;
             continue;
         }
         int id = shmget(IPC_PRIVATE, size, 0600);
@@ -86,7 +104,8 @@ int main(int argc, char **argv) {
     int workers = atoi(argv[1]);
     double secs = atof(argv[2]);
     double rate = argc > 3 ? atof(argv[3]) / workers : 0;
-    long use_kib = argc > 4 ? atol(argv[4]) : 0;
+    int other = argc > 4 && strcmp(argv[4], "other") == 0;
+    long use_kib = argc > 4 && !other ? atol(argv[4]) : 0;
     size_t size = use_kib > 0 ? (size_t)use_kib * 1024 : 4096;
     int pipes[2];
     if (pipe(pipes) < 0)
@@ -94,7 +113,7 @@ int main(int argc, char **argv) {
     double start = now();
     for (int i = 0; i < workers; i++) {
         if (fork() == 0) {
-            long r = worker(i, secs, rate, size, use_kib > 0);
+            long r = worker(i, secs, rate, size, use_kib > 0, other);
             if (write(pipes[1], &r, sizeof r) != sizeof r)
                 _exit(1);
             _exit(0);
@@ -111,7 +130,8 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_CHILDREN, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                  ru.ru_stime.tv_usec / 1e6;
+    int events = other ? 0 : 8;
     printf("%ld rounds in %.2f s: %.0f rounds/s, %.0f events/s, %.2f us cpu/round\n", total, took,
-           total / took, 8 * total / took, total ? 1e6 * cpu / total : 0.0);
+           total / took, events * total / took, total ? 1e6 * cpu / total : 0.0);
     return 0;
 }

@@ -27,7 +27,16 @@ pub(crate) fn cannot_trace() -> Option<String> {
 impl Tracer {
     /// Start tracing; None (having said why) when this kernel cannot trace.
     pub(crate) fn start(args: &[&str]) -> Option<Tracer> {
+        Tracer::start_via(None, args)
+    }
+
+    /// Start tracing through the mechanism `via` names (`SHMTOOL_TRACE_VIA`), or the default.
+    pub(crate) fn start_via(via: Option<&str>, args: &[&str]) -> Option<Tracer> {
         let mut cmd = shmtool();
+        match via {
+            Some(v) => cmd.env("SHMTOOL_TRACE_VIA", v),
+            None => cmd.env_remove("SHMTOOL_TRACE_VIA"),
+        };
         cmd.arg("trace").arg("--json").args(args);
         Tracer::start_command(cmd)
     }
@@ -175,11 +184,24 @@ fn py_with_args(script: &str, args: &[String]) -> String {
 
 #[test]
 fn sysv_lifecycle_and_a_remover_that_did_not_make_it() {
+    sysv_lifecycle(None);
+}
+
+/// The same through the per-system-call tracepoints, the path of other architectures and
+/// older kernels (the default here is one program on sys_exit).
+#[test]
+fn sysv_lifecycle_through_the_syscall_tracepoints() {
+    sysv_lifecycle(Some("tracepoints"));
+}
+
+fn sysv_lifecycle(via: Option<&str>) {
     if let Some(why) = cannot_trace() {
         return skip(&why);
     }
     let (ka, kb) = (unique_key(), unique_key());
-    let Some(t) = Tracer::start(&[]) else { return };
+    let Some(t) = Tracer::start_via(via, &[]) else {
+        return;
+    };
     let script = py_with_args(PY_SYSV, &[format!("{ka:x}"), format!("{kb:x}")]);
     let (pid, out) = python(&script, true);
     let nums: Vec<&str> = out.split_whitespace().collect();
@@ -263,11 +285,22 @@ os._exit(0)
 
 #[test]
 fn posix_and_memfd_objects_and_an_exit_holding_them() {
+    posix_and_memfd(None);
+}
+
+#[test]
+fn posix_and_memfd_through_the_syscall_tracepoints() {
+    posix_and_memfd(Some("tracepoints"));
+}
+
+fn posix_and_memfd(via: Option<&str>) {
     if let Some(why) = cannot_trace() {
         return skip(&why);
     }
     let (name, mname) = (unique_name("trace-posix"), unique_name("trace-memfd"));
-    let Some(t) = Tracer::start(&[]) else { return };
+    let Some(t) = Tracer::start_via(via, &[]) else {
+        return;
+    };
     let (pid, _) = python(
         &py_with_args(PY_POSIX, &[name.clone(), mname.clone()]),
         true,

@@ -49,6 +49,7 @@ pub mod helper {
     pub const PROBE_READ_STR: i32 = 45;
     pub const GET_CURRENT_CGROUP_ID: i32 = 80;
     pub const PROBE_READ_USER: i32 = 112;
+    pub const PROBE_READ_KERNEL: i32 = 113;
     pub const PROBE_READ_USER_STR: i32 = 114;
     pub const RINGBUF_RESERVE: i32 = 131;
     pub const RINGBUF_SUBMIT: i32 = 132;
@@ -164,6 +165,23 @@ impl Asm {
         self.push(insn(0x95, 0, 0, 0, 0))
     }
 
+    /// Jump on `reg` to the code of the case whose value it holds, or return 0 when none does.
+    /// Each case is a finished program of its own (it ends in `exit`, its jumps resolved), so
+    /// cases may use the same label names.
+    pub fn switch(&mut self, reg: Reg, cases: &[(i32, Vec<Insn>)]) -> &mut Self {
+        // The jumps, then the default return (2 instructions), then the cases in order.
+        let mut target = cases.len() + 2;
+        for (at, (value, code)) in cases.iter().enumerate() {
+            self.push(insn(0x15, reg, 0, (target - at - 1) as i16, *value));
+            target += code.len();
+        }
+        self.mov_imm(R0, 0).exit();
+        for (_, code) in cases {
+            self.insns.extend_from_slice(code);
+        }
+        self
+    }
+
     fn jump(&mut self, code: u8, dst: Reg, src: Reg, imm: i32, label: &'static str) -> &mut Self {
         self.fixups.push((self.insns.len(), label));
         self.push(insn(code, dst, src, 0, imm))
@@ -193,6 +211,7 @@ const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 
 pub const MAP_HASH: u32 = 1;
 pub const MAP_ARRAY: u32 = 2;
@@ -200,6 +219,7 @@ pub const MAP_PERF_EVENT_ARRAY: u32 = 4;
 pub const MAP_LRU_HASH: u32 = 9;
 pub const MAP_RINGBUF: u32 = 27;
 const PROG_TRACEPOINT: u32 = 5;
+const PROG_RAW_TRACEPOINT: u32 = 17;
 
 /// `union bpf_attr` is up to a few hundred bytes; the fields we set all sit in its first 128.
 #[repr(C, align(8))]
@@ -294,11 +314,30 @@ impl Map {
 
 /// Load a tracepoint program; on failure the error carries the verifier's log.
 pub fn load_tracepoint_prog(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
+    load_prog(PROG_TRACEPOINT, insns, name)
+}
+
+/// Load a raw tracepoint program (kernels 4.17+): its context is the tracepoint's own
+/// arguments, as u64s.
+pub fn load_raw_tracepoint_prog(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
+    load_prog(PROG_RAW_TRACEPOINT, insns, name)
+}
+
+/// Run a raw tracepoint program on every hit of the tracepoint `name` (e.g. `sys_exit`);
+/// detached when the returned fd closes.
+pub fn attach_raw_tracepoint(name: &std::ffi::CStr, prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u64(0, name.as_ptr() as u64)
+        .u32(8, prog.as_raw_fd() as u32);
+    bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a).map(owned)
+}
+
+fn load_prog(kind: u32, insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
     // The user-string helper is GPL-only; the kernel accepts this dual licence as compatible.
     let license = c"Dual MIT/GPL";
     let mut log = vec![0u8; 1 << 16];
     let mut a = Attr::new();
-    a.u32(0, PROG_TRACEPOINT)
+    a.u32(0, kind)
         .u32(4, insns.len() as u32)
         .u64(8, insns.as_ptr() as u64)
         .u64(16, license.as_ptr() as u64);
@@ -652,6 +691,28 @@ mod tests {
         assert_eq!(p[0].off, 1);
         assert_eq!(p[0].code, 0x15);
         assert_eq!(p[0].regs, 1);
+    }
+
+    #[test]
+    fn switch_jumps_to_each_case() {
+        let case = |n| {
+            let mut c = Asm::default();
+            for _ in 0..n {
+                c.mov_imm(R0, 1);
+            }
+            c.exit();
+            c.finish()
+        };
+        let cases = [(7, case(3)), (9, case(1))];
+        let mut a = Asm::default();
+        a.mov_reg(R6, R1).switch(R2, &cases);
+        let p = a.finish();
+        // mov, 2 jumps, default (2), case 7 (4), case 9 (2).
+        assert_eq!(p.len(), 1 + 2 + 2 + 4 + 2);
+        assert_eq!((p[1].code, p[1].imm, 1 + 1 + p[1].off), (0x15, 7, 5));
+        assert_eq!((p[2].imm, 2 + 1 + p[2].off), (9, 9));
+        assert_eq!(p[3].code, 0xb7);
+        assert_eq!(p[4].code, 0x95);
     }
 
     #[test]

@@ -13,6 +13,13 @@
 //! other candidate for POSIX names; it reports pids but not uids, cannot see memfds, and needs a
 //! mark per /dev/shm. Measured overhead is in scripts/bench-trace.sh and the README.
 //!
+//! Two ways to hook the calls. The default, on x86_64 with kernels 5.8+, is one program on
+//! the raw `sys_exit` tracepoint (`trace/sys_exit.rs`): at a call's exit its arguments are still
+//! in the caller's saved registers and its user memory still mapped, so one hook per call does
+//! what an enter/exit pair does, and writes the same record. Elsewhere (other architectures,
+//! older kernels, a kernel that refuses raw tracepoints), or with `SHMTOOL_TRACE_VIA=tracepoints`,
+//! each recorded call has its own pair of `syscalls:` tracepoints, as follows.
+//!
 //! Each enter program keeps the call's arguments in the thread's slot of an array map; the
 //! matching exit program takes them, adds the return value, caller and time, and sends one
 //! complete record per call, none for a failed call (the exit alone cannot: a sys_exit
@@ -33,10 +40,25 @@
 //! the worst-case loop and 0.72 µs in the one that uses its memory. The tracepoint
 //! machinery, paid twice per call, is what remains and what a loop of nothing but these calls
 //! cannot hide (README, Performance).
+//!
+//! Hence the sys_exit path. `perf record -g` of the worst-case loop (2-core machine, load 2-4,
+//! with another tracer of the tracepoint kind left running in the background, so only shares
+//! are given): the tracepoint path's kernel work (`perf_syscall_enter`/`exit` with their
+//! programs) came to about 30% of the untraced loop's CPU, the sys_exit program
+//! (`bpf_trace_run2` with everything under it) to about 16%, half of which is writing and
+//! submitting the ring-buffer record (both paths do that). Its price is on the calls it does not
+//! record: every system call on the machine runs the program's head (a 24-byte read of the saved
+//! registers and a dozen compares), about 110-140 ns a call on that machine against 10 ns for
+//! the tracepoint path (a `getppid` loop, 7 alternating runs, the syscall tracepoints already
+//! on for both). Cheaper hooks were tried: fentry/fexit trampolines are refused there (EPERM
+//! with an empty verifier log: lockdown), and programs on both raw sys_enter and sys_exit pay
+//! the hook twice. scripts/bench-trace.sh compares no tracer and both paths in one run.
 
 use super::bpf::{self, helper, Asm, Map, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+mod sys_exit;
 
 /// Which call a record describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,7 +315,8 @@ enum Out {
 #[derive(Debug)]
 struct Maps {
     out: Out,
-    calls: Map,
+    /// The tracepoint path's calls in progress (the sys_exit path needs none).
+    calls: Option<Map>,
     fds: Map,
     /// One u64: records dropped in the kernel (ring full, or a slot taken by another thread).
     lost: Map,
@@ -331,12 +354,12 @@ fn fd_key(a: &mut Asm, fd_reg: u8) {
 
 /// `r0 = &calls[pid_tgid_reg % SLOTS]`, or goto `out` (never: the index is in range, but the
 /// verifier insists on the check).
-fn slot_of(a: &mut Asm, maps: &Maps, pid_tgid_reg: u8) {
+fn slot_of(a: &mut Asm, calls: &Map, pid_tgid_reg: u8) {
     const KEY: i16 = -4;
     a.mov_reg(R1, pid_tgid_reg)
         .and_imm(R1, SLOTS as i32 - 1)
         .store(Size::W, R10, KEY, R1);
-    a.load_map(R1, maps.calls.raw())
+    a.load_map(R1, calls.raw())
         .mov_reg(R2, R10)
         .add_imm(R2, KEY as i32)
         .call(helper::MAP_LOOKUP_ELEM)
@@ -438,7 +461,7 @@ const PREFIX: i16 = -32;
 
 /// The enter program: keep the call's arguments in the thread's slot, if the call is one to
 /// record.
-fn enter_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
+fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
     if let Some(t) = s.test {
@@ -473,7 +496,7 @@ fn enter_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
             .call(helper::MAP_LOOKUP_ELEM)
             .jeq_imm(R0, 0, "out");
     }
-    slot_of(&mut a, maps, R7);
+    slot_of(&mut a, calls, R7);
     a.mov_reg(R8, R0);
     // A slot still held by another thread's call: that call's event is lost.
     a.load(Size::DW, R1, R8, slot::PID_TGID)
@@ -491,7 +514,7 @@ fn enter_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
 }
 
 /// The exit program: take the thread's slot and, if the call succeeded, send the record.
-fn exit_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
+fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
     use layout::*;
     let size = if s.string.is_some() {
         LONG
@@ -501,7 +524,7 @@ fn exit_prog(s: &Spec, maps: &Maps, read: Readers) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
-    slot_of(&mut a, maps, R9);
+    slot_of(&mut a, calls, R9);
     a.mov_reg(R7, R0);
     // Not ours: the enter program let the call pass, or another thread took the slot since.
     a.load(Size::DW, R1, R7, slot::PID_TGID)
@@ -800,10 +823,39 @@ fn epoll_of(out: &Out) -> Result<OwnedFd, TraceError> {
     Ok(epoll)
 }
 
+/// `SHMTOOL_TRACE_VIA=tracepoints` forces the per-system-call tracepoints (the path for
+/// other architectures and older kernels), `sys_exit` the one-program path (an error where it
+/// cannot load).
+const VIA_ENV: &str = "SHMTOOL_TRACE_VIA";
+
 impl Tracer {
-    /// Load and attach everything.
+    /// Load and attach everything: one program on the raw `sys_exit` tracepoint where this
+    /// kernel and architecture allow it, the per-system-call tracepoints otherwise.
     pub fn start() -> Result<Tracer, TraceError> {
-        Tracer::start_with(true)
+        match std::env::var(VIA_ENV).as_deref() {
+            Ok("tracepoints") => Tracer::start_with(true),
+            Ok("sys_exit") => sys_exit::start()?.ok_or_else(|| {
+                TraceError::Kernel(format!(
+                    "{VIA_ENV}=sys_exit: needs x86_64, raw tracepoints and the BPF ring buffer (5.8+)"
+                ))
+            }),
+            Ok(other) => Err(TraceError::Other(format!(
+                "{VIA_ENV}={other}: expected tracepoints or sys_exit"
+            ))),
+            Err(_) => match sys_exit::start()? {
+                Some(t) => Ok(t),
+                None => Tracer::start_with(true),
+            },
+        }
+    }
+
+    /// Which mechanism this tracer runs on.
+    pub fn via(&self) -> &'static str {
+        if self.maps.calls.is_some() {
+            "tracepoints"
+        } else {
+            "sys_exit"
+        }
     }
 
     /// Load and attach everything; the perf rings even where the ring buffer exists unless
@@ -813,9 +865,10 @@ impl Tracer {
             Map::create(kind, key, value, entries, name)
                 .map_err(|e| classify("creating a BPF map", e))
         };
+        let calls = map(bpf::MAP_ARRAY, 4, slot::SIZE, SLOTS, "shmtool_calls")?;
         let maps = Maps {
             out: open_out(ring)?,
-            calls: map(bpf::MAP_ARRAY, 4, slot::SIZE, SLOTS, "shmtool_calls")?,
+            calls: None,
             // LRU: fds of processes that exit without closing them are forgotten in time.
             fds: map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
             lost: map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
@@ -844,16 +897,16 @@ impl Tracer {
                 }
                 (Err(e), _) | (_, Err(e)) => return Err(e),
             };
-            let exit = match load(&exit_prog(&s, &maps, read), "shmtool_exit") {
+            let exit = match load(&exit_prog(&s, &maps, &calls, read), "shmtool_exit") {
                 Err(TraceError::Other(_))
                     if s.string.is_some() && read.string != READERS_OLD.string =>
                 {
                     read = READERS_OLD;
-                    load(&exit_prog(&s, &maps, read), "shmtool_exit")?
+                    load(&exit_prog(&s, &maps, &calls, read), "shmtool_exit")?
                 }
                 r => r?,
             };
-            let enter = load(&enter_prog(&s, &maps, read), "shmtool_enter")?;
+            let enter = load(&enter_prog(&s, &maps, &calls, read), "shmtool_enter")?;
             // The exit first: every call whose enter program runs has its exit run too, so
             // no slot is left taken.
             links.push(attach(exit_id, &exit)?);
@@ -867,15 +920,12 @@ impl Tracer {
             &close,
         )?);
         progs.push(close);
-        let group_dead = field_offset(ev, "sched", "sched_process_exit", "group_dead");
-        let exit = load(&process_exit_prog(&maps, group_dead), "shmtool_pexit")?;
-        links.push(attach(
-            tracepoint_id(ev, "sched", "sched_process_exit")?,
-            &exit,
-        )?);
-        progs.push(exit);
+        attach_process_exit(&maps, ev, &mut progs, &mut links)?;
         Ok(Tracer {
-            maps,
+            maps: Maps {
+                calls: Some(calls),
+                ..maps
+            },
             epoll,
             lost_so_far: 0,
             _links: links,
@@ -936,6 +986,24 @@ impl Tracer {
 }
 
 const MAP_PERF: u32 = bpf::MAP_PERF_EVENT_ARRAY;
+
+/// The `sched_process_exit` program, on its tracepoint (both paths).
+fn attach_process_exit(
+    maps: &Maps,
+    events: &Path,
+    progs: &mut Vec<OwnedFd>,
+    links: &mut Vec<OwnedFd>,
+) -> Result<(), TraceError> {
+    let group_dead = field_offset(events, "sched", "sched_process_exit", "group_dead");
+    let exit = bpf::load_tracepoint_prog(&process_exit_prog(maps, group_dead), "shmtool_pexit")
+        .map_err(|e| classify("loading eBPF", e))?;
+    links.push(attach(
+        tracepoint_id(events, "sched", "sched_process_exit")?,
+        &exit,
+    )?);
+    progs.push(exit);
+    Ok(())
+}
 
 fn attach(id: u64, prog: &OwnedFd) -> Result<OwnedFd, TraceError> {
     bpf::attach_tracepoint(id, prog).map_err(|e| classify("attaching to a tracepoint", e))
@@ -1046,14 +1114,15 @@ mod tests {
         };
         let maps = Maps {
             out: Out::Perf(fake(), Vec::new()),
-            calls: fake(),
+            calls: None,
             fds: fake(),
             lost: fake(),
         };
+        let calls = fake();
         for s in specs() {
-            assert!(enter_prog(&s, &maps, READERS_5_5).len() < 80);
+            assert!(enter_prog(&s, &maps, &calls, READERS_5_5).len() < 80);
             // The perf path zeroes its record on the stack: up to 45 stores.
-            assert!(exit_prog(&s, &maps, READERS_5_5).len() < 150);
+            assert!(exit_prog(&s, &maps, &calls, READERS_5_5).len() < 150);
         }
         assert!(process_exit_prog(&maps, Some(32)).len() < 60);
         assert!(close_prog(&maps.fds).len() < 30);
@@ -1067,6 +1136,14 @@ mod tests {
         }
         for ring in [true, false] {
             let mut t = Tracer::start_with(ring).unwrap();
+            assert_eq!(t.via(), "tracepoints");
+            let mut recs = Vec::new();
+            t.poll(0, &mut recs).unwrap();
+        }
+        let t = sys_exit::start().unwrap();
+        if cfg!(target_arch = "x86_64") && bpf::RingBuf::create(4096, "shmtool_probe").is_ok() {
+            let mut t = t.expect("the sys_exit path loads on x86_64 with a ring buffer");
+            assert_eq!(t.via(), "sys_exit");
             let mut recs = Vec::new();
             t.poll(0, &mut recs).unwrap();
         }

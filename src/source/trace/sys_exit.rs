@@ -1,0 +1,281 @@
+//! The default path on x86_64 (kernels 5.8+): one program on the raw `sys_exit` tracepoint
+//! records every call, instead of an enter and an exit program on each call's own tracepoints.
+//!
+//! At `sys_exit` the caller's argument registers are still in its `pt_regs` (the kernel changes
+//! only `ax`, to the return value), and user memory is still mapped, so one hook per call can
+//! apply every filter and write the same record as the enter/exit pair: the record bytes are
+//! the same `layout`, and `decode` and everything above it cannot tell the paths apart. No slot
+//! per thread is kept, and no perf tracepoint buffer is filled twice per call. The price: the
+//! program runs on every system call on the machine, and returns after reading `orig_ax` (the
+//! call's number) for all but the few it records.
+
+use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
+use super::{
+    begin_record, classify, end_record, epoll_of, fd_key, fill_caller, find_tracefs, layout, specs,
+    Call, Map, Maps, Out, Spec, TraceError, Tracer, FD_KEY, PREFIX, READERS_5_5, RING_BYTES,
+};
+use std::os::fd::OwnedFd;
+
+/// x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+fn number(call: Call) -> Option<i32> {
+    Some(match call {
+        Call::Shmget => 29,
+        Call::Shmat => 30,
+        Call::Shmctl => 31,
+        Call::Shmdt => 67,
+        Call::Open => 2,
+        Call::Openat => 257,
+        Call::Unlink => 87,
+        Call::Unlinkat => 263,
+        Call::MemfdCreate => 319,
+        Call::Mmap => 9,
+        Call::Ftruncate => 77,
+        Call::Exit => return None,
+    })
+}
+const NR_CLOSE: i32 = 3;
+
+/// Offsets in x86_64's `struct pt_regs`.
+mod regs {
+    /// `r10`: the lowest of the argument registers (r10, r9, r8, ax, cx, dx, si, di follow).
+    pub const ARGS_FROM: i16 = 56;
+    /// di, si, dx, r10, r8, r9: the system call arguments in order.
+    pub const ARG: [i16; 6] = [112, 104, 96, 56, 72, 64];
+    /// orig_ax (the call's number), ip, cs follow one another from here.
+    pub const ORIG_AX: i16 = 120;
+}
+/// `__USER_CS`: a 64-bit call. The 32-bit entries number calls differently (and are not
+/// traced by the syscall tracepoints either).
+const USER_CS: i32 = 0x33;
+
+/// Stack: orig_ax, ip and cs as read from pt_regs (24 bytes).
+const NR_AT: i16 = -152;
+const CS_AT: i16 = NR_AT + 16;
+/// Stack: pt_regs from r10 to di (64 bytes), read only for a call to record.
+const REGS_AT: i16 = -128;
+
+// Clear of each other and of the scratch slots the shared code uses (-32 and up).
+const _: () = assert!(NR_AT + 24 <= REGS_AT && REGS_AT + 64 <= PREFIX);
+
+fn arg_at(i: usize) -> i16 {
+    REGS_AT + regs::ARG[i] - regs::ARGS_FROM
+}
+
+/// `bpf_probe_read_kernel(r10 + to, len, ctx[0] + from)`, the context in r6.
+fn read_regs(a: &mut Asm, to: i16, len: i32, from: i16) {
+    a.mov_reg(R1, R10)
+        .add_imm(R1, to as i32)
+        .mov_imm(R2, len)
+        .load(Size::DW, R3, R6, 0)
+        .add_imm(R3, from as i32)
+        .call(helper::PROBE_READ_KERNEL);
+}
+
+/// Code for one call that reaches sys_exit, with r6 = the context (`struct pt_regs *`, return
+/// value) and the call's number and cs on the stack: the enter program's filters, then the exit
+/// program's record.
+fn case(s: &Spec, maps: &Maps) -> Vec<bpf::Insn> {
+    use layout::*;
+    let read = READERS_5_5;
+    let size = if s.string.is_some() {
+        LONG
+    } else {
+        short(s.nargs)
+    };
+    let mut a = Asm::default();
+    a.load(Size::DW, R1, R10, CS_AT)
+        .and_imm(R1, 0xffff)
+        .jne_imm(R1, USER_CS, "out");
+    // Failed calls changed nothing.
+    a.load(Size::DW, R1, R6, 8).jslt_imm(R1, 0, "out");
+    read_regs(&mut a, REGS_AT, 64, regs::ARGS_FROM);
+    a.jne_imm(R0, 0, "out");
+    if let Some(t) = s.test {
+        a.load(Size::DW, R1, R10, arg_at(t.arg))
+            .and_imm(R1, t.mask)
+            .jne_imm(R1, t.value, "out");
+    }
+    if let (Some(i), true) = (s.string, s.devshm_only) {
+        // As the enter program: 9 bytes tell whether the path is under /dev/shm/.
+        a.store_imm(Size::DW, R10, PREFIX + 8, 0);
+        a.mov_reg(R1, R10)
+            .add_imm(R1, PREFIX as i32)
+            .mov_imm(R2, 9)
+            .load(Size::DW, R3, R10, arg_at(i))
+            .call(read.bytes)
+            .jne_imm(R0, 0, "out");
+        a.load(Size::DW, R1, R10, PREFIX)
+            .load_imm64(R2, u64::from_le_bytes(*b"/dev/shm"))
+            .jne_reg(R1, R2, "out")
+            .load(Size::B, R1, R10, PREFIX + 8)
+            .jne_imm(R1, b'/' as i32, "out");
+    }
+    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
+    if let Some(i) = s.tracked_fd {
+        a.mov_reg(R2, R9).load(Size::DW, R3, R10, arg_at(i));
+        fd_key(&mut a, R3);
+        a.store(Size::DW, R10, FD_KEY, R1);
+        a.load_map(R1, maps.fds.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, FD_KEY as i32)
+            .call(helper::MAP_LOOKUP_ELEM)
+            .jeq_imm(R0, 0, "out");
+    }
+    begin_record(&mut a, maps, size);
+    a.load(Size::DW, R1, R6, 8).store(Size::DW, R8, RET, R1);
+    for i in 0..s.nargs {
+        a.load(Size::DW, R1, R10, arg_at(i))
+            .store(Size::DW, R8, ARGS + 8 * i as i16, R1);
+    }
+    fill_caller(&mut a, s.call, R9);
+    if let Some(i) = s.string {
+        a.mov_reg(R1, R8)
+            .add_imm(R1, STR as i32)
+            .mov_imm(R2, STR_LEN)
+            .load(Size::DW, R3, R10, arg_at(i))
+            .call(read.string);
+    }
+    if s.returns_fd {
+        a.mov_reg(R2, R9).load(Size::DW, R3, R6, 8);
+        fd_key(&mut a, R3);
+        a.store(Size::DW, R10, FD_KEY, R1)
+            .store_imm(Size::DW, R10, FD_KEY - 8, 1);
+        a.load_map(R1, maps.fds.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, FD_KEY as i32)
+            .mov_reg(R3, R10)
+            .add_imm(R3, (FD_KEY - 8) as i32)
+            .mov_imm(R4, 0)
+            .call(helper::MAP_UPDATE_ELEM);
+    }
+    end_record(&mut a, maps, size);
+    a.label("out").mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// `close(fd)` forgets a remembered fd (looked up first: the delete locks).
+fn close_case(fds: &Map) -> Vec<bpf::Insn> {
+    let mut a = Asm::default();
+    a.load(Size::DW, R1, R10, CS_AT)
+        .and_imm(R1, 0xffff)
+        .jne_imm(R1, USER_CS, "out");
+    read_regs(&mut a, REGS_AT, 64, regs::ARGS_FROM);
+    a.jne_imm(R0, 0, "out");
+    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
+    a.load(Size::DW, R3, R10, arg_at(0));
+    fd_key(&mut a, R3);
+    a.store(Size::DW, R10, FD_KEY, R1);
+    a.load_map(R1, fds.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, FD_KEY as i32)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jeq_imm(R0, 0, "out");
+    a.load_map(R1, fds.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, FD_KEY as i32)
+        .call(helper::MAP_DELETE_ELEM);
+    a.label("out").mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// The whole program: read the call's number, leave at once unless it is one to record.
+fn program(maps: &Maps) -> Vec<bpf::Insn> {
+    let mut cases: Vec<(i32, Vec<bpf::Insn>)> = specs()
+        .iter()
+        .filter_map(|s| Some((number(s.call)?, case(s, maps))))
+        .collect();
+    cases.push((NR_CLOSE, close_case(&maps.fds)));
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    // A failed read leaves zeros: call 0 (read) is not recorded.
+    read_regs(&mut a, NR_AT, 24, regs::ORIG_AX);
+    a.load(Size::DW, R7, R10, NR_AT).switch(R7, &cases);
+    a.finish()
+}
+
+/// Errors that mean "not on this kernel": take the tracepoint path instead.
+fn unsupported(e: &std::io::Error) -> bool {
+    const ENOTSUPP: i32 = 524;
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOENT | libc::ESRCH | libc::EOPNOTSUPP | ENOTSUPP | libc::E2BIG)
+    )
+}
+
+/// Load and attach the sys_exit path; None where this architecture or kernel has no way to
+/// (the caller falls back to the tracepoints). A missing privilege is an error.
+pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
+    if !cfg!(target_arch = "x86_64") {
+        return Ok(None);
+    }
+    let ring = match bpf::RingBuf::create(RING_BYTES, "shmtool_ring") {
+        Ok(r) => r,
+        Err(e) if unsupported(&e) => return Ok(None),
+        Err(e) => return Err(classify("creating a BPF ring buffer", e)),
+    };
+    let map = |kind, key, value, entries, name| {
+        Map::create(kind, key, value, entries, name).map_err(|e| classify("creating a BPF map", e))
+    };
+    let maps = Maps {
+        out: Out::Ring(ring),
+        calls: None,
+        // LRU: fds of processes that exit without closing them are forgotten in time.
+        fds: map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
+        lost: map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
+    };
+    let prog = match bpf::load_raw_tracepoint_prog(&program(&maps), "shmtool_sysexit") {
+        Ok(p) => p,
+        Err(e) if unsupported(&e) => return Ok(None),
+        Err(e) => return Err(classify("loading eBPF", e)),
+    };
+    let link = match bpf::attach_raw_tracepoint(c"sys_exit", &prog) {
+        Ok(l) => l,
+        Err(e) if unsupported(&e) => return Ok(None),
+        Err(e) => return Err(classify("attaching to sys_exit", e)),
+    };
+    let tracefs = find_tracefs()?;
+    let epoll = epoll_of(&maps.out)?;
+    let mut progs: Vec<OwnedFd> = vec![prog];
+    let mut links: Vec<OwnedFd> = vec![link];
+    super::attach_process_exit(&maps, &tracefs.events, &mut progs, &mut links)?;
+    Ok(Some(Tracer {
+        maps,
+        epoll,
+        lost_so_far: 0,
+        _links: links,
+        _progs: progs,
+        mounted: tracefs.mounted,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_recorded_call_has_a_number_and_its_arguments_a_register() {
+        for s in specs() {
+            assert!(number(s.call).is_some(), "{:?}", s.call);
+        }
+        let mut at: Vec<i16> = (0..6).map(arg_at).collect();
+        at.sort();
+        at.dedup();
+        assert_eq!(at.len(), 6);
+        assert!(at.iter().all(|&o| (REGS_AT..REGS_AT + 64).contains(&o)));
+    }
+
+    #[test]
+    fn the_program_assembles() {
+        let fake = || Map {
+            fd: std::fs::File::open("/dev/null").unwrap().into(),
+        };
+        let maps = Maps {
+            out: Out::Perf(fake(), Vec::new()),
+            calls: None,
+            fds: fake(),
+            lost: fake(),
+        };
+        let p = program(&maps);
+        assert!(p.len() < 1500, "{}", p.len());
+    }
+}
