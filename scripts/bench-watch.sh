@@ -5,7 +5,7 @@
 #      should be ~4 and ~16 (linear), not 16 and 256 (quadratic).
 #   2. WATCH_MIB (default 256) MiB at 10 Hz with 1% of bytes changing: share of one core
 #      (goal < 20%).
-# Usage: scripts/bench-watch.sh   (RUNS=11, WATCH_MIB=256, SECS=5). Needs gcc, python3 and GNU
+# Usage: scripts/bench-watch.sh   (RUNS=11, WATCH_MIB=256, SECS=5; SECS above 1). Needs gcc, python3 and GNU
 # time. Every file and process it makes is removed when it ends, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,3 +47,8 @@ count=$((secs * 10))
 /usr/bin/time -f "%U %S %e" -o "$work/t" "$bin" watch --path "$big" --interval 100ms --count "$count" >/dev/null
 read -r user sys real <"$work/t"
 python3 -c "import sys; u,s,r,n=map(float,sys.argv[1:]); c=(u+s)/n; print(f'   {1000*c:.0f} ms of CPU a refresh: {100*c*10:.0f}% of one core at 10 Hz (goal < 20%); {100*(u+s)/r:.0f}% of the {r:.1f} s it ran')" "$user" "$sys" "$real" "$count"
+# Without the one-time setup (the snapshot's first copy, mapping the object): a watch of 10
+# refreshes against this one.
+/usr/bin/time -f "%U %S" -o "$work/t10" "$bin" watch --path "$big" --interval 100ms --count 10 >/dev/null
+read -r user10 sys10 <"$work/t10"
+python3 -c "import sys; a,b,n=float(sys.argv[1])+float(sys.argv[2]),float(sys.argv[3])+float(sys.argv[4]),int(sys.argv[5]); per=(b-a)/(n-10); print(f'   steady: {1000*per:.0f} ms a refresh ({100*per*10:.0f}% of one core); setup once: {1000*(a-10*per):.0f} ms')" "$user10" "$sys10" "$user" "$sys" "$count"
