@@ -727,3 +727,19 @@ fn the_table_names_each_event_and_colours_only_when_asked() {
         assert_eq!(text.contains('\x1b'), color == "always", "{text}");
     }
 }
+
+#[test]
+fn an_unknown_trace_mechanism_is_one_line_naming_the_variable() {
+    let out = shmtool()
+        .env("SHMTOOL_TRACE_VIA", "kprobes")
+        .args(["trace", "--count", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("SHMTOOL_TRACE_VIA=kprobes: expected tracepoints or sys_exit"),
+        "{err}"
+    );
+}

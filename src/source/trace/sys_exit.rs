@@ -191,7 +191,10 @@ fn case(s: &Spec, maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
     a.finish()
 }
 
-/// `close(fd)` forgets a remembered fd (looked up first: the delete locks).
+/// `close(fd)` forgets a remembered fd (looked up first: the delete locks). At the exit, where
+/// the tracepoint path forgets at the entry: another thread of the process that gets the same
+/// number from a recorded open in the few instructions between the fd's release and this hook
+/// has it forgotten too (its later mmap or ftruncate then goes unrecorded).
 fn close_case(fds: &Map, regs: Regs) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     check_cs(&mut a, regs);
