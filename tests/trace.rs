@@ -9,6 +9,9 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
+/// How long a trace that ends by itself (--count, --duration) may take.
+const FINISH_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A running `shmtool trace --json`.
 pub(crate) struct Tracer {
     child: Child,
@@ -88,11 +91,27 @@ impl Tracer {
     }
 
     /// Wait for it to end by itself (--count, --duration).
+    /// A trace waiting for a `--count` it never reaches would hang the suite: after
+    /// [`FINISH_WITHIN`] it is killed and the test fails, showing what it had printed.
     pub(crate) fn finish(mut self) -> (Vec<Value>, String) {
-        let status = self.child.wait().unwrap();
+        let deadline = std::time::Instant::now() + FINISH_WITHIN;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         let out = self.stdout.take().unwrap().join().unwrap();
         let mut err = String::new();
         self.stderr.read_to_string(&mut err).unwrap();
+        let Some(status) = status else {
+            panic!("trace did not end within {FINISH_WITHIN:?}; stdout:\n{out}\nstderr:\n{err}");
+        };
         assert!(status.success(), "trace failed ({status}): {err}");
         let events = out
             .lines()
@@ -726,4 +745,20 @@ fn the_table_names_each_event_and_colours_only_when_asked() {
         );
         assert_eq!(text.contains('\x1b'), color == "always", "{text}");
     }
+}
+
+#[test]
+fn an_unknown_trace_mechanism_is_one_line_naming_the_variable() {
+    let out = shmtool()
+        .env("SHMTOOL_TRACE_VIA", "kprobes")
+        .args(["trace", "--count", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("SHMTOOL_TRACE_VIA=kprobes: expected tracepoints or sys_exit"),
+        "{err}"
+    );
 }

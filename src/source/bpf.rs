@@ -60,6 +60,7 @@ pub mod helper {
 #[derive(Debug, Clone, Copy)]
 pub enum Size {
     B = 0x10,
+    H = 0x08,
     W = 0x00,
     DW = 0x18,
 }
@@ -220,6 +221,9 @@ pub const MAP_LRU_HASH: u32 = 9;
 pub const MAP_RINGBUF: u32 = 27;
 const PROG_TRACEPOINT: u32 = 5;
 const PROG_RAW_TRACEPOINT: u32 = 17;
+const PROG_TRACING: u32 = 26;
+/// `BPF_TRACE_RAW_TP` in `enum bpf_attach_type`: a BTF-typed raw tracepoint (`tp_btf`).
+const ATTACH_TRACE_RAW_TP: u32 = 23;
 
 /// `union bpf_attr` is up to a few hundred bytes; the fields we set all sit in its first 128.
 #[repr(C, align(8))]
@@ -314,29 +318,40 @@ impl Map {
 
 /// Load a tracepoint program; on failure the error carries the verifier's log.
 pub fn load_tracepoint_prog(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
-    load_prog(PROG_TRACEPOINT, insns, name)
+    load_prog(PROG_TRACEPOINT, insns, name, None)
 }
 
 /// Load a raw tracepoint program (kernels 4.17+): its context is the tracepoint's own
 /// arguments, as u64s.
 pub fn load_raw_tracepoint_prog(insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
-    load_prog(PROG_RAW_TRACEPOINT, insns, name)
+    load_prog(PROG_RAW_TRACEPOINT, insns, name, None)
 }
 
-/// Run a raw tracepoint program on every hit of the tracepoint `name` (e.g. `sys_exit`);
-/// detached when the returned fd closes.
-pub fn attach_raw_tracepoint(name: &std::ffi::CStr, prog: &OwnedFd) -> io::Result<OwnedFd> {
+/// Load a BTF-typed raw tracepoint program (`tp_btf`, kernels 5.5+) for the tracepoint whose
+/// `btf_trace_*` typedef has id `btf_id` in the kernel's BTF: its context holds the same
+/// arguments as a raw tracepoint's, but pointers among them are typed, so the program may load
+/// through them directly.
+pub fn load_raw_tp_btf_prog(insns: &[Insn], name: &str, btf_id: u32) -> io::Result<OwnedFd> {
+    load_prog(PROG_TRACING, insns, name, Some(btf_id))
+}
+
+/// Run a raw tracepoint program on every hit of the tracepoint `name` (e.g. `sys_exit`; None
+/// for a `tp_btf` program, which names its own); detached when the returned fd closes.
+pub fn attach_raw_tracepoint(name: Option<&std::ffi::CStr>, prog: &OwnedFd) -> io::Result<OwnedFd> {
     let mut a = Attr::new();
-    a.u64(0, name.as_ptr() as u64)
+    a.u64(0, name.map_or(0, |n| n.as_ptr() as u64))
         .u32(8, prog.as_raw_fd() as u32);
     bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a).map(owned)
 }
 
-fn load_prog(kind: u32, insns: &[Insn], name: &str) -> io::Result<OwnedFd> {
+fn load_prog(kind: u32, insns: &[Insn], name: &str, btf_id: Option<u32>) -> io::Result<OwnedFd> {
     // The user-string helper is GPL-only; the kernel accepts this dual licence as compatible.
     let license = c"Dual MIT/GPL";
     let mut log = vec![0u8; 1 << 16];
     let mut a = Attr::new();
+    if let Some(id) = btf_id {
+        a.u32(68, ATTACH_TRACE_RAW_TP).u32(108, id);
+    }
     a.u32(0, kind)
         .u32(4, insns.len() as u32)
         .u64(8, insns.as_ptr() as u64)

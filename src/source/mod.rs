@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod bpf;
+pub mod btf;
 pub mod cgroup;
 pub mod classify;
 pub mod debuginfo;

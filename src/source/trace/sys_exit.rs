@@ -44,6 +44,8 @@ mod regs {
     /// orig_ax (the call's number), ip, cs follow one another from here.
     pub const ORIG_AX: i16 = 120;
 }
+/// `cs` in pt_regs: 16 bits wide in every layout since 5.x (an `unsigned long` before 6.2).
+const CS: i16 = 136;
 /// `__USER_CS`: a 64-bit call. The 32-bit entries number calls differently (and are not
 /// traced by the syscall tracepoints either).
 const USER_CS: i32 = 0x33;
@@ -61,6 +63,15 @@ fn arg_at(i: usize) -> i16 {
     REGS_AT + regs::ARG[i] - regs::ARGS_FROM
 }
 
+/// How the program reads the saved registers (`ctx[0]`, a `struct pt_regs *`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Regs {
+    /// A `tp_btf` program (kernels 5.5+ with BTF): the pointer is typed, loads go through it.
+    Typed,
+    /// A raw tracepoint program: copied out with `bpf_probe_read_kernel`.
+    Copied,
+}
+
 /// `bpf_probe_read_kernel(r10 + to, len, ctx[0] + from)`, the context in r6.
 fn read_regs(a: &mut Asm, to: i16, len: i32, from: i16) {
     a.mov_reg(R1, R10)
@@ -71,10 +82,40 @@ fn read_regs(a: &mut Asm, to: i16, len: i32, from: i16) {
         .call(helper::PROBE_READ_KERNEL);
 }
 
+/// Go to `out` unless the call came through the 64-bit entry.
+fn check_cs(a: &mut Asm, regs: Regs) {
+    match regs {
+        Regs::Typed => a.load(Size::DW, R1, R6, 0).load(Size::H, R1, R1, CS),
+        Regs::Copied => a.load(Size::DW, R1, R10, CS_AT).and_imm(R1, 0xffff),
+    };
+    a.jne_imm(R1, USER_CS, "out");
+}
+
+/// The argument registers onto the stack at [`REGS_AT`] (or goto `out`).
+fn copy_args(a: &mut Asm, regs: Regs) {
+    match regs {
+        Regs::Typed => {
+            a.load(Size::DW, R2, R6, 0);
+            for off in (0..64).step_by(8) {
+                a.load(Size::DW, R1, R2, regs::ARGS_FROM + off).store(
+                    Size::DW,
+                    R10,
+                    REGS_AT + off,
+                    R1,
+                );
+            }
+        }
+        Regs::Copied => {
+            read_regs(a, REGS_AT, 64, regs::ARGS_FROM);
+            a.jne_imm(R0, 0, "out");
+        }
+    }
+}
+
 /// Code for one call that reaches sys_exit, with r6 = the context (`struct pt_regs *`, return
 /// value) and the call's number and cs on the stack: the enter program's filters, then the exit
 /// program's record.
-fn case(s: &Spec, maps: &Maps) -> Vec<bpf::Insn> {
+fn case(s: &Spec, maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
     use layout::*;
     let read = READERS_5_5;
     let size = if s.string.is_some() {
@@ -83,13 +124,10 @@ fn case(s: &Spec, maps: &Maps) -> Vec<bpf::Insn> {
         short(s.nargs)
     };
     let mut a = Asm::default();
-    a.load(Size::DW, R1, R10, CS_AT)
-        .and_imm(R1, 0xffff)
-        .jne_imm(R1, USER_CS, "out");
+    check_cs(&mut a, regs);
     // Failed calls changed nothing.
     a.load(Size::DW, R1, R6, 8).jslt_imm(R1, 0, "out");
-    read_regs(&mut a, REGS_AT, 64, regs::ARGS_FROM);
-    a.jne_imm(R0, 0, "out");
+    copy_args(&mut a, regs);
     if let Some(t) = s.test {
         a.load(Size::DW, R1, R10, arg_at(t.arg))
             .and_imm(R1, t.mask)
@@ -153,14 +191,14 @@ fn case(s: &Spec, maps: &Maps) -> Vec<bpf::Insn> {
     a.finish()
 }
 
-/// `close(fd)` forgets a remembered fd (looked up first: the delete locks).
-fn close_case(fds: &Map) -> Vec<bpf::Insn> {
+/// `close(fd)` forgets a remembered fd (looked up first: the delete locks). At the exit, where
+/// the tracepoint path forgets at the entry: another thread of the process that gets the same
+/// number from a recorded open in the few instructions between the fd's release and this hook
+/// has it forgotten too (its later mmap or ftruncate then goes unrecorded).
+fn close_case(fds: &Map, regs: Regs) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
-    a.load(Size::DW, R1, R10, CS_AT)
-        .and_imm(R1, 0xffff)
-        .jne_imm(R1, USER_CS, "out");
-    read_regs(&mut a, REGS_AT, 64, regs::ARGS_FROM);
-    a.jne_imm(R0, 0, "out");
+    check_cs(&mut a, regs);
+    copy_args(&mut a, regs);
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
     a.load(Size::DW, R3, R10, arg_at(0));
     fd_key(&mut a, R3);
@@ -179,18 +217,51 @@ fn close_case(fds: &Map) -> Vec<bpf::Insn> {
 }
 
 /// The whole program: read the call's number, leave at once unless it is one to record.
-fn program(maps: &Maps) -> Vec<bpf::Insn> {
+fn program(maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
     let mut cases: Vec<(i32, Vec<bpf::Insn>)> = specs()
         .iter()
-        .filter_map(|s| Some((number(s.call)?, case(s, maps))))
+        .filter_map(|s| Some((number(s.call)?, case(s, maps, regs))))
         .collect();
-    cases.push((NR_CLOSE, close_case(&maps.fds)));
+    cases.push((NR_CLOSE, close_case(&maps.fds, regs)));
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
-    // A failed read leaves zeros: call 0 (read) is not recorded.
-    read_regs(&mut a, NR_AT, 24, regs::ORIG_AX);
-    a.load(Size::DW, R7, R10, NR_AT).switch(R7, &cases);
+    match regs {
+        Regs::Typed => a
+            .load(Size::DW, R1, R6, 0)
+            .load(Size::DW, R7, R1, regs::ORIG_AX),
+        // A failed read leaves zeros: call 0 (read) is not recorded.
+        Regs::Copied => {
+            read_regs(&mut a, NR_AT, 24, regs::ORIG_AX);
+            a.load(Size::DW, R7, R10, NR_AT)
+        }
+    };
+    a.switch(R7, &cases);
     a.finish()
+}
+
+/// The program, loaded and attached: `tp_btf` where the kernel has BTF and accepts it (no copy
+/// of the registers on every call), a raw tracepoint otherwise. None where neither loads.
+fn load_and_attach(maps: &Maps) -> Result<Option<(OwnedFd, OwnedFd)>, TraceError> {
+    if let Some(id) = crate::source::btf::vmlinux_typedef("btf_trace_sys_exit") {
+        // Any refusal here (no BTF-typed programs, a verifier that reads pt_regs otherwise, a
+        // policy against tracing programs) leaves the raw tracepoint to try.
+        let typed = bpf::load_raw_tp_btf_prog(&program(maps, Regs::Typed), "shmtool_sysexit", id)
+            .and_then(|p| Ok((bpf::attach_raw_tracepoint(None, &p)?, p)));
+        if let Ok((link, prog)) = typed {
+            return Ok(Some((prog, link)));
+        }
+    }
+    let prog = match bpf::load_raw_tracepoint_prog(&program(maps, Regs::Copied), "shmtool_sysexit")
+    {
+        Ok(p) => p,
+        Err(e) if unsupported(&e) => return Ok(None),
+        Err(e) => return Err(classify("loading eBPF", e)),
+    };
+    match bpf::attach_raw_tracepoint(Some(c"sys_exit"), &prog) {
+        Ok(link) => Ok(Some((prog, link))),
+        Err(e) if unsupported(&e) => Ok(None),
+        Err(e) => Err(classify("attaching to sys_exit", e)),
+    }
 }
 
 /// Errors that mean "not on this kernel": take the tracepoint path instead.
@@ -202,12 +273,8 @@ fn unsupported(e: &std::io::Error) -> bool {
     )
 }
 
-/// Load and attach the sys_exit path; None where this architecture or kernel has no way to
-/// (the caller falls back to the tracepoints). A missing privilege is an error.
-pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
-    if !cfg!(target_arch = "x86_64") {
-        return Ok(None);
-    }
+/// The ring buffer and the maps; None on a kernel without the ring buffer.
+fn make_maps() -> Result<Option<Maps>, TraceError> {
     let ring = match bpf::RingBuf::create(RING_BYTES, "shmtool_ring") {
         Ok(r) => r,
         Err(e) if unsupported(&e) => return Ok(None),
@@ -216,22 +283,26 @@ pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
     let map = |kind, key, value, entries, name| {
         Map::create(kind, key, value, entries, name).map_err(|e| classify("creating a BPF map", e))
     };
-    let maps = Maps {
+    Ok(Some(Maps {
         out: Out::Ring(ring),
         calls: None,
         // LRU: fds of processes that exit without closing them are forgotten in time.
         fds: map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
         lost: map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
+    }))
+}
+
+/// Load and attach the sys_exit path; None where this architecture or kernel has no way to
+/// (the caller falls back to the tracepoints). A missing privilege is an error.
+pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
+    if !cfg!(target_arch = "x86_64") {
+        return Ok(None);
+    }
+    let Some(maps) = make_maps()? else {
+        return Ok(None);
     };
-    let prog = match bpf::load_raw_tracepoint_prog(&program(&maps), "shmtool_sysexit") {
-        Ok(p) => p,
-        Err(e) if unsupported(&e) => return Ok(None),
-        Err(e) => return Err(classify("loading eBPF", e)),
-    };
-    let link = match bpf::attach_raw_tracepoint(c"sys_exit", &prog) {
-        Ok(l) => l,
-        Err(e) if unsupported(&e) => return Ok(None),
-        Err(e) => return Err(classify("attaching to sys_exit", e)),
+    let Some((prog, link)) = load_and_attach(&maps)? else {
+        return Ok(None);
     };
     let tracefs = find_tracefs()?;
     let epoll = epoll_of(&maps.out)?;
@@ -264,6 +335,21 @@ mod tests {
         assert!(at.iter().all(|&o| (REGS_AT..REGS_AT + 64).contains(&o)));
     }
 
+    /// Both forms, so that a kernel without BTF (which gets the raw tracepoint) is not left
+    /// with a program only the assembler has seen.
+    #[test]
+    fn the_kernel_accepts_both_forms() {
+        if !nix::unistd::geteuid().is_root() || !cfg!(target_arch = "x86_64") {
+            eprintln!("SKIPPED: loading eBPF needs root on x86_64");
+            return;
+        }
+        let maps = make_maps().unwrap().expect("a ring buffer (5.8+)");
+        bpf::load_raw_tracepoint_prog(&program(&maps, Regs::Copied), "shmtool_test").unwrap();
+        if let Some(id) = crate::source::btf::vmlinux_typedef("btf_trace_sys_exit") {
+            bpf::load_raw_tp_btf_prog(&program(&maps, Regs::Typed), "shmtool_test", id).unwrap();
+        }
+    }
+
     #[test]
     fn the_program_assembles() {
         let fake = || Map {
@@ -275,7 +361,9 @@ mod tests {
             fds: fake(),
             lost: fake(),
         };
-        let p = program(&maps);
-        assert!(p.len() < 1500, "{}", p.len());
+        for regs in [Regs::Typed, Regs::Copied] {
+            let p = program(&maps, regs);
+            assert!(p.len() < 1500, "{}", p.len());
+        }
     }
 }
