@@ -5,6 +5,10 @@
 //! Format: include/uapi/linux/btf.h and Documentation/bpf/btf.rst. A header, then the types one
 //! after another (ids from 1, each a 12-byte `btf_type` followed by data whose length its kind
 //! and `vlen` give), then the string table their names point into.
+//!
+//! Not a crate: trace needs one id, once per run, and the BTF crates (btf-rs, and aya-obj's
+//! reader) parse every type of the 5.5 MB blob into owned structures to give it; this walk
+//! reads four numbers per type and keeps nothing. Not measured against them.
 
 /// `BTF_KIND_TYPEDEF`.
 pub const KIND_TYPEDEF: u32 = 8;
