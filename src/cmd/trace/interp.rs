@@ -18,7 +18,12 @@ pub struct Obj {
 /// What is known so far about the machine's objects and who holds them.
 #[derive(Debug, Default)]
 pub struct Interp {
+    /// Keys of the segments that exist (or are removed but still attached), by shmid. A
+    /// removed segment's id is forgotten once nothing traced is attached to it: the kernel
+    /// hands the same id out again after enough creations, and that one is a new segment.
     shm_keys: HashMap<i64, u32>,
+    /// Segments removed while still attached: their keys are kept until the last detach.
+    removed: HashSet<i64>,
     posix: HashSet<String>,
     attached: HashMap<(i32, u64), i64>,
     fds: HashMap<(i32, i32), Obj>,
@@ -134,6 +139,7 @@ impl Interp {
                                 held.remove(i);
                             }
                         }
+                        self.forget_if_gone(shmid);
                         obj
                     }
                     // Attached before tracing started: the address is all the call says.
@@ -153,7 +159,12 @@ impl Interp {
             Call::Shmctl => {
                 let shmid = a[0] as i32 as i64;
                 let obj = self.sysv(shmid);
-                let event = if a[1] & 0xff == 0 { "remove" } else { "set" };
+                let removing = a[1] & 0xff == 0;
+                if removing {
+                    self.removed.insert(shmid);
+                    self.forget_if_gone(shmid);
+                }
+                let event = if removing { "remove" } else { "set" };
                 out.push((event.into(), obj, Extra::default()));
             }
             Call::Openat | Call::Open => {
@@ -216,6 +227,10 @@ impl Interp {
             }
             Call::Exit => {
                 self.attached.retain(|(pid, _), _| *pid != e.pid);
+                let removed: Vec<i64> = self.removed.iter().copied().collect();
+                for shmid in removed {
+                    self.forget_if_gone(shmid);
+                }
                 self.fds.retain(|(pid, _), _| *pid != e.pid);
                 for obj in self.holdings.remove(&e.pid).unwrap_or_default() {
                     out.push(("exit".into(), obj, Extra::default()));
@@ -223,6 +238,14 @@ impl Interp {
             }
         }
         out
+    }
+
+    /// A removed segment nothing traced is attached to any more is gone: forget its key.
+    fn forget_if_gone(&mut self, shmid: i64) {
+        if self.removed.contains(&shmid) && !self.attached.values().any(|&s| s == shmid) {
+            self.removed.remove(&shmid);
+            self.shm_keys.remove(&shmid);
+        }
     }
 
     fn fd_obj(&self, pid: i32, fd: i32) -> Obj {
@@ -428,5 +451,39 @@ mod tests {
         );
         assert_eq!(i.path_obj("/dev/shm/sem.q").kind, "psem");
         assert_eq!(i.path_obj("/dev/shm/d/f").kind, "file");
+    }
+
+    /// A removed segment's id is forgotten after its last detach, so the same id handed out
+    /// again is a new segment ("create", with its own key), and a long trace keeps no key of a
+    /// segment long gone.
+    #[test]
+    fn a_removed_id_given_out_again_is_a_new_segment() {
+        let mut i = Interp::new("/dev/shm");
+        let first = |v: Vec<(String, Obj, Extra)>| {
+            let (n, o, _) = v.into_iter().next().unwrap();
+            (n, o.id, o.key)
+        };
+        let get = |key: u64| raw(Call::Shmget, 5, [key, 4096, 0o1600, 0, 0, 0], 7, None);
+        i.feed(&get(0x1111));
+        i.feed(&raw(Call::Shmat, 5, [7, 0, 0, 0, 0, 0], 0x7000, None));
+        // Removed while attached: the detach still names its key.
+        let rm = raw(Call::Shmctl, 6, [7, 0, 0, 0, 0, 0], 0, None);
+        assert_eq!(first(i.feed(&rm)), ("remove".into(), Some(7), Some(0x1111)));
+        let dt = raw(Call::Shmdt, 5, [0x7000, 0, 0, 0, 0, 0], 0, None);
+        assert_eq!(first(i.feed(&dt)), ("detach".into(), Some(7), Some(0x1111)));
+        assert!(i.shm_keys.is_empty() && i.removed.is_empty());
+        assert_eq!(
+            first(i.feed(&get(0x2222))),
+            ("create".into(), Some(7), Some(0x2222))
+        );
+        // Removed unattached: forgotten at once. Attached when its process exits: at the exit.
+        i.feed(&rm);
+        assert!(i.shm_keys.is_empty());
+        i.feed(&get(0x3333));
+        i.feed(&raw(Call::Shmat, 5, [7, 0, 0, 0, 0, 0], 0x7000, None));
+        i.feed(&rm);
+        assert_eq!(i.shm_keys.get(&7), Some(&0x3333));
+        i.feed(&raw(Call::Exit, 5, [0; 6], 0, None));
+        assert!(i.shm_keys.is_empty() && i.removed.is_empty());
     }
 }
