@@ -148,6 +148,8 @@ impl Run for HistoryArgs {
         let view = crate::render::trace::View {
             color: ctx.color,
             wall_offset_ns: 0,
+            width: crate::render::table::width(),
+            time_of_day: false,
         };
         if !self.json {
             crate::render::trace::write_header(out, &view)?;

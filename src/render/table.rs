@@ -149,7 +149,7 @@ impl Style {
 }
 
 /// The ellipsis that marks a cut: `…` where the locale is UTF-8, `~` otherwise.
-fn ellipsis() -> &'static str {
+pub fn ellipsis() -> &'static str {
     use std::sync::OnceLock;
     static E: OnceLock<&'static str> = OnceLock::new();
     E.get_or_init(|| {

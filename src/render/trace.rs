@@ -12,12 +12,45 @@ pub struct View {
     /// Add to an event's CLOCK_MONOTONIC time to get wall-clock time (unused for logged events,
     /// which carry their wall time).
     pub wall_offset_ns: i128,
+    /// Fit every line into this many columns (a terminal's), as ps(1) does: narrower columns,
+    /// and the object and detail cut with an ellipsis. None: whole lines (a pipe, a file).
+    pub width: Option<usize>,
+    /// Where lines are narrowed, show the time of day only (a live trace, whose date is
+    /// today's), not the date (`history`, whose events span days).
+    pub time_of_day: bool,
+}
+
+/// Below this width the columns narrow (a whole line with a short object takes about 120).
+const NARROW_BELOW: usize = 120;
+
+/// Widths of TIME, COMM and USER.
+fn columns(v: &View) -> (usize, usize, usize) {
+    match v.width {
+        Some(w) if w < NARROW_BELOW => (if v.time_of_day { 12 } else { 23 }, 12, 8),
+        _ => (23, 15, 10),
+    }
+}
+
+/// `line` cut to `v.width` columns (counted in characters), with an ellipsis where cut.
+fn fit(line: String, v: &View) -> String {
+    match v.width {
+        Some(w) if line.chars().count() > w => {
+            let mut cut: String = line.chars().take(w.saturating_sub(1)).collect();
+            cut.push_str(super::table::ellipsis());
+            cut
+        }
+        _ => line,
+    }
 }
 
 pub fn write_header(out: &mut dyn Write, v: &View) -> std::io::Result<()> {
-    let h = format!(
-        "{:<23} {:<7} {:>7} {:<15} {:<10} {:<6} {:<32} DETAIL",
-        "TIME", "EVENT", "PID", "COMM", "USER", "KIND", "OBJECT"
+    let (tw, cw, uw) = columns(v);
+    let h = fit(
+        format!(
+            "{:<tw$} {:<7} {:>7} {:<cw$} {:<uw$} {:<6} {:<32} DETAIL",
+            "TIME", "EVENT", "PID", "COMM", "USER", "KIND", "OBJECT"
+        ),
+        v,
     );
     if v.color {
         writeln!(out, "{}", h.bold())
@@ -80,30 +113,45 @@ pub fn parse_rfc3339_secs(t: &str) -> Option<i64> {
 }
 
 pub fn write_line(out: &mut dyn Write, e: &TraceEvent, v: &View) -> std::io::Result<()> {
+    let (tw, cw, uw) = columns(v);
+    let mut time = local(&e.time);
+    if tw == 12 {
+        time = time.chars().skip(11).collect();
+    }
+    let comm: String = escape(&e.comm).chars().take(cw).collect();
+    let user: String = escape(&e.user).chars().take(uw).collect();
+    // Cut as plain text; then the event is coloured where the cut left it whole.
+    let line = fit(
+        format!(
+            "{time:<tw$} {:<7} {:>7} {comm:<cw$} {user:<uw$} {:<6} {:<32} {}",
+            e.event,
+            e.pid,
+            e.kind,
+            object(e),
+            detail(e)
+        )
+        .trim_end()
+        .to_string(),
+        v,
+    );
+    let head = format!("{time:<tw$} ");
     let event = format!("{:<7}", e.event);
-    let event = if v.color {
-        match e.event.as_str() {
-            "create" | "memfd" => event.green().to_string(),
-            "remove" | "unlink" => event.red().bold().to_string(),
-            "attach" | "mmap" | "open" => event.cyan().to_string(),
-            "detach" => event.dimmed().to_string(),
-            _ => event.yellow().to_string(),
-        }
-    } else {
-        event
+    let rest = match line
+        .strip_prefix(&head)
+        .and_then(|r| r.strip_prefix(&event))
+    {
+        Some(rest) if v.color => rest,
+        // No colour, or a line cut before its event ends.
+        _ => return writeln!(out, "{line}"),
     };
-    let comm: String = escape(&e.comm).chars().take(15).collect();
-    writeln!(
-        out,
-        "{:<23} {event} {:>7} {:<15} {:<10} {:<6} {:<32} {}",
-        local(&e.time),
-        e.pid,
-        comm,
-        escape(&e.user),
-        e.kind,
-        object(e),
-        detail(e)
-    )
+    let event = match e.event.as_str() {
+        "create" | "memfd" => event.green().to_string(),
+        "remove" | "unlink" => event.red().bold().to_string(),
+        "attach" | "mmap" | "open" => event.cyan().to_string(),
+        "detach" => event.dimmed().to_string(),
+        _ => event.yellow().to_string(),
+    };
+    writeln!(out, "{head}{event}{rest}")
 }
 
 #[cfg(test)]
@@ -115,5 +163,101 @@ mod tests {
         let ns = 1_795_340_516_123_456_789i128;
         let t = crate::units::rfc3339(ns);
         assert_eq!(parse_rfc3339_secs(&t), Some(1_795_340_516));
+    }
+
+    fn event() -> TraceEvent {
+        TraceEvent {
+            time: "2026-12-03T14:53:44.845123456Z".into(),
+            mono_ns: 1,
+            event: "mmap".into(),
+            pid: 7536,
+            tid: 7536,
+            comm: "python3".into(),
+            uid: 0,
+            user: "root".into(),
+            container: None,
+            kind: "posix".into(),
+            id: None,
+            key: None,
+            path: Some("/dev/shm/psm_0123456789abcdef0123".into()),
+            size: Some(8192),
+            addr: Some("0x7f5023efc000".into()),
+            detail: Some("read-write".into()),
+        }
+    }
+
+    fn lines(v: &View) -> Vec<String> {
+        let mut out = Vec::new();
+        write_header(&mut out, v).unwrap();
+        write_line(&mut out, &event(), v).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// On an 80-column terminal no line wraps: the time of day only, narrower columns, the
+    /// rest cut with an ellipsis; in colour, the same visible text. Unfitted, the whole line.
+    #[test]
+    fn lines_fit_the_terminal_as_ps_does() {
+        let mut v = View {
+            color: false,
+            wall_offset_ns: 0,
+            width: Some(80),
+            time_of_day: true,
+        };
+        let narrow = lines(&v);
+        for l in &narrow {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        let line = &narrow[1];
+        assert!(
+            line.starts_with(&crate::render::trace::local(&event().time)[11..]),
+            "{line}"
+        );
+        assert!(
+            line.contains(" mmap ") && line.contains("/dev/shm/psm_"),
+            "{line}"
+        );
+        assert_eq!(line.chars().count(), 80, "{line}");
+        v.color = true;
+        let coloured = lines(&v);
+        assert!(coloured[1].contains('\x1b'));
+        let plain = |s: &str| {
+            let mut out = String::new();
+            let mut it = s.chars();
+            while let Some(c) = it.next() {
+                if c == '\x1b' {
+                    for c in it.by_ref() {
+                        if c == 'm' {
+                            break;
+                        }
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        assert_eq!(plain(&coloured[1]), narrow[1]);
+        // history keeps the date.
+        v.color = false;
+        v.time_of_day = false;
+        let dated = lines(&v);
+        assert!(dated[1].starts_with("2026-12-03") || dated[1].starts_with("2026-12-0"));
+        assert!(dated.iter().all(|l| l.chars().count() <= 80));
+        // A pipe: whole lines.
+        v.width = None;
+        let whole = lines(&v);
+        assert!(
+            whole[1].ends_with("8 KiB at 0x7f5023efc000 read-write"),
+            "{}",
+            whole[1]
+        );
+        // Absurdly narrow: still no panic, still within the width.
+        v.width = Some(5);
+        v.color = true;
+        assert!(lines(&v).iter().all(|l| plain(l).chars().count() <= 5));
     }
 }

@@ -252,6 +252,8 @@ impl Run for TraceArgs {
         let view = crate::render::trace::View {
             color: ctx.color,
             wall_offset_ns: wall_offset,
+            width: crate::render::table::width(),
+            time_of_day: true,
         };
         let print = !self.quiet;
         if print && !self.json {
