@@ -55,7 +55,9 @@
 //! with an empty verifier log: lockdown), and programs on both raw sys_enter and sys_exit pay
 //! the hook twice. scripts/bench-trace.sh compares no tracer and both paths in one run.
 
-use super::bpf::{self, helper, Asm, Map, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
+use super::bpf::{
+    self, helper, Asm, Map, Reg, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9,
+};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -460,24 +462,29 @@ fn end_record(a: &mut Asm, maps: &Maps, size: i32) {
 const FD_KEY: i16 = -16;
 const PREFIX: i16 = -32;
 
-/// The enter program: keep the call's arguments in the thread's slot, if the call is one to
-/// record.
-fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
-    let mut a = Asm::default();
-    a.mov_reg(R6, R1);
+/// Where a program finds a call's argument `i`: a register and an offset from it (the
+/// tracepoint's record, a thread's slot, the registers copied to the stack).
+type ArgAt<'a> = &'a dyn Fn(usize) -> (Reg, i16);
+
+/// The tests that decide whether a call is recorded, each a goto `out` when it fails: the
+/// spec's argument test, a path under /dev/shm/, an fd returned by a recorded open or memfd.
+/// Leaves the caller's pid_tgid in `pid_reg`.
+fn filters(a: &mut Asm, s: &Spec, fds: &Map, read: Readers, arg: ArgAt, pid_reg: Reg) {
     if let Some(t) = s.test {
-        a.load(Size::DW, R1, R6, tp_arg(t.arg))
+        let (base, off) = arg(t.arg);
+        a.load(Size::DW, R1, base, off)
             .and_imm(R1, t.mask)
             .jne_imm(R1, t.value, "out");
     }
     if let (Some(i), true) = (s.string, s.devshm_only) {
         // The first 9 bytes are enough to tell: "/dev/shm/" is read whole, or the path is
         // shorter and is not under it (a longer read could fault past a short path's page).
+        let (base, off) = arg(i);
         a.store_imm(Size::DW, R10, PREFIX + 8, 0);
         a.mov_reg(R1, R10)
             .add_imm(R1, PREFIX as i32)
             .mov_imm(R2, 9)
-            .load(Size::DW, R3, R6, tp_arg(i))
+            .load(Size::DW, R3, base, off)
             .call(read.bytes)
             .jne_imm(R0, 0, "out");
         a.load(Size::DW, R1, R10, PREFIX)
@@ -486,17 +493,95 @@ fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Ins
             .load(Size::B, R1, R10, PREFIX + 8)
             .jne_imm(R1, b'/' as i32, "out");
     }
-    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R7, R0);
+    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(pid_reg, R0);
     if let Some(i) = s.tracked_fd {
-        a.mov_reg(R2, R7).load(Size::DW, R3, R6, tp_arg(i));
-        fd_key(&mut a, R3);
+        let (base, off) = arg(i);
+        a.mov_reg(R2, pid_reg).load(Size::DW, R3, base, off);
+        fd_key(a, R3);
         a.store(Size::DW, R10, FD_KEY, R1);
-        a.load_map(R1, maps.fds.raw())
+        a.load_map(R1, fds.raw())
             .mov_reg(R2, R10)
             .add_imm(R2, FD_KEY as i32)
             .call(helper::MAP_LOOKUP_ELEM)
             .jeq_imm(R0, 0, "out");
     }
+}
+
+/// Send the record of a call that passed: its return value at `ret`, its arguments where `arg`
+/// says, the caller (pid_tgid in `pid_reg`) and its path; an fd it returned is remembered.
+fn record(
+    a: &mut Asm,
+    s: &Spec,
+    maps: &Maps,
+    read: Readers,
+    arg: ArgAt,
+    ret: (Reg, i16),
+    pid_reg: Reg,
+) {
+    use layout::*;
+    let size = if s.string.is_some() {
+        LONG
+    } else {
+        short(s.nargs)
+    };
+    begin_record(a, maps, size);
+    a.load(Size::DW, R1, ret.0, ret.1)
+        .store(Size::DW, R8, RET, R1);
+    for i in 0..s.nargs {
+        let (base, off) = arg(i);
+        a.load(Size::DW, R1, base, off)
+            .store(Size::DW, R8, ARGS + 8 * i as i16, R1);
+    }
+    fill_caller(a, s.call, pid_reg);
+    if let Some(i) = s.string {
+        let (base, off) = arg(i);
+        a.mov_reg(R1, R8)
+            .add_imm(R1, STR as i32)
+            .mov_imm(R2, STR_LEN)
+            .load(Size::DW, R3, base, off)
+            .call(read.string);
+    }
+    if s.returns_fd {
+        a.mov_reg(R2, pid_reg).load(Size::DW, R3, ret.0, ret.1);
+        fd_key(a, R3);
+        a.store(Size::DW, R10, FD_KEY, R1)
+            .store_imm(Size::DW, R10, FD_KEY - 8, 1);
+        a.load_map(R1, maps.fds.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, FD_KEY as i32)
+            .mov_reg(R3, R10)
+            .add_imm(R3, (FD_KEY - 8) as i32)
+            .mov_imm(R4, 0)
+            .call(helper::MAP_UPDATE_ELEM);
+    }
+    end_record(a, maps, size);
+}
+
+/// Forget the fd in argument 0 if it was remembered (looked up first: the delete locks); goto
+/// `out` when it was not.
+fn forget_fd(a: &mut Asm, fds: &Map, arg: ArgAt) {
+    let (base, off) = arg(0);
+    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
+    a.load(Size::DW, R3, base, off);
+    fd_key(a, R3);
+    a.store(Size::DW, R10, FD_KEY, R1);
+    a.load_map(R1, fds.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, FD_KEY as i32)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jeq_imm(R0, 0, "out");
+    a.load_map(R1, fds.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, FD_KEY as i32)
+        .call(helper::MAP_DELETE_ELEM);
+}
+
+/// The enter program: keep the call's arguments in the thread's slot, if the call is one to
+/// record.
+fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
+    let mut a = Asm::default();
+    a.mov_reg(R6, R1);
+    filters(&mut a, s, &maps.fds, read, &|i| (R6, tp_arg(i)), R7);
     slot_of(&mut a, calls, R7);
     a.mov_reg(R8, R0);
     // A slot still held by another thread's call: that call's event is lost.
@@ -516,12 +601,6 @@ fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Ins
 
 /// The exit program: take the thread's slot and, if the call succeeded, send the record.
 fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
-    use layout::*;
-    let size = if s.string.is_some() {
-        LONG
-    } else {
-        short(s.nargs)
-    };
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
@@ -535,39 +614,15 @@ fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn
     a.store_imm(Size::DW, R7, slot::PID_TGID, 0);
     // Failed calls changed nothing.
     a.load(Size::DW, R1, R6, tp_arg(0)).jslt_imm(R1, 0, "out");
-    begin_record(&mut a, maps, size);
-    a.load(Size::DW, R1, R6, tp_arg(0))
-        .store(Size::DW, R8, RET, R1);
-    for i in 0..s.nargs {
-        a.load(Size::DW, R1, R7, slot::ARGS + 8 * i as i16).store(
-            Size::DW,
-            R8,
-            ARGS + 8 * i as i16,
-            R1,
-        );
-    }
-    fill_caller(&mut a, s.call, R9);
-    if let Some(i) = s.string {
-        a.mov_reg(R1, R8)
-            .add_imm(R1, STR as i32)
-            .mov_imm(R2, STR_LEN)
-            .load(Size::DW, R3, R7, slot::ARGS + 8 * i as i16)
-            .call(read.string);
-    }
-    if s.returns_fd {
-        a.mov_reg(R2, R9).load(Size::DW, R3, R6, tp_arg(0));
-        fd_key(&mut a, R3);
-        a.store(Size::DW, R10, FD_KEY, R1)
-            .store_imm(Size::DW, R10, FD_KEY - 8, 1);
-        a.load_map(R1, maps.fds.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, FD_KEY as i32)
-            .mov_reg(R3, R10)
-            .add_imm(R3, (FD_KEY - 8) as i32)
-            .mov_imm(R4, 0)
-            .call(helper::MAP_UPDATE_ELEM);
-    }
-    end_record(&mut a, maps, size);
+    record(
+        &mut a,
+        s,
+        maps,
+        read,
+        &|i| (R7, slot::ARGS + 8 * i as i16),
+        (R6, tp_arg(0)),
+        R9,
+    );
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }
@@ -577,19 +632,7 @@ fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn
 fn close_prog(fds: &Map) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
-    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
-    a.load(Size::DW, R3, R6, tp_arg(0));
-    fd_key(&mut a, R3);
-    a.store(Size::DW, R10, -8, R1);
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, -8)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jeq_imm(R0, 0, "out");
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, -8)
-        .call(helper::MAP_DELETE_ELEM);
+    forget_fd(&mut a, fds, &|_| (R6, tp_arg(0)));
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }

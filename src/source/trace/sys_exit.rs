@@ -9,10 +9,10 @@
 //! program runs on every system call on the machine, and returns after reading `orig_ax` (the
 //! call's number) for all but the few it records.
 
-use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
+use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R6, R7, R9};
 use super::{
-    begin_record, classify, end_record, epoll_of, fd_key, fill_caller, find_tracefs, layout, specs,
-    Call, Map, Maps, Out, Spec, TraceError, Tracer, FD_KEY, PREFIX, READERS_5_5, RING_BYTES,
+    classify, epoll_of, filters, find_tracefs, forget_fd, record, specs, Call, Map, Maps, Out,
+    Spec, TraceError, Tracer, PREFIX, READERS_5_5, RING_BYTES,
 };
 use std::os::fd::OwnedFd;
 
@@ -116,77 +116,14 @@ fn copy_args(a: &mut Asm, regs: Regs) {
 /// value) and the call's number and cs on the stack: the enter program's filters, then the exit
 /// program's record.
 fn case(s: &Spec, maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
-    use layout::*;
     let read = READERS_5_5;
-    let size = if s.string.is_some() {
-        LONG
-    } else {
-        short(s.nargs)
-    };
     let mut a = Asm::default();
     check_cs(&mut a, regs);
     // Failed calls changed nothing.
     a.load(Size::DW, R1, R6, 8).jslt_imm(R1, 0, "out");
     copy_args(&mut a, regs);
-    if let Some(t) = s.test {
-        a.load(Size::DW, R1, R10, arg_at(t.arg))
-            .and_imm(R1, t.mask)
-            .jne_imm(R1, t.value, "out");
-    }
-    if let (Some(i), true) = (s.string, s.devshm_only) {
-        // As the enter program: 9 bytes tell whether the path is under /dev/shm/.
-        a.store_imm(Size::DW, R10, PREFIX + 8, 0);
-        a.mov_reg(R1, R10)
-            .add_imm(R1, PREFIX as i32)
-            .mov_imm(R2, 9)
-            .load(Size::DW, R3, R10, arg_at(i))
-            .call(read.bytes)
-            .jne_imm(R0, 0, "out");
-        a.load(Size::DW, R1, R10, PREFIX)
-            .load_imm64(R2, u64::from_le_bytes(*b"/dev/shm"))
-            .jne_reg(R1, R2, "out")
-            .load(Size::B, R1, R10, PREFIX + 8)
-            .jne_imm(R1, b'/' as i32, "out");
-    }
-    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
-    if let Some(i) = s.tracked_fd {
-        a.mov_reg(R2, R9).load(Size::DW, R3, R10, arg_at(i));
-        fd_key(&mut a, R3);
-        a.store(Size::DW, R10, FD_KEY, R1);
-        a.load_map(R1, maps.fds.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, FD_KEY as i32)
-            .call(helper::MAP_LOOKUP_ELEM)
-            .jeq_imm(R0, 0, "out");
-    }
-    begin_record(&mut a, maps, size);
-    a.load(Size::DW, R1, R6, 8).store(Size::DW, R8, RET, R1);
-    for i in 0..s.nargs {
-        a.load(Size::DW, R1, R10, arg_at(i))
-            .store(Size::DW, R8, ARGS + 8 * i as i16, R1);
-    }
-    fill_caller(&mut a, s.call, R9);
-    if let Some(i) = s.string {
-        a.mov_reg(R1, R8)
-            .add_imm(R1, STR as i32)
-            .mov_imm(R2, STR_LEN)
-            .load(Size::DW, R3, R10, arg_at(i))
-            .call(read.string);
-    }
-    if s.returns_fd {
-        a.mov_reg(R2, R9).load(Size::DW, R3, R6, 8);
-        fd_key(&mut a, R3);
-        a.store(Size::DW, R10, FD_KEY, R1)
-            .store_imm(Size::DW, R10, FD_KEY - 8, 1);
-        a.load_map(R1, maps.fds.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, FD_KEY as i32)
-            .mov_reg(R3, R10)
-            .add_imm(R3, (FD_KEY - 8) as i32)
-            .mov_imm(R4, 0)
-            .call(helper::MAP_UPDATE_ELEM);
-    }
-    end_record(&mut a, maps, size);
+    filters(&mut a, s, &maps.fds, read, &|i| (R10, arg_at(i)), R9);
+    record(&mut a, s, maps, read, &|i| (R10, arg_at(i)), (R6, 8), R9);
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }
@@ -199,19 +136,7 @@ fn close_case(fds: &Map, regs: Regs) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     check_cs(&mut a, regs);
     copy_args(&mut a, regs);
-    a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
-    a.load(Size::DW, R3, R10, arg_at(0));
-    fd_key(&mut a, R3);
-    a.store(Size::DW, R10, FD_KEY, R1);
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, FD_KEY as i32)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jeq_imm(R0, 0, "out");
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, FD_KEY as i32)
-        .call(helper::MAP_DELETE_ELEM);
+    forget_fd(&mut a, fds, &|_| (R10, arg_at(0)));
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }
