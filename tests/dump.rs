@@ -227,12 +227,7 @@ fn escape_sequences_in_memory_never_reach_the_output() {
 fn truncated_object_under_a_live_mapping_is_a_short_read_not_a_crash() {
     let obj = PosixObj::new(4 * 4096, 51);
     let h = Holder::spawn(&[Hold::File(obj.path.clone())]);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&obj.path)
-        .unwrap()
-        .set_len(4096)
-        .unwrap();
+    obj.truncate(4096);
     let (code, out, err) = run_bytes(&[
         "dump",
         "--format",

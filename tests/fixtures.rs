@@ -290,6 +290,15 @@ impl PosixObj {
         std::fs::write(&path, pattern(seed, size)).expect("create /dev/shm object");
         PosixObj { name, path, size }
     }
+
+    /// Cut (or extend) the object to `len` bytes, as another process racing a reader would.
+    pub fn truncate(&self, len: u64) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .and_then(|f| f.set_len(len))
+            .expect("truncate /dev/shm object");
+    }
 }
 
 impl PosixObj {

@@ -138,12 +138,7 @@ fn dump_of_a_file_truncated_after_resolving() {
         ],
         "dump:resolved",
     );
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&obj.path)
-        .unwrap()
-        .set_len(100)
-        .unwrap();
+    obj.truncate(100);
     let (code, out, err) = resume_bytes(child);
     // A short read, reported, with what could be read written; never SIGBUS (which would
     // show as no exit code at all).

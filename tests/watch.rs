@@ -619,12 +619,7 @@ fn truncated_at(point: &str) {
         "100000",
     ];
     let child = start_paused(&args, point);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&obj.path)
-        .unwrap()
-        .set_len(100)
-        .unwrap();
+    obj.truncate(100);
     let (code, out, err) = resume(child);
     // A signal would show as no exit code (-1 here).
     assert_eq!(code, 1, "{out}{err}");
