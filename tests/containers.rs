@@ -195,23 +195,29 @@ fn unique_pod_uid() -> String {
 
 /// `shmtool ARGS` in a private mount namespace whose /var/log is a fresh tmpfs holding the
 /// kubelet's directory for one pod, as a node has it: the host's /var/log is never touched.
-fn run_with_pod_log_dir(pod_dir: &str, args: &[&str]) -> Option<(i32, String, String)> {
+/// It exits 97 when that cannot be set up.
+fn with_pod_log_dir(pod_dir: &str, args: &[&str]) -> std::process::Command {
     let script = format!(
         "mount -t tmpfs -o size=1m shmtool-test /var/log || exit 97\n\
          mkdir -p /var/log/pods/{pod_dir}/app || exit 97\n\
          exec \"$0\" \"$@\""
     );
-    let out = std::process::Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
         .arg(env!("CARGO_BIN_EXE_shmtool"))
         .args(args)
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env("TERM", "dumb")
         .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Run [`with_pod_log_dir`]'s command: (exit code, stdout, stderr), or None when it could not
+/// be set up.
+fn run_with_pod_log_dir(pod_dir: &str, args: &[&str]) -> Option<(i32, String, String)> {
+    let out = with_pod_log_dir(pod_dir, args).output().ok()?;
     let code = out.status.code().unwrap_or(-1);
     if code == 97 {
         return None;
@@ -309,19 +315,21 @@ fn trace_names_a_pod_as_ls_does() {
         .put(&format!("{slice}/cri-containerd-{CTR_ID}.scope"), pid)
         .unwrap();
     let pod_dir = format!("ml-team_trainer-0_{uid}");
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(format!(
-            "mount -t tmpfs -o size=1m shmtool-test /var/log || exit 97\n\
-             mkdir -p /var/log/pods/{pod_dir}/app || exit 97\n\
-             exec \"$0\" \"$@\""
-        ))
-        .arg(env!("CARGO_BIN_EXE_shmtool"))
-        // --duration: a missing event fails the test below rather than hanging it.
-        .args(["trace", "--json", "--pid", &pid.to_string(), "--count", "2"])
-        .args(["--duration", "120"])
-        .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null());
+    let pid_arg = pid.to_string();
+    // --duration: a missing event fails the test below rather than hanging it.
+    let cmd = with_pod_log_dir(
+        &pod_dir,
+        &[
+            "trace",
+            "--json",
+            "--pid",
+            &pid_arg,
+            "--count",
+            "2",
+            "--duration",
+            "120",
+        ],
+    );
     let Some(t) = crate::trace::Tracer::start_command(cmd) else {
         return;
     };
