@@ -325,6 +325,24 @@ struct Maps {
     lost: Map,
 }
 
+fn bpf_map(kind: u32, key: u32, value: u32, entries: u32, name: &str) -> Result<Map, TraceError> {
+    Map::create(kind, key, value, entries, name).map_err(|e| classify("creating a BPF map", e))
+}
+
+impl Maps {
+    /// The maps every program shares, around the output `out` (no slots: the tracepoint path
+    /// adds its own).
+    fn around(out: Out) -> Result<Maps, TraceError> {
+        Ok(Maps {
+            out,
+            calls: None,
+            // LRU: fds of processes that exit without closing them are forgotten in time.
+            fds: bpf_map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
+            lost: bpf_map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
+        })
+    }
+}
+
 /// Which helpers read user memory on this kernel.
 #[derive(Debug, Clone, Copy)]
 struct Readers {
@@ -905,18 +923,8 @@ impl Tracer {
     /// Load and attach everything; the perf rings even where the ring buffer exists unless
     /// `ring` (so that tests check both sets of programs on one kernel).
     fn start_with(ring: bool) -> Result<Tracer, TraceError> {
-        let map = |kind, key, value, entries, name| {
-            Map::create(kind, key, value, entries, name)
-                .map_err(|e| classify("creating a BPF map", e))
-        };
-        let calls = map(bpf::MAP_ARRAY, 4, slot::SIZE, SLOTS, "shmtool_calls")?;
-        let maps = Maps {
-            out: open_out(ring)?,
-            calls: None,
-            // LRU: fds of processes that exit without closing them are forgotten in time.
-            fds: map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
-            lost: map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
-        };
+        let calls = bpf_map(bpf::MAP_ARRAY, 4, slot::SIZE, SLOTS, "shmtool_calls")?;
+        let maps = Maps::around(open_out(ring)?)?;
         // After the first bpf(2) call, so that a missing privilege is named as such.
         let tracefs = find_tracefs()?;
         let ev = &tracefs.events;

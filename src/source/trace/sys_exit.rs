@@ -205,16 +205,7 @@ fn make_maps() -> Result<Option<Maps>, TraceError> {
         Err(e) if unsupported(&e) => return Ok(None),
         Err(e) => return Err(classify("creating a BPF ring buffer", e)),
     };
-    let map = |kind, key, value, entries, name| {
-        Map::create(kind, key, value, entries, name).map_err(|e| classify("creating a BPF map", e))
-    };
-    Ok(Some(Maps {
-        out: Out::Ring(ring),
-        calls: None,
-        // LRU: fds of processes that exit without closing them are forgotten in time.
-        fds: map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
-        lost: map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
-    }))
+    Maps::around(Out::Ring(ring)).map(Some)
 }
 
 /// Load and attach the sys_exit path; None where this architecture or kernel has no way to
