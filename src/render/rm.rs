@@ -81,6 +81,15 @@ pub struct RmSummary {
     pub bytes_would_free: u64,
 }
 
+/// The memory that removing `results` gives back. Each says what it frees: nothing while still
+/// mapped or while another hard link is left; allocated blocks, not apparent size, for a file.
+fn memory_given_back<'a>(results: impl Iterator<Item = &'a RmResult>) -> u64 {
+    results
+        .filter(|r| r.held_by.is_empty())
+        .map(|r| r.freed)
+        .sum()
+}
+
 impl RmSummary {
     pub fn new(dry_run: bool, results: Vec<RmResult>) -> RmSummary {
         let count = |o: Outcome| results.iter().filter(|r| r.result == o).count();
@@ -89,13 +98,7 @@ impl RmSummary {
         } else {
             Outcome::Removed
         };
-        // Each result says what it frees: nothing while still mapped or while another hard
-        // link is left; allocated blocks, not apparent size, for a file.
-        let bytes_freed = results
-            .iter()
-            .filter(|r| r.result == freeing && r.held_by.is_empty())
-            .map(|r| r.freed)
-            .sum();
+        let bytes_freed = memory_given_back(results.iter().filter(|r| r.result == freeing));
         let (gone, would) = if dry_run {
             (0, count(freeing))
         } else {
@@ -197,14 +200,9 @@ pub fn write_summary(
 
 /// The question `rm --stale` asks on a terminal before removing anything.
 pub fn write_confirmation(out: &mut dyn Write, items: &[RmResult]) -> std::io::Result<()> {
-    // What the operator weighs is the memory given back: allocated blocks of objects nobody
-    // maps (a sparse file's size is not memory; a mapped one frees nothing until let go).
+    // What the operator weighs is the memory given back, beside the apparent size.
     let total: u64 = items.iter().map(|r| r.size).sum();
-    let freed: u64 = items
-        .iter()
-        .filter(|r| r.held_by.is_empty())
-        .map(|r| r.freed)
-        .sum();
+    let freed = memory_given_back(items.iter());
     writeln!(
         out,
         "{} object(s) will be removed ({} in size; {} of memory given back):",
