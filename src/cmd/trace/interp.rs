@@ -226,9 +226,15 @@ impl Interp {
                 out.push(("resize".into(), obj, extra));
             }
             Call::Exit => {
+                // Only segments this process was attached to can have lost their last user.
+                let detached: Vec<i64> = self
+                    .attached
+                    .iter()
+                    .filter(|((pid, _), _)| *pid == e.pid)
+                    .map(|(_, &shmid)| shmid)
+                    .collect();
                 self.attached.retain(|(pid, _), _| *pid != e.pid);
-                let removed: Vec<i64> = self.removed.iter().copied().collect();
-                for shmid in removed {
+                for shmid in detached {
                     self.forget_if_gone(shmid);
                 }
                 self.fds.retain(|(pid, _), _| *pid != e.pid);
