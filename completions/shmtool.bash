@@ -749,7 +749,7 @@ _shmtool() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "create open attach detach remove set unlink memfd mmap resize exit" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "create open attach detach remove set unlink memfd mmap resize munmap exit" -- "${cur}"))
                     return 0
                     ;;
                 --pid)

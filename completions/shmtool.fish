@@ -303,6 +303,7 @@ unlink\t'A /dev/shm name removed (shm_unlink, sem_unlink, rm)'
 memfd\t'memfd_create'
 mmap\t'mmap(MAP_SHARED) of a shared-memory fd'
 resize\t'ftruncate of a shared-memory fd'
+munmap\t'munmap of a mapping an mmap event showed, from its start'
 exit\t'A process exited still holding the object'"
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l pid -d 'Only calls made by these processes' -r
 complete -c shmtool -n "__fish_shmtool_using_subcommand trace" -l user -d 'Only calls made by this user (name or uid)' -r

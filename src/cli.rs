@@ -609,13 +609,15 @@ pub enum TraceEventArg {
     Mmap,
     /// ftruncate of a shared-memory fd.
     Resize,
+    /// munmap of a mapping an mmap event showed, from its start.
+    Munmap,
     /// A process exited still holding the object.
     Exit,
 }
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace  every event on the machine, as it happens\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json  events on matching names, as JSON Lines\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet  log events for history and show, printing nothing"
+    after_help = "Events: create, open, attach, detach, remove, set, unlink, memfd, mmap, munmap, resize, exit.\nA line 'shmtool: tracing ...' on stderr says when tracing has started; Ctrl-C stops it\nwith a one-line summary (events seen, events lost).\n\nEXAMPLES:\n  sudo shmtool trace  every event on the machine, as it happens\n  sudo shmtool trace --event remove,unlink     who removes things?\n  sudo shmtool trace --name 'psm_*' --json  events on matching names, as JSON Lines\n  sudo shmtool trace --log /var/log/shmtool/trace.jsonl --quiet  log events for history and show, printing nothing"
 )]
 pub struct TraceArgs {
     /// Print JSON Lines: one object per event.

@@ -89,6 +89,7 @@ pub fn story(log: &Path, wanted: &Wanted, shm_dir: &str) -> Vec<String> {
             "create" | "memfd" => "created by",
             "attach" | "mmap" => "attached by",
             "detach" => "detached by",
+            "munmap" => "unmapped by",
             "resize" => "resized by",
             "set" => "changed (IPC_SET) by",
             "unlink" => "unlinked by",

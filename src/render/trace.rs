@@ -148,7 +148,7 @@ pub fn write_line(out: &mut dyn Write, e: &TraceEvent, v: &View) -> std::io::Res
         "create" | "memfd" => event.green().to_string(),
         "remove" | "unlink" => event.red().bold().to_string(),
         "attach" | "mmap" | "open" => event.cyan().to_string(),
-        "detach" => event.dimmed().to_string(),
+        "detach" | "munmap" => event.dimmed().to_string(),
         _ => event.yellow().to_string(),
     };
     writeln!(out, "{head}{event}{rest}")

@@ -80,6 +80,8 @@ pub enum Call {
     Ftruncate = 11,
     /// `sched_process_exit` of a whole process (group_dead).
     Exit = 12,
+    /// `munmap` starting at the address a recorded `mmap` returned.
+    Munmap = 13,
 }
 
 impl Call {
@@ -98,6 +100,7 @@ impl Call {
             Mmap,
             Ftruncate,
             Exit,
+            Munmap,
         ]
         .into_iter()
         .find(|c| *c as u32 == n)
@@ -214,6 +217,11 @@ struct Spec {
     tracked_fd: Option<usize>,
     /// The return value is an fd to remember (open, memfd_create).
     returns_fd: bool,
+    /// Keep only calls whose address argument (this one) is where a recorded call mapped
+    /// something in this process, and forget the address when one succeeds (munmap).
+    tracked_addr: Option<usize>,
+    /// The return value is an address to remember, with the length in argument 1 (mmap).
+    returns_addr: bool,
 }
 
 const fn spec(call: Call, syscall: &'static str, nargs: usize) -> Spec {
@@ -226,10 +234,12 @@ const fn spec(call: Call, syscall: &'static str, nargs: usize) -> Spec {
         test: None,
         tracked_fd: None,
         returns_fd: false,
+        tracked_addr: None,
+        returns_addr: false,
     }
 }
 
-fn specs() -> [Spec; 11] {
+fn specs() -> [Spec; 12] {
     [
         spec(Call::Shmget, "shmget", 3),
         spec(Call::Shmat, "shmat", 3),
@@ -278,11 +288,20 @@ fn specs() -> [Spec; 11] {
                 value: 0x01,
             }),
             tracked_fd: Some(4),
+            returns_addr: true,
             ..spec(Call::Mmap, "mmap", 6)
         },
         Spec {
             tracked_fd: Some(0),
             ..spec(Call::Ftruncate, "ftruncate", 2)
+        },
+        Spec {
+            // Only where a recorded mmap's mapping starts: nearly every munmap on a machine is
+            // malloc's, and costs one lookup. A munmap that starts elsewhere (one covering the
+            // mapping from below, or cutting a piece out of its middle) is not seen, nor is
+            // mremap: the mapping then ends unrecorded, and its process's exit still names it.
+            tracked_addr: Some(0),
+            ..spec(Call::Munmap, "munmap", 2)
         },
     ]
 }
@@ -321,6 +340,8 @@ struct Maps {
     /// The tracepoint path's calls in progress (the sys_exit path needs none).
     calls: Option<Map>,
     fds: Map,
+    /// Mappings a recorded call made: (tgid, address) to length.
+    addrs: Map,
     /// One u64: records dropped in the kernel (ring full, or a slot taken by another thread).
     lost: Map,
 }
@@ -338,6 +359,8 @@ impl Maps {
             calls: None,
             // LRU: fds of processes that exit without closing them are forgotten in time.
             fds: bpf_map(bpf::MAP_LRU_HASH, 8, 8, 65536, "shmtool_fds")?,
+            // LRU too: mappings of processes that exit (or exec) without unmapping them.
+            addrs: bpf_map(bpf::MAP_LRU_HASH, 16, 8, 65536, "shmtool_maps")?,
             lost: bpf_map(bpf::MAP_ARRAY, 4, 8, 1, "shmtool_lost")?,
         })
     }
@@ -476,18 +499,23 @@ fn end_record(a: &mut Asm, maps: &Maps, size: i32) {
     }
 }
 
-/// Scratch stack slots of the enter program.
+/// Scratch stack slots of the filters and records.
 const FD_KEY: i16 = -16;
 const PREFIX: i16 = -32;
+/// A mapping's key (tgid, address: 16 bytes) and its length.
+const ADDR_KEY: i16 = -48;
+const ADDR_LEN: i16 = -56;
+/// The lowest scratch slot: a program's own stack use stays below it.
+const SCRATCH: i16 = ADDR_LEN;
 
 /// Where a program finds a call's argument `i`: a register and an offset from it (the
 /// tracepoint's record, a thread's slot, the registers copied to the stack).
 type ArgAt<'a> = &'a dyn Fn(usize) -> (Reg, i16);
 
 /// The tests that decide whether a call is recorded, each a goto `out` when it fails: the
-/// spec's argument test, a path under /dev/shm/, an fd returned by a recorded open or memfd.
-/// Leaves the caller's pid_tgid in `pid_reg`.
-fn filters(a: &mut Asm, s: &Spec, fds: &Map, read: Readers, arg: ArgAt, pid_reg: Reg) {
+/// spec's argument test, a path under /dev/shm/, an fd returned by a recorded open or memfd,
+/// an address a recorded mmap returned. Leaves the caller's pid_tgid in `pid_reg`.
+fn filters(a: &mut Asm, s: &Spec, maps: &Maps, read: Readers, arg: ArgAt, pid_reg: Reg) {
     if let Some(t) = s.test {
         let (base, off) = arg(t.arg);
         a.load(Size::DW, R1, base, off)
@@ -517,12 +545,29 @@ fn filters(a: &mut Asm, s: &Spec, fds: &Map, read: Readers, arg: ArgAt, pid_reg:
         a.mov_reg(R2, pid_reg).load(Size::DW, R3, base, off);
         fd_key(a, R3);
         a.store(Size::DW, R10, FD_KEY, R1);
-        a.load_map(R1, fds.raw())
+        a.load_map(R1, maps.fds.raw())
             .mov_reg(R2, R10)
             .add_imm(R2, FD_KEY as i32)
             .call(helper::MAP_LOOKUP_ELEM)
             .jeq_imm(R0, 0, "out");
     }
+    if let Some(i) = s.tracked_addr {
+        addr_key(a, arg(i), pid_reg);
+        a.load_map(R1, maps.addrs.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, ADDR_KEY as i32)
+            .call(helper::MAP_LOOKUP_ELEM)
+            .jeq_imm(R0, 0, "out");
+    }
+}
+
+/// The key of a mapping at [`ADDR_KEY`]: the tgid of `pid_reg`, the address at `addr`.
+fn addr_key(a: &mut Asm, addr: (Reg, i16), pid_reg: Reg) {
+    a.mov_reg(R1, pid_reg)
+        .rsh_imm(R1, 32)
+        .store(Size::DW, R10, ADDR_KEY, R1);
+    a.load(Size::DW, R1, addr.0, addr.1)
+        .store(Size::DW, R10, ADDR_KEY + 8, R1);
 }
 
 /// Send the record of a call that passed: its return value at `ret`, its arguments where `arg`
@@ -542,6 +587,17 @@ fn record(
     } else {
         short(s.nargs)
     };
+    if let Some(i) = s.tracked_addr {
+        // Forgotten before the record is begun (a reserved record must be sent): the call
+        // that deletes the entry records it, so two threads unmapping the same address at
+        // once (the second finds nothing mapped, and succeeds too) make one record.
+        addr_key(a, arg(i), pid_reg);
+        a.load_map(R1, maps.addrs.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, ADDR_KEY as i32)
+            .call(helper::MAP_DELETE_ELEM)
+            .jne_imm(R0, 0, "out");
+    }
     begin_record(a, maps, size);
     a.load(Size::DW, R1, ret.0, ret.1)
         .store(Size::DW, R8, RET, R1);
@@ -572,6 +628,19 @@ fn record(
             .mov_imm(R4, 0)
             .call(helper::MAP_UPDATE_ELEM);
     }
+    if s.returns_addr {
+        addr_key(a, ret, pid_reg);
+        let (base, off) = arg(1);
+        a.load(Size::DW, R1, base, off)
+            .store(Size::DW, R10, ADDR_LEN, R1);
+        a.load_map(R1, maps.addrs.raw())
+            .mov_reg(R2, R10)
+            .add_imm(R2, ADDR_KEY as i32)
+            .mov_reg(R3, R10)
+            .add_imm(R3, ADDR_LEN as i32)
+            .mov_imm(R4, 0)
+            .call(helper::MAP_UPDATE_ELEM);
+    }
     end_record(a, maps, size);
 }
 
@@ -596,10 +665,15 @@ fn forget_fd(a: &mut Asm, fds: &Map, arg: ArgAt) {
 
 /// The enter program: keep the call's arguments in the thread's slot, if the call is one to
 /// record.
+///
+/// A munmap's address is looked up here, at the entry, rather than at the exit: every munmap
+/// that is not of a recorded mapping (nearly all of them: malloc's) then costs one lookup and
+/// leaves no slot taken, where a test at the exit would need every munmap's arguments kept
+/// until then. The exit forgets the address only if the call succeeded.
 fn enter_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
-    filters(&mut a, s, &maps.fds, read, &|i| (R6, tp_arg(i)), R7);
+    filters(&mut a, s, maps, read, &|i| (R6, tp_arg(i)), R7);
     slot_of(&mut a, calls, R7);
     a.mov_reg(R8, R0);
     // A slot still held by another thread's call: that call's event is lost.
@@ -911,6 +985,15 @@ impl Tracer {
         }
     }
 
+    /// A mapping `pid` made before tracing started, at `addr`: a munmap of it is recorded as
+    /// one of a recorded mmap's is. Best effort (the process may be gone already).
+    pub fn know_mapping(&self, pid: i32, addr: u64, len: u64) {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&(pid as u64).to_ne_bytes());
+        key[8..].copy_from_slice(&addr.to_ne_bytes());
+        let _ = self.maps.addrs.update(&key, &len.to_ne_bytes());
+    }
+
     /// Which mechanism this tracer runs on.
     pub fn via(&self) -> &'static str {
         if self.maps.calls.is_some() {
@@ -1168,6 +1251,7 @@ mod tests {
             out: Out::Perf(fake(), Vec::new()),
             calls: None,
             fds: fake(),
+            addrs: fake(),
             lost: fake(),
         };
         let calls = fake();

@@ -27,9 +27,23 @@ pub struct Interp {
     posix: HashSet<String>,
     attached: HashMap<(i32, u64), i64>,
     fds: HashMap<(i32, i32), Obj>,
-    holdings: HashMap<i32, Vec<Obj>>,
+    /// What each process has mapped or attached, by address: an exit names what is left.
+    holdings: HashMap<i32, HashMap<u64, Held>>,
+    /// Counts mappings, so that an exit names what is left in the order it was mapped.
+    mapped: u64,
     /// Where POSIX objects live, as processes name it.
     pub shm_dir: String,
+    /// Bytes in a page: the kernel unmaps whole pages.
+    page: u64,
+}
+
+/// One mapping or attachment a process holds.
+#[derive(Debug, Clone)]
+struct Held {
+    obj: Obj,
+    /// Bytes mapped (0 for System V attachments, which end by address alone).
+    size: u64,
+    seq: u64,
 }
 
 const IPC_CREAT: u64 = 0o1000;
@@ -44,8 +58,11 @@ const PROT_WRITE: u64 = 2;
 
 impl Interp {
     pub fn new(shm_dir: &str) -> Interp {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         Interp {
             shm_dir: shm_dir.trim_end_matches('/').to_string(),
+            page: if page > 0 { page as u64 } else { 4096 },
             ..Interp::default()
         }
     }
@@ -60,12 +77,49 @@ impl Interp {
         self.posix.insert(path.to_string());
     }
 
-    /// `pid` holds `obj` now (an attacher found when tracing started).
-    pub fn know_holder(&mut self, pid: i32, obj: Obj) {
-        let held = self.holdings.entry(pid).or_default();
-        if !held.contains(&obj) {
-            held.push(obj);
+    /// `pid` holds `obj` mapped at `addr` (`size` bytes) now (also an attacher found when
+    /// tracing started).
+    pub fn know_holder(&mut self, pid: i32, addr: u64, size: u64, obj: Obj) {
+        self.mapped += 1;
+        let held = Held {
+            obj,
+            size,
+            seq: self.mapped,
+        };
+        self.holdings.entry(pid).or_default().insert(addr, held);
+    }
+
+    /// `pid` no longer holds what it had at `addr`.
+    fn drop_holding(&mut self, pid: i32, addr: u64) -> Option<Held> {
+        let held = self.holdings.get_mut(&pid)?;
+        let gone = held.remove(&addr);
+        if held.is_empty() {
+            self.holdings.remove(&pid);
         }
+        gone
+    }
+
+    /// The objects `pid` still holds, each once, in the order it first mapped them.
+    fn held_at_exit(&mut self, pid: i32) -> Vec<Obj> {
+        let mut held: Vec<Held> = self
+            .holdings
+            .remove(&pid)
+            .unwrap_or_default()
+            .into_values()
+            .collect();
+        held.sort_by_key(|h| h.seq);
+        let mut out: Vec<Obj> = Vec::new();
+        let mut seen = HashSet::new();
+        for h in held {
+            if seen.insert(h.obj.clone()) {
+                out.push(h.obj);
+            }
+        }
+        out
+    }
+
+    fn pages(&self, bytes: u64) -> u64 {
+        bytes.div_ceil(self.page)
     }
 
     pub fn sysv(&self, shmid: i64) -> Obj {
@@ -120,7 +174,7 @@ impl Interp {
                 let shmid = a[0] as i32 as i64;
                 self.attached.insert((e.pid, e.ret as u64), shmid);
                 let obj = self.sysv(shmid);
-                self.know_holder(e.pid, obj.clone());
+                self.know_holder(e.pid, e.ret as u64, 0, obj.clone());
                 let ro = a[2] & SHM_RDONLY != 0;
                 let extra = Extra {
                     addr: Some(e.ret as u64),
@@ -134,11 +188,7 @@ impl Interp {
                 let obj = match self.attached.remove(&(e.pid, addr)) {
                     Some(shmid) => {
                         let obj = self.sysv(shmid);
-                        if let Some(held) = self.holdings.get_mut(&e.pid) {
-                            if let Some(i) = held.iter().position(|o| *o == obj) {
-                                held.remove(i);
-                            }
-                        }
+                        self.drop_holding(e.pid, addr);
                         self.forget_if_gone(shmid);
                         obj
                     }
@@ -202,7 +252,7 @@ impl Interp {
             Call::Mmap => {
                 let fd = a[4] as i32;
                 let obj = self.fd_obj(e.pid, fd);
-                self.know_holder(e.pid, obj.clone());
+                self.know_holder(e.pid, e.ret as u64, a[1], obj.clone());
                 let extra = Extra {
                     size: Some(a[1]),
                     addr: Some(e.ret as u64),
@@ -238,9 +288,34 @@ impl Interp {
                     self.forget_if_gone(shmid);
                 }
                 self.fds.retain(|(pid, _), _| *pid != e.pid);
-                for obj in self.holdings.remove(&e.pid).unwrap_or_default() {
+                for obj in self.held_at_exit(e.pid) {
                     out.push(("exit".into(), obj, Extra::default()));
                 }
+            }
+            Call::Munmap => {
+                // The kernel records only a munmap that starts where a recorded mmap's
+                // mapping does, once.
+                let (addr, len) = (a[0], a[1]);
+                let held = self
+                    .holdings
+                    .get(&e.pid)
+                    .and_then(|h| h.get(&addr))
+                    .cloned();
+                // A shorter one leaves the rest mapped: still held at exit.
+                let whole = held
+                    .as_ref()
+                    .is_none_or(|h| self.pages(len) >= self.pages(h.size));
+                if whole {
+                    self.drop_holding(e.pid, addr);
+                }
+                // Mapped before tracing started and not seen then: the address is all there is.
+                let obj = held.map_or_else(unknown_file, |h| h.obj);
+                let extra = Extra {
+                    size: Some(len),
+                    addr: Some(addr),
+                    detail: (!whole).then(|| "partial".to_string()),
+                };
+                out.push(("munmap".into(), obj, extra));
             }
         }
         out
@@ -255,12 +330,20 @@ impl Interp {
     }
 
     fn fd_obj(&self, pid: i32, fd: i32) -> Obj {
-        self.fds.get(&(pid, fd)).cloned().unwrap_or(Obj {
-            kind: "file",
-            id: None,
-            key: None,
-            path: None,
-        })
+        self.fds
+            .get(&(pid, fd))
+            .cloned()
+            .unwrap_or_else(unknown_file)
+    }
+}
+
+/// A mapped object trace cannot name.
+fn unknown_file() -> Obj {
+    Obj {
+        kind: "file",
+        id: None,
+        key: None,
+        path: None,
     }
 }
 
@@ -457,6 +540,96 @@ mod tests {
         );
         assert_eq!(i.path_obj("/dev/shm/sem.q").kind, "psem");
         assert_eq!(i.path_obj("/dev/shm/d/f").kind, "file");
+    }
+
+    fn mapped_by(i: &mut Interp, pid: i32, path: &str, fd: i32) {
+        let open = raw(Call::Openat, pid, [0, 0, 2, 0, 0, 0], fd as i64, Some(path));
+        i.feed(&open);
+    }
+
+    fn mmap(pid: i32, fd: i32, len: u64, addr: u64) -> RawEvent {
+        raw(
+            Call::Mmap,
+            pid,
+            [0, len, 3, 1, fd as u64, 0],
+            addr as i64,
+            None,
+        )
+    }
+
+    fn munmap(pid: i32, addr: u64, len: u64) -> RawEvent {
+        raw(Call::Munmap, pid, [addr, len, 0, 0, 0, 0], 0, None)
+    }
+
+    fn exits(i: &mut Interp, pid: i32) -> Vec<String> {
+        i.feed(&raw(Call::Exit, pid, [0; 6], 0, None))
+            .into_iter()
+            .map(|(n, o, _)| format!("{n} {}", o.path.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Holdings are per address: a munmap of the whole mapping ends it (named as mmap named
+    /// it), one of its first pages only does not, and an object mapped twice is held until
+    /// both are unmapped, named once at exit.
+    #[test]
+    fn munmap_ends_what_it_unmaps_whole() {
+        let mut i = Interp::new("/dev/shm");
+        // The sizes below are in 4 KiB pages, whatever this machine's are.
+        i.page = 4096;
+        mapped_by(&mut i, 4, "/dev/shm/a", 3);
+        mapped_by(&mut i, 4, "/dev/shm/b", 5);
+        i.feed(&mmap(4, 3, 8192, 0x10000));
+        i.feed(&mmap(4, 3, 100, 0x20000));
+        i.feed(&mmap(4, 5, 8192, 0x30000));
+        let v = i.feed(&munmap(4, 0x10000, 8192));
+        let (name, obj, extra) = &v[0];
+        assert_eq!(
+            (name.as_str(), obj.path.as_deref(), extra.addr, extra.size),
+            ("munmap", Some("/dev/shm/a"), Some(0x10000), Some(8192))
+        );
+        assert_eq!(extra.detail, None);
+        // Rounded to pages, as the kernel unmaps: 100 bytes mapped, 4096 unmapped is all.
+        i.feed(&munmap(4, 0x20000, 4096));
+        // The first page of b only: the rest is still mapped.
+        let v = i.feed(&munmap(4, 0x30000, 4096));
+        assert_eq!(v[0].2.detail.as_deref(), Some("partial"));
+        assert_eq!(exits(&mut i, 4), ["exit /dev/shm/b"]);
+
+        // Mapped twice: one munmap leaves it held, and the exit names it once.
+        mapped_by(&mut i, 6, "/dev/shm/a", 3);
+        mapped_by(&mut i, 6, "/dev/shm/c", 4);
+        i.feed(&mmap(6, 3, 4096, 0x10000));
+        i.feed(&mmap(6, 4, 4096, 0x18000));
+        i.feed(&mmap(6, 3, 4096, 0x20000));
+        i.feed(&mmap(6, 3, 4096, 0x28000));
+        i.feed(&munmap(6, 0x20000, 4096));
+        assert_eq!(exits(&mut i, 6), ["exit /dev/shm/a", "exit /dev/shm/c"]);
+        mapped_by(&mut i, 7, "/dev/shm/a", 3);
+        i.feed(&mmap(7, 3, 4096, 0x10000));
+        i.feed(&mmap(7, 3, 4096, 0x20000));
+        i.feed(&munmap(7, 0x20000, 4096));
+        i.feed(&munmap(7, 0x10000, 4096));
+        assert!(exits(&mut i, 7).is_empty());
+
+        // A munmap of a mapping made before tracing started, never seen: its address.
+        let v = i.feed(&munmap(8, 0x40000, 4096));
+        assert_eq!((v[0].1.kind, v[0].1.path.as_deref()), ("file", None));
+        assert!(i.holdings.is_empty());
+    }
+
+    /// A long-lived process that maps and unmaps many differently named objects (a Python
+    /// pool worker's psm_* names) holds none of them afterwards: nothing accumulates, and its
+    /// exit names nothing.
+    #[test]
+    fn many_names_mapped_and_unmapped_leave_nothing_held() {
+        let mut i = Interp::new("/dev/shm");
+        for n in 0..10_000u64 {
+            mapped_by(&mut i, 9, &format!("/dev/shm/psm_{n}"), 3);
+            i.feed(&mmap(9, 3, 4096, 0x7f00_0000 + n * 4096));
+            i.feed(&munmap(9, 0x7f00_0000 + n * 4096, 4096));
+        }
+        assert!(i.holdings.is_empty());
+        assert!(exits(&mut i, 9).is_empty());
     }
 
     /// A removed segment's id is forgotten after its last detach, so the same id handed out

@@ -133,6 +133,7 @@ fn event_name(e: TraceEventArg) -> &'static str {
         Memfd => "memfd",
         Mmap => "mmap",
         Resize => "resize",
+        Munmap => "munmap",
         Exit => "exit",
     }
 }
@@ -173,8 +174,9 @@ fn snapshot_names(ctx: &Ctx, interp: &mut Interp) {
 }
 
 /// Who holds what when tracing starts (so that an exit or a shmdt of something attached
-/// earlier is named). Read after the programs are attached: nothing falls between the two.
-fn snapshot_holders(ctx: &Ctx, interp: &mut Interp) {
+/// earlier is named, and a munmap of something mapped earlier recorded). Read after the
+/// programs are attached: nothing falls between the two.
+fn snapshot_holders(ctx: &Ctx, tracer: &Tracer, interp: &mut Interp) {
     let opts = crate::source::inventory::Options {
         include_readonly_files: false,
         exact_memfds: false,
@@ -199,7 +201,11 @@ fn snapshot_holders(ctx: &Ctx, interp: &mut Interp) {
             _ => continue,
         };
         for a in &seg.attachers {
-            interp.know_holder(a.pid, obj.clone());
+            let len = a.end.saturating_sub(a.start);
+            if obj.kind != "sysv" {
+                tracer.know_mapping(a.pid, a.start, len);
+            }
+            interp.know_holder(a.pid, a.start, len, obj.clone());
         }
     }
 }
@@ -242,7 +248,7 @@ impl Run for TraceArgs {
         if let Some(dir) = &tracer.mounted {
             super::note(&format!("mounted tracefs on {}", dir.display()));
         }
-        snapshot_holders(ctx, &mut interp);
+        snapshot_holders(ctx, &tracer, &mut interp);
         install_signals();
         let me = std::process::id() as i32;
         let wall_offset = kernel::realtime_ns() as i128 - kernel::monotonic_ns() as i128;

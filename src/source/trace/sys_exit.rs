@@ -12,7 +12,7 @@
 use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R6, R7, R9};
 use super::{
     classify, epoll_of, filters, find_tracefs, forget_fd, record, specs, Call, Map, Maps, Out,
-    Spec, TraceError, Tracer, PREFIX, READERS_5_5, RING_BYTES,
+    Spec, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
 };
 use std::os::fd::OwnedFd;
 
@@ -30,6 +30,7 @@ fn number(call: Call) -> Option<i32> {
         Call::MemfdCreate => 319,
         Call::Mmap => 9,
         Call::Ftruncate => 77,
+        Call::Munmap => 11,
         Call::Exit => return None,
     })
 }
@@ -56,8 +57,8 @@ const CS_AT: i16 = NR_AT + 16;
 /// Stack: pt_regs from r10 to di (64 bytes), read only for a call to record.
 const REGS_AT: i16 = -128;
 
-// Clear of each other and of the scratch slots the shared code uses (-32 and up).
-const _: () = assert!(NR_AT + 24 <= REGS_AT && REGS_AT + 64 <= PREFIX);
+// Clear of each other and of the scratch slots the shared code uses.
+const _: () = assert!(NR_AT + 24 <= REGS_AT && REGS_AT + 64 <= SCRATCH);
 
 fn arg_at(i: usize) -> i16 {
     REGS_AT + regs::ARG[i] - regs::ARGS_FROM
@@ -122,7 +123,7 @@ fn case(s: &Spec, maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
     // Failed calls changed nothing.
     a.load(Size::DW, R1, R6, 8).jslt_imm(R1, 0, "out");
     copy_args(&mut a, regs);
-    filters(&mut a, s, &maps.fds, read, &|i| (R10, arg_at(i)), R9);
+    filters(&mut a, s, maps, read, &|i| (R10, arg_at(i)), R9);
     record(&mut a, s, maps, read, &|i| (R10, arg_at(i)), (R6, 8), R9);
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
@@ -275,6 +276,7 @@ mod tests {
             out: Out::Perf(fake(), Vec::new()),
             calls: None,
             fds: fake(),
+            addrs: fake(),
             lost: fake(),
         };
         for regs in [Regs::Typed, Regs::Copied] {
