@@ -506,6 +506,58 @@ fn munmap_ends_a_mapping(via: Option<&str>) {
     );
 }
 
+/// A mapping made before tracing started (found among the holders when it starts) ends with a
+/// munmap event naming it, and its process's exit then names nothing.
+#[test]
+fn a_mapping_made_before_tracing_ends_with_its_munmap() {
+    if let Some(why) = cannot_trace() {
+        return skip(&why);
+    }
+    let obj = PosixObj::new(8192, 3);
+    let path = obj.path.to_str().unwrap().to_string();
+    let script = r#"
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 8192, mmap.MAP_SHARED)
+print("mapped", flush=True)
+sys.stdin.readline()
+m.close()
+os._exit(0)
+"#;
+    let mut child = Holder(
+        Command::new(python_bin())
+            .args(["-c", &py_with_args(script, std::slice::from_ref(&path))])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        None,
+    );
+    let pid = child.0.id();
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "mapped");
+    let Some(t) = Tracer::start(&["--pid", &pid.to_string()]) else {
+        return;
+    };
+    drop(child.0.stdin.take());
+    assert!(child.0.wait().unwrap().success());
+    let (events, _) = t.stop();
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap(),
+                e["path"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("munmap", path.as_str())], "{events:#?}");
+    assert_eq!(events[0]["size"], 8192);
+}
+
 #[test]
 fn json_lines_match_the_schema() {
     if let Some(why) = cannot_trace() {

@@ -8,7 +8,8 @@
 //! dozen instructions reads all of it at the moment of the call: the path (`bpf_probe_read_user_str`),
 //! uid, comm and a CLOCK_MONOTONIC time, and drops uninteresting calls in the kernel (`openat` of
 //! anything outside /dev/shm, private `mmap`s, `shmctl` other than IPC_RMID/IPC_SET, `ftruncate`
-//! and `mmap` of fds that are not shared-memory objects). It needs no compiler, no kernel headers
+//! and `mmap` of fds that are not shared-memory objects, `munmap` of anything but a recorded
+//! `mmap`'s mapping). It needs no compiler, no kernel headers
 //! and no crate beyond libc: the instructions are assembled in `source::bpf`. fanotify was the
 //! other candidate for POSIX names; it reports pids but not uids, cannot see memfds, and needs a
 //! mark per /dev/shm. Measured overhead is in scripts/bench-trace.sh and the README.

@@ -192,13 +192,18 @@ impl Interp {
                         self.forget_if_gone(shmid);
                         obj
                     }
-                    // Attached before tracing started: the address is all the call says.
-                    None => Obj {
-                        kind: "sysv",
-                        id: None,
-                        key: None,
-                        path: None,
-                    },
+                    // Attached before tracing started: named as the holders found then name
+                    // it, or by the address alone.
+                    None => self
+                        .drop_holding(e.pid, addr)
+                        .map(|h| h.obj)
+                        .filter(|o| o.kind == "sysv")
+                        .unwrap_or(Obj {
+                            kind: "sysv",
+                            id: None,
+                            key: None,
+                            path: None,
+                        }),
                 };
                 let extra = Extra {
                     addr: Some(addr),
@@ -611,6 +616,11 @@ mod tests {
         i.feed(&munmap(7, 0x10000, 4096));
         assert!(exits(&mut i, 7).is_empty());
 
+        // Attached before tracing started (found among the holders then): its shmdt names it
+        // and ends the holding.
+        i.know_holder(8, 0x50000, 4096, i.sysv(12));
+        let v = i.feed(&raw(Call::Shmdt, 8, [0x50000, 0, 0, 0, 0, 0], 0, None));
+        assert_eq!((v[0].0.as_str(), v[0].1.id), ("detach", Some(12)));
         // A munmap of a mapping made before tracing started, never seen: its address.
         let v = i.feed(&munmap(8, 0x40000, 4096));
         assert_eq!((v[0].1.kind, v[0].1.path.as_deref()), ("file", None));
