@@ -4,7 +4,7 @@
 #   sudo scripts/bench-trace.sh     (WORKERS=1 SECS=3 ROUNDS=9 RATE=6250 USE_KIB=64 by default)
 #
 # scripts/shm_churn.c runs WORKERS processes that repeat shmget/shmat/shmdt/shmctl(IPC_RMID)
-# and shm_open/ftruncate/mmap/munmap/close/shm_unlink (8 traced events a round), in two forms,
+# and shm_open/ftruncate/mmap/munmap/close/shm_unlink (9 traced events a round), in two forms,
 # and a third loop of calls trace does not record:
 #   worst case  4 KiB objects never touched: a loop of nothing but these system calls;
 #   uses memory the same calls on USE_KIB objects, one byte written in each of their pages
@@ -15,7 +15,7 @@
 # the kernel allows it) and on the per-system-call tracepoints (SHMTOOL_TRACE_VIA=tracepoints),
 # alternating, and the medians compared, with the workers' CPU time per round (user + system:
 # what tracing costs inside the system calls). Then one run of the worst case held to RATE
-# rounds/s (8 x RATE events/s: 50,000 by default) with trace on its default path reports the
+# rounds/s (9 x RATE events/s: 56,250 by default) with trace on its default path reports the
 # events trace saw and lost, and the tracer's CPU time. Needs root and gcc.
 # The machine's load average is printed at the start and the end: figures from a loaded
 # machine are noisy, the CPU per round less so than the throughput.
@@ -110,11 +110,11 @@ row() {
                 t / b, 100 * (1 - t / b), tc / bc, tc - bc }'
     done
 }
-row "worst case (4 KiB, untouched)" worst 8
-row "uses memory (${USE_KIB} KiB, pages written)" use 8
+row "worst case (4 KiB, untouched)" worst 9
+row "uses memory (${USE_KIB} KiB, pages written)" use 9
 row "other calls (getppid, open, close; none recorded)" other 0
 
-echo "worst case held at $((8 * RATE)) events/s for ${SECS}s with trace (default path) running:"
+echo "worst case held at $((9 * RATE)) events/s for ${SECS}s with trace (default path) running:"
 start_trace default
 "$WORK/churn" "$WORKERS" "$SECS" "$RATE"
 stop_trace
