@@ -546,20 +546,22 @@ fn filters(a: &mut Asm, s: &Spec, maps: &Maps, read: Readers, arg: ArgAt, pid_re
         a.mov_reg(R2, pid_reg).load(Size::DW, R3, base, off);
         fd_key(a, R3);
         a.store(Size::DW, R10, FD_KEY, R1);
-        a.load_map(R1, maps.fds.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, FD_KEY as i32)
-            .call(helper::MAP_LOOKUP_ELEM)
-            .jeq_imm(R0, 0, "out");
+        by_key(a, &maps.fds, FD_KEY, helper::MAP_LOOKUP_ELEM);
+        a.jeq_imm(R0, 0, "out");
     }
     if let Some(i) = s.tracked_addr {
         addr_key(a, arg(i), pid_reg);
-        a.load_map(R1, maps.addrs.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, ADDR_KEY as i32)
-            .call(helper::MAP_LOOKUP_ELEM)
-            .jeq_imm(R0, 0, "out");
+        by_key(a, &maps.addrs, ADDR_KEY, helper::MAP_LOOKUP_ELEM);
+        a.jeq_imm(R0, 0, "out");
     }
+}
+
+/// `r0 = op(map, key)`, a lookup or a delete, with the key on the stack at `key`.
+fn by_key(a: &mut Asm, map: &Map, key: i16, op: i32) {
+    a.load_map(R1, map.raw())
+        .mov_reg(R2, R10)
+        .add_imm(R2, key as i32)
+        .call(op);
 }
 
 /// The key of a mapping at [`ADDR_KEY`]: the tgid of `pid_reg`, the address at `addr`.
@@ -593,11 +595,8 @@ fn record(
         // that deletes the entry records it, so two threads unmapping the same address at
         // once (the second finds nothing mapped, and succeeds too) make one record.
         addr_key(a, arg(i), pid_reg);
-        a.load_map(R1, maps.addrs.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, ADDR_KEY as i32)
-            .call(helper::MAP_DELETE_ELEM)
-            .jne_imm(R0, 0, "out");
+        by_key(a, &maps.addrs, ADDR_KEY, helper::MAP_DELETE_ELEM);
+        a.jne_imm(R0, 0, "out");
     }
     begin_record(a, maps, size);
     a.load(Size::DW, R1, ret.0, ret.1)
@@ -653,15 +652,9 @@ fn forget_fd(a: &mut Asm, fds: &Map, arg: ArgAt) {
     a.load(Size::DW, R3, base, off);
     fd_key(a, R3);
     a.store(Size::DW, R10, FD_KEY, R1);
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, FD_KEY as i32)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jeq_imm(R0, 0, "out");
-    a.load_map(R1, fds.raw())
-        .mov_reg(R2, R10)
-        .add_imm(R2, FD_KEY as i32)
-        .call(helper::MAP_DELETE_ELEM);
+    by_key(a, fds, FD_KEY, helper::MAP_LOOKUP_ELEM);
+    a.jeq_imm(R0, 0, "out");
+    by_key(a, fds, FD_KEY, helper::MAP_DELETE_ELEM);
 }
 
 /// The enter program: keep the call's arguments in the thread's slot, if the call is one to
