@@ -229,6 +229,7 @@ pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
         maps,
         epoll,
         lost_so_far: 0,
+        pace: Default::default(),
         _links: links,
         _progs: progs,
         mounted: tracefs.mounted,
