@@ -54,6 +54,7 @@ pub mod helper {
     pub const RINGBUF_RESERVE: i32 = 131;
     pub const RINGBUF_SUBMIT: i32 = 132;
     pub const RINGBUF_QUERY: i32 = 134;
+    pub const GET_CURRENT_TASK_BTF: i32 = 158;
 }
 
 /// Width of a memory access.
