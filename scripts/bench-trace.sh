@@ -72,8 +72,11 @@ stop_trace() {
     wait "$TRACE_PID" || true
     TRACE_PID=
 }
-# One run: "ROUNDS_PER_S CPU_US_PER_ROUND"; arguments: RATE USE_KIB.
-rate() { "$WORK/churn" "$WORKERS" "$SECS" "$@" | sed -E 's/.* ([0-9]+) rounds\/s, .* ([0-9.]+) us cpu\/round/\1 \2/'; }
+# One run: "ROUNDS_PER_S CPU_US_PER_ROUND PREEMPTED"; arguments: RATE USE_KIB.
+rate() {
+    "$WORK/churn" "$WORKERS" "$SECS" "$@" |
+        sed -E 's/.* ([0-9]+) rounds\/s, .* ([0-9.]+) us cpu\/round, ([0-9]+) preempted/\1 \2 \3/'
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 FORMS="worst use other"
@@ -94,17 +97,20 @@ for ((i = 1; i <= ROUNDS; i++)); do
     grep 'events shown' "$WORK/err" | sed 's/^shmtool: /  trace: /' >&2
 done
 echo "workload: $WORKERS worker(s), ${SECS}s runs, $ROUNDS alternating runs each, medians"
-printf '%-66s %10s %10s %14s\n' "" "rounds/s" "events/s" "cpu us/round"
+# preempted: times the workers were taken off a CPU they still wanted, a run (median).
+printf '%-66s %10s %10s %14s %10s\n' "" "rounds/s" "events/s" "cpu us/round" "preempted"
 row() {
-    local name=$1 form=$2 per=$3 base base_cpu t label r c
+    local name=$1 form=$2 per=$3 base base_cpu t label r c p
     base=$(cut -d' ' -f1 "$WORK/base_$form" | median)
     base_cpu=$(cut -d' ' -f2 "$WORK/base_$form" | median)
-    printf '%-66s %10d %10d %14s\n' "$name, without trace" "$base" "$((per * base))" "$base_cpu"
+    p=$(cut -d' ' -f3 "$WORK/base_$form" | median)
+    printf '%-66s %10d %10d %14s %10s\n' "$name, without trace" "$base" "$((per * base))" "$base_cpu" "$p"
     for t in new old; do
         if [ $t = new ]; then label="trace (default: sys_exit)"; else label="trace (tracepoints)"; fi
         r=$(cut -d' ' -f1 "$WORK/${t}_$form" | median)
         c=$(cut -d' ' -f2 "$WORK/${t}_$form" | median)
-        printf '%-66s %10d %10d %14s\n' "$name, $label" "$r" "$((per * r))" "$c"
+        p=$(cut -d' ' -f3 "$WORK/${t}_$form" | median)
+        printf '%-66s %10d %10d %14s %10s\n' "$name, $label" "$r" "$((per * r))" "$c" "$p"
         awk -v b="$base" -v t="$r" -v bc="$base_cpu" -v tc="$c" 'BEGIN {
             printf "    throughput %.3f of without (%.1f%% loss); cpu per round %.3f of without (+%.2f us)\n",
                 t / b, 100 * (1 - t / b), tc / bc, tc - bc }'

@@ -49,14 +49,7 @@ impl serde_json::ser::Formatter for SafePretty {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let raw = |c: char| c >= '\u{7f}' && crate::text::is_unsafe(c);
-        let mut rest = fragment;
-        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| raw(c)) {
-            w.write_all(&rest.as_bytes()[..i])?;
-            write!(w, "\\u{:04x}", c as u32)?;
-            rest = &rest[i + c.len_utf8()..];
-        }
-        w.write_all(rest.as_bytes())
+        write_safe_fragment(w, fragment)
     }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.begin_array(w)
@@ -96,91 +89,63 @@ impl serde_json::ser::Formatter for SafePretty {
 }
 
 /// One value as compact JSON (a JSON Lines record, without its newline), escaped like
-/// [`write_json`]: no raw C1 or bidi character reaches a terminal. Streamed: the text is
-/// escaped as serde writes it, never held whole (a record of 64 Mi elements is 256 MB of JSON).
+/// [`write_json`]: no raw C1 or bidi character reaches a terminal. Streamed straight into `out`
+/// in the serializer's small pieces, so `out` should be buffered (every caller's is); nothing is
+/// flushed, held whole or allocated per record. (It used to escape through a 64 KiB buffer made
+/// per record and flush `out` after each one: `trace --json` made two write(2) calls per event,
+/// each through trace's own system-call hook, and freed 64 KiB per event, which made malloc
+/// consolidate its free lists every time.)
 pub fn write_json_compact<T: serde::Serialize + ?Sized>(
     out: &mut dyn Write,
     value: &T,
 ) -> std::io::Result<()> {
-    let mut safe = std::io::BufWriter::with_capacity(
-        64 << 10,
-        JsonSafe {
-            out,
-            carry: Vec::new(),
-        },
-    );
-    serde_json::to_writer(&mut safe, value).map_err(std::io::Error::from)?;
-    safe.flush()?;
-    let tail = std::mem::take(&mut safe.get_mut().carry);
-    // serde_json writes whole characters: nothing is left over but a broken one, as is.
-    safe.get_mut().out.write_all(&tail)
+    let mut ser = serde_json::Serializer::with_formatter(out, SafeCompact);
+    value.serialize(&mut ser).map_err(std::io::Error::from)
 }
 
-/// JSON text passed through with [`crate::text::json_safe`]'s escapes, a chunk at a time; a
-/// character split between two writes is kept back until its rest arrives.
-struct JsonSafe<'a> {
-    out: &'a mut dyn Write,
-    /// The first bytes of a UTF-8 character whose rest is in the next write.
-    carry: Vec<u8>,
+/// serde_json's compact layout, with the escapes of [`SafePretty`].
+struct SafeCompact;
+
+impl serde_json::ser::Formatter for SafeCompact {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_safe_fragment(w, fragment)
+    }
 }
 
-impl Write for JsonSafe<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let joined;
-        let data: &[u8] = if self.carry.is_empty() {
-            buf
-        } else {
-            let mut j = std::mem::take(&mut self.carry);
-            j.extend_from_slice(buf);
-            joined = j;
-            &joined
-        };
-        let (text, rest) = match std::str::from_utf8(data) {
-            Ok(t) => (t, &[][..]),
-            // Only an incomplete last character is kept back; serde_json writes nothing else
-            // that is not UTF-8.
-            Err(e) if e.error_len().is_none() => {
-                let (good, rest) = data.split_at(e.valid_up_to());
-                (std::str::from_utf8(good).unwrap_or_default(), rest)
-            }
-            Err(_) => {
-                self.out.write_all(data)?;
-                return Ok(buf.len());
-            }
-        };
-        self.out
-            .write_all(crate::text::json_safe(text).as_bytes())?;
-        self.carry = rest.to_vec();
-        Ok(buf.len())
+/// A piece of a JSON string as serde_json escaped it (control characters below 0x20 already
+/// are), with every other unsafe character spelled `\uXXXX`.
+fn write_safe_fragment<W: ?Sized + Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
+    let raw = |c: char| c >= '\u{7f}' && crate::text::is_unsafe(c);
+    let mut rest = fragment;
+    while let Some((i, c)) = rest.char_indices().find(|&(_, c)| raw(c)) {
+        w.write_all(&rest.as_bytes()[..i])?;
+        write!(w, "\\u{:04x}", c as u32)?;
+        rest = &rest[i + c.len_utf8()..];
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
+    w.write_all(rest.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn streamed_json_escapes_like_the_whole_text_even_across_writes() {
+    fn compact_json_escapes_like_the_whole_text() {
         let v = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{e9}".repeat(20_000)});
         let whole = crate::text::json_safe(&serde_json::to_string(&v).unwrap()).into_owned();
         let mut out = Vec::new();
         super::write_json_compact(&mut out, &v).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), whole);
-        // Every split point of a multi-byte character, one byte at a time.
+        // Control characters and DEL too.
+        let v = serde_json::json!({"k\u{1b}": "x\u{7f}y\u{2066}"});
         let mut out = Vec::new();
-        {
-            let mut w = super::JsonSafe {
-                out: &mut out,
-                carry: Vec::new(),
-            };
-            use std::io::Write;
-            for b in "\"x\u{202e}y\u{9b}\"".as_bytes() {
-                w.write_all(&[*b]).unwrap();
-            }
-        }
-        assert_eq!(String::from_utf8(out).unwrap(), "\"x\\u202ey\\u009b\"");
+        super::write_json_compact(&mut out, &v).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            crate::text::json_safe(&serde_json::to_string(&v).unwrap())
+        );
     }
 }
 

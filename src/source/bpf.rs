@@ -54,6 +54,7 @@ pub mod helper {
     pub const RINGBUF_RESERVE: i32 = 131;
     pub const RINGBUF_SUBMIT: i32 = 132;
     pub const RINGBUF_QUERY: i32 = 134;
+    pub const GET_CURRENT_TASK_BTF: i32 = 158;
 }
 
 /// Width of a memory access.
@@ -509,9 +510,14 @@ impl Ring {
         self.fd.as_raw_fd()
     }
 
+    /// Bytes of records the ring holds.
+    pub fn capacity(&self) -> u64 {
+        self.data as u64
+    }
+
     /// Hand every record waiting to `sample`, oldest first; returns how many records the
-    /// kernel reported lost (the ring was full).
-    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) -> u64 {
+    /// kernel reported lost (the ring was full) and how many bytes were taken.
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) -> (u64, u64) {
         use std::sync::atomic::{fence, AtomicU64, Ordering};
         // SAFETY: data_head (offset 1024) and data_tail (1032) of perf_event_mmap_page are
         // 8-aligned u64s inside the first page of our mapping.
@@ -522,7 +528,8 @@ impl Ring {
             )
         };
         let head = head_ptr.load(Ordering::Acquire);
-        let mut tail = tail_ptr.load(Ordering::Relaxed);
+        let start = tail_ptr.load(Ordering::Relaxed);
+        let mut tail = start;
         fence(Ordering::Acquire);
         let mut header = [0u8; 8];
         let mut lost = 0;
@@ -554,7 +561,7 @@ impl Ring {
         self.scratch = body;
         fence(Ordering::Release);
         tail_ptr.store(tail, Ordering::Release);
-        lost
+        (lost, tail - start)
     }
 
     fn copy_out(&self, pos: u64, buf: &mut [u8]) {
@@ -645,8 +652,9 @@ impl RingBuf {
         &self.map
     }
 
-    /// Hand every record submitted so far to `sample`, oldest first, read in place.
-    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) {
+    /// Hand every record submitted so far to `sample`, oldest first, read in place; returns
+    /// how many bytes were taken.
+    pub fn drain(&mut self, sample: &mut dyn FnMut(&[u8])) -> u64 {
         use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
         const BUSY: u32 = 1 << 31;
         const DISCARD: u32 = 1 << 30;
@@ -657,7 +665,8 @@ impl RingBuf {
                 &*(self.producer as *const AtomicU64),
             )
         };
-        let mut cons = cons_pos.load(Ordering::Relaxed);
+        let start = cons_pos.load(Ordering::Relaxed);
+        let mut cons = start;
         let prod = prod_pos.load(Ordering::Acquire);
         while cons < prod {
             let at = (cons & self.mask) as usize;
@@ -680,6 +689,7 @@ impl RingBuf {
             cons += (body as u64 + 8 + 7) & !7;
         }
         cons_pos.store(cons, Ordering::Release);
+        cons - start
     }
 }
 

@@ -321,9 +321,30 @@ mod slot {
 
 /// Bytes in the BPF ring buffer (one for all CPUs).
 const RING_BYTES: u32 = 16 << 20;
-/// Records are submitted without waking the reader, which drains the ring every 100 ms; a
-/// record that finds more than this waiting wakes it at once.
-const RING_WAKE_AT: i32 = 1 << 20;
+/// Records are submitted without waking the reader, which drains the ring on a timer of its own
+/// ([`next_wait_ms`]); only a record that finds more than this waiting (a burst the timer did
+/// not foresee) wakes it at once.
+const RING_WAKE_AT: i32 = RING_BYTES as i32 / 2;
+
+/// How long the reader may sleep before its next drain, given that the last `elapsed_ns` brought
+/// `bytes` into rings of `capacity` bytes each: at that rate a ring is at most an eighth full
+/// when it wakes, within 5 to 100 ms.
+///
+/// Why a timer and not wakeups from the programs: a wakeup is raised on the CPU of the traced
+/// call, and the scheduler then tends to run the reader on that CPU, where it takes turns with
+/// the traced program while another CPU idles. With a wakeup whenever 1 MiB was waiting (40 a
+/// second at the benchmark's 230,000 events/s) the benchmark's worker was preempted 260 times
+/// in 2.8 s and lost 8% of its wall time to the reader (`/proc/PID/status`,
+/// nonvoluntary_ctxt_switches: 24 without trace); the reader's own timer fires on its own CPU.
+pub fn next_wait_ms(bytes: u64, elapsed_ns: u64, capacity: u64) -> i32 {
+    const MIN_MS: u64 = 5;
+    const MAX_MS: u64 = 100;
+    if bytes == 0 {
+        return MAX_MS as i32;
+    }
+    let ms = (capacity / 8).saturating_mul(elapsed_ns) / bytes / 1_000_000;
+    ms.clamp(MIN_MS, MAX_MS) as i32
+}
 
 /// Where records go.
 #[derive(Debug)]
@@ -367,22 +388,69 @@ impl Maps {
     }
 }
 
-/// Which helpers read user memory on this kernel.
+/// How a program reads user memory and the caller's identity on this kernel.
 #[derive(Debug, Clone, Copy)]
 struct Readers {
     bytes: i32,
     string: i32,
+    caller: Caller,
 }
 
 const READERS_5_5: Readers = Readers {
     bytes: helper::PROBE_READ_USER,
     string: helper::PROBE_READ_USER_STR,
+    caller: Caller::Helpers,
 };
 /// Kernels before 5.5: the generic helpers.
 const READERS_OLD: Readers = Readers {
     bytes: helper::PROBE_READ,
     string: helper::PROBE_READ_STR,
+    caller: Caller::Helpers,
 };
+
+/// Where a program finds the caller's uid, cgroup and command name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// One helper call for each (every program type).
+    Helpers,
+    /// Plain loads through the current task's pointer (BTF-typed programs, kernels 5.11+).
+    Task(TaskOffsets),
+}
+
+/// Offsets, from the kernel's BTF, of what [`Caller::Task`] loads: `task->cred->uid`,
+/// `task->cgroups->dfl_cgrp->kn->id` (what `bpf_get_current_cgroup_id` returns) and
+/// `task->comm`.
+///
+/// Why: in the benchmark's loop (scripts/bench-trace.sh), with kernel.bpf_stats_enabled, the
+/// sys_exit program took 187-203 ns a run with the three helpers and 153-175 ns with these
+/// loads (a fifth less); `bpf_get_current_comm` alone was 1.3% of the traced worker's CPU in
+/// `perf record`, its uid and cgroup helpers 0.8% each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TaskOffsets {
+    cred: i16,
+    uid: i16,
+    cgroups: i16,
+    dfl_cgrp: i16,
+    kn: i16,
+    kn_id: i16,
+    comm: i16,
+}
+
+impl TaskOffsets {
+    /// None if the kernel's BTF lacks one of them (no cgroups, another layout).
+    fn from_btf(btf: &crate::source::btf::Index) -> Option<TaskOffsets> {
+        let at = |s: &str, m: &str| i16::try_from(btf.member_offset(s, m)?).ok();
+        Some(TaskOffsets {
+            cred: at("task_struct", "cred")?,
+            uid: at("cred", "uid")?,
+            cgroups: at("task_struct", "cgroups")?,
+            dfl_cgrp: at("css_set", "dfl_cgrp")?,
+            kn: at("cgroup", "kn")?,
+            kn_id: at("kernfs_node", "id")?,
+            comm: at("task_struct", "comm")?,
+        })
+    }
+}
 
 /// sys_enter_* records hold the arguments from offset 16, 8 bytes each; sys_exit_* the return
 /// value there.
@@ -453,27 +521,48 @@ fn begin_record(a: &mut Asm, maps: &Maps, size: i32) {
 
 /// Fill the caller's part of the record at r8: tag, pid (from `pid_tgid_reg`), uid, time,
 /// cgroup and command name.
-fn fill_caller(a: &mut Asm, call: Call, pid_tgid_reg: u8) {
+fn fill_caller(a: &mut Asm, call: Call, pid_tgid_reg: u8, caller: Caller) {
     use layout::*;
     a.store_imm(Size::W, R8, TAG, call as i32)
         .store(Size::DW, R8, PID_TGID, pid_tgid_reg);
-    a.call(helper::GET_CURRENT_UID_GID)
-        .store(Size::W, R8, UID, R0);
     a.call(helper::KTIME_GET_NS).store(Size::DW, R8, TIME, R0);
-    a.call(helper::GET_CURRENT_CGROUP_ID)
-        .store(Size::DW, R8, CGROUP, R0);
-    a.mov_reg(R1, R8)
-        .add_imm(R1, COMM as i32)
-        .mov_imm(R2, 16)
-        .call(helper::GET_CURRENT_COMM);
+    match caller {
+        Caller::Helpers => {
+            a.call(helper::GET_CURRENT_UID_GID)
+                .store(Size::W, R8, UID, R0);
+            a.call(helper::GET_CURRENT_CGROUP_ID)
+                .store(Size::DW, R8, CGROUP, R0);
+            a.mov_reg(R1, R8)
+                .add_imm(R1, COMM as i32)
+                .mov_imm(R2, 16)
+                .call(helper::GET_CURRENT_COMM);
+        }
+        Caller::Task(t) => {
+            // r0 = current (typed). A null pointer on the way loads as 0 (the JIT's fault
+            // handling for BTF loads), never faults.
+            a.call(helper::GET_CURRENT_TASK_BTF);
+            a.load(Size::DW, R1, R0, t.cred)
+                .load(Size::W, R1, R1, t.uid)
+                .store(Size::W, R8, UID, R1);
+            a.load(Size::DW, R1, R0, t.cgroups)
+                .load(Size::DW, R1, R1, t.dfl_cgrp)
+                .load(Size::DW, R1, R1, t.kn)
+                .load(Size::DW, R1, R1, t.kn_id)
+                .store(Size::DW, R8, CGROUP, R1);
+            for half in [0, 8] {
+                a.load(Size::DW, R1, R0, t.comm + half)
+                    .store(Size::DW, R8, COMM + half, R1);
+            }
+        }
+    }
 }
 
 /// Send the record at r8 (`size` bytes; the tracepoint's context in r6).
 fn end_record(a: &mut Asm, maps: &Maps, size: i32) {
     match &maps.out {
         Out::Ring(r) => {
-            // Wake the reader only when much is waiting: it drains the ring on its own every
-            // 100 ms, so a busy workload does not pay for a wakeup per call.
+            // Wake the reader only when half the ring is waiting: it drains the ring on a timer
+            // of its own, so a busy workload pays for no wakeups (see `next_wait_ms`).
             const AVAIL_DATA: i32 = 0;
             const NO_WAKEUP: i32 = 1;
             const FORCE_WAKEUP: i32 = 2;
@@ -606,7 +695,7 @@ fn record(
         a.load(Size::DW, R1, base, off)
             .store(Size::DW, R8, ARGS + 8 * i as i16, R1);
     }
-    fill_caller(a, s.call, pid_reg);
+    fill_caller(a, s.call, pid_reg, read.caller);
     if let Some(i) = s.string {
         let (base, off) = arg(i);
         a.mov_reg(R1, R8)
@@ -734,7 +823,7 @@ fn process_exit_prog(maps: &Maps, group_dead_off: Option<i16>) -> Vec<bpf::Insn>
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
     begin_record(&mut a, maps, size);
     a.store_imm(Size::DW, R8, layout::RET, 0);
-    fill_caller(&mut a, Call::Exit, R9);
+    fill_caller(&mut a, Call::Exit, R9, Caller::Helpers);
     end_record(&mut a, maps, size);
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
@@ -864,9 +953,17 @@ pub struct Tracer {
     maps: Maps,
     epoll: OwnedFd,
     lost_so_far: u64,
+    pace: Pace,
     _links: Vec<OwnedFd>,
     _progs: Vec<OwnedFd>,
     pub mounted: Option<PathBuf>,
+}
+
+/// When the reader last drained the rings, and how long it may sleep before the next drain.
+#[derive(Debug, Default)]
+struct Pace {
+    last_ns: u64,
+    wait_ms: i32,
 }
 
 /// Pages in each CPU's perf ring (kernels without the BPF ring buffer): 16 MiB shared out over
@@ -909,8 +1006,9 @@ fn open_out(ring: bool) -> Result<Out, TraceError> {
         .map_err(|e| classify("creating a BPF map", e))?;
     let mut rings = Vec::new();
     for cpu in 0..ncpu {
-        // Woken when an eighth of the ring is waiting (or after the 100 ms poll timeout).
-        let watermark = (pages * 4096 / 8).min(256 << 10) as u32;
+        // Woken when half the ring is waiting; otherwise drained on the reader's own timer
+        // (`next_wait_ms`), for the reason given there.
+        let watermark = (pages * 4096 / 2) as u32;
         match Ring::open(cpu as i32, pages, watermark) {
             Ok(ring) => {
                 out.update(&(cpu as u32).to_ne_bytes(), &ring.raw_fd().to_ne_bytes())
@@ -1057,10 +1155,20 @@ impl Tracer {
             },
             epoll,
             lost_so_far: 0,
+            pace: Pace::default(),
             _links: links,
             _progs: progs,
             mounted: tracefs.mounted,
         })
+    }
+
+    /// How long the next [`Tracer::poll`] should wait: see [`next_wait_ms`].
+    pub fn wait_ms(&self) -> i32 {
+        if self.pace.wait_ms > 0 {
+            self.pace.wait_ms
+        } else {
+            100
+        }
     }
 
     /// Wait up to `timeout_ms` for a wakeup, then take every event waiting (oldest first from
@@ -1092,13 +1200,18 @@ impl Tracer {
         }
         let now = monotonic_ns();
         let mut push = |b: &[u8]| out.extend(decode(b));
-        let mut lost = match &mut self.maps.out {
-            Out::Ring(ring) => {
-                ring.drain(&mut push);
-                0
-            }
-            Out::Perf(_, rings) => rings.iter_mut().map(|r| r.drain(&mut push)).sum(),
+        let (mut lost, bytes, capacity) = match &mut self.maps.out {
+            Out::Ring(ring) => (0, ring.drain(&mut push), RING_BYTES as u64),
+            Out::Perf(_, rings) => rings.iter_mut().fold((0, 0, u64::MAX), |acc, r| {
+                let (lost, bytes) = r.drain(&mut push);
+                (acc.0 + lost, acc.1 + bytes, acc.2.min(r.capacity()))
+            }),
         };
+        if self.pace.last_ns != 0 {
+            self.pace.wait_ms =
+                next_wait_ms(bytes, now.saturating_sub(self.pace.last_ns), capacity);
+        }
+        self.pace.last_ns = now;
         let mut counted = [0u8; 8];
         if self
             .maps
@@ -1193,6 +1306,22 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reader_sleeps_so_the_ring_is_an_eighth_full_at_most() {
+        const MS: u64 = 1_000_000;
+        let ring = 16 << 20;
+        // Nothing came: the longest sleep.
+        assert_eq!(next_wait_ms(0, 100 * MS, ring), 100);
+        // 2 MiB in 100 ms: an eighth of the ring comes in 100 ms.
+        assert_eq!(next_wait_ms(2 << 20, 100 * MS, ring), 100);
+        // Four times the rate: a quarter of the time.
+        assert_eq!(next_wait_ms(8 << 20, 100 * MS, ring), 25);
+        // A flood: never busier than every 5 ms.
+        assert_eq!(next_wait_ms(16 << 20, MS, ring), 5);
+        // A trickle: never longer than 100 ms.
+        assert_eq!(next_wait_ms(100, 100 * MS, ring), 100);
+    }
 
     const EXIT_FORMAT: &str = "name: sched_process_exit\nID: 369\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:bool group_dead;\toffset:32;\tsize:1;\tsigned:0;\n";
 

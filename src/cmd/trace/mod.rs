@@ -276,7 +276,7 @@ impl Run for TraceArgs {
             let stopping = STOP.load(Ordering::SeqCst)
                 || deadline.is_some_and(|d| kernel::monotonic_ns() >= d);
             let (now, dropped) = tracer
-                .poll(if stopping { 0 } else { 100 }, &mut pending)
+                .poll(if stopping { 0 } else { tracer.wait_ms() }, &mut pending)
                 .context("reading trace events")?;
             lost += dropped;
             // Our own calls (reading /proc, writing the log) are not the machine's.

@@ -11,8 +11,8 @@
 
 use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R6, R7, R9};
 use super::{
-    classify, epoll_of, filters, find_tracefs, forget_fd, record, specs, Call, Map, Maps, Out,
-    Spec, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
+    classify, epoll_of, filters, find_tracefs, forget_fd, record, specs, Call, Caller, Map, Maps,
+    Out, Readers, Spec, TaskOffsets, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
 };
 use std::os::fd::OwnedFd;
 
@@ -116,8 +116,11 @@ fn copy_args(a: &mut Asm, regs: Regs) {
 /// Code for one call that reaches sys_exit, with r6 = the context (`struct pt_regs *`, return
 /// value) and the call's number and cs on the stack: the enter program's filters, then the exit
 /// program's record.
-fn case(s: &Spec, maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
-    let read = READERS_5_5;
+fn case(s: &Spec, maps: &Maps, regs: Regs, caller: Caller) -> Vec<bpf::Insn> {
+    let read = Readers {
+        caller,
+        ..READERS_5_5
+    };
     let mut a = Asm::default();
     check_cs(&mut a, regs);
     // Failed calls changed nothing.
@@ -143,10 +146,11 @@ fn close_case(fds: &Map, regs: Regs) -> Vec<bpf::Insn> {
 }
 
 /// The whole program: read the call's number, leave at once unless it is one to record.
-fn program(maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
+/// `Caller::Task` needs `Regs::Typed`.
+fn program(maps: &Maps, regs: Regs, caller: Caller) -> Vec<bpf::Insn> {
     let mut cases: Vec<(i32, Vec<bpf::Insn>)> = specs()
         .iter()
-        .filter_map(|s| Some((number(s.call)?, case(s, maps, regs))))
+        .filter_map(|s| Some((number(s.call)?, case(s, maps, regs, caller))))
         .collect();
     cases.push((NR_CLOSE, close_case(&maps.fds, regs)));
     let mut a = Asm::default();
@@ -168,17 +172,28 @@ fn program(maps: &Maps, regs: Regs) -> Vec<bpf::Insn> {
 /// The program, loaded and attached: `tp_btf` where the kernel has BTF and accepts it (no copy
 /// of the registers on every call), a raw tracepoint otherwise. None where neither loads.
 fn load_and_attach(maps: &Maps) -> Result<Option<(OwnedFd, OwnedFd)>, TraceError> {
-    if let Some(id) = crate::source::btf::vmlinux_typedef("btf_trace_sys_exit") {
-        // Any refusal here (no BTF-typed programs, a verifier that reads pt_regs otherwise, a
-        // policy against tracing programs) leaves the raw tracepoint to try.
-        let typed = bpf::load_raw_tp_btf_prog(&program(maps, Regs::Typed), "shmtool_sysexit", id)
-            .and_then(|p| Ok((bpf::attach_raw_tracepoint(None, &p)?, p)));
-        if let Ok((link, prog)) = typed {
-            return Ok(Some((prog, link)));
+    if let Some(btf) = crate::source::btf::Index::vmlinux() {
+        if let Some(id) = btf.type_id(crate::source::btf::KIND_TYPEDEF, "btf_trace_sys_exit") {
+            // The caller's fields loaded through the task pointer where the kernel allows it
+            // (5.11+), with helpers otherwise. Any refusal here (no BTF-typed programs, a
+            // verifier that reads pt_regs otherwise, a policy against tracing programs) leaves
+            // the raw tracepoint to try.
+            let direct = TaskOffsets::from_btf(&btf).map(Caller::Task);
+            for caller in direct.into_iter().chain([Caller::Helpers]) {
+                let typed = bpf::load_raw_tp_btf_prog(
+                    &program(maps, Regs::Typed, caller),
+                    "shmtool_sysexit",
+                    id,
+                )
+                .and_then(|p| Ok((bpf::attach_raw_tracepoint(None, &p)?, p)));
+                if let Ok((link, prog)) = typed {
+                    return Ok(Some((prog, link)));
+                }
+            }
         }
     }
-    let prog = match bpf::load_raw_tracepoint_prog(&program(maps, Regs::Copied), "shmtool_sysexit")
-    {
+    let copied = program(maps, Regs::Copied, Caller::Helpers);
+    let prog = match bpf::load_raw_tracepoint_prog(&copied, "shmtool_sysexit") {
         Ok(p) => p,
         Err(e) if unsupported(&e) => return Ok(None),
         Err(e) => return Err(classify("loading eBPF", e)),
@@ -230,6 +245,7 @@ pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
         maps,
         epoll,
         lost_so_far: 0,
+        pace: Default::default(),
         _links: links,
         _progs: progs,
         mounted: tracefs.mounted,
@@ -252,19 +268,38 @@ mod tests {
         assert!(at.iter().all(|&o| (REGS_AT..REGS_AT + 64).contains(&o)));
     }
 
-    /// Both forms, so that a kernel without BTF (which gets the raw tracepoint) is not left
-    /// with a program only the assembler has seen.
+    /// Every form, so that a kernel without BTF (which gets the raw tracepoint) or without
+    /// `bpf_get_current_task_btf` (before 5.11) is not left with a program only the assembler
+    /// has seen.
     #[test]
-    fn the_kernel_accepts_both_forms() {
+    fn the_kernel_accepts_every_form() {
         if !nix::unistd::geteuid().is_root() || !cfg!(target_arch = "x86_64") {
             eprintln!("SKIPPED: loading eBPF needs root on x86_64");
             return;
         }
         let maps = make_maps().unwrap().expect("a ring buffer (5.8+)");
-        bpf::load_raw_tracepoint_prog(&program(&maps, Regs::Copied), "shmtool_test").unwrap();
-        if let Some(id) = crate::source::btf::vmlinux_typedef("btf_trace_sys_exit") {
-            bpf::load_raw_tp_btf_prog(&program(&maps, Regs::Typed), "shmtool_test", id).unwrap();
+        let copied = program(&maps, Regs::Copied, Caller::Helpers);
+        bpf::load_raw_tracepoint_prog(&copied, "shmtool_test").unwrap();
+        let Some(btf) = crate::source::btf::Index::vmlinux() else {
+            return;
+        };
+        let id = btf
+            .type_id(crate::source::btf::KIND_TYPEDEF, "btf_trace_sys_exit")
+            .unwrap();
+        let typed = program(&maps, Regs::Typed, Caller::Helpers);
+        bpf::load_raw_tp_btf_prog(&typed, "shmtool_test", id).unwrap();
+        // The caller through the task pointer: kernels 5.11+.
+        let release = nix::sys::utsname::uname().unwrap();
+        let release = release.release().to_string_lossy();
+        let mut v = release
+            .split(['.', '-'])
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (5, 11) {
+            return;
         }
+        let task = TaskOffsets::from_btf(&btf).expect("task_struct, cred, cgroup offsets");
+        let direct = program(&maps, Regs::Typed, Caller::Task(task));
+        bpf::load_raw_tp_btf_prog(&direct, "shmtool_test", id).unwrap();
     }
 
     #[test]
@@ -279,8 +314,21 @@ mod tests {
             addrs: fake(),
             lost: fake(),
         };
-        for regs in [Regs::Typed, Regs::Copied] {
-            let p = program(&maps, regs);
+        let task = Caller::Task(TaskOffsets {
+            cred: 8,
+            uid: 8,
+            cgroups: 16,
+            dfl_cgrp: 8,
+            kn: 8,
+            kn_id: 8,
+            comm: 24,
+        });
+        for (regs, caller) in [
+            (Regs::Typed, task),
+            (Regs::Typed, Caller::Helpers),
+            (Regs::Copied, Caller::Helpers),
+        ] {
+            let p = program(&maps, regs, caller);
             assert!(p.len() < 1500, "{}", p.len());
         }
     }
