@@ -1,6 +1,6 @@
 /* Shared-memory churn for scripts/bench-trace.sh: WORKERS processes, each repeating for SECS
  * seconds: shmget(IPC_PRIVATE), shmat, shmdt, shmctl(IPC_RMID), shm_open(O_CREAT), ftruncate,
- * mmap(MAP_SHARED), munmap, close, shm_unlink -- 8 events for `shmtool trace` per round.
+ * mmap(MAP_SHARED), munmap, close, shm_unlink -- 9 events for `shmtool trace` per round.
  * With RATE > 0 the workers together make at most RATE rounds a second (0: as fast as they can).
  * USE_KIB 0 (the default) is the worst case for a tracer: 4 KiB objects never touched, a loop of
  * nothing but these system calls. USE_KIB > 0 makes both objects that size and writes one byte
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_CHILDREN, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                  ru.ru_stime.tv_usec / 1e6;
-    int events = other ? 0 : 8;
+    int events = other ? 0 : 9;
     /* Preempted: the workers were taken off a CPU they still wanted (a tracer sharing it). */
     printf("%ld rounds in %.2f s: %.0f rounds/s, %.0f events/s, %.2f us cpu/round, %ld preempted\n",
            total, took, total / took, events * total / took, total ? 1e6 * cpu / total : 0.0,

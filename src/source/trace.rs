@@ -421,10 +421,11 @@ enum Caller {
 /// `task->cgroups->dfl_cgrp->kn->id` (what `bpf_get_current_cgroup_id` returns) and
 /// `task->comm`.
 ///
-/// Why: in the benchmark's loop (scripts/bench-trace.sh), with kernel.bpf_stats_enabled, the
-/// sys_exit program took 187-203 ns a run with the three helpers and 153-175 ns with these
-/// loads (a fifth less); `bpf_get_current_comm` alone was 1.3% of the traced worker's CPU in
-/// `perf record`, its uid and cgroup helpers 0.8% each.
+/// Why: in scripts/bench-trace.sh's worst-case loop, with kernel.bpf_stats_enabled, the
+/// sys_exit program took 448-477 ns a run with the three helpers and 345-403 ns with these
+/// loads (4 alternating runs each, at rest); in `perf record` of that loop with the helpers,
+/// `bpf_get_current_comm` alone was 1.3% of the traced worker's CPU, the uid and cgroup helpers
+/// 0.8% each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TaskOffsets {
     cred: i16,
