@@ -506,6 +506,72 @@ fn munmap_ends_a_mapping(via: Option<&str>) {
     );
 }
 
+const PY_EXEC: &str = r#"
+import ctypes, os, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+fd = os.open("/dev/shm/" + sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096, mmap.MAP_SHARED)
+shmid = libc.shmget(0, 4096, 0o1600)
+assert shmid >= 0
+print(shmid, flush=True)
+assert libc.shmat(shmid, None, 0) not in (None, ctypes.c_void_p(-1).value)
+assert libc.shmctl(shmid, 0, None) == 0
+os.execv("/bin/true", ["true"])
+"#;
+
+/// A process that runs a new program (execve) no longer holds what the old one mapped or
+/// attached: no exit event names them when it ends.
+#[test]
+fn exec_ends_what_the_old_program_held() {
+    exec_ends_holdings(None);
+}
+
+#[test]
+fn exec_ends_what_the_old_program_held_through_the_syscall_tracepoints() {
+    exec_ends_holdings(Some("tracepoints"));
+}
+
+fn exec_ends_holdings(via: Option<&str>) {
+    if let Some(why) = cannot_trace() {
+        return skip(&why);
+    }
+    let name = unique_name("trace-exec");
+    let path = format!("/dev/shm/{name}");
+    let Some(t) = Tracer::start_via(via, &[]) else {
+        return;
+    };
+    let (pid, out) = python(&py_with_args(PY_EXEC, std::slice::from_ref(&name)), false);
+    let _ = std::fs::remove_file(&path);
+    let shmid: i32 = out.trim().parse().unwrap();
+    // Removed at once, and detached by the exec; by id in case the workload stopped between.
+    unsafe { libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+    let (events, _) = t.stop();
+    let mine: Vec<(&str, &str)> = of_pid(&events, pid)
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap(),
+                e["kind"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            ("create", "posix"),
+            ("resize", "posix"),
+            ("mmap", "posix"),
+            ("create", "sysv"),
+            ("attach", "sysv"),
+            ("remove", "sysv"),
+        ],
+        "{events:#?}"
+    );
+}
+
 /// A mapping made before tracing started (found among the holders when it starts) ends with a
 /// munmap event naming it, and its process's exit then names nothing.
 #[test]

@@ -212,6 +212,7 @@ impl Asm {
 const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 
@@ -301,6 +302,14 @@ impl Map {
             .u64(16, value.as_ptr() as u64)
             .u64(24, 0);
         bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(drop)
+    }
+
+    /// Remove `key` (ENOENT if it is not there).
+    pub fn delete(&self, key: &[u8]) -> io::Result<()> {
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32)
+            .u64(8, key.as_ptr() as u64);
+        bpf(BPF_MAP_DELETE_ELEM, &mut a).map(drop)
     }
 
     /// The value under `key`, into `value`.

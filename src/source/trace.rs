@@ -83,6 +83,9 @@ pub enum Call {
     Exit = 12,
     /// `munmap` starting at the address a recorded `mmap` returned.
     Munmap = 13,
+    /// `sched_process_exec`: the process runs a new program, without the old one's mappings
+    /// and System V attachments (and without the fds it closed on exec).
+    Exec = 14,
 }
 
 impl Call {
@@ -102,6 +105,7 @@ impl Call {
             Ftruncate,
             Exit,
             Munmap,
+            Exec,
         ]
         .into_iter()
         .find(|c| *c as u32 == n)
@@ -813,8 +817,9 @@ fn close_prog(fds: &Map) -> Vec<bpf::Insn> {
     a.finish()
 }
 
-/// `sched_process_exit` for the last thread of a process (`group_dead` at `group_dead_off`).
-fn process_exit_prog(maps: &Maps, group_dead_off: Option<i16>) -> Vec<bpf::Insn> {
+/// `sched_process_exit` for the last thread of a process (`group_dead` at `group_dead_off`),
+/// or `sched_process_exec` (`call` says which).
+fn process_prog(maps: &Maps, call: Call, group_dead_off: Option<i16>) -> Vec<bpf::Insn> {
     let size = layout::short(0);
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
@@ -824,7 +829,7 @@ fn process_exit_prog(maps: &Maps, group_dead_off: Option<i16>) -> Vec<bpf::Insn>
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R9, R0);
     begin_record(&mut a, maps, size);
     a.store_imm(Size::DW, R8, layout::RET, 0);
-    fill_caller(&mut a, Call::Exit, R9, Caller::Helpers);
+    fill_caller(&mut a, call, R9, Caller::Helpers);
     end_record(&mut a, maps, size);
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
@@ -1087,6 +1092,22 @@ impl Tracer {
         let _ = self.maps.addrs.update(&key, &len.to_ne_bytes());
     }
 
+    /// Forget in the kernel what process `pid` had: its fds returned by recorded opens and
+    /// the addresses of its recorded mappings (after its exit or exec, a process reusing the
+    /// pid, or the new program reusing an fd number or an address, must not match them).
+    pub fn forget_process(&self, pid: i32, fds: &[i32], addrs: &[u64]) {
+        for &fd in fds {
+            let key = ((pid as u64) << 32) | fd as u32 as u64;
+            let _ = self.maps.fds.delete(&key.to_ne_bytes());
+        }
+        for &addr in addrs {
+            let mut key = [0u8; 16];
+            key[..8].copy_from_slice(&(pid as u64).to_ne_bytes());
+            key[8..].copy_from_slice(&addr.to_ne_bytes());
+            let _ = self.maps.addrs.delete(&key);
+        }
+    }
+
     /// Which mechanism this tracer runs on.
     pub fn via(&self) -> &'static str {
         if self.maps.calls.is_some() {
@@ -1148,7 +1169,7 @@ impl Tracer {
             &close,
         )?);
         progs.push(close);
-        attach_process_exit(&maps, ev, &mut progs, &mut links)?;
+        attach_process_events(&maps, ev, &mut progs, &mut links)?;
         Ok(Tracer {
             maps: Maps {
                 calls: Some(calls),
@@ -1230,21 +1251,29 @@ impl Tracer {
 
 const MAP_PERF: u32 = bpf::MAP_PERF_EVENT_ARRAY;
 
-/// The `sched_process_exit` program, on its tracepoint (both paths).
-fn attach_process_exit(
+/// The `sched_process_exit` and `sched_process_exec` programs, on their tracepoints (both
+/// paths). Neither is a system call's: they cost nothing to other calls.
+fn attach_process_events(
     maps: &Maps,
     events: &Path,
     progs: &mut Vec<OwnedFd>,
     links: &mut Vec<OwnedFd>,
 ) -> Result<(), TraceError> {
     let group_dead = field_offset(events, "sched", "sched_process_exit", "group_dead");
-    let exit = bpf::load_tracepoint_prog(&process_exit_prog(maps, group_dead), "shmtool_pexit")
-        .map_err(|e| classify("loading eBPF", e))?;
-    links.push(attach(
-        tracepoint_id(events, "sched", "sched_process_exit")?,
-        &exit,
-    )?);
-    progs.push(exit);
+    for (call, name, tracepoint, group_dead) in [
+        (
+            Call::Exit,
+            "shmtool_pexit",
+            "sched_process_exit",
+            group_dead,
+        ),
+        (Call::Exec, "shmtool_pexec", "sched_process_exec", None),
+    ] {
+        let prog = bpf::load_tracepoint_prog(&process_prog(maps, call, group_dead), name)
+            .map_err(|e| classify("loading eBPF", e))?;
+        links.push(attach(tracepoint_id(events, "sched", tracepoint)?, &prog)?);
+        progs.push(prog);
+    }
     Ok(())
 }
 
@@ -1384,7 +1413,7 @@ mod tests {
             // The perf path zeroes its record on the stack: up to 45 stores.
             assert!(exit_prog(&s, &maps, &calls, READERS_5_5).len() < 150);
         }
-        assert!(process_exit_prog(&maps, Some(32)).len() < 60);
+        assert!(process_prog(&maps, Call::Exit, Some(32)).len() < 60);
         assert!(close_prog(&maps.fds).len() < 30);
     }
 

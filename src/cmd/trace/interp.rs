@@ -99,6 +99,46 @@ impl Interp {
         gone
     }
 
+    /// What the kernel's programs remember of `pid`: the fds its recorded opens returned and
+    /// the addresses of its mappings ([`crate::source::trace::Tracer::forget_process`]).
+    pub fn kernel_keys(&self, pid: i32) -> (Vec<i32>, Vec<u64>) {
+        let fds = self
+            .fds
+            .keys()
+            .filter(|(p, _)| *p == pid)
+            .map(|&(_, fd)| fd)
+            .collect();
+        let addrs = self
+            .holdings
+            .get(&pid)
+            .map(|h| {
+                h.iter()
+                    .filter(|(_, h)| h.size > 0)
+                    .map(|(&a, _)| a)
+                    .collect()
+            })
+            .unwrap_or_default();
+        (fds, addrs)
+    }
+
+    /// `pid` exited or ran a new program: forget its fds and attachments (a removed segment
+    /// it was the last to hold is gone), and return what it still held.
+    fn end_program(&mut self, pid: i32) -> Vec<Obj> {
+        // Only segments this process was attached to can have lost their last user.
+        let detached: Vec<i64> = self
+            .attached
+            .iter()
+            .filter(|((p, _), _)| *p == pid)
+            .map(|(_, &shmid)| shmid)
+            .collect();
+        self.attached.retain(|(p, _), _| *p != pid);
+        for shmid in detached {
+            self.forget_if_gone(shmid);
+        }
+        self.fds.retain(|(p, _), _| *p != pid);
+        self.held_at_exit(pid)
+    }
+
     /// The objects `pid` still holds, each once, in the order it first mapped them.
     fn held_at_exit(&mut self, pid: i32) -> Vec<Obj> {
         let mut held: Vec<Held> = self
@@ -281,21 +321,16 @@ impl Interp {
                 out.push(("resize".into(), obj, extra));
             }
             Call::Exit => {
-                // Only segments this process was attached to can have lost their last user.
-                let detached: Vec<i64> = self
-                    .attached
-                    .iter()
-                    .filter(|((pid, _), _)| *pid == e.pid)
-                    .map(|(_, &shmid)| shmid)
-                    .collect();
-                self.attached.retain(|(pid, _), _| *pid != e.pid);
-                for shmid in detached {
-                    self.forget_if_gone(shmid);
-                }
-                self.fds.retain(|(pid, _), _| *pid != e.pid);
-                for obj in self.held_at_exit(e.pid) {
+                for obj in self.end_program(e.pid) {
                     out.push(("exit".into(), obj, Extra::default()));
                 }
+            }
+            // The old program's mappings and attachments are gone with it (execve(2)), and so
+            // are the fds it closed on exec (shm_open's always): nothing to show, but an exit
+            // must not name them. An fd kept open across exec is forgotten too: its later
+            // mmap is not attributed, as for an fd inherited across fork.
+            Call::Exec => {
+                self.end_program(e.pid);
             }
             Call::Munmap => {
                 // The kernel records only a munmap that starts where a recorded mmap's
@@ -571,6 +606,27 @@ mod tests {
             .into_iter()
             .map(|(n, o, _)| format!("{n} {}", o.path.unwrap_or_default()))
             .collect()
+    }
+
+    /// execve(2) ends the old program's mappings and attachments: no exit names them, a
+    /// segment removed while the old program held it is forgotten, and what the kernel keeps
+    /// for the process (its fds, its mappings' addresses) is handed over to be forgotten first.
+    #[test]
+    fn exec_ends_what_the_old_program_held() {
+        let mut i = Interp::new("/dev/shm");
+        mapped_by(&mut i, 4, "/dev/shm/a", 3);
+        i.feed(&mmap(4, 3, 8192, 0x10000));
+        i.feed(&raw(Call::Shmat, 4, [7, 0, 0, 0, 0, 0], 0x7000, None));
+        i.feed(&raw(Call::Shmctl, 4, [7, 0, 0, 0, 0, 0], 0, None));
+        assert_eq!(i.kernel_keys(4), (vec![3], vec![0x10000]));
+        assert!(i.feed(&raw(Call::Exec, 4, [0; 6], 0, None)).is_empty());
+        assert_eq!(i.kernel_keys(4), (vec![], vec![]));
+        assert!(exits(&mut i, 4).is_empty());
+        assert!(i.shm_keys.is_empty() && i.attached.is_empty() && i.holdings.is_empty());
+        // What the new program maps is held as usual.
+        mapped_by(&mut i, 4, "/dev/shm/b", 3);
+        i.feed(&mmap(4, 3, 4096, 0x10000));
+        assert_eq!(exits(&mut i, 4), ["exit /dev/shm/b"]);
     }
 
     /// Holdings are per address: a munmap of the whole mapping ends it (named as mmap named

@@ -7,7 +7,7 @@ use super::{Ctx, Run};
 use crate::cli::{TraceArgs, TraceEventArg, TraceKind};
 use crate::error::Error;
 use crate::model::{Kind, TraceEvent};
-use crate::source::trace::{self as kernel, RawEvent, Tracer};
+use crate::source::trace::{self as kernel, Call, RawEvent, Tracer};
 use crate::source::users::Users;
 use anyhow::Context;
 use interp::{Interp, Obj};
@@ -291,6 +291,10 @@ impl Run for TraceArgs {
             pending.sort_by_key(|e| e.mono_ns);
             let ready = pending.partition_point(|e| e.mono_ns < horizon);
             for raw in pending.drain(..ready) {
+                if matches!(raw.call, Call::Exit | Call::Exec) {
+                    let (fds, addrs) = interp.kernel_keys(raw.pid);
+                    tracer.forget_process(raw.pid, &fds, &addrs);
+                }
                 for (name, obj, extra) in interp.feed(&raw) {
                     seen += 1;
                     let time = stamps.rfc3339(raw.mono_ns as i128 + wall_offset);

@@ -31,7 +31,7 @@ fn number(call: Call) -> Option<i32> {
         Call::Mmap => 9,
         Call::Ftruncate => 77,
         Call::Munmap => 11,
-        Call::Exit => return None,
+        Call::Exit | Call::Exec => return None,
     })
 }
 const NR_CLOSE: i32 = 3;
@@ -240,7 +240,7 @@ pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
     let epoll = epoll_of(&maps.out)?;
     let mut progs: Vec<OwnedFd> = vec![prog];
     let mut links: Vec<OwnedFd> = vec![link];
-    super::attach_process_exit(&maps, &tracefs.events, &mut progs, &mut links)?;
+    super::attach_process_events(&maps, &tracefs.events, &mut progs, &mut links)?;
     Ok(Some(Tracer {
         maps,
         epoll,
