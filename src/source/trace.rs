@@ -52,9 +52,11 @@
 //! path only tests a bitmap for calls it does not record). `perf record -g`, share of the traced
 //! loop's CPU under `syscall_exit_work` and `syscall_trace_enter` (3 runs each): worst case 15.2%
 //! typed against 19.8% tracepoints, unrecorded calls 13.0% against 20.4%. Much of what is
-//! left is writing and submitting each record to the ring buffer, which any mechanism does. Cheaper hooks were tried: fentry/fexit trampolines are refused on that machine (EPERM
-//! with an empty verifier log: lockdown), and programs on both raw sys_enter and sys_exit pay
-//! the hook twice. scripts/bench-trace.sh compares no tracer and both paths in one run.
+//! left is writing and submitting each record to the ring buffer, which any mechanism does.
+//! Cheaper hooks were tried: fentry/fexit trampolines and BPF LSM programs are refused on that
+//! machine (EPERM with an empty verifier log; the kernel forces integrity lockdown), and
+//! programs on both raw sys_enter and sys_exit pay the hook twice. scripts/bench-trace.sh
+//! compares no tracer and both paths in one run.
 
 use super::bpf::{
     self, helper, Asm, Map, Reg, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9,
@@ -658,6 +660,12 @@ fn by_key(a: &mut Asm, map: &Map, key: i16, op: i32) {
         .call(op);
 }
 
+/// `map[key] = value`, both on the stack.
+fn update(a: &mut Asm, map: &Map, key: i16, value: i16) {
+    a.mov_reg(R3, R10).add_imm(R3, value as i32).mov_imm(R4, 0);
+    by_key(a, map, key, helper::MAP_UPDATE_ELEM);
+}
+
 /// The key of a mapping at [`ADDR_KEY`]: the tgid of `pid_reg`, the address at `addr`.
 fn addr_key(a: &mut Asm, addr: (Reg, i16), pid_reg: Reg) {
     a.mov_reg(R1, pid_reg)
@@ -714,26 +722,14 @@ fn record(
         fd_key(a, R3);
         a.store(Size::DW, R10, FD_KEY, R1)
             .store_imm(Size::DW, R10, FD_KEY - 8, 1);
-        a.load_map(R1, maps.fds.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, FD_KEY as i32)
-            .mov_reg(R3, R10)
-            .add_imm(R3, (FD_KEY - 8) as i32)
-            .mov_imm(R4, 0)
-            .call(helper::MAP_UPDATE_ELEM);
+        update(a, &maps.fds, FD_KEY, FD_KEY - 8);
     }
     if s.returns_addr {
         addr_key(a, ret, pid_reg);
         let (base, off) = arg(1);
         a.load(Size::DW, R1, base, off)
             .store(Size::DW, R10, ADDR_LEN, R1);
-        a.load_map(R1, maps.addrs.raw())
-            .mov_reg(R2, R10)
-            .add_imm(R2, ADDR_KEY as i32)
-            .mov_reg(R3, R10)
-            .add_imm(R3, ADDR_LEN as i32)
-            .mov_imm(R4, 0)
-            .call(helper::MAP_UPDATE_ELEM);
+        update(a, &maps.addrs, ADDR_KEY, ADDR_LEN);
     }
     end_record(a, maps, size);
 }
@@ -966,10 +962,20 @@ pub struct Tracer {
 }
 
 /// When the reader last drained the rings, and how long it may sleep before the next drain.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Pace {
     last_ns: u64,
     wait_ms: i32,
+}
+
+impl Default for Pace {
+    /// Before a drain has been timed: the longest sleep.
+    fn default() -> Pace {
+        Pace {
+            last_ns: 0,
+            wait_ms: next_wait_ms(0, 0, 0),
+        }
+    }
 }
 
 /// Pages in each CPU's perf ring (kernels without the BPF ring buffer): 16 MiB shared out over
@@ -1057,6 +1063,14 @@ fn epoll_of(out: &Out) -> Result<OwnedFd, TraceError> {
     Ok(epoll)
 }
 
+/// The addrs map's key for process `pid`'s mapping at `addr`, as [`addr_key`] builds it.
+fn addr_map_key(pid: i32, addr: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&(pid as u64).to_ne_bytes());
+    key[8..].copy_from_slice(&addr.to_ne_bytes());
+    key
+}
+
 /// `SHMTOOL_TRACE_VIA=tracepoints` forces the per-system-call tracepoints (the path for
 /// other architectures and older kernels), `sys_exit` the one-program path (an error where it
 /// cannot load).
@@ -1086,10 +1100,10 @@ impl Tracer {
     /// A mapping `pid` made before tracing started, at `addr`: a munmap of it is recorded as
     /// one of a recorded mmap's is. Best effort (the process may be gone already).
     pub fn know_mapping(&self, pid: i32, addr: u64, len: u64) {
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&(pid as u64).to_ne_bytes());
-        key[8..].copy_from_slice(&addr.to_ne_bytes());
-        let _ = self.maps.addrs.update(&key, &len.to_ne_bytes());
+        let _ = self
+            .maps
+            .addrs
+            .update(&addr_map_key(pid, addr), &len.to_ne_bytes());
     }
 
     /// Forget in the kernel what process `pid` had: its fds returned by recorded opens and
@@ -1101,10 +1115,7 @@ impl Tracer {
             let _ = self.maps.fds.delete(&key.to_ne_bytes());
         }
         for &addr in addrs {
-            let mut key = [0u8; 16];
-            key[..8].copy_from_slice(&(pid as u64).to_ne_bytes());
-            key[8..].copy_from_slice(&addr.to_ne_bytes());
-            let _ = self.maps.addrs.delete(&key);
+            let _ = self.maps.addrs.delete(&addr_map_key(pid, addr));
         }
     }
 
@@ -1125,7 +1136,6 @@ impl Tracer {
         // After the first bpf(2) call, so that a missing privilege is named as such.
         let tracefs = find_tracefs()?;
         let ev = &tracefs.events;
-        let epoll = epoll_of(&maps.out)?;
 
         // probe_read_user(_str) arrived in 5.5; older kernels read user memory with the
         // generic helpers.
@@ -1169,13 +1179,25 @@ impl Tracer {
             &close,
         )?);
         progs.push(close);
-        attach_process_events(&maps, ev, &mut progs, &mut links)?;
+        let maps = Maps {
+            calls: Some(calls),
+            ..maps
+        };
+        Tracer::around(maps, tracefs, progs, links)
+    }
+
+    /// The tracer of a path's programs (`progs`, attached by `links`) and their `maps`: the
+    /// process exit and exec programs added, the rings watched.
+    fn around(
+        maps: Maps,
+        tracefs: Tracefs,
+        mut progs: Vec<OwnedFd>,
+        mut links: Vec<OwnedFd>,
+    ) -> Result<Tracer, TraceError> {
+        attach_process_events(&maps, &tracefs.events, &mut progs, &mut links)?;
         Ok(Tracer {
-            maps: Maps {
-                calls: Some(calls),
-                ..maps
-            },
-            epoll,
+            epoll: epoll_of(&maps.out)?,
+            maps,
             lost_so_far: 0,
             pace: Pace::default(),
             _links: links,
@@ -1186,11 +1208,7 @@ impl Tracer {
 
     /// How long the next [`Tracer::poll`] should wait: see [`next_wait_ms`].
     pub fn wait_ms(&self) -> i32 {
-        if self.pace.wait_ms > 0 {
-            self.pace.wait_ms
-        } else {
-            100
-        }
+        self.pace.wait_ms
     }
 
     /// Wait up to `timeout_ms` for a wakeup, then take every event waiting (oldest first from
@@ -1394,20 +1412,30 @@ mod tests {
         assert!(decode(&b[..layout::short(0) as usize]).is_none());
     }
 
+    /// A map whose fd is /dev/null: enough to assemble programs, not to load them.
+    pub(super) fn fake_map() -> Map {
+        Map {
+            fd: std::fs::File::open("/dev/null").unwrap().into(),
+        }
+    }
+
+    impl Maps {
+        pub(super) fn fake() -> Maps {
+            Maps {
+                out: Out::Perf(fake_map(), Vec::new()),
+                calls: None,
+                fds: fake_map(),
+                addrs: fake_map(),
+                lost: fake_map(),
+            }
+        }
+    }
+
     #[test]
     fn programs_assemble() {
         // Label fixups panic if a program jumps to a label it never places.
-        let fake = || Map {
-            fd: std::fs::File::open("/dev/null").unwrap().into(),
-        };
-        let maps = Maps {
-            out: Out::Perf(fake(), Vec::new()),
-            calls: None,
-            fds: fake(),
-            addrs: fake(),
-            lost: fake(),
-        };
-        let calls = fake();
+        let maps = Maps::fake();
+        let calls = fake_map();
         for s in specs() {
             assert!(enter_prog(&s, &maps, &calls, READERS_5_5).len() < 80);
             // The perf path zeroes its record on the stack: up to 45 stores.

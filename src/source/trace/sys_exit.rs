@@ -11,8 +11,8 @@
 
 use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R6, R7, R9};
 use super::{
-    classify, epoll_of, filters, find_tracefs, forget_fd, record, specs, Call, Caller, Map, Maps,
-    Out, Readers, Spec, TaskOffsets, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
+    classify, filters, find_tracefs, forget_fd, record, specs, Call, Caller, Map, Maps, Out,
+    Readers, Spec, TaskOffsets, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
 };
 use std::os::fd::OwnedFd;
 
@@ -236,20 +236,7 @@ pub(super) fn start() -> Result<Option<Tracer>, TraceError> {
     let Some((prog, link)) = load_and_attach(&maps)? else {
         return Ok(None);
     };
-    let tracefs = find_tracefs()?;
-    let epoll = epoll_of(&maps.out)?;
-    let mut progs: Vec<OwnedFd> = vec![prog];
-    let mut links: Vec<OwnedFd> = vec![link];
-    super::attach_process_events(&maps, &tracefs.events, &mut progs, &mut links)?;
-    Ok(Some(Tracer {
-        maps,
-        epoll,
-        lost_so_far: 0,
-        pace: Default::default(),
-        _links: links,
-        _progs: progs,
-        mounted: tracefs.mounted,
-    }))
+    Tracer::around(maps, find_tracefs()?, vec![prog], vec![link]).map(Some)
 }
 
 #[cfg(test)]
@@ -304,16 +291,7 @@ mod tests {
 
     #[test]
     fn the_program_assembles() {
-        let fake = || Map {
-            fd: std::fs::File::open("/dev/null").unwrap().into(),
-        };
-        let maps = Maps {
-            out: Out::Perf(fake(), Vec::new()),
-            calls: None,
-            fds: fake(),
-            addrs: fake(),
-            lost: fake(),
-        };
+        let maps = Maps::fake();
         let task = Caller::Task(TaskOffsets {
             cred: 8,
             uid: 8,
