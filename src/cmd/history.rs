@@ -155,10 +155,12 @@ impl Run for HistoryArgs {
         if !self.json {
             crate::render::trace::write_header(out, &view)?;
         }
+        let mut line = Vec::new();
         for e in mine {
             if self.json {
-                crate::render::write_json_compact(out, &crate::render::json::EventJson::from(e))?;
-                writeln!(out)?;
+                line.clear();
+                crate::render::json::push_event_line(&mut line, e);
+                out.write_all(&line)?;
             } else {
                 crate::render::trace::write_line(out, e, &view)?;
             }

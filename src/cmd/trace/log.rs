@@ -15,6 +15,8 @@ pub struct LogWriter {
     keep: u32,
     file: BufWriter<File>,
     size: u64,
+    /// One event's line, reused.
+    line: Vec<u8>,
 }
 
 fn rotated(path: &Path, n: u32) -> PathBuf {
@@ -36,19 +38,21 @@ impl LogWriter {
             keep,
             file: BufWriter::new(file),
             size,
+            line: Vec::with_capacity(512),
         })
     }
 
     pub fn write(&mut self, e: &TraceEvent) -> anyhow::Result<()> {
-        let mut line = serde_json::to_vec(&crate::render::json::EventJson::from(e))?;
-        line.push(b'\n');
-        if self.size > 0 && self.size + line.len() as u64 > self.max {
+        self.line.clear();
+        crate::render::json::push_event_line(&mut self.line, e);
+        let len = self.line.len() as u64;
+        if self.size > 0 && self.size + len > self.max {
             self.rotate()?;
         }
         self.file
-            .write_all(&line)
+            .write_all(&self.line)
             .with_context(|| format!("writing {}", self.path.display()))?;
-        self.size += line.len() as u64;
+        self.size += len;
         Ok(())
     }
 

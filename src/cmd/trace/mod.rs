@@ -271,6 +271,8 @@ impl Run for TraceArgs {
         let (mut seen, mut shown, mut lost) = (0u64, 0u64, 0u64);
         let mut pending: Vec<RawEvent> = Vec::new();
         let mut stamps = interp::Stamps::default();
+        // One event's JSON line, reused.
+        let mut line = Vec::with_capacity(512);
         let mut done = false;
         while !done {
             let stopping = STOP.load(Ordering::SeqCst)
@@ -309,11 +311,9 @@ impl Run for TraceArgs {
                     }
                     if print {
                         if self.json {
-                            crate::render::write_json_compact(
-                                out,
-                                &crate::render::json::EventJson::from(&ev),
-                            )?;
-                            writeln!(out)?;
+                            line.clear();
+                            crate::render::json::push_event_line(&mut line, &ev);
+                            out.write_all(&line)?;
                         } else {
                             crate::render::trace::write_line(out, &ev, &view)?;
                         }
