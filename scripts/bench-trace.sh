@@ -16,7 +16,8 @@
 # alternating, and the medians compared, with the workers' CPU time per round (user + system:
 # what tracing costs inside the system calls). Then one run of the worst case held to RATE
 # rounds/s (9 x RATE events/s: 56,250 by default) with trace on its default path reports the
-# events trace saw and lost, and the tracer's CPU time. Needs root and gcc.
+# events trace saw and lost, and the tracer's CPU time. The worst case is also run with as
+# many workers as CPUs, where the tracer's own CPU time is taken from the workload. Needs root and gcc.
 # The machine's load average is printed at the start and the end: figures from a loaded
 # machine are noisy, the CPU per round less so than the throughput.
 set -euo pipefail
@@ -121,6 +122,28 @@ row() {
 row "worst case (4 KiB, untouched)" worst 9
 row "uses memory (${USE_KIB} KiB, pages written)" use 9
 row "other calls (getppid, open, close; none recorded)" other 0
+
+# Every CPU busy: as many workers as CPUs, so that the tracer's own CPU time is taken from
+# the workload (above, one worker leaves it a CPU of its own).
+BUSY=$(nproc)
+: >"$WORK/busy_base"
+: >"$WORK/busy_new"
+: >"$WORK/busy_cpu"
+for ((i = 1; i <= ROUNDS; i++)); do
+    "$WORK/churn" "$BUSY" "$SECS" 0 0 | sed -E 's/.* ([0-9]+) rounds\/s.*/\1/' >>"$WORK/busy_base"
+    start_trace default
+    "$WORK/churn" "$BUSY" "$SECS" 0 0 | sed -E 's/.* ([0-9]+) rounds\/s.*/\1/' >>"$WORK/busy_new"
+    stop_trace
+    sed -E 's/tracer cpu: ([0-9.]+) s user, ([0-9.]+) s system/\1 \2/' "$WORK/time" |
+        awk -v r="$(tail -1 "$WORK/busy_new")" -v s="$SECS" '{ printf "%.3f\n", ($1 + $2) / (r * s * 9) * 1e6 }' >>"$WORK/busy_cpu"
+done
+b=$(median <"$WORK/busy_base")
+t=$(median <"$WORK/busy_new")
+c=$(median <"$WORK/busy_cpu")
+echo "worst case with every CPU busy ($BUSY workers), $ROUNDS alternating runs each, medians:"
+awk -v b="$b" -v t="$t" -v c="$c" 'BEGIN {
+    printf "  without trace %d rounds/s, with trace (default path) %d: throughput %.3f of without (%.1f%% loss); the tracer'"'"'s CPU %.2f us an event\n",
+        b, t, t / b, 100 * (1 - t / b), c }'
 
 echo "worst case held at $((9 * RATE)) events/s for ${SECS}s with trace (default path) running:"
 start_trace default
