@@ -56,7 +56,11 @@
 //! Cheaper hooks were tried: fentry/fexit trampolines and BPF LSM programs are refused on that
 //! machine (EPERM with an empty verifier log; the kernel forces integrity lockdown), and
 //! programs on both raw sys_enter and sys_exit pay the hook twice. scripts/bench-trace.sh
-//! compares no tracer and both paths in one run.
+//! compares no tracer and both paths in one run. scripts/bench-trace-floor.sh measures the
+//! floor under all of it on the same hook: a program that returns at once costs the worst-case
+//! loop 0.3% (median of 5 runs), one that writes a bare 32-byte ring record per recorded call
+//! 7.5%, trace 14.1%; the parts of trace's program beyond the bare record are measured in the
+//! README (the fd and address maps' inserts and deletes the largest, 0.63 µs a round).
 
 use super::bpf::{
     self, helper, Asm, Map, Reg, Ring, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9,
