@@ -572,6 +572,87 @@ fn exec_ends_holdings(via: Option<&str>) {
     );
 }
 
+const PY_REUSE: &str = r#"
+import ctypes, os, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def shm(name):
+    fd = os.open("/dev/shm/" + name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.ftruncate(fd, 4096)
+    return fd
+# close_range(2) closes a shared-memory fd; a regular file then gets its number.
+a = shm(sys.argv[1])
+assert libc.syscall(436, a, a, 0) == 0, ctypes.get_errno()
+f = os.open(sys.argv[3], os.O_RDWR | os.O_CREAT, 0o600)
+assert f == a, (f, a)
+os.ftruncate(f, 8192)
+mmap.mmap(f, 8192, mmap.MAP_SHARED).close()
+os.close(f)
+# dup2 puts the regular file under another shared-memory fd's number.
+b = shm(sys.argv[2])
+g = os.open(sys.argv[3], os.O_RDWR)
+os.dup2(g, b)
+os.close(g)
+os.ftruncate(b, 12288)
+mmap.mmap(b, 12288, mmap.MAP_SHARED).close()
+os.close(b)
+os.unlink("/dev/shm/" + sys.argv[1])
+os.unlink("/dev/shm/" + sys.argv[2])
+"#;
+
+/// An fd number that held a shared-memory object and then, after `close_range` or `dup2`,
+/// a regular file: the file's `ftruncate` and `mmap` are never shown as the object's.
+#[test]
+fn a_reused_fd_number_is_not_the_object_it_held() {
+    reused_fd_number(None);
+}
+
+#[test]
+fn a_reused_fd_number_through_the_syscall_tracepoints() {
+    reused_fd_number(Some("tracepoints"));
+}
+
+fn reused_fd_number(via: Option<&str>) {
+    if let Some(why) = cannot_trace() {
+        return skip(&why);
+    }
+    let (first, second) = (unique_name("trace-cr"), unique_name("trace-dup"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("regular").to_str().unwrap().to_string();
+    let Some(t) = Tracer::start_via(via, &[]) else {
+        return;
+    };
+    let args = [first.clone(), second.clone(), file];
+    let (pid, _) = python(&py_with_args(PY_REUSE, &args), false);
+    for name in [&first, &second] {
+        let _ = std::fs::remove_file(format!("/dev/shm/{name}"));
+    }
+    let (events, _) = t.stop();
+    let named: Vec<(&str, &str, Option<u64>)> = of_pid(&events, pid)
+        .iter()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/dev/shm/"))
+        })
+        .map(|e| {
+            let path = e["path"].as_str().unwrap();
+            (e["event"].as_str().unwrap(), &path[9..], e["size"].as_u64())
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("create", first.as_str(), None),
+            ("resize", first.as_str(), Some(4096)),
+            ("create", second.as_str(), None),
+            ("resize", second.as_str(), Some(4096)),
+            ("unlink", first.as_str(), None),
+            ("unlink", second.as_str(), None),
+        ],
+        "{events:#?}"
+    );
+}
+
 /// A mapping made before tracing started (found among the holders when it starts) ends with a
 /// munmap event naming it, and its process's exit then names nothing.
 #[test]

@@ -92,6 +92,9 @@ pub enum Call {
     /// `sched_process_exec`: the process runs a new program, without the old one's mappings
     /// and System V attachments (and without the fds it closed on exec).
     Exec = 14,
+    /// `close_range(first, last, flags)` that closed its range (not one that only marked it
+    /// close-on-exec): the reader forgets the remembered fds in it.
+    CloseRange = 15,
 }
 
 impl Call {
@@ -112,6 +115,7 @@ impl Call {
             Exit,
             Munmap,
             Exec,
+            CloseRange,
         ]
         .into_iter()
         .find(|c| *c as u32 == n)
@@ -250,7 +254,7 @@ const fn spec(call: Call, syscall: &'static str, nargs: usize) -> Spec {
     }
 }
 
-fn specs() -> [Spec; 12] {
+fn specs() -> [Spec; 13] {
     [
         spec(Call::Shmget, "shmget", 3),
         spec(Call::Shmat, "shmat", 3),
@@ -313,6 +317,18 @@ fn specs() -> [Spec; 12] {
             // mremap: the mapping then ends unrecorded, and its process's exit still names it.
             tracked_addr: Some(0),
             ..spec(Call::Munmap, "munmap", 2)
+        },
+        Spec {
+            // Without CLOSE_RANGE_CLOEXEC (4): those fds stay open until an exec, which ends
+            // them anyway. Every fd it closes leaves the kernel's remembered set only when the
+            // reader has read this record (up to one drain later): the programs cannot walk a
+            // range of keys, and the reader knows which of them are there.
+            test: Some(ArgTest {
+                arg: 2,
+                mask: 4,
+                value: 0,
+            }),
+            ..spec(Call::CloseRange, "close_range", 3)
         },
     ]
 }
@@ -738,8 +754,8 @@ fn record(
     end_record(a, maps, size);
 }
 
-/// Forget the fd in argument 0 if it was remembered (looked up first: the delete locks); goto
-/// `out` when it was not.
+/// Forget the fd that `arg` finds if it was remembered (looked up first: the delete locks);
+/// goto `out` when it was not.
 fn forget_fd(a: &mut Asm, fds: &Map, arg: ArgAt) {
     let (base, off) = arg(0);
     a.call(helper::GET_CURRENT_PID_TGID).mov_reg(R2, R0);
@@ -807,12 +823,14 @@ fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn
     a.finish()
 }
 
-/// `close(fd)` forgets a remembered fd, so a number reused for another file is not mistaken.
-/// Every close on the machine runs it: a lookup first, the (locking) delete only on a hit.
-fn close_prog(fds: &Map) -> Vec<bpf::Insn> {
+/// `close(fd)` forgets a remembered fd (`arg` 0), so a number reused for another file is not
+/// mistaken; so do `dup2` and `dup3` for the fd they replace (`arg` 1), even when they fail
+/// (the fd then stays open, and its later `mmap` or `ftruncate` goes unrecorded). Every close
+/// on the machine runs it: a lookup first, the (locking) delete only on a hit.
+fn forget_prog(fds: &Map, arg: usize) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
-    forget_fd(&mut a, fds, &|_| (R6, tp_arg(0)));
+    forget_fd(&mut a, fds, &|_| (R6, tp_arg(arg)));
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }
@@ -1154,8 +1172,11 @@ impl Tracer {
             let exit_id = tracepoint_id(ev, "syscalls", &format!("sys_exit_{}", s.syscall));
             let (enter_id, exit_id) = match (enter_id, exit_id) {
                 (Ok(a), Ok(b)) => (a, b),
-                // Newer architectures have no open/unlink; everything else must be there.
-                (Err(TraceError::Kernel(_)), _) if matches!(s.call, Call::Open | Call::Unlink) => {
+                // Newer architectures have no open/unlink, kernels before 5.9 no close_range;
+                // everything else must be there.
+                (Err(TraceError::Kernel(_)), _)
+                    if matches!(s.call, Call::Open | Call::Unlink | Call::CloseRange) =>
+                {
                     continue
                 }
                 (Err(e), _) | (_, Err(e)) => return Err(e),
@@ -1177,12 +1198,17 @@ impl Tracer {
             progs.push(enter);
             progs.push(exit);
         }
-        let close = load(&close_prog(&maps.fds), "shmtool_close")?;
-        links.push(attach(
-            tracepoint_id(ev, "syscalls", "sys_enter_close")?,
-            &close,
-        )?);
-        progs.push(close);
+        for (call, arg) in [("close", 0), ("dup2", 1), ("dup3", 1)] {
+            let id = match tracepoint_id(ev, "syscalls", &format!("sys_enter_{call}")) {
+                Ok(id) => id,
+                // Newer architectures have no dup2.
+                Err(TraceError::Kernel(_)) if call == "dup2" => continue,
+                Err(e) => return Err(e),
+            };
+            let prog = load(&forget_prog(&maps.fds, arg), "shmtool_close")?;
+            links.push(attach(id, &prog)?);
+            progs.push(prog);
+        }
         let maps = Maps {
             calls: Some(calls),
             ..maps
@@ -1446,7 +1472,7 @@ mod tests {
             assert!(exit_prog(&s, &maps, &calls, READERS_5_5).len() < 150);
         }
         assert!(process_prog(&maps, Call::Exit, Some(32)).len() < 60);
-        assert!(close_prog(&maps.fds).len() < 30);
+        assert!(forget_prog(&maps.fds, 1).len() < 30);
     }
 
     #[test]

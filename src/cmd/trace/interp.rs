@@ -121,6 +121,17 @@ impl Interp {
         (fds, addrs)
     }
 
+    /// The remembered fds of `e`'s process that its `close_range` closed, for
+    /// [`crate::source::trace::Tracer::forget_process`] (read before `feed` forgets them here).
+    pub fn fds_closed_by(&self, e: &RawEvent) -> Vec<i32> {
+        let closed = closes(&e.args);
+        self.fds
+            .keys()
+            .filter(|&&(p, fd)| p == e.pid && closed(fd))
+            .map(|&(_, fd)| fd)
+            .collect()
+    }
+
     /// `pid` exited or ran a new program: forget its fds and attachments (a removed segment
     /// it was the last to hold is gone), and return what it still held.
     fn end_program(&mut self, pid: i32) -> Vec<Obj> {
@@ -332,6 +343,13 @@ impl Interp {
             Call::Exec => {
                 self.end_program(e.pid);
             }
+            // The fds it closed leave with it; the caller has the kernel forget them too
+            // (`fds_closed_by`).
+            Call::CloseRange => {
+                let pid = e.pid;
+                let closed = closes(a);
+                self.fds.retain(|&(p, fd), _| p != pid || !closed(fd));
+            }
             Call::Munmap => {
                 // The kernel records only a munmap that starts where a recorded mmap's
                 // mapping does, once.
@@ -375,6 +393,13 @@ impl Interp {
             .cloned()
             .unwrap_or_else(unknown_file)
     }
+}
+
+/// Whether an fd is in a `close_range(first, last, flags)` range (its arguments are `unsigned
+/// int`s: the register's upper half is not the caller's).
+fn closes(args: &[u64; 6]) -> impl Fn(i32) -> bool {
+    let (first, last) = (args[0] as u32, args[1] as u32);
+    move |fd: i32| (first..=last).contains(&(fd as u32))
 }
 
 /// A mapped object trace cannot name.
@@ -730,5 +755,32 @@ mod tests {
         assert_eq!(i.shm_keys.get(&7), Some(&0x3333));
         i.feed(&raw(Call::Exit, 5, [0; 6], 0, None));
         assert!(i.shm_keys.is_empty() && i.removed.is_empty());
+    }
+
+    #[test]
+    fn close_range_forgets_the_fds_in_its_range_only() {
+        let mut i = Interp::new("/dev/shm");
+        for fd in [5, 7, 9] {
+            mapped_by(&mut i, 4, &format!("/dev/shm/o{fd}"), fd);
+        }
+        mapped_by(&mut i, 8, "/dev/shm/other", 7);
+        // close_range(6, 8, 0), its unsigned arguments in registers whose upper half is junk.
+        let cr = raw(
+            Call::CloseRange,
+            4,
+            [0xdead_0000_0000_0006, 8, 0, 0, 0, 0],
+            0,
+            None,
+        );
+        assert_eq!(i.fds_closed_by(&cr), [7]);
+        assert!(i.feed(&cr).is_empty());
+        let path = |i: &mut Interp, pid, fd| i.feed(&mmap(pid, fd, 4096, 0x9000))[0].1.path.clone();
+        assert_eq!(path(&mut i, 4, 7), None);
+        assert_eq!(path(&mut i, 4, 5).as_deref(), Some("/dev/shm/o5"));
+        assert_eq!(path(&mut i, 4, 9).as_deref(), Some("/dev/shm/o9"));
+        assert_eq!(path(&mut i, 8, 7).as_deref(), Some("/dev/shm/other"));
+        // To the last fd (~0U): everything from 6 up.
+        let all = raw(Call::CloseRange, 4, [6, 0xffff_ffff, 0, 0, 0, 0], 0, None);
+        assert_eq!(i.fds_closed_by(&all), [9]);
     }
 }

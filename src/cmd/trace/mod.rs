@@ -293,9 +293,15 @@ impl Run for TraceArgs {
             pending.sort_by_key(|e| e.mono_ns);
             let ready = pending.partition_point(|e| e.mono_ns < horizon);
             for raw in pending.drain(..ready) {
-                if matches!(raw.call, Call::Exit | Call::Exec) {
-                    let (fds, addrs) = interp.kernel_keys(raw.pid);
-                    tracer.forget_process(raw.pid, &fds, &addrs);
+                match raw.call {
+                    Call::Exit | Call::Exec => {
+                        let (fds, addrs) = interp.kernel_keys(raw.pid);
+                        tracer.forget_process(raw.pid, &fds, &addrs);
+                    }
+                    Call::CloseRange => {
+                        tracer.forget_process(raw.pid, &interp.fds_closed_by(&raw), &[]);
+                    }
+                    _ => {}
                 }
                 for (name, obj, extra) in interp.feed(&raw) {
                     seen += 1;

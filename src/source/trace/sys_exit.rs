@@ -31,10 +31,14 @@ fn number(call: Call) -> Option<i32> {
         Call::Mmap => 9,
         Call::Ftruncate => 77,
         Call::Munmap => 11,
+        Call::CloseRange => 436,
         Call::Exit | Call::Exec => return None,
     })
 }
+/// Calls that end an fd without a record: close(fd), and dup2/dup3 onto `newfd`.
 const NR_CLOSE: i32 = 3;
+const NR_DUP2: i32 = 33;
+const NR_DUP3: i32 = 292;
 
 /// Offsets in x86_64's `struct pt_regs`.
 mod regs {
@@ -132,15 +136,17 @@ fn case(s: &Spec, maps: &Maps, regs: Regs, caller: Caller) -> Vec<bpf::Insn> {
     a.finish()
 }
 
-/// `close(fd)` forgets a remembered fd (looked up first: the delete locks). At the exit, where
-/// the tracepoint path forgets at the entry: another thread of the process that gets the same
-/// number from a recorded open in the few instructions between the fd's release and this hook
-/// has it forgotten too (its later mmap or ftruncate then goes unrecorded).
-fn close_case(fds: &Map, regs: Regs) -> Vec<bpf::Insn> {
+/// `close(fd)` forgets a remembered fd (argument `arg` 0), `dup2` and `dup3` the one they
+/// replace (`arg` 1), as the tracepoint path's `forget_prog` does (looked up first: the delete
+/// locks). At the exit, where the tracepoint path forgets at the entry: another thread of the
+/// process that gets the same number from a recorded open in the few instructions between
+/// the fd's release and this hook has it forgotten too (its later mmap or ftruncate then goes
+/// unrecorded).
+fn close_case(fds: &Map, regs: Regs, arg: usize) -> Vec<bpf::Insn> {
     let mut a = Asm::default();
     check_cs(&mut a, regs);
     copy_args(&mut a, regs);
-    forget_fd(&mut a, fds, &|_| (R10, arg_at(0)));
+    forget_fd(&mut a, fds, &|_| (R10, arg_at(arg)));
     a.label("out").mov_imm(R0, 0).exit();
     a.finish()
 }
@@ -152,7 +158,9 @@ fn program(maps: &Maps, regs: Regs, caller: Caller) -> Vec<bpf::Insn> {
         .iter()
         .filter_map(|s| Some((number(s.call)?, case(s, maps, regs, caller))))
         .collect();
-    cases.push((NR_CLOSE, close_case(&maps.fds, regs)));
+    for (nr, arg) in [(NR_CLOSE, 0), (NR_DUP2, 1), (NR_DUP3, 1)] {
+        cases.push((nr, close_case(&maps.fds, regs, arg)));
+    }
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
     match regs {
