@@ -141,17 +141,17 @@ pub fn push_event_line(buf: &mut Vec<u8>, e: &TraceEvent) {
     buf.extend_from_slice(b"{\"time\":");
     push_str(buf, &e.time);
     field(buf, "mono_ns");
-    buf.extend_from_slice(num.format(e.mono_ns).as_bytes());
+    push_int(buf, &mut num, Some(e.mono_ns));
     field(buf, "event");
     push_str(buf, &e.event);
     field(buf, "pid");
-    buf.extend_from_slice(num.format(e.pid).as_bytes());
+    push_int(buf, &mut num, Some(e.pid));
     field(buf, "tid");
-    buf.extend_from_slice(num.format(e.tid).as_bytes());
+    push_int(buf, &mut num, Some(e.tid));
     field(buf, "comm");
     push_str(buf, &e.comm);
     field(buf, "uid");
-    buf.extend_from_slice(num.format(e.uid).as_bytes());
+    push_int(buf, &mut num, Some(e.uid));
     field(buf, "user");
     push_str(buf, &e.user);
     field(buf, "container");
@@ -159,31 +159,30 @@ pub fn push_event_line(buf: &mut Vec<u8>, e: &TraceEvent) {
     field(buf, "kind");
     push_str(buf, &e.kind);
     field(buf, "id");
-    match e.id {
-        Some(id) => buf.extend_from_slice(num.format(id).as_bytes()),
-        None => buf.extend_from_slice(b"null"),
-    }
+    push_int(buf, &mut num, e.id);
     field(buf, "key");
     push_opt_str(buf, e.key.as_deref());
     field(buf, "path");
     push_opt_str(buf, e.path.as_deref());
     field(buf, "size");
-    match e.size {
-        Some(size) => buf.extend_from_slice(num.format(size).as_bytes()),
-        None => buf.extend_from_slice(b"null"),
-    }
+    push_int(buf, &mut num, e.size);
     field(buf, "addr");
     push_opt_str(buf, e.addr.as_deref());
     field(buf, "detail");
     push_opt_str(buf, e.detail.as_deref());
     field(buf, "time_unix");
-    match super::trace::parse_rfc3339_secs(&e.time) {
-        Some(t) => buf.extend_from_slice(num.format(t).as_bytes()),
-        None => buf.extend_from_slice(b"null"),
-    }
+    push_int(buf, &mut num, super::trace::parse_rfc3339_secs(&e.time));
     field(buf, "time_iso");
     push_str(buf, &e.time);
     buf.extend_from_slice(b"}\n");
+}
+
+/// A number, or `null`.
+fn push_int<I: itoa::Integer>(buf: &mut Vec<u8>, num: &mut itoa::Buffer, n: Option<I>) {
+    match n {
+        Some(n) => buf.extend_from_slice(num.format(n).as_bytes()),
+        None => buf.extend_from_slice(b"null"),
+    }
 }
 
 fn push_opt_str(buf: &mut Vec<u8>, s: Option<&str>) {
@@ -194,12 +193,11 @@ fn push_opt_str(buf: &mut Vec<u8>, s: Option<&str>) {
 }
 
 /// A JSON string as serde_json escapes it (`\"`, `\\`, the short escapes of C0 controls,
-/// `\u00XX` for the other C0 controls), with every other character [`crate::text::is_unsafe`]
-/// names (DEL, C1 controls, bidi controls: all in the Basic Multilingual Plane) as `\uXXXX`.
+/// `\u00XX` for the other C0 controls), the text between those escapes passed through
+/// [`super::write_safe_fragment`] as serde_json's own fragments are.
 fn push_str(buf: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
     buf.push(b'"');
+    let bytes = s.as_bytes();
     // Nearly every value needs no escape: tested without an early exit, which the compiler
     // turns into a vector loop, then copied whole.
     let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
@@ -208,44 +206,37 @@ fn push_str(buf: &mut Vec<u8>, s: &str) {
         buf.push(b'"');
         return;
     }
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        let b = bytes[i];
-        if plain(b) {
-            i += 1;
-            continue;
-        }
-        let (unit, len) = if b < 0x80 {
-            (b as u32, 1)
-        } else {
-            // `i` is at a character boundary: everything before it was whole characters.
-            let c = s[i..].chars().next().unwrap_or('\u{fffd}');
-            if !crate::text::is_unsafe(c) {
-                i += c.len_utf8();
-                continue;
-            }
-            (c as u32, c.len_utf8())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Writing to a Vec cannot fail.
+    let text = |buf: &mut Vec<u8>, t: &str| {
+        let _ = super::write_safe_fragment(buf, t);
+    };
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Its short escape, None for a C0 control that has none.
+        let short: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            0x08 => Some(b"\\b"),
+            0x09 => Some(b"\\t"),
+            0x0a => Some(b"\\n"),
+            0x0c => Some(b"\\f"),
+            0x0d => Some(b"\\r"),
+            0..=0x1f => None,
+            _ => continue,
         };
-        buf.extend_from_slice(&bytes[start..i]);
-        match unit {
-            0x22 => buf.extend_from_slice(b"\\\""),
-            0x5c => buf.extend_from_slice(b"\\\\"),
-            0x08 => buf.extend_from_slice(b"\\b"),
-            0x09 => buf.extend_from_slice(b"\\t"),
-            0x0a => buf.extend_from_slice(b"\\n"),
-            0x0c => buf.extend_from_slice(b"\\f"),
-            0x0d => buf.extend_from_slice(b"\\r"),
-            u => {
-                buf.extend_from_slice(b"\\u");
-                for shift in [12, 8, 4, 0] {
-                    buf.push(HEX[(u >> shift) as usize & 0xf]);
-                }
+        // `b` is ASCII: `i` is a character boundary.
+        text(buf, &s[start..i]);
+        match short {
+            Some(e) => buf.extend_from_slice(e),
+            None => {
+                buf.extend_from_slice(b"\\u00");
+                buf.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
             }
         }
-        i += len;
-        start = i;
+        start = i + 1;
     }
-    buf.extend_from_slice(&bytes[start..]);
+    text(buf, &s[start..]);
     buf.push(b'"');
 }
 

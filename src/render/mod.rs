@@ -125,20 +125,10 @@ impl serde_json::ser::Formatter for SafeCompact {
 }
 
 /// A piece of a JSON string as serde_json escaped it (control characters below 0x20 already
-/// are), with every other unsafe character spelled `\uXXXX`.
+/// are), with every other unsafe character spelled `\uXXXX` by [`crate::text::json_safe`]
+/// (borrowed, without a copy, for the plain ASCII nearly every fragment is).
 fn write_safe_fragment<W: ?Sized + Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
-    // Nearly every fragment is plain ASCII: nothing to look up character by character.
-    if fragment.is_ascii() && !fragment.as_bytes().contains(&0x7f) {
-        return w.write_all(fragment.as_bytes());
-    }
-    let raw = |c: char| c >= '\u{7f}' && crate::text::is_unsafe(c);
-    let mut rest = fragment;
-    while let Some((i, c)) = rest.char_indices().find(|&(_, c)| raw(c)) {
-        w.write_all(&rest.as_bytes()[..i])?;
-        write!(w, "\\u{:04x}", c as u32)?;
-        rest = &rest[i + c.len_utf8()..];
-    }
-    w.write_all(rest.as_bytes())
+    w.write_all(crate::text::json_safe(fragment).as_bytes())
 }
 
 #[cfg(test)]
