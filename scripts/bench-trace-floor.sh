@@ -20,26 +20,10 @@ set -euo pipefail
 SECS=${SECS:-3}
 ROUNDS=${ROUNDS:-9}
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench-trace-floor: needs root (loads eBPF)" >&2; exit 1; }
-command -v gcc >/dev/null || { echo "bench-trace-floor: needs gcc" >&2; exit 1; }
+NAME=bench-trace-floor
+. scripts/trace-bench-common.sh
 cargo build --release --quiet --example trace_floor
 FLOOR=$PWD/target/release/examples/trace_floor
-if [ -n "${SHMTOOL_BIN:-}" ]; then
-    BIN=$SHMTOOL_BIN
-else
-    cargo build --release --quiet
-    BIN=$PWD/target/release/shmtool
-fi
-WORK=$(mktemp -d)
-TRACER=
-cleanup() {
-    if [ -n "$TRACER" ]; then kill "$TRACER" 2>/dev/null || true; wait "$TRACER" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-gcc -O2 -o "$WORK/churn" scripts/shm_churn.c
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
 # Start the tracer for $1 and wait for the line that says it is attached.
 start() {
@@ -48,16 +32,8 @@ start() {
     hook | records) "$FLOOR" "$1" >"$WORK/out" 2>&1 & ;;
     trace) env -u SHMTOOL_TRACE_VIA "$BIN" trace --json 2>"$WORK/out" >/dev/null & ;;
     esac
-    TRACER=$!
-    until grep -q '^ready\|^shmtool: tracing' "$WORK/out"; do
-        kill -0 "$TRACER" 2>/dev/null || { cat "$WORK/out" >&2; exit 1; }
-        sleep 0.05
-    done
-}
-stop() {
-    kill -INT "$TRACER"
-    wait "$TRACER" || true
-    TRACER=
+    TRACE_PID=$!
+    wait_ready '^ready\|^shmtool: tracing' "$WORK/out"
 }
 run() { # "ROUNDS_PER_S CPU_US_PER_ROUND"
     "$WORK/churn" 1 "$SECS" 0 0 |
@@ -69,10 +45,9 @@ for ((i = 1; i <= ROUNDS; i++)); do
     for m in $MODES; do
         [ "$m" = without ] || start "$m"
         run >>"$WORK/$m"
-        [ "$m" = without ] || stop
+        [ "$m" = without ] || stop_tracer
     done
 done
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(cut -d' ' -f1 "$WORK/without" | median)
 base_cpu=$(cut -d' ' -f2 "$WORK/without" | median)
 echo "worst-case loop, 1 worker, ${SECS}s runs, $ROUNDS alternating runs each, medians"

@@ -28,30 +28,8 @@ ROUNDS=${ROUNDS:-9}
 RATE=${RATE:-6250}
 USE_KIB=${USE_KIB:-64}
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench-trace: needs root (trace loads eBPF)" >&2; exit 1; }
-for tool in gcc; do
-    command -v "$tool" >/dev/null || { echo "bench-trace: needs $tool" >&2; exit 1; }
-done
-
-# SHMTOOL_BIN=PATH measures that binary instead of building this checkout's.
-if [ -n "${SHMTOOL_BIN:-}" ]; then
-    BIN=$SHMTOOL_BIN
-else
-    cargo build --release --quiet
-    BIN=$PWD/target/release/shmtool
-fi
-WORK=$(mktemp -d)
-TRACE_PID=
-STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo)
-cleanup() {
-    if [ -n "$TRACE_PID" ]; then kill "$TRACE_PID" 2>/dev/null || true; wait "$TRACE_PID" 2>/dev/null || true; fi
-    if [ -n "$STATS_WAS" ]; then sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-gcc -O2 -o "$WORK/churn" scripts/shm_churn.c
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+NAME=bench-trace
+. scripts/trace-bench-common.sh
 
 # Start trace (on the path $1: default or tracepoints) and wait for its "tracing" line.
 start_trace() {
@@ -62,25 +40,19 @@ start_trace() {
         SHMTOOL_TRACE_VIA=$1 "$BIN" trace --json >/dev/null 2>"$WORK/err" &
     fi
     TRACE_PID=$!
-    until grep -q '^shmtool: tracing' "$WORK/err"; do
-        kill -0 "$TRACE_PID" 2>/dev/null || { cat "$WORK/err" >&2; exit 1; }
-        sleep 0.05
-    done
+    wait_ready '^shmtool: tracing' "$WORK/err"
 }
 stop_trace() {
     # CPU time the tracer used (utime and stime, fields 14 and 15 of /proc/PID/stat).
     awk -v hz="$(getconf CLK_TCK)" '{ printf "tracer cpu: %.2f s user, %.2f s system\n", $14 / hz, $15 / hz }' \
         "/proc/$TRACE_PID/stat" >"$WORK/time"
-    kill -INT "$TRACE_PID"
-    wait "$TRACE_PID" || true
-    TRACE_PID=
+    stop_tracer
 }
 # One run: "ROUNDS_PER_S CPU_US_PER_ROUND PREEMPTED"; arguments: RATE USE_KIB.
 rate() {
     "$WORK/churn" "$WORKERS" "$SECS" "$@" |
         sed -E 's/.* ([0-9]+) rounds\/s, .* ([0-9.]+) us cpu\/round, ([0-9]+) preempted/\1 \2 \3/'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 FORMS="worst use other"
 for form in $FORMS; do for t in base old new; do : >"$WORK/${t}_$form"; done; done
