@@ -823,6 +823,10 @@ fn exit_prog(s: &Spec, maps: &Maps, calls: &Map, read: Readers) -> Vec<bpf::Insn
     a.finish()
 }
 
+/// The calls that end an fd without a record, and which argument is that fd: `close(fd)`, and
+/// `dup2`/`dup3` onto `newfd`. Both paths forget the fd when one of them runs.
+const FD_ENDERS: [(&str, usize); 3] = [("close", 0), ("dup2", 1), ("dup3", 1)];
+
 /// `close(fd)` forgets a remembered fd (`arg` 0), so a number reused for another file is not
 /// mistaken; so do `dup2` and `dup3` for the fd they replace (`arg` 1), even when they fail
 /// (the fd then stays open, and its later `mmap` or `ftruncate` goes unrecorded). Every close
@@ -1198,7 +1202,7 @@ impl Tracer {
             progs.push(enter);
             progs.push(exit);
         }
-        for (call, arg) in [("close", 0), ("dup2", 1), ("dup3", 1)] {
+        for (call, arg) in FD_ENDERS {
             let id = match tracepoint_id(ev, "syscalls", &format!("sys_enter_{call}")) {
                 Ok(id) => id,
                 // Newer architectures have no dup2.

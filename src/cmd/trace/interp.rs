@@ -102,12 +102,7 @@ impl Interp {
     /// What the kernel's programs remember of `pid`: the fds its recorded opens returned and
     /// the addresses of its mappings ([`crate::source::trace::Tracer::forget_process`]).
     pub fn kernel_keys(&self, pid: i32) -> (Vec<i32>, Vec<u64>) {
-        let fds = self
-            .fds
-            .keys()
-            .filter(|(p, _)| *p == pid)
-            .map(|&(_, fd)| fd)
-            .collect();
+        let fds = self.fds_of(pid, |_| true);
         let addrs = self
             .holdings
             .get(&pid)
@@ -124,10 +119,14 @@ impl Interp {
     /// The remembered fds of `e`'s process that its `close_range` closed, for
     /// [`crate::source::trace::Tracer::forget_process`] (read before `feed` forgets them here).
     pub fn fds_closed_by(&self, e: &RawEvent) -> Vec<i32> {
-        let closed = closes(&e.args);
+        self.fds_of(e.pid, closes(&e.args))
+    }
+
+    /// The remembered fds of `pid` that `keep` accepts.
+    fn fds_of(&self, pid: i32, keep: impl Fn(i32) -> bool) -> Vec<i32> {
         self.fds
             .keys()
-            .filter(|&&(p, fd)| p == e.pid && closed(fd))
+            .filter(|&&(p, fd)| p == pid && keep(fd))
             .map(|&(_, fd)| fd)
             .collect()
     }

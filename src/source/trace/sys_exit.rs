@@ -12,7 +12,7 @@
 use super::bpf::{self, helper, Asm, Size, R0, R1, R10, R2, R3, R6, R7, R9};
 use super::{
     classify, filters, find_tracefs, forget_fd, record, specs, Call, Caller, Map, Maps, Out,
-    Readers, Spec, TaskOffsets, TraceError, Tracer, READERS_5_5, RING_BYTES, SCRATCH,
+    Readers, Spec, TaskOffsets, TraceError, Tracer, FD_ENDERS, READERS_5_5, RING_BYTES, SCRATCH,
 };
 use std::os::fd::OwnedFd;
 
@@ -35,10 +35,15 @@ fn number(call: Call) -> Option<i32> {
         Call::Exit | Call::Exec => return None,
     })
 }
-/// Calls that end an fd without a record: close(fd), and dup2/dup3 onto `newfd`.
-const NR_CLOSE: i32 = 3;
-const NR_DUP2: i32 = 33;
-const NR_DUP3: i32 = 292;
+/// x86_64 numbers of the calls in [`FD_ENDERS`].
+fn ender_number(syscall: &str) -> Option<i32> {
+    Some(match syscall {
+        "close" => 3,
+        "dup2" => 33,
+        "dup3" => 292,
+        _ => return None,
+    })
+}
 
 /// Offsets in x86_64's `struct pt_regs`.
 mod regs {
@@ -158,8 +163,10 @@ fn program(maps: &Maps, regs: Regs, caller: Caller) -> Vec<bpf::Insn> {
         .iter()
         .filter_map(|s| Some((number(s.call)?, case(s, maps, regs, caller))))
         .collect();
-    for (nr, arg) in [(NR_CLOSE, 0), (NR_DUP2, 1), (NR_DUP3, 1)] {
-        cases.push((nr, close_case(&maps.fds, regs, arg)));
+    for (syscall, arg) in FD_ENDERS {
+        if let Some(nr) = ender_number(syscall) {
+            cases.push((nr, close_case(&maps.fds, regs, arg)));
+        }
     }
     let mut a = Asm::default();
     a.mov_reg(R6, R1);
@@ -255,6 +262,9 @@ mod tests {
     fn every_recorded_call_has_a_number_and_its_arguments_a_register() {
         for s in specs() {
             assert!(number(s.call).is_some(), "{:?}", s.call);
+        }
+        for (syscall, _) in FD_ENDERS {
+            assert!(ender_number(syscall).is_some(), "{syscall}");
         }
         let mut at: Vec<i16> = (0..6).map(arg_at).collect();
         at.sort();
