@@ -15,8 +15,6 @@ pub struct LogWriter {
     keep: u32,
     file: BufWriter<File>,
     size: u64,
-    /// One event's line, reused.
-    line: Vec<u8>,
 }
 
 fn rotated(path: &Path, n: u32) -> PathBuf {
@@ -38,19 +36,18 @@ impl LogWriter {
             keep,
             file: BufWriter::new(file),
             size,
-            line: Vec::with_capacity(512),
         })
     }
 
-    pub fn write(&mut self, e: &TraceEvent) -> anyhow::Result<()> {
-        self.line.clear();
-        crate::render::json::push_event_line(&mut self.line, e);
-        let len = self.line.len() as u64;
+    /// Append one event's line, as [`crate::render::json::push_event_line`] writes it (the
+    /// same bytes `trace --json` prints, made once for both).
+    pub fn write(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        let len = line.len() as u64;
         if self.size > 0 && self.size + len > self.max {
             self.rotate()?;
         }
         self.file
-            .write_all(&self.line)
+            .write_all(line)
             .with_context(|| format!("writing {}", self.path.display()))?;
         self.size += len;
         Ok(())
@@ -148,7 +145,9 @@ mod tests {
         let path = dir.path().join("sub/trace.jsonl");
         let mut w = LogWriter::open(&path, 600, 2).unwrap();
         for n in 0..20 {
-            w.write(&ev(n)).unwrap();
+            let mut line = Vec::new();
+            crate::render::json::push_event_line(&mut line, &ev(n));
+            w.write(&line).unwrap();
         }
         w.flush().unwrap();
         assert!(rotated(&path, 1).exists());

@@ -271,7 +271,7 @@ impl Run for TraceArgs {
         let (mut seen, mut shown, mut lost) = (0u64, 0u64, 0u64);
         let mut pending: Vec<RawEvent> = Vec::new();
         let mut stamps = interp::Stamps::default();
-        // One event's JSON line, reused.
+        // One event's JSON line (for the log and `--json`), reused.
         let mut line = Vec::with_capacity(512);
         let mut done = false;
         while !done {
@@ -312,13 +312,15 @@ impl Run for TraceArgs {
                         continue;
                     }
                     shown += 1;
+                    if log.is_some() || (print && self.json) {
+                        line.clear();
+                        crate::render::json::push_event_line(&mut line, &ev);
+                    }
                     if let Some(log) = &mut log {
-                        log.write(&ev)?;
+                        log.write(&line)?;
                     }
                     if print {
                         if self.json {
-                            line.clear();
-                            crate::render::json::push_event_line(&mut line, &ev);
                             out.write_all(&line)?;
                         } else {
                             crate::render::trace::write_line(out, &ev, &view)?;
